@@ -1,0 +1,61 @@
+//! Errors that are the user's to fix (exit 2, with a hint), as opposed to bugs or check failures.
+
+use std::path::PathBuf;
+
+/// A mistake in the input or the environment: the tool cannot do its job. Maps to exit code 2.
+/// Every variant says what is wrong and how to fix it.
+#[derive(Debug, thiserror::Error)]
+pub enum UserError {
+    #[error("{file}:{line}:{column}: {message}\n  hint: {hint}")]
+    Scenario {
+        file: PathBuf,
+        line: usize,
+        column: usize,
+        message: String,
+        hint: String,
+    },
+    #[error("Chromium not found ({detail})\n  hint: install it with `apt-get install -y chromium`, or pass --chrome PATH / set CHROME")]
+    ChromiumMissing { detail: String },
+    #[error("{message}\n  hint: {hint}")]
+    Input { message: String, hint: String },
+    #[error("cannot reach {url}: {message}\n  hint: {hint}")]
+    Unreachable {
+        url: String,
+        message: String,
+        hint: String,
+    },
+    #[error("step {step} failed at {url}: {message}{}\n  hint: {hint}", screenshot.as_ref().map(|p| format!(" (screenshot: {})", p.display())).unwrap_or_default())]
+    Step {
+        step: String,
+        url: String,
+        message: String,
+        screenshot: Option<PathBuf>,
+        hint: String,
+    },
+}
+
+impl UserError {
+    pub fn input(message: impl Into<String>, hint: impl Into<String>) -> Self {
+        UserError::Input {
+            message: message.into(),
+            hint: hint.into(),
+        }
+    }
+}
+
+/// Exit codes (DESIGN.md "Contracts").
+pub mod exit {
+    /// Every expectation met, no error finding.
+    pub const OK: i32 = 0;
+    /// A check failed: a verdict contradicts its expectation or an error finding was raised.
+    pub const CHECK_FAILED: i32 = 1;
+    /// The tool could not do its job: bad input, Chromium missing, target unreachable.
+    pub const CANNOT_RUN: i32 = 2;
+}
+
+/// Exit code for an error that escaped `run`: user errors are 2, anything else too (the tool could
+/// not do its job), but the message differs.
+pub fn exit_code_for(err: &anyhow::Error) -> i32 {
+    let _ = err.downcast_ref::<UserError>();
+    exit::CANNOT_RUN
+}

@@ -1,0 +1,234 @@
+//! The capture's unit of truth: one HTTP exchange (a request and, if any, its response).
+//!
+//! Every later stage (classify, diagnose, verify, report) reads `Exchange`s and nothing else from
+//! the browser, so the same pipeline runs on a live capture, a HAR file or a repeat load.
+
+use serde::{Deserialize, Serialize};
+
+/// Ordered header list that keeps the exact name case and duplicates (evidence quotes header lines
+/// verbatim). Lookups are case-insensitive. Serialized as a JSON object with lower-case names,
+/// repeated headers joined by `\n` (the way CDP reports `Set-Cookie`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Headers(pub Vec<(String, String)>);
+
+impl Headers {
+    pub fn new() -> Self {
+        Self(Vec::new())
+    }
+
+    /// First value of `name` (case-insensitive).
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Every value of `name`, with CDP's `\n`-joined multi-values split apart.
+    pub fn get_all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.0
+            .iter()
+            .filter(move |(n, _)| n.eq_ignore_ascii_case(name))
+            .flat_map(|(_, v)| v.split('\n'))
+            .filter(|v| !v.is_empty())
+    }
+
+    pub fn contains(&self, name: &str) -> bool {
+        self.get(name).is_some()
+    }
+
+    pub fn push(&mut self, name: impl Into<String>, value: impl Into<String>) {
+        self.0.push((name.into(), value.into()));
+    }
+
+    /// Replace every value of `name` with one value.
+    pub fn set(&mut self, name: &str, value: impl Into<String>) {
+        self.0.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
+        self.0.push((name.to_string(), value.into()));
+    }
+
+    pub fn remove(&mut self, name: &str) {
+        self.0.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.0.iter().map(|(n, v)| (n.as_str(), v.as_str()))
+    }
+
+    /// Build from a CDP/JSON headers object (`{"Name": "value", ...}`).
+    pub fn from_json_object(value: &serde_json::Value) -> Self {
+        let mut h = Headers::new();
+        if let Some(map) = value.as_object() {
+            for (k, v) in map {
+                let v = match v {
+                    serde_json::Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                };
+                h.push(k.clone(), v);
+            }
+        }
+        h
+    }
+
+    /// `Name: value` lines, one per value (the form evidence is quoted in).
+    pub fn line(&self, name: &str) -> Option<String> {
+        self.0
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(n, v)| format!("{n}: {v}"))
+    }
+}
+
+impl Serialize for Headers {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut map: std::collections::BTreeMap<String, String> = Default::default();
+        for (n, v) in &self.0 {
+            map.entry(n.to_ascii_lowercase())
+                .and_modify(|e| {
+                    e.push('\n');
+                    e.push_str(v)
+                })
+                .or_insert_with(|| v.clone());
+        }
+        map.serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for Headers {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let map: std::collections::BTreeMap<String, String> = Deserialize::deserialize(d)?;
+        Ok(Headers(map.into_iter().collect()))
+    }
+}
+
+impl schemars::JsonSchema for Headers {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Headers".into()
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "object",
+            "description": "Header name (lower case) -> value; repeated headers joined by \\n",
+            "additionalProperties": {"type": "string"}
+        })
+    }
+}
+
+/// Why a request did not complete normally (CDP `Network.loadingFailed`, or a blocked/CORS
+/// outcome seen in a HAR).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct Failure {
+    /// e.g. `net::ERR_FAILED`, `net::ERR_ABORTED`.
+    pub error_text: String,
+    #[serde(default)]
+    pub canceled: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blocked_reason: Option<String>,
+    /// CDP `CorsError` value, e.g. `MissingAllowOriginHeader`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cors_error: Option<String>,
+    /// The header CORS complained about, when CDP says (`failedParameter`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cors_failed_parameter: Option<String>,
+}
+
+/// Timings in milliseconds since the Unix epoch (start) and since start (the others).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct Timing {
+    /// Wall-clock start, ms since the Unix epoch.
+    pub start_ms: f64,
+    /// Time to first byte of the response headers, ms after start.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ttfb_ms: Option<f64>,
+    /// Time the exchange ended (finished or failed), ms after start.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end_ms: Option<f64>,
+}
+
+/// One request (or one redirect hop of a request) and what came back.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct Exchange {
+    /// CDP requestId, suffixed `#hopN` for redirect hops before the final one.
+    pub id: String,
+    pub url: String,
+    pub method: String,
+    /// CDP resource type: Document, Stylesheet, Script, Image, Font, XHR, Fetch, Other, ...
+    pub resource_type: String,
+    /// Who asked: `parser https://host/page`, `script`, `redirect`, ...
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub initiator: Option<String>,
+    /// `page`, `iframe`, `worker`, `service_worker`: the browser target the request came from.
+    #[serde(default)]
+    pub target_type: String,
+    pub request_headers: Headers,
+    /// `None` when no response arrived at all.
+    pub status: Option<u16>,
+    #[serde(default)]
+    pub status_text: String,
+    pub response_headers: Headers,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mime_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub protocol: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remote_address: Option<String>,
+    pub timing: Timing,
+    /// Bytes received over the network (headers + body), when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encoded_size: Option<u64>,
+    #[serde(default)]
+    pub from_disk_cache: bool,
+    #[serde(default)]
+    pub from_memory_cache: bool,
+    #[serde(default)]
+    pub from_service_worker: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure: Option<Failure>,
+    /// For a redirect hop: where it pointed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redirected_to: Option<String>,
+    /// Journey and step this exchange belongs to (`jira-smoke#3 goto /secure/Dashboard.jspa`),
+    /// or `repeat N` for verification loads.
+    #[serde(default)]
+    pub phase: String,
+}
+
+impl Exchange {
+    /// The browser answered from its own cache: the headers are old and prove nothing about the CDN.
+    pub fn from_browser_cache(&self) -> bool {
+        self.from_disk_cache || self.from_memory_cache
+    }
+
+    pub fn host(&self) -> Option<String> {
+        url::Url::parse(&self.url)
+            .ok()
+            .and_then(|u| u.host_str().map(|h| h.to_string()))
+    }
+
+    /// Path without the query string.
+    pub fn path(&self) -> String {
+        url::Url::parse(&self.url)
+            .map(|u| u.path().to_string())
+            .unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn headers_lookup_is_case_insensitive_and_splits_multi_values() {
+        let mut h = Headers::new();
+        h.push("Set-Cookie", "a=1\nb=2");
+        h.push("X-Cache", "Hit from cloudfront");
+        assert_eq!(h.get("x-cache"), Some("Hit from cloudfront"));
+        assert_eq!(h.get_all("set-cookie").collect::<Vec<_>>(), vec!["a=1", "b=2"]);
+        let json = serde_json::to_value(&h).unwrap();
+        assert_eq!(json["set-cookie"], "a=1\nb=2");
+    }
+}

@@ -1,0 +1,22 @@
+//! cdnprobe: drive a real Chromium through Jira/Confluence journeys, capture every exchange,
+//! work out which CloudFront behavior served it, and prove whether each behavior goes Miss -> Hit.
+//!
+//! Pipeline (each stage a module whose output is plain data; later stages never reach back):
+//! `scenario` -> `browser` (capture `Exchange`s) -> `classify` -> `diagnose` -> `verify` -> `report`.
+//! `cloudfront` is the one model of CloudFront (behaviors, patterns, TTL rules, cache key), used by
+//! the lab's edge and by classification alike. `lab` is the embedded Atlassian-like origin + edge.
+
+pub mod browser;
+pub mod classify;
+pub mod cli;
+pub mod cloudfront;
+pub mod error;
+pub mod exchange;
+pub mod lab;
+pub mod redact;
+pub mod report;
+pub mod run;
+pub mod scenario;
+
+pub use error::UserError;
+pub use exchange::{Exchange, Failure, Headers, Timing};

@@ -1,0 +1,1 @@
+//! Secret redaction (DESIGN.md Contracts).
