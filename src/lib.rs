@@ -13,6 +13,7 @@ pub mod cloudfront;
 pub mod error;
 pub mod exchange;
 pub mod lab;
+pub mod logging;
 pub mod redact;
 pub mod report;
 pub mod run;

@@ -1,1 +1,208 @@
-//! TODO(skeleton): filled in by its issue.
+//! Headless Chromium: launch, one isolated page per journey, and the capture of its traffic.
+//!
+//! chromiumoxide launches and owns the Chromium process (flags, profile directory, finding the
+//! DevTools websocket, shutting down). Pages are driven and captured over our own lenient CDP
+//! connection (`cdp`), attached with `Target.setAutoAttach {flatten}` so that cross-site iframes
+//! and workers — which live in targets of their own — are captured too. See DESIGN.md "Chromium
+//! capture facts" for why each of these choices was made.
+
+pub mod capture;
+pub mod cdp;
+pub mod page;
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use anyhow::Context;
+use futures::StreamExt;
+use serde_json::json;
+
+pub use capture::{EventCounts, Recorder};
+pub use cdp::Cdp;
+pub use page::Page;
+
+use crate::error::UserError;
+
+#[derive(Debug, Clone)]
+pub struct BrowserOptions {
+    /// Explicit Chromium binary (`--chrome`); else `CHROME`, then PATH.
+    pub chrome: Option<PathBuf>,
+    /// CDP command timeout.
+    pub timeout: Duration,
+    /// Accept invalid TLS certificates (`--insecure`). Off by default: a TLS problem is a finding.
+    pub insecure: bool,
+}
+
+impl Default for BrowserOptions {
+    fn default() -> Self {
+        Self {
+            chrome: None,
+            timeout: Duration::from_secs(30),
+            insecure: false,
+        }
+    }
+}
+
+/// Find the Chromium binary: `--chrome`, then `$CHROME`, then PATH.
+pub fn find_chrome(explicit: Option<&Path>) -> Result<PathBuf, UserError> {
+    if let Some(p) = explicit {
+        return if p.is_file() {
+            Ok(p.to_path_buf())
+        } else {
+            Err(UserError::ChromiumMissing {
+                detail: format!("--chrome {} does not exist", p.display()),
+            })
+        };
+    }
+    if let Some(p) = std::env::var_os("CHROME").filter(|s| !s.is_empty()) {
+        let p = PathBuf::from(p);
+        return if p.is_file() {
+            Ok(p)
+        } else {
+            which::which(&p).map_err(|_| UserError::ChromiumMissing {
+                detail: format!("CHROME={} does not exist", p.display()),
+            })
+        };
+    }
+    for name in [
+        "chromium",
+        "chromium-browser",
+        "google-chrome",
+        "google-chrome-stable",
+    ] {
+        if let Ok(p) = which::which(name) {
+            return Ok(p);
+        }
+    }
+    Err(UserError::ChromiumMissing {
+        detail: "no chromium, chromium-browser or google-chrome on PATH".into(),
+    })
+}
+
+/// Statistics about the browser connection, for the report.
+#[derive(Debug, Clone, Default, serde::Serialize, PartialEq, Eq, schemars::JsonSchema)]
+pub struct CdpStats {
+    pub messages: u64,
+    pub events: u64,
+    /// CDP messages our capture connection could not parse (must be 0).
+    pub parse_errors: u64,
+    /// Messages chromiumoxide (the launcher's connection) failed to parse: harmless for the
+    /// capture, which does not use that connection, but reported for transparency.
+    pub driver_parse_errors: u64,
+    pub chromium_version: String,
+}
+
+pub struct Browser {
+    inner: chromiumoxide::Browser,
+    handler: tokio::task::JoinHandle<()>,
+    cdp: Cdp,
+    _profile: tempfile::TempDir,
+    version: String,
+    timeout: Duration,
+}
+
+impl Browser {
+    pub async fn launch(opts: &BrowserOptions) -> anyhow::Result<Browser> {
+        let exe = find_chrome(opts.chrome.as_deref())?;
+        let profile = tempfile::Builder::new()
+            .prefix("cdnprobe-chromium-")
+            .tempdir()
+            .context("creating a temporary Chromium profile directory")?;
+        let mut builder = chromiumoxide::BrowserConfig::builder()
+            .chrome_executable(&exe)
+            .user_data_dir(profile.path())
+            .no_sandbox()
+            .request_timeout(opts.timeout)
+            .launch_timeout(Duration::from_secs(30))
+            .window_size(1366, 900)
+            // Switch names without the leading `--` (chromiumoxide adds it).
+            .args([
+                "disable-gpu",
+                "disable-dev-shm-usage",
+                "no-first-run",
+                "no-default-browser-check",
+                "disable-background-networking",
+                "disable-component-update",
+                "disable-sync",
+                "disable-default-apps",
+                "disable-extensions",
+                "metrics-recording-only",
+                "mute-audio",
+                "disable-features=Translate,MediaRouter,OptimizationHints",
+            ]);
+        if !opts.insecure {
+            builder = builder.respect_https_errors();
+        }
+        let config = builder
+            .build()
+            .map_err(|e| anyhow::anyhow!("invalid browser configuration: {e}"))?;
+        let (inner, mut handler) = chromiumoxide::Browser::launch(config).await.map_err(|e| {
+            UserError::ChromiumMissing {
+                detail: format!("{} failed to start: {e}", exe.display()),
+            }
+        })?;
+        // The handler must be polled until it ends, or chromiumoxide's connection stalls.
+        let handler = tokio::spawn(async move {
+            while let Some(r) = handler.next().await {
+                if let Err(e) = r {
+                    tracing::debug!(target: "cdnprobe::browser", "chromiumoxide handler: {e}");
+                }
+            }
+        });
+        let cdp = Cdp::connect(inner.websocket_address(), opts.timeout).await?;
+        let version = cdp
+            .call(None, "Browser.getVersion", json!({}))
+            .await
+            .ok()
+            .and_then(|v| {
+                v.get("product")
+                    .and_then(|p| p.as_str())
+                    .map(str::to_string)
+            })
+            .unwrap_or_default();
+        Ok(Browser {
+            inner,
+            handler,
+            cdp,
+            _profile: profile,
+            version,
+            timeout: opts.timeout,
+        })
+    }
+
+    pub fn version(&self) -> &str {
+        &self.version
+    }
+
+    /// A new page in a fresh browser context (its own cookie jar), with capture running and
+    /// the browser cache disabled.
+    pub async fn new_page(&self) -> anyhow::Result<Page> {
+        Page::open(self.cdp.clone(), self.timeout).await
+    }
+
+    pub fn stats(&self) -> CdpStats {
+        CdpStats {
+            messages: self.cdp.stats.messages.load(Ordering::Relaxed),
+            events: self.cdp.stats.events.load(Ordering::Relaxed),
+            parse_errors: self.cdp.stats.parse_errors.load(Ordering::Relaxed),
+            driver_parse_errors: crate::logging::driver_parse_errors(),
+            chromium_version: self.version.clone(),
+        }
+    }
+
+    /// Close gracefully, then kill; never leave a Chromium process behind.
+    pub async fn close(mut self) {
+        let closed = tokio::time::timeout(Duration::from_secs(5), self.inner.close()).await;
+        if !matches!(closed, Ok(Ok(_))) {
+            let _ = self.inner.kill().await;
+        }
+        let _ = tokio::time::timeout(Duration::from_secs(5), self.inner.wait()).await;
+        if let Ok(None) = self.inner.try_wait() {
+            let _ = self.inner.kill().await;
+            let _ = self.inner.wait().await;
+        }
+        let _ = tokio::time::timeout(Duration::from_secs(5), &mut self.handler).await;
+        self.handler.abort();
+    }
+}

@@ -1,1 +1,569 @@
-//! TODO(skeleton): filled in by its issue.
+//! Journeys: a TOML file per journey, an ordered list of browser steps.
+//!
+//! The format is deliberately small (one action key per `[[step]]` table) so that an admin can
+//! read a journey at a glance and so that errors can point at the exact line. Values may use
+//! `${ENV_NAME}`; passwords may *only* come from the environment, never from the file itself, so a
+//! journey can be committed and shared without leaking anything.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::error::UserError;
+
+/// Default per-step timeout when a step does not say.
+pub const DEFAULT_STEP_TIMEOUT: Duration = Duration::from_secs(30);
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Scenario {
+    pub name: String,
+    pub product: Option<String>,
+    pub base_url: Option<String>,
+    pub steps: Vec<Step>,
+    /// Where it was read from (for messages); `None` for built-in journeys.
+    pub file: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Step {
+    pub name: Option<String>,
+    pub action: Action,
+    pub timeout: Duration,
+    /// 1-based line of the `[[step]]` header in the file (0 when synthesised).
+    pub line: usize,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    Goto(String),
+    Click(String),
+    Fill { selector: String, value: Value },
+    Press(String),
+    WaitFor(String),
+    WaitIdle,
+    ExpectText(String),
+    ExpectUrl(String),
+    Screenshot(String),
+}
+
+/// A step value with `${ENV}` references still unresolved, so that secrets are read from the
+/// environment only at the moment of use and never stored in the scenario.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Value {
+    pub template: String,
+}
+
+impl Value {
+    /// Resolve `${NAME}` from `vars` first (the lab injects its credentials there), then the
+    /// process environment.
+    pub fn resolve(&self, vars: &HashMap<String, String>) -> Result<String, String> {
+        substitute(&self.template, vars)
+    }
+
+    /// Names of the variables this value refers to.
+    pub fn var_names(&self) -> Vec<String> {
+        var_refs(&self.template)
+    }
+}
+
+impl Step {
+    /// Short human description, e.g. `goto /login.jsp` or `fill #os_password`.
+    pub fn describe(&self) -> String {
+        let what = match &self.action {
+            Action::Goto(u) => format!("goto {u}"),
+            Action::Click(s) => format!("click {s}"),
+            Action::Fill { selector, .. } => format!("fill {selector}"),
+            Action::Press(k) => format!("press {k}"),
+            Action::WaitFor(s) => format!("wait_for {s}"),
+            Action::WaitIdle => "wait_idle".to_string(),
+            Action::ExpectText(t) => format!("expect_text {t:?}"),
+            Action::ExpectUrl(u) => format!("expect_url {u}"),
+            Action::Screenshot(f) => format!("screenshot {f}"),
+        };
+        match &self.name {
+            Some(n) => format!("{n} ({what})"),
+            None => what,
+        }
+    }
+}
+
+const ACTIONS: &[&str] = &[
+    "goto",
+    "click",
+    "fill",
+    "press",
+    "wait_for",
+    "wait_idle",
+    "expect_text",
+    "expect_url",
+    "screenshot",
+];
+const MODIFIERS: &[&str] = &["name", "value", "timeout"];
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawScenario {
+    name: String,
+    #[serde(default)]
+    product: Option<String>,
+    #[serde(default)]
+    base_url: Option<String>,
+    #[serde(default)]
+    description: Option<String>,
+    #[serde(default)]
+    step: Vec<toml::Spanned<toml::Table>>,
+}
+
+/// A field name that suggests the user meant a password.
+fn is_password_field(selector: &str) -> bool {
+    let s = selector.to_ascii_lowercase();
+    s.contains("password") || s.contains("os_password") || s.contains("passwd")
+}
+
+impl Scenario {
+    pub fn from_file(path: &Path) -> Result<Scenario, UserError> {
+        let text = std::fs::read_to_string(path).map_err(|e| UserError::Input {
+            message: format!("cannot read scenario {}: {e}", path.display()),
+            hint: "check the path; bundled journeys live in scenarios/".into(),
+        })?;
+        let mut s = Self::parse(&text, path)?;
+        s.file = Some(path.to_path_buf());
+        Ok(s)
+    }
+
+    /// Parse scenario text; `path` is only used in messages.
+    pub fn parse(text: &str, path: &Path) -> Result<Scenario, UserError> {
+        let err_at = |offset: usize, message: String, hint: &str| {
+            let (line, column) = line_col(text, offset);
+            UserError::Scenario {
+                file: path.to_path_buf(),
+                line,
+                column,
+                message,
+                hint: hint.to_string(),
+            }
+        };
+        let raw: RawScenario = toml::from_str(text).map_err(|e| {
+            let offset = e.span().map(|s| s.start).unwrap_or(0);
+            err_at(
+                offset,
+                e.message().trim().to_string(),
+                "a journey needs `name = \"...\"` and `[[step]]` tables, each with one action: goto, click, fill, press, wait_for, wait_idle, expect_text, expect_url, screenshot (see scenarios/README.md)",
+            )
+        })?;
+        let _ = raw.description;
+        let mut steps = Vec::new();
+        for spanned in &raw.step {
+            let offset = spanned.span().start;
+            let (line, _) = line_col(text, offset);
+            let table = spanned.get_ref();
+            let actions: Vec<&String> = table
+                .keys()
+                .filter(|k| ACTIONS.contains(&k.as_str()))
+                .collect();
+            if let Some(unknown) = table
+                .keys()
+                .find(|k| !ACTIONS.contains(&k.as_str()) && !MODIFIERS.contains(&k.as_str()))
+            {
+                return Err(err_at(
+                    offset,
+                    format!("unknown step key `{unknown}`"),
+                    &format!(
+                        "a step has one action ({}) plus optional name, value, timeout",
+                        ACTIONS.join(", ")
+                    ),
+                ));
+            }
+            let action_key = match actions.as_slice() {
+                [one] => one.as_str(),
+                [] => {
+                    return Err(err_at(
+                        offset,
+                        "step has no action".into(),
+                        &format!("add one of: {}", ACTIONS.join(", ")),
+                    ));
+                }
+                many => {
+                    return Err(err_at(
+                        offset,
+                        format!(
+                            "step has several actions: {}",
+                            many.iter()
+                                .map(|s| s.as_str())
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ),
+                        "split them into separate [[step]] tables",
+                    ));
+                }
+            };
+            let str_of = |key: &str| -> Result<String, UserError> {
+                match table.get(key) {
+                    Some(toml::Value::String(s)) => Ok(s.clone()),
+                    Some(other) => Err(err_at(
+                        offset,
+                        format!("`{key}` must be a string, found {}", other.type_str()),
+                        "quote the value",
+                    )),
+                    None => Err(err_at(
+                        offset,
+                        format!("`{action_key}` needs `{key}`"),
+                        "add it to the step",
+                    )),
+                }
+            };
+            let action = match action_key {
+                "goto" => Action::Goto(str_of("goto")?),
+                "click" => Action::Click(str_of("click")?),
+                "press" => Action::Press(str_of("press")?),
+                "wait_for" => Action::WaitFor(str_of("wait_for")?),
+                "expect_text" => Action::ExpectText(str_of("expect_text")?),
+                "expect_url" => Action::ExpectUrl(str_of("expect_url")?),
+                "screenshot" => Action::Screenshot(str_of("screenshot")?),
+                "wait_idle" => match table.get("wait_idle") {
+                    Some(toml::Value::Boolean(true)) => Action::WaitIdle,
+                    _ => {
+                        return Err(err_at(
+                            offset,
+                            "`wait_idle` must be `true`".into(),
+                            "write `wait_idle = true`",
+                        ));
+                    }
+                },
+                "fill" => {
+                    let selector = str_of("fill")?;
+                    let value = str_of("value")?;
+                    if is_password_field(&selector) && !is_pure_env_ref(&value) {
+                        return Err(err_at(
+                            offset,
+                            format!("the password for `{selector}` is written in the file"),
+                            "passwords may only come from the environment: write `value = \"${CDNPROBE_JIRA_PASSWORD}\"` and export that variable",
+                        ));
+                    }
+                    Action::Fill {
+                        selector,
+                        value: Value { template: value },
+                    }
+                }
+                _ => unreachable!("filtered by ACTIONS"),
+            };
+            let name = match table.get("name") {
+                Some(toml::Value::String(s)) => Some(s.clone()),
+                None => None,
+                Some(_) => {
+                    return Err(err_at(
+                        offset,
+                        "`name` must be a string".into(),
+                        "quote the name",
+                    ));
+                }
+            };
+            let timeout = match table.get("timeout") {
+                None => DEFAULT_STEP_TIMEOUT,
+                Some(toml::Value::Integer(n)) if *n > 0 => Duration::from_secs(*n as u64),
+                Some(toml::Value::Float(f)) if *f > 0.0 && f.is_finite() => {
+                    Duration::from_secs_f64(*f)
+                }
+                Some(_) => {
+                    return Err(err_at(
+                        offset,
+                        "`timeout` must be a positive number of seconds".into(),
+                        "e.g. `timeout = 10`",
+                    ));
+                }
+            };
+            if table.contains_key("value") && action_key != "fill" {
+                return Err(err_at(
+                    offset,
+                    format!("`value` only belongs to `fill`, not `{action_key}`"),
+                    "remove it",
+                ));
+            }
+            steps.push(Step {
+                name,
+                action,
+                timeout,
+                line,
+            });
+        }
+        if steps.is_empty() {
+            return Err(err_at(
+                0,
+                "the journey has no steps".into(),
+                "add at least one `[[step]]` with `goto = \"/\"`",
+            ));
+        }
+        Ok(Scenario {
+            name: raw.name,
+            product: raw.product,
+            base_url: raw.base_url,
+            steps,
+            file: None,
+        })
+    }
+
+    /// The one-step journey for a bare URL: open it and wait for the network to go idle.
+    pub fn for_url(url: &str) -> Scenario {
+        Scenario {
+            name: "open-url".into(),
+            product: None,
+            base_url: Some(url.to_string()),
+            steps: vec![
+                Step {
+                    name: None,
+                    action: Action::Goto(url.to_string()),
+                    timeout: DEFAULT_STEP_TIMEOUT,
+                    line: 0,
+                },
+                Step {
+                    name: None,
+                    action: Action::WaitIdle,
+                    timeout: DEFAULT_STEP_TIMEOUT,
+                    line: 0,
+                },
+            ],
+            file: None,
+        }
+    }
+
+    /// Every `${NAME}` the journey needs, so a run can fail early (exit 2) before a browser starts.
+    pub fn required_vars(&self) -> Vec<String> {
+        let mut out: Vec<String> = self
+            .steps
+            .iter()
+            .flat_map(|s| match &s.action {
+                Action::Fill { value, .. } => value.var_names(),
+                _ => vec![],
+            })
+            .collect();
+        out.dedup();
+        out
+    }
+
+    /// Check every variable is set (in `vars` or the environment), naming the first missing one.
+    pub fn check_vars(&self, vars: &HashMap<String, String>) -> Result<(), UserError> {
+        for step in &self.steps {
+            if let Action::Fill { value, .. } = &step.action
+                && let Err(missing) = value.resolve(vars)
+            {
+                return Err(UserError::Scenario {
+                    file: self
+                        .file
+                        .clone()
+                        .unwrap_or_else(|| self.name.clone().into()),
+                    line: step.line,
+                    column: 1,
+                    message: format!("environment variable `{missing}` is not set"),
+                    hint: format!(
+                        "export {missing}=... before running (passwords come only from the environment)"
+                    ),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Resolve a `goto` target against the base URL.
+    pub fn resolve_url(&self, target: &str, base: Option<&str>) -> Result<String, UserError> {
+        if target.starts_with("http://") || target.starts_with("https://") {
+            return Ok(target.to_string());
+        }
+        let base = base.or(self.base_url.as_deref()).ok_or_else(|| {
+            UserError::input(
+                format!("journey `{}` has a relative goto `{target}` but no base URL", self.name),
+                "pass a URL on the command line (`cdnprobe run https://jira.example.com --scenario FILE`) or set `base_url` in the file",
+            )
+        })?;
+        join_url(base, target)
+    }
+}
+
+/// Join a base URL (which may carry a context path such as `/jira`) and a journey path.
+pub fn join_url(base: &str, target: &str) -> Result<String, UserError> {
+    let base_url = url::Url::parse(base).map_err(|e| {
+        UserError::input(
+            format!("`{base}` is not a valid URL: {e}"),
+            "write a full URL such as https://jira.example.com or http://127.0.0.1:8080/jira",
+        )
+    })?;
+    let prefix = base_url.path().trim_end_matches('/');
+    let path = if target.starts_with('/') {
+        format!("{prefix}{target}")
+    } else {
+        format!("{prefix}/{target}")
+    };
+    let mut u = base_url.clone();
+    let (p, q) = match path.split_once('?') {
+        Some((p, q)) => (p.to_string(), Some(q.to_string())),
+        None => (path, None),
+    };
+    u.set_path(&p);
+    u.set_query(q.as_deref());
+    Ok(u.to_string())
+}
+
+fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let offset = offset.min(text.len());
+    let before = &text[..offset];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rfind('\n').map(|i| offset - i).unwrap_or(offset + 1);
+    (line, column)
+}
+
+fn is_pure_env_ref(v: &str) -> bool {
+    let v = v.trim();
+    v.starts_with("${") && v.ends_with('}') && v[2..v.len() - 1].chars().all(is_var_char)
+}
+
+fn is_var_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || c == '_'
+}
+
+fn var_refs(template: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = template;
+    while let Some(i) = rest.find("${") {
+        let after = &rest[i + 2..];
+        match after.find('}') {
+            Some(j) => {
+                out.push(after[..j].to_string());
+                rest = &after[j + 1..];
+            }
+            None => break,
+        }
+    }
+    out
+}
+
+/// Replace `${NAME}`; Err(name) for the first unset variable.
+pub fn substitute(template: &str, vars: &HashMap<String, String>) -> Result<String, String> {
+    let mut out = String::new();
+    let mut rest = template;
+    while let Some(i) = rest.find("${") {
+        out.push_str(&rest[..i]);
+        let after = &rest[i + 2..];
+        let Some(j) = after.find('}') else {
+            out.push_str(&rest[i..]);
+            return Ok(out);
+        };
+        let name = &after[..j];
+        let value = vars
+            .get(name)
+            .cloned()
+            .or_else(|| std::env::var(name).ok())
+            .ok_or_else(|| name.to_string())?;
+        out.push_str(&value);
+        rest = &after[j + 1..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Scenario, UserError> {
+        Scenario::parse(text, Path::new("j.toml"))
+    }
+
+    #[test]
+    fn parses_every_action() {
+        let s = parse(
+            r##"
+name = "all"
+base_url = "http://127.0.0.1:1"
+[[step]]
+goto = "/login.jsp"
+[[step]]
+fill = "#user"
+value = "${LOGIN_USER}"
+[[step]]
+fill = "#login-form-password"
+value = "${LOGIN_PASSWORD}"
+[[step]]
+click = "#submit"
+timeout = 5
+[[step]]
+press = "Enter"
+[[step]]
+wait_for = "#x"
+[[step]]
+wait_idle = true
+[[step]]
+expect_text = "Dashboard"
+name = "dashboard shows"
+[[step]]
+expect_url = "/secure/Dashboard.jspa"
+[[step]]
+screenshot = "d.png"
+"##,
+        )
+        .unwrap();
+        assert_eq!(s.steps.len(), 10);
+        assert_eq!(s.steps[0].action, Action::Goto("/login.jsp".into()));
+        assert_eq!(s.steps[0].line, 4);
+        assert_eq!(s.steps[3].timeout, Duration::from_secs(5));
+        assert_eq!(s.steps[6].action, Action::WaitIdle);
+        assert_eq!(s.required_vars(), vec!["LOGIN_USER", "LOGIN_PASSWORD"]);
+    }
+
+    #[test]
+    fn unknown_step_names_line_and_lists_actions() {
+        let err = parse("name = \"x\"\n\n[[step]]\nhover = \"#a\"\n").unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.starts_with("j.toml:3:"), "{msg}");
+        assert!(msg.contains("unknown step key `hover`"), "{msg}");
+        assert!(msg.contains("goto, click, fill"), "{msg}");
+    }
+
+    #[test]
+    fn malformed_toml_names_line_and_column() {
+        let err = parse("name = \"x\"\n[[step]]\ngoto = /nope\n").unwrap_err();
+        match err {
+            UserError::Scenario { line, column, .. } => {
+                assert_eq!(line, 3);
+                assert!(column >= 7, "column {column}");
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn literal_password_is_refused() {
+        let err = parse("name = \"x\"\n[[step]]\nfill = \"#os_password\"\nvalue = \"hunter2\"\n")
+            .unwrap_err();
+        assert!(err.to_string().contains("environment"), "{err}");
+    }
+
+    #[test]
+    fn two_actions_in_one_step_is_an_error() {
+        let err = parse("name = \"x\"\n[[step]]\ngoto = \"/\"\nclick = \"#a\"\n").unwrap_err();
+        assert!(err.to_string().contains("several actions"), "{err}");
+    }
+
+    #[test]
+    fn substitution_prefers_vars_then_env_and_names_missing() {
+        let mut vars = HashMap::new();
+        vars.insert("A_CDNPROBE_TEST".to_string(), "x".to_string());
+        assert_eq!(substitute("u=${A_CDNPROBE_TEST}!", &vars).unwrap(), "u=x!");
+        assert_eq!(
+            substitute("${SURELY_UNSET_CDNPROBE_VAR}", &vars).unwrap_err(),
+            "SURELY_UNSET_CDNPROBE_VAR"
+        );
+    }
+
+    #[test]
+    fn join_url_keeps_context_path() {
+        assert_eq!(
+            join_url("http://h:1/jira", "/login.jsp").unwrap(),
+            "http://h:1/jira/login.jsp"
+        );
+        assert_eq!(
+            join_url("http://h:1/", "/issues/?jql=a%20b").unwrap(),
+            "http://h:1/issues/?jql=a%20b"
+        );
+    }
+}

@@ -1,0 +1,505 @@
+//! Assemble CDP Network events into `Exchange`s.
+//!
+//! Events for one request arrive from several listeners and in no fixed order: the ExtraInfo
+//! events (the only ones carrying `Cookie` and `Set-Cookie`) may come before or after the main
+//! ones, and a redirect chain reuses one `requestId` for every hop. So events are collected per
+//! `requestId` and only turned into exchanges at the end: request hop *i* takes the *i*-th
+//! `requestWillBeSentExtraInfo` and response hop *i* the *i*-th `responseReceivedExtraInfo`.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::exchange::{Exchange, Failure, Headers, Timing};
+
+/// How many of each event the capture received: a test (and the report) check that the
+/// ExtraInfo events keep arriving, since losing them silently loses every cookie.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq, schemars::JsonSchema)]
+pub struct EventCounts {
+    pub request_will_be_sent: u64,
+    pub request_will_be_sent_extra_info: u64,
+    pub response_received: u64,
+    pub response_received_extra_info: u64,
+    pub loading_finished: u64,
+    pub loading_failed: u64,
+    pub attached_targets: u64,
+}
+
+#[derive(Debug, Default)]
+struct Hop {
+    url: String,
+    method: String,
+    headers: Headers,
+    resource_type: String,
+    initiator: Option<String>,
+    wall_ms: f64,
+    ts: f64,
+    response: Option<Value>,
+    response_ts: Option<f64>,
+}
+
+#[derive(Debug, Default)]
+struct Pending {
+    hops: Vec<Hop>,
+    req_extra: Vec<Headers>,
+    resp_extra: Vec<(Option<u16>, Headers)>,
+    phase: String,
+    target_type: String,
+    end_ts: Option<f64>,
+    encoded_size: Option<u64>,
+    failure: Option<Failure>,
+    served_from_cache: bool,
+    started: Option<Instant>,
+    done: bool,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    requests: HashMap<String, Pending>,
+    order: Vec<String>,
+    phase: String,
+    sessions: HashMap<String, String>,
+    last_activity: Option<Instant>,
+    counts: EventCounts,
+}
+
+/// Collects the events of one page (and the frames and workers attached to it).
+#[derive(Clone, Default)]
+pub struct Recorder {
+    state: Arc<Mutex<State>>,
+}
+
+fn s(v: &Value, key: &str) -> String {
+    v.get(key)
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string()
+}
+
+fn describe_initiator(v: &Value) -> Option<String> {
+    let kind = v.get("type")?.as_str()?;
+    let url = v
+        .get("url")
+        .and_then(Value::as_str)
+        .or_else(|| {
+            v.pointer("/stack/callFrames/0/url")
+                .and_then(Value::as_str)
+                .filter(|u| !u.is_empty())
+        })
+        .unwrap_or("");
+    Some(if url.is_empty() {
+        kind.to_string()
+    } else {
+        format!("{kind} {url}")
+    })
+}
+
+impl Recorder {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Label that new requests are tagged with (journey step or repeat number).
+    pub fn set_phase(&self, phase: impl Into<String>) {
+        self.state.lock().unwrap().phase = phase.into();
+    }
+
+    /// Remember what kind of target a session belongs to (`page`, `iframe`, `worker`, ...).
+    pub fn add_session(&self, session: &str, target_type: &str) {
+        let mut st = self.state.lock().unwrap();
+        st.sessions
+            .insert(session.to_string(), target_type.to_string());
+        if target_type != "page" {
+            st.counts.attached_targets += 1;
+        }
+    }
+
+    pub fn has_session(&self, session: &str) -> bool {
+        self.state.lock().unwrap().sessions.contains_key(session)
+    }
+
+    pub fn counts(&self) -> EventCounts {
+        self.state.lock().unwrap().counts.clone()
+    }
+
+    /// Requests started in the last `recent` that have neither finished nor failed, and how long
+    /// since the network last did anything. Long-lived requests (long polls) are ignored so that a
+    /// page with a heartbeat can still be "idle".
+    pub fn activity(&self, recent: Duration) -> (usize, Option<Duration>) {
+        let st = self.state.lock().unwrap();
+        let inflight = st
+            .requests
+            .values()
+            .filter(|p| !p.done && p.started.is_some_and(|t| t.elapsed() < recent))
+            .count();
+        (inflight, st.last_activity.map(|t| t.elapsed()))
+    }
+
+    /// Feed one CDP event. Unknown events are ignored.
+    pub fn on_event(&self, session: Option<&str>, method: &str, p: &Value) {
+        let mut st = self.state.lock().unwrap();
+        let id = s(p, "requestId");
+        let ts = p.get("timestamp").and_then(Value::as_f64).unwrap_or(0.0);
+        let target_type = session
+            .and_then(|s| st.sessions.get(s).cloned())
+            .unwrap_or_else(|| "page".into());
+        let phase = st.phase.clone();
+        match method {
+            "Network.requestWillBeSent" => {
+                st.counts.request_will_be_sent += 1;
+                st.last_activity = Some(Instant::now());
+                if !st.requests.contains_key(&id) {
+                    st.order.push(id.clone());
+                }
+                let entry = st.requests.entry(id).or_default();
+                if entry.hops.is_empty() {
+                    entry.phase = phase;
+                    entry.target_type = target_type;
+                    entry.started = Some(Instant::now());
+                }
+                if let Some(redirect) = p.get("redirectResponse")
+                    && let Some(last) = entry.hops.last_mut()
+                {
+                    last.response = Some(redirect.clone());
+                    last.response_ts = Some(ts);
+                }
+                let req = p.get("request").cloned().unwrap_or(Value::Null);
+                let mut url = s(&req, "url");
+                if let Some(frag) = req.get("urlFragment").and_then(Value::as_str) {
+                    url.push_str(frag);
+                }
+                entry.hops.push(Hop {
+                    url,
+                    method: s(&req, "method"),
+                    headers: Headers::from_json_object(req.get("headers").unwrap_or(&Value::Null)),
+                    resource_type: p
+                        .get("type")
+                        .and_then(Value::as_str)
+                        .unwrap_or("Other")
+                        .to_string(),
+                    initiator: p.get("initiator").and_then(describe_initiator),
+                    wall_ms: p.get("wallTime").and_then(Value::as_f64).unwrap_or(0.0) * 1000.0,
+                    ts,
+                    response: None,
+                    response_ts: None,
+                });
+                entry.done = false;
+            }
+            "Network.requestWillBeSentExtraInfo" => {
+                st.counts.request_will_be_sent_extra_info += 1;
+                if !st.requests.contains_key(&id) {
+                    st.order.push(id.clone());
+                }
+                let entry = st.requests.entry(id).or_default();
+                entry.req_extra.push(Headers::from_json_object(
+                    p.get("headers").unwrap_or(&Value::Null),
+                ));
+            }
+            "Network.responseReceived" => {
+                st.counts.response_received += 1;
+                st.last_activity = Some(Instant::now());
+                if let Some(entry) = st.requests.get_mut(&id) {
+                    if let Some(hop) = entry.hops.last_mut() {
+                        hop.response = p.get("response").cloned();
+                        hop.response_ts = Some(ts);
+                        if let Some(t) = p.get("type").and_then(Value::as_str) {
+                            hop.resource_type = t.to_string();
+                        }
+                    }
+                }
+            }
+            "Network.responseReceivedExtraInfo" => {
+                st.counts.response_received_extra_info += 1;
+                if !st.requests.contains_key(&id) {
+                    st.order.push(id.clone());
+                }
+                let entry = st.requests.entry(id).or_default();
+                let status = p
+                    .get("statusCode")
+                    .and_then(Value::as_u64)
+                    .map(|c| c as u16);
+                entry.resp_extra.push((
+                    status,
+                    Headers::from_json_object(p.get("headers").unwrap_or(&Value::Null)),
+                ));
+            }
+            "Network.requestServedFromCache" => {
+                if let Some(entry) = st.requests.get_mut(&id) {
+                    entry.served_from_cache = true;
+                }
+            }
+            "Network.loadingFinished" => {
+                st.counts.loading_finished += 1;
+                st.last_activity = Some(Instant::now());
+                if let Some(entry) = st.requests.get_mut(&id) {
+                    entry.end_ts = Some(ts);
+                    entry.encoded_size = p
+                        .get("encodedDataLength")
+                        .and_then(Value::as_f64)
+                        .map(|f| f as u64);
+                    entry.done = true;
+                }
+            }
+            "Network.loadingFailed" => {
+                st.counts.loading_failed += 1;
+                st.last_activity = Some(Instant::now());
+                if let Some(entry) = st.requests.get_mut(&id) {
+                    entry.end_ts = Some(ts);
+                    entry.done = true;
+                    let cors = p.get("corsErrorStatus");
+                    entry.failure = Some(Failure {
+                        error_text: s(p, "errorText"),
+                        canceled: p.get("canceled").and_then(Value::as_bool).unwrap_or(false),
+                        blocked_reason: p
+                            .get("blockedReason")
+                            .and_then(Value::as_str)
+                            .map(str::to_string),
+                        cors_error: cors
+                            .and_then(|c| c.get("corsError"))
+                            .and_then(Value::as_str)
+                            .map(str::to_string),
+                        cors_failed_parameter: cors
+                            .and_then(|c| c.get("failedParameter"))
+                            .and_then(Value::as_str)
+                            .filter(|s| !s.is_empty())
+                            .map(str::to_string),
+                    });
+                }
+            }
+            "Network.webSocketCreated" => {
+                if !st.requests.contains_key(&id) {
+                    st.order.push(id.clone());
+                }
+                let entry = st.requests.entry(id).or_default();
+                entry.phase = phase;
+                entry.target_type = target_type;
+                entry.done = true; // a websocket never "finishes" loading; do not block idleness
+                entry.hops.push(Hop {
+                    url: s(p, "url"),
+                    method: "GET".into(),
+                    resource_type: "WebSocket".into(),
+                    initiator: p.get("initiator").and_then(describe_initiator),
+                    ..Default::default()
+                });
+            }
+            "Network.webSocketWillSendHandshakeRequest" => {
+                if let Some(hop) = st.requests.get_mut(&id).and_then(|e| e.hops.last_mut()) {
+                    hop.wall_ms = p.get("wallTime").and_then(Value::as_f64).unwrap_or(0.0) * 1000.0;
+                    hop.ts = ts;
+                    hop.headers = Headers::from_json_object(
+                        p.pointer("/request/headers").unwrap_or(&Value::Null),
+                    );
+                }
+            }
+            "Network.webSocketHandshakeResponseReceived" => {
+                if let Some(hop) = st.requests.get_mut(&id).and_then(|e| e.hops.last_mut()) {
+                    hop.response = p.get("response").cloned();
+                    hop.response_ts = Some(ts);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Turn everything recorded so far into exchanges (one per request and per redirect hop),
+    /// in the order the requests started, and forget them.
+    pub fn take_exchanges(&self) -> Vec<Exchange> {
+        let mut st = self.state.lock().unwrap();
+        let order = std::mem::take(&mut st.order);
+        let mut requests = std::mem::take(&mut st.requests);
+        let mut out = Vec::new();
+        for id in order {
+            let Some(p) = requests.remove(&id) else {
+                continue;
+            };
+            out.extend(build_exchanges(&id, p));
+        }
+        out
+    }
+}
+
+fn build_exchanges(id: &str, p: Pending) -> Vec<Exchange> {
+    let n = p.hops.len();
+    let mut out = Vec::with_capacity(n);
+    for (i, hop) in p.hops.into_iter().enumerate() {
+        let last = i + 1 == n;
+        let resp = hop.response.as_ref();
+        // ExtraInfo headers are what really went over the wire (Cookie, Set-Cookie): prefer them,
+        // keeping any header only the main event knows about.
+        let mut request_headers = p.req_extra.get(i).cloned().unwrap_or_default();
+        for (k, v) in hop.headers.iter() {
+            if !request_headers.contains(k) {
+                request_headers.push(k, v);
+            }
+        }
+        let extra = p.resp_extra.get(i);
+        let mut response_headers = extra.map(|(_, h)| h.clone()).unwrap_or_default();
+        if let Some(r) = resp {
+            for (k, v) in Headers::from_json_object(r.get("headers").unwrap_or(&Value::Null)).iter()
+            {
+                if !response_headers.contains(k) {
+                    response_headers.push(k, v);
+                }
+            }
+        }
+        let status = resp
+            .and_then(|r| r.get("status"))
+            .and_then(Value::as_u64)
+            .map(|c| c as u16)
+            .or_else(|| extra.and_then(|(s, _)| *s));
+        let from_disk = resp
+            .and_then(|r| r.get("fromDiskCache"))
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
+        let from_sw = resp
+            .and_then(|r| r.get("fromServiceWorker"))
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
+        let ttfb = hop.response_ts.map(|t| ((t - hop.ts) * 1000.0).max(0.0));
+        let end = if last {
+            p.end_ts.map(|t| ((t - hop.ts) * 1000.0).max(0.0))
+        } else {
+            ttfb
+        };
+        let redirected_to = if last {
+            None
+        } else {
+            response_headers.get("location").map(str::to_string)
+        };
+        let remote_address = resp.and_then(|r| {
+            let ip = r.get("remoteIPAddress")?.as_str()?;
+            let port = r.get("remotePort").and_then(Value::as_u64).unwrap_or(0);
+            Some(if ip.contains(':') {
+                format!("[{ip}]:{port}")
+            } else {
+                format!("{ip}:{port}")
+            })
+        });
+        out.push(Exchange {
+            id: if last {
+                id.to_string()
+            } else {
+                format!("{id}#hop{i}")
+            },
+            url: hop.url,
+            method: hop.method,
+            resource_type: hop.resource_type,
+            initiator: if i > 0 {
+                Some("redirect".into())
+            } else {
+                hop.initiator
+            },
+            target_type: p.target_type.clone(),
+            request_headers,
+            status,
+            status_text: resp.map(|r| s(r, "statusText")).unwrap_or_default(),
+            response_headers,
+            mime_type: resp
+                .and_then(|r| r.get("mimeType"))
+                .and_then(Value::as_str)
+                .filter(|m| !m.is_empty())
+                .map(str::to_string),
+            protocol: resp
+                .and_then(|r| r.get("protocol"))
+                .and_then(Value::as_str)
+                .map(str::to_string),
+            remote_address,
+            timing: Timing {
+                start_ms: hop.wall_ms,
+                ttfb_ms: ttfb,
+                end_ms: end,
+            },
+            encoded_size: if last { p.encoded_size } else { None },
+            from_disk_cache: from_disk,
+            from_memory_cache: last && p.served_from_cache,
+            from_service_worker: from_sw,
+            failure: if last { p.failure.clone() } else { None },
+            redirected_to,
+            phase: p.phase.clone(),
+        });
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn extra_info_before_main_event_still_lands_on_the_right_hop() {
+        let r = Recorder::new();
+        r.set_phase("step 1");
+        r.on_event(
+            None,
+            "Network.requestWillBeSentExtraInfo",
+            &json!({"requestId": "1", "headers": {"Cookie": "a=1"}}),
+        );
+        r.on_event(
+            None,
+            "Network.requestWillBeSent",
+            &json!({"requestId": "1", "type": "Document", "timestamp": 1.0, "wallTime": 1000.0,
+            "request": {"url": "http://h/old", "method": "GET", "headers": {"Accept": "*/*"}}}),
+        );
+        r.on_event(None, "Network.responseReceivedExtraInfo", &json!({"requestId": "1", "statusCode": 301, "headers": {"Location": "/new", "Set-Cookie": "s=1"}}));
+        r.on_event(
+            None,
+            "Network.requestWillBeSent",
+            &json!({"requestId": "1", "type": "Document", "timestamp": 1.1, "wallTime": 1000.1,
+            "redirectResponse": {"status": 301, "headers": {"Location": "/new"}},
+            "request": {"url": "http://h/new", "method": "GET", "headers": {}}}),
+        );
+        r.on_event(
+            None,
+            "Network.requestWillBeSentExtraInfo",
+            &json!({"requestId": "1", "headers": {"Cookie": "a=1; s=1"}}),
+        );
+        r.on_event(None, "Network.responseReceived", &json!({"requestId": "1", "type": "Document", "timestamp": 1.2,
+            "response": {"status": 200, "statusText": "OK", "headers": {"X-Cache": "Miss from cloudfront"}, "mimeType": "text/html"}}));
+        r.on_event(None, "Network.responseReceivedExtraInfo", &json!({"requestId": "1", "statusCode": 200, "headers": {"X-Cache": "Miss from cloudfront"}}));
+        r.on_event(
+            None,
+            "Network.loadingFinished",
+            &json!({"requestId": "1", "timestamp": 1.3, "encodedDataLength": 10}),
+        );
+        let ex = r.take_exchanges();
+        assert_eq!(ex.len(), 2);
+        assert_eq!(ex[0].id, "1#hop0");
+        assert_eq!(ex[0].status, Some(301));
+        assert_eq!(ex[0].redirected_to.as_deref(), Some("/new"));
+        assert_eq!(ex[0].request_headers.get("cookie"), Some("a=1"));
+        assert_eq!(ex[0].response_headers.get("set-cookie"), Some("s=1"));
+        assert_eq!(ex[1].id, "1");
+        assert_eq!(ex[1].status, Some(200));
+        assert_eq!(ex[1].request_headers.get("cookie"), Some("a=1; s=1"));
+        assert_eq!(ex[1].phase, "step 1");
+        assert_eq!(ex[1].initiator.as_deref(), Some("redirect"));
+        assert_eq!(r.counts().request_will_be_sent_extra_info, 2);
+    }
+
+    #[test]
+    fn cors_blocked_request_keeps_status_from_extra_info_and_cors_error() {
+        let r = Recorder::new();
+        r.on_event(None, "Network.requestWillBeSent", &json!({"requestId": "9", "type": "Font", "timestamp": 1.0,
+            "request": {"url": "http://cdn/f.woff", "method": "GET", "headers": {"Origin": "http://app"}}}));
+        r.on_event(
+            None,
+            "Network.responseReceivedExtraInfo",
+            &json!({"requestId": "9", "statusCode": 200, "headers": {"Content-Type": "font/woff"}}),
+        );
+        r.on_event(
+            None,
+            "Network.loadingFailed",
+            &json!({"requestId": "9", "timestamp": 1.1, "errorText": "net::ERR_FAILED",
+            "corsErrorStatus": {"corsError": "MissingAllowOriginHeader", "failedParameter": ""}}),
+        );
+        let ex = r.take_exchanges();
+        assert_eq!(ex[0].status, Some(200));
+        let f = ex[0].failure.as_ref().unwrap();
+        assert_eq!(f.cors_error.as_deref(), Some("MissingAllowOriginHeader"));
+        assert_eq!(f.cors_failed_parameter, None);
+    }
+}

@@ -1,0 +1,217 @@
+//! A small, lenient Chrome DevTools Protocol client over the browser's websocket.
+//!
+//! Why not chromiumoxide's typed events: its generated types fail to parse most
+//! `Network.requestWillBeSentExtraInfo` events on Chromium 146+ (a renamed enum value) and drop
+//! them silently — and those events are the only place the real `Cookie` and `Set-Cookie` headers
+//! appear. Here every message is decoded as plain JSON and only the fields this tool reads are
+//! looked up, so a new enum value in Chromium can never make an event disappear. The few
+//! messages that are not valid JSON are counted and reported (`parse_errors`).
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use tokio::sync::{mpsc, oneshot};
+use tokio_tungstenite::tungstenite::Message;
+
+/// A CDP event, with the flattened session it came from (`None` = the browser itself).
+#[derive(Debug, Clone)]
+pub struct Event {
+    pub session_id: Option<String>,
+    pub method: String,
+    pub params: Value,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CdpError {
+    #[error("CDP {method} failed: {message}")]
+    Protocol { method: String, message: String },
+    #[error("CDP {method} timed out after {secs}s")]
+    Timeout { method: String, secs: u64 },
+    #[error("the browser connection closed")]
+    Closed,
+    #[error("cannot connect to the browser at {url}: {message}")]
+    Connect { url: String, message: String },
+}
+
+/// Counters proving the capture saw what it should (reported in report.json under `cdp`).
+#[derive(Debug, Default)]
+pub struct Stats {
+    pub messages: AtomicU64,
+    pub events: AtomicU64,
+    pub parse_errors: AtomicU64,
+}
+
+type Pending = Arc<Mutex<HashMap<u64, (String, oneshot::Sender<Result<Value, CdpError>>)>>>;
+
+#[derive(Clone)]
+pub struct Cdp {
+    out: mpsc::UnboundedSender<String>,
+    pending: Pending,
+    next_id: Arc<AtomicU64>,
+    subscribers: Arc<Mutex<Vec<mpsc::UnboundedSender<Event>>>>,
+    pub stats: Arc<Stats>,
+    timeout: Duration,
+}
+
+impl Cdp {
+    pub async fn connect(ws_url: &str, timeout: Duration) -> Result<Cdp, CdpError> {
+        let (ws, _) = tokio_tungstenite::connect_async_with_config(
+            ws_url,
+            Some(
+                tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
+                    .max_message_size(Some(256 << 20))
+                    .max_frame_size(Some(256 << 20)),
+            ),
+            false,
+        )
+        .await
+        .map_err(|e| CdpError::Connect {
+            url: ws_url.to_string(),
+            message: e.to_string(),
+        })?;
+        let (mut sink, mut stream) = ws.split();
+        let (out_tx, mut out_rx) = mpsc::unbounded_channel::<String>();
+        let pending: Pending = Default::default();
+        let subscribers: Arc<Mutex<Vec<mpsc::UnboundedSender<Event>>>> = Default::default();
+        let stats = Arc::new(Stats::default());
+
+        tokio::spawn(async move {
+            while let Some(text) = out_rx.recv().await {
+                if sink.send(Message::Text(text.into())).await.is_err() {
+                    break;
+                }
+            }
+            let _ = sink.close().await;
+        });
+
+        let (p2, s2, st2) = (pending.clone(), subscribers.clone(), stats.clone());
+        tokio::spawn(async move {
+            while let Some(msg) = stream.next().await {
+                let text = match msg {
+                    Ok(Message::Text(t)) => t.to_string(),
+                    Ok(Message::Binary(b)) => String::from_utf8_lossy(&b).into_owned(),
+                    Ok(Message::Close(_)) | Err(_) => break,
+                    Ok(_) => continue,
+                };
+                st2.messages.fetch_add(1, Ordering::Relaxed);
+                let value: Value = match serde_json::from_str(&text) {
+                    Ok(v) => v,
+                    Err(e) => {
+                        st2.parse_errors.fetch_add(1, Ordering::Relaxed);
+                        tracing::warn!(target: "cdnprobe::cdp", "unparseable CDP message ({e}): {:.200}", text);
+                        continue;
+                    }
+                };
+                if let Some(id) = value.get("id").and_then(Value::as_u64) {
+                    let entry = p2.lock().unwrap().remove(&id);
+                    if let Some((method, tx)) = entry {
+                        let result = match value.get("error") {
+                            Some(err) => Err(CdpError::Protocol {
+                                method,
+                                message: err
+                                    .get("message")
+                                    .and_then(Value::as_str)
+                                    .unwrap_or("unknown error")
+                                    .to_string(),
+                            }),
+                            None => Ok(value.get("result").cloned().unwrap_or(Value::Null)),
+                        };
+                        let _ = tx.send(result);
+                    }
+                } else if let Some(method) = value.get("method").and_then(Value::as_str) {
+                    st2.events.fetch_add(1, Ordering::Relaxed);
+                    let event = Event {
+                        session_id: value
+                            .get("sessionId")
+                            .and_then(Value::as_str)
+                            .map(str::to_string),
+                        method: method.to_string(),
+                        params: value.get("params").cloned().unwrap_or(Value::Null),
+                    };
+                    s2.lock()
+                        .unwrap()
+                        .retain(|tx| tx.send(event.clone()).is_ok());
+                }
+            }
+            // Fail everything still waiting: the browser is gone.
+            for (_, (_, tx)) in p2.lock().unwrap().drain() {
+                let _ = tx.send(Err(CdpError::Closed));
+            }
+            s2.lock().unwrap().clear();
+        });
+
+        Ok(Cdp {
+            out: out_tx,
+            pending,
+            next_id: Arc::new(AtomicU64::new(1)),
+            subscribers,
+            stats,
+            timeout,
+        })
+    }
+
+    /// Every event from now on. Subscribe *before* causing the events you want.
+    pub fn subscribe(&self) -> mpsc::UnboundedReceiver<Event> {
+        let (tx, rx) = mpsc::unbounded_channel();
+        self.subscribers.lock().unwrap().push(tx);
+        rx
+    }
+
+    /// Send a command to the browser (`session = None`) or to a flattened target session.
+    pub async fn call(
+        &self,
+        session: Option<&str>,
+        method: &str,
+        params: Value,
+    ) -> Result<Value, CdpError> {
+        self.call_with_timeout(session, method, params, self.timeout)
+            .await
+    }
+
+    pub async fn call_with_timeout(
+        &self,
+        session: Option<&str>,
+        method: &str,
+        params: Value,
+        timeout: Duration,
+    ) -> Result<Value, CdpError> {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let mut msg = json!({"id": id, "method": method, "params": params});
+        if let Some(s) = session {
+            msg["sessionId"] = Value::String(s.to_string());
+        }
+        let (tx, rx) = oneshot::channel();
+        self.pending
+            .lock()
+            .unwrap()
+            .insert(id, (method.to_string(), tx));
+        self.out
+            .send(msg.to_string())
+            .map_err(|_| CdpError::Closed)?;
+        match tokio::time::timeout(timeout, rx).await {
+            Ok(Ok(r)) => r,
+            Ok(Err(_)) => Err(CdpError::Closed),
+            Err(_) => {
+                self.pending.lock().unwrap().remove(&id);
+                Err(CdpError::Timeout {
+                    method: method.to_string(),
+                    secs: timeout.as_secs(),
+                })
+            }
+        }
+    }
+
+    /// Fire and forget (used for resuming paused targets from the event loop).
+    pub fn send(&self, session: Option<&str>, method: &str, params: Value) {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let mut msg = json!({"id": id, "method": method, "params": params});
+        if let Some(s) = session {
+            msg["sessionId"] = Value::String(s.to_string());
+        }
+        let _ = self.out.send(msg.to_string());
+    }
+}

@@ -1,0 +1,438 @@
+//! One page in its own browser context: journey actions (goto, click, fill, ...) and capture.
+//!
+//! Actions are done the way a user would (real mouse events at the element's centre, text typed
+//! with `Input.insertText`, keys with `Input.dispatchKeyEvent`), so pages behave as they do for
+//! people. Every wait polls with a deadline, so no step can hang a smoke check.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use serde_json::{Value, json};
+
+use super::capture::Recorder;
+use super::cdp::{Cdp, CdpError};
+
+/// How long the network must stay quiet to count as idle.
+const IDLE_QUIET: Duration = Duration::from_millis(500);
+/// Requests older than this are ignored for idleness (long polls, heartbeats).
+const IDLE_IGNORE_OLDER: Duration = Duration::from_secs(10);
+const POLL: Duration = Duration::from_millis(100);
+
+pub struct Page {
+    cdp: Cdp,
+    session: String,
+    target_id: String,
+    context_id: String,
+    pub recorder: Recorder,
+    pump: tokio::task::JoinHandle<()>,
+    /// Sessions of this page and of the frames/workers attached under it.
+    sessions: Arc<Mutex<Vec<String>>>,
+    timeout: Duration,
+}
+
+/// What a failed action says (turned into a `UserError::Step` by the runner).
+#[derive(Debug, thiserror::Error)]
+pub enum ActionError {
+    #[error("{0}")]
+    Failed(String),
+    #[error("timed out after {0:?}: {1}")]
+    Timeout(Duration, String),
+    #[error("{url}: {error}")]
+    Navigation { url: String, error: String },
+    #[error(transparent)]
+    Cdp(#[from] CdpError),
+}
+
+impl Page {
+    pub(super) async fn open(cdp: Cdp, timeout: Duration) -> anyhow::Result<Page> {
+        let recorder = Recorder::new();
+        let sessions: Arc<Mutex<Vec<String>>> = Default::default();
+        // Subscribe before anything can happen, so no event is missed.
+        let mut events = cdp.subscribe();
+        let ctx = cdp
+            .call(
+                None,
+                "Target.createBrowserContext",
+                json!({"disposeOnDetach": true}),
+            )
+            .await?;
+        let context_id = ctx["browserContextId"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        let target = cdp
+            .call(
+                None,
+                "Target.createTarget",
+                json!({"url": "about:blank", "browserContextId": context_id}),
+            )
+            .await?;
+        let target_id = target["targetId"].as_str().unwrap_or_default().to_string();
+        let attached = cdp
+            .call(
+                None,
+                "Target.attachToTarget",
+                json!({"targetId": target_id, "flatten": true}),
+            )
+            .await?;
+        let session = attached["sessionId"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        recorder.add_session(&session, "page");
+        sessions.lock().unwrap().push(session.clone());
+
+        // The pump feeds the recorder and attaches to child targets (cross-site iframes, workers)
+        // as they appear; they start paused so their first request is not missed.
+        let (rec2, cdp2, sess2) = (recorder.clone(), cdp.clone(), sessions.clone());
+        let pump = tokio::spawn(async move {
+            while let Some(ev) = events.recv().await {
+                let Some(sid) = ev.session_id.as_deref() else {
+                    continue;
+                };
+                if !rec2.has_session(sid) {
+                    continue;
+                }
+                if ev.method == "Target.attachedToTarget" {
+                    let child = ev.params["sessionId"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_string();
+                    let kind = ev.params["targetInfo"]["type"]
+                        .as_str()
+                        .unwrap_or("other")
+                        .to_string();
+                    rec2.add_session(&child, &kind);
+                    sess2.lock().unwrap().push(child.clone());
+                    let cdp3 = cdp2.clone();
+                    tokio::spawn(async move {
+                        prepare_session(&cdp3, &child).await;
+                        cdp3.send(Some(&child), "Runtime.runIfWaitingForDebugger", json!({}));
+                    });
+                    continue;
+                }
+                rec2.on_event(Some(sid), &ev.method, &ev.params);
+            }
+        });
+
+        let page = Page {
+            cdp,
+            session,
+            target_id,
+            context_id,
+            recorder,
+            pump,
+            sessions,
+            timeout,
+        };
+        prepare_session(&page.cdp, &page.session).await;
+        page.call("Page.enable", json!({})).await?;
+        page.call("Runtime.enable", json!({})).await?;
+        page.call(
+            "Emulation.setDeviceMetricsOverride",
+            json!({"width": 1366, "height": 900, "deviceScaleFactor": 1, "mobile": false}),
+        )
+        .await?;
+        Ok(page)
+    }
+
+    async fn call(&self, method: &str, params: Value) -> Result<Value, CdpError> {
+        self.cdp.call(Some(&self.session), method, params).await
+    }
+
+    /// Evaluate JavaScript in the main frame and return its JSON value.
+    pub async fn eval(&self, expression: &str) -> Result<Value, ActionError> {
+        let r = self
+            .call(
+                "Runtime.evaluate",
+                json!({"expression": expression, "returnByValue": true, "awaitPromise": true}),
+            )
+            .await?;
+        if let Some(ex) = r.get("exceptionDetails") {
+            let text = ex
+                .pointer("/exception/description")
+                .or_else(|| ex.get("text"))
+                .and_then(Value::as_str)
+                .unwrap_or("script error");
+            return Err(ActionError::Failed(text.to_string()));
+        }
+        Ok(r.pointer("/result/value").cloned().unwrap_or(Value::Null))
+    }
+
+    /// Navigate and wait for the load event, then for the network to go idle.
+    pub async fn goto(&self, url: &str, timeout: Duration) -> Result<(), ActionError> {
+        let r = self.call("Page.navigate", json!({"url": url})).await?;
+        if let Some(err) = r.get("errorText").and_then(Value::as_str)
+            && !err.is_empty()
+        {
+            return Err(ActionError::Navigation {
+                url: url.to_string(),
+                error: err.to_string(),
+            });
+        }
+        self.wait_until(timeout, "the page to load", || async {
+            Ok(self.eval("document.readyState").await? == json!("complete"))
+        })
+        .await?;
+        self.wait_idle(timeout).await
+    }
+
+    /// Wait until no request (younger than 10 s) is in flight for 500 ms.
+    pub async fn wait_idle(&self, timeout: Duration) -> Result<(), ActionError> {
+        let deadline = Instant::now() + timeout;
+        let mut quiet_since: Option<Instant> = None;
+        loop {
+            let (inflight, since_activity) = self.recorder.activity(IDLE_IGNORE_OLDER);
+            let quiet = inflight == 0 && since_activity.is_none_or(|d| d >= Duration::ZERO);
+            if quiet {
+                let start = *quiet_since.get_or_insert_with(Instant::now);
+                let since = since_activity.unwrap_or(IDLE_QUIET).min(start.elapsed());
+                if since >= IDLE_QUIET {
+                    return Ok(());
+                }
+            } else {
+                quiet_since = None;
+            }
+            if Instant::now() >= deadline {
+                // Not fatal: some pages never go idle (polling). Say so and continue.
+                tracing::warn!(target: "cdnprobe::browser", "network still busy after {timeout:?} ({inflight} requests in flight); continuing");
+                return Ok(());
+            }
+            tokio::time::sleep(POLL).await;
+        }
+    }
+
+    async fn wait_until<F, Fut>(
+        &self,
+        timeout: Duration,
+        what: &str,
+        mut check: F,
+    ) -> Result<(), ActionError>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<bool, ActionError>>,
+    {
+        let deadline = Instant::now() + timeout;
+        loop {
+            match check().await {
+                Ok(true) => return Ok(()),
+                Ok(false) => {}
+                // Navigations destroy the execution context mid-evaluation: just retry.
+                Err(ActionError::Failed(_)) | Err(ActionError::Cdp(CdpError::Protocol { .. })) => {}
+                Err(e) => return Err(e),
+            }
+            if Instant::now() >= deadline {
+                return Err(ActionError::Timeout(timeout, format!("waiting for {what}")));
+            }
+            tokio::time::sleep(POLL).await;
+        }
+    }
+
+    /// Wait for a visible element matching `selector`.
+    pub async fn wait_for(&self, selector: &str, timeout: Duration) -> Result<(), ActionError> {
+        let sel = serde_json::to_string(selector).unwrap();
+        let js = format!(
+            "(() => {{ const e = document.querySelector({sel}); if (!e) return false; const r = e.getBoundingClientRect(); return r.width > 0 && r.height > 0 && getComputedStyle(e).visibility !== 'hidden'; }})()"
+        );
+        self.wait_until(timeout, &format!("element {selector}"), || async {
+            Ok(self.eval(&js).await? == json!(true))
+        })
+        .await
+    }
+
+    /// Click the centre of the element, as a mouse would.
+    pub async fn click(&self, selector: &str, timeout: Duration) -> Result<(), ActionError> {
+        self.wait_for(selector, timeout).await?;
+        let sel = serde_json::to_string(selector).unwrap();
+        let rect = self
+            .eval(&format!(
+                "(() => {{ const e = document.querySelector({sel}); e.scrollIntoView({{block: 'center', inline: 'center'}}); const r = e.getBoundingClientRect(); return [r.x + r.width / 2, r.y + r.height / 2]; }})()"
+            ))
+            .await?;
+        let (x, y) = (
+            rect[0].as_f64().unwrap_or(0.0),
+            rect[1].as_f64().unwrap_or(0.0),
+        );
+        for kind in ["mouseMoved", "mousePressed", "mouseReleased"] {
+            self.call(
+                "Input.dispatchMouseEvent",
+                json!({"type": kind, "x": x, "y": y, "button": "left", "buttons": if kind == "mousePressed" {1} else {0}, "clickCount": 1}),
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// Focus the field, clear it and type `value`.
+    pub async fn fill(
+        &self,
+        selector: &str,
+        value: &str,
+        timeout: Duration,
+    ) -> Result<(), ActionError> {
+        self.wait_for(selector, timeout).await?;
+        let sel = serde_json::to_string(selector).unwrap();
+        self.eval(&format!(
+            "(() => {{ const e = document.querySelector({sel}); e.focus(); if ('value' in e) {{ e.value = ''; }} e.dispatchEvent(new Event('input', {{bubbles: true}})); return true; }})()"
+        ))
+        .await?;
+        self.call("Input.insertText", json!({"text": value}))
+            .await?;
+        self.eval(&format!(
+            "document.querySelector({sel}).dispatchEvent(new Event('change', {{bubbles: true}}))"
+        ))
+        .await?;
+        Ok(())
+    }
+
+    /// Press a key (`Enter`, `Tab`, `Escape`, `ArrowDown`, or one character) on the focused element.
+    pub async fn press(&self, key: &str) -> Result<(), ActionError> {
+        let (code, vk, text) =
+            key_info(key).ok_or_else(|| ActionError::Failed(format!("unknown key `{key}`")))?;
+        let mut down = json!({"type": "keyDown", "key": key, "code": code, "windowsVirtualKeyCode": vk, "nativeVirtualKeyCode": vk});
+        if let Some(t) = text {
+            down["text"] = json!(t);
+            down["unmodifiedText"] = json!(t);
+        }
+        self.call("Input.dispatchKeyEvent", down).await?;
+        self.call(
+            "Input.dispatchKeyEvent",
+            json!({"type": "keyUp", "key": key, "code": code, "windowsVirtualKeyCode": vk, "nativeVirtualKeyCode": vk}),
+        )
+        .await?;
+        Ok(())
+    }
+
+    pub async fn expect_text(&self, text: &str, timeout: Duration) -> Result<(), ActionError> {
+        let t = serde_json::to_string(text).unwrap();
+        let js = format!("!!(document.body && document.body.innerText.includes({t}))");
+        self.wait_until(timeout, &format!("text {text:?} on the page"), || async {
+            Ok(self.eval(&js).await? == json!(true))
+        })
+        .await
+    }
+
+    pub async fn expect_url(&self, part: &str, timeout: Duration) -> Result<(), ActionError> {
+        let result = self
+            .wait_until(timeout, &format!("the URL to contain {part:?}"), || async {
+                Ok(self.url().await?.contains(part))
+            })
+            .await;
+        if let Err(ActionError::Timeout(d, what)) = result {
+            let now = self.url().await.unwrap_or_default();
+            return Err(ActionError::Timeout(d, format!("{what} (it is {now})")));
+        }
+        result
+    }
+
+    pub async fn url(&self) -> Result<String, ActionError> {
+        Ok(self
+            .eval("location.href")
+            .await?
+            .as_str()
+            .unwrap_or_default()
+            .to_string())
+    }
+
+    /// Capture a PNG of the viewport to `path`.
+    pub async fn screenshot(&self, path: &Path) -> anyhow::Result<()> {
+        let r = self
+            .call("Page.captureScreenshot", json!({"format": "png"}))
+            .await?;
+        let data = r["data"].as_str().unwrap_or_default();
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(data)
+            .map_err(|e| anyhow::anyhow!("screenshot data: {e}"))?;
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        std::fs::write(path, bytes)?;
+        Ok(())
+    }
+
+    /// Cookies of this page's browser context (name, value, domain), for replay loads.
+    pub async fn cookies(&self) -> Result<Vec<Value>, ActionError> {
+        let r = self
+            .cdp
+            .call(
+                None,
+                "Storage.getCookies",
+                json!({"browserContextId": self.context_id}),
+            )
+            .await?;
+        Ok(r["cookies"].as_array().cloned().unwrap_or_default())
+    }
+
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
+    /// Close the page and dispose of its browser context.
+    pub async fn close(self) {
+        let _ = self
+            .cdp
+            .call(
+                None,
+                "Target.closeTarget",
+                json!({"targetId": self.target_id}),
+            )
+            .await;
+        let _ = self
+            .cdp
+            .call(
+                None,
+                "Target.disposeBrowserContext",
+                json!({"browserContextId": self.context_id}),
+            )
+            .await;
+        self.sessions.lock().unwrap().clear();
+        self.pump.abort();
+    }
+}
+
+/// Turn on what capture needs in a (page, frame or worker) session. Failures are logged, not
+/// fatal: a worker has no Page domain, for instance.
+async fn prepare_session(cdp: &Cdp, session: &str) {
+    let calls = [
+        ("Network.enable", json!({"maxPostDataSize": 0})),
+        // Measurement loads must reach the network: a browser-cache replay shows stale x-cache.
+        ("Network.setCacheDisabled", json!({"cacheDisabled": true})),
+        (
+            "Target.setAutoAttach",
+            json!({"autoAttach": true, "waitForDebuggerOnStart": true, "flatten": true}),
+        ),
+    ];
+    for (method, params) in calls {
+        if let Err(e) = cdp.call(Some(session), method, params).await {
+            tracing::debug!(target: "cdnprobe::browser", "{method} in {session}: {e}");
+        }
+    }
+}
+
+fn key_info(key: &str) -> Option<(String, u32, Option<String>)> {
+    Some(match key {
+        "Enter" => ("Enter".into(), 13, Some("\r".into())),
+        "Tab" => ("Tab".into(), 9, None),
+        "Escape" => ("Escape".into(), 27, None),
+        "Backspace" => ("Backspace".into(), 8, None),
+        "ArrowDown" => ("ArrowDown".into(), 40, None),
+        "ArrowUp" => ("ArrowUp".into(), 38, None),
+        "ArrowLeft" => ("ArrowLeft".into(), 37, None),
+        "ArrowRight" => ("ArrowRight".into(), 39, None),
+        k if k.chars().count() == 1 => {
+            let c = k.chars().next()?;
+            let upper = c.to_ascii_uppercase();
+            let code = if c.is_ascii_alphabetic() {
+                format!("Key{upper}")
+            } else if c.is_ascii_digit() {
+                format!("Digit{c}")
+            } else {
+                String::new()
+            };
+            (code, upper as u32, Some(k.to_string()))
+        }
+        _ => return None,
+    })
+}

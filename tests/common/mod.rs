@@ -1,0 +1,96 @@
+//! Shared test support: one Chromium per test binary (the machine has 2 cores; many browsers at
+//! once make a slow, flaky suite), a runtime that owns it, and a logging HTTP test server.
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::sync::{Arc, LazyLock, Mutex};
+
+use cdnprobe::browser::{Browser, BrowserOptions};
+use tokio::sync::OnceCell;
+
+/// One multi-thread runtime per test binary: the shared browser's tasks live here, so every
+/// test runs its async body with `block_on(...)` instead of `#[tokio::test]`.
+pub static RT: LazyLock<tokio::runtime::Runtime> = LazyLock::new(|| {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+});
+
+static BROWSER: OnceCell<Browser> = OnceCell::const_new();
+
+pub fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    RT.block_on(f)
+}
+
+/// The binary's shared Chromium (launched on first use). Tests take a new page each.
+pub async fn browser() -> &'static Browser {
+    BROWSER
+        .get_or_init(|| async {
+            Browser::launch(&BrowserOptions::default())
+                .await
+                .expect("Chromium must be installed for these tests: apt-get install -y chromium")
+        })
+        .await
+}
+
+/// What a test server saw: one entry per request.
+#[derive(Debug, Clone)]
+pub struct Seen {
+    pub server: &'static str,
+    pub method: String,
+    /// Path and query, as received.
+    pub uri: String,
+    pub headers: Vec<(String, String)>,
+    pub status: u16,
+}
+
+impl Seen {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+pub type Log = Arc<Mutex<Vec<Seen>>>;
+
+/// Serve `router` on 127.0.0.1:0, logging every request (with the status it got) into `log`.
+pub async fn serve_logged(name: &'static str, router: axum::Router, log: Log) -> SocketAddr {
+    use axum::extract::Request;
+    use axum::middleware::{self, Next};
+    let router = router.layer(middleware::from_fn(move |req: Request, next: Next| {
+        let log = log.clone();
+        async move {
+            let method = req.method().to_string();
+            let uri = req.uri().to_string();
+            let headers = req
+                .headers()
+                .iter()
+                .map(|(k, v)| {
+                    (
+                        k.to_string(),
+                        String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                    )
+                })
+                .collect();
+            let resp = next.run(req).await;
+            log.lock().unwrap().push(Seen {
+                server: name,
+                method,
+                uri,
+                headers,
+                status: resp.status().as_u16(),
+            });
+            resp
+        }
+    }));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        axum::serve(listener, router).await.unwrap();
+    });
+    addr
+}
