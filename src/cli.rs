@@ -1,1 +1,110 @@
-//! Command-line interface.
+//! Every command and flag, documented in one place (`cdnprobe help <command>` prints this).
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "cdnprobe",
+    version,
+    about = "Drive a real Chromium through Jira/Confluence journeys, capture every exchange, and prove each CloudFront behavior goes Miss -> Hit.",
+    long_about = None,
+    after_help = "Exit codes: 0 all expectations met; 1 a check failed (a verdict or an error finding); 2 the tool could not do its job (bad input, Chromium missing, target unreachable)."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run journeys in Chromium, capture, classify, verify, report. With no URL and no
+    /// --scenario, runs the bundled Jira and Confluence journeys against an embedded lab.
+    Run(RunArgs),
+    /// Serve the embedded lab (an Atlassian-like origin behind a CloudFront-like edge) until Ctrl-C.
+    Lab(LabArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TopologyArg {
+    /// The edge in front of everything (the seed's setup).
+    Proxy,
+    /// Atlassian DC's CDN feature: app on one host, static resources via the edge on another.
+    CdnHost,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct RunArgs {
+    /// Base URL of the site to probe (e.g. https://jira.example.com). A bare URL with no
+    /// --scenario is a one-step journey: open it and wait for the network to go idle.
+    pub url: Option<String>,
+
+    /// Journey file (TOML); repeat for several. Relative `goto`s resolve against URL.
+    #[arg(long = "scenario", short = 's', value_name = "FILE")]
+    pub scenarios: Vec<PathBuf>,
+
+    /// Output directory (default: output/<UTC timestamp>-<host>/).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+
+    /// Chromium binary (default: $CHROME, then chromium / chromium-browser / google-chrome on PATH).
+    #[arg(long, value_name = "PATH")]
+    pub chrome: Option<PathBuf>,
+
+    /// Per-step and per-command timeout, in seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 30)]
+    pub timeout: u64,
+
+    /// No progress and no tables on stderr/stdout; the exit code and the files say it all.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+
+    /// Print report.json to stdout instead of the tables.
+    #[arg(long)]
+    pub json: bool,
+
+    /// Also print the per-request table.
+    #[arg(long, short = 'v')]
+    pub verbose: bool,
+
+    /// Write cookies, tokens and passwords in clear in every output. Dangerous: only for a
+    /// throw-away environment.
+    #[arg(long)]
+    pub keep_secrets: bool,
+
+    /// Accept invalid TLS certificates. Off by default: a TLS problem is a finding.
+    #[arg(long)]
+    pub insecure: bool,
+
+    /// Lab only: switch on a fault (expires-now, alb-stickiness, no-cache-static, font-502,
+    /// cors-missing, private-cached, bypass-static, query-buster). Repeatable.
+    #[arg(long = "lab-fault", value_name = "NAME")]
+    pub lab_faults: Vec<String>,
+
+    /// Lab only: topology.
+    #[arg(long = "lab-topology", value_enum, default_value_t = TopologyArg::Proxy)]
+    pub lab_topology: TopologyArg,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct LabArgs {
+    /// Base port (Jira edge; the others follow). Default: ephemeral ports.
+    #[arg(long)]
+    pub port: Option<u16>,
+
+    #[arg(long, value_enum, default_value_t = TopologyArg::Proxy)]
+    pub topology: TopologyArg,
+
+    /// Switch on a fault at start (see `run --lab-fault`). Repeatable.
+    #[arg(long = "fault", value_name = "NAME")]
+    pub faults: Vec<String>,
+
+    /// CloudFront behaviors for the edge (our TOML format) instead of the seed's.
+    #[arg(long, value_name = "FILE")]
+    pub behaviors: Option<PathBuf>,
+
+    /// Serve the products under a context path (e.g. /jira).
+    #[arg(long, value_name = "PATH")]
+    pub context_path: Option<String>,
+}

@@ -10,6 +10,7 @@ pub mod browser;
 pub mod classify;
 pub mod cli;
 pub mod cloudfront;
+pub mod diagnose;
 pub mod error;
 pub mod exchange;
 pub mod lab;
@@ -18,6 +19,19 @@ pub mod redact;
 pub mod report;
 pub mod run;
 pub mod scenario;
+pub mod verify;
 
 pub use error::UserError;
 pub use exchange::{Exchange, Failure, Headers, Timing};
+
+/// Run a parsed command line; returns the exit code. Errors are the caller's to print (exit 2).
+pub async fn dispatch(cli: cli::Cli) -> anyhow::Result<i32> {
+    match cli.command {
+        cli::Command::Run(args) => run::run(args).await,
+        cli::Command::Lab(_args) => Err(UserError::input(
+            "the lab is not built yet",
+            "run against a URL: cdnprobe run http://127.0.0.1:PORT/",
+        )
+        .into()),
+    }
+}

@@ -1,1 +1,33 @@
-fn main() {}
+//! Thin entry point: parse flags, run, map errors to exit codes (see `error::exit`).
+
+use clap::Parser;
+use cdnprobe::cli::{Cli, Command};
+use cdnprobe::error::exit;
+
+fn main() {
+    let cli = Cli::parse();
+    let verbose = matches!(&cli.command, Command::Run(a) if a.verbose);
+    cdnprobe::logging::init(verbose);
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            std::process::exit(exit::CANNOT_RUN);
+        }
+    };
+    let result = runtime.block_on(cdnprobe::dispatch(cli));
+    let code = match result {
+        Ok(code) => code,
+        Err(err) => {
+            if let Some(user) = err.downcast_ref::<cdnprobe::UserError>() {
+                eprintln!("error: {user}");
+            } else {
+                eprintln!("error: {err:#}");
+            }
+            exit::CANNOT_RUN
+        }
+    };
+    // Drop the runtime (and with it any browser child, which is kill_on_drop) before exiting.
+    drop(runtime);
+    std::process::exit(code);
+}

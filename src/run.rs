@@ -1,1 +1,415 @@
-//! Orchestration of a run.
+//! `cdnprobe run`: journeys -> capture -> classify -> report, with the exit code of DESIGN.md.
+//!
+//! The report is rewritten after every journey and on Ctrl-C, so an interrupted or crashed run
+//! still leaves what it captured on disk (marked `partial`).
+
+use std::collections::HashMap;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+
+use crate::browser::{Browser, BrowserOptions, EventCounts, Page, page::ActionError};
+use crate::cli::RunArgs;
+use crate::error::UserError;
+use crate::exchange::Exchange;
+use crate::redact::Redactor;
+use crate::report::{self, JourneyResult, Report, RequestRecord, StepResult};
+use crate::scenario::{Action, Scenario};
+
+/// A journey ready to run: its steps and the base URL its relative paths resolve against.
+#[derive(Debug, Clone)]
+pub struct Journey {
+    pub scenario: Scenario,
+    pub base_url: String,
+}
+
+/// Everything one run produced before reporting.
+#[derive(Debug, Default)]
+pub struct Capture {
+    pub journeys: Vec<JourneyResult>,
+    pub exchanges: Vec<Exchange>,
+    pub events: EventCounts,
+    pub interrupted: bool,
+}
+
+/// Progress on stderr: a spinner on a terminal, nothing otherwise or with --quiet.
+pub struct Progress {
+    bar: Option<indicatif::ProgressBar>,
+}
+
+impl Progress {
+    pub fn new(quiet: bool) -> Progress {
+        let bar = (!quiet && std::io::stderr().is_terminal()).then(|| {
+            let b = indicatif::ProgressBar::new_spinner();
+            b.set_style(
+                indicatif::ProgressStyle::with_template("{spinner} {elapsed:>3} {msg}").unwrap(),
+            );
+            b.enable_steady_tick(Duration::from_millis(120));
+            b
+        });
+        Progress { bar }
+    }
+    pub fn hidden() -> Progress {
+        Progress { bar: None }
+    }
+    pub fn set(&self, msg: impl Into<String>) {
+        if let Some(b) = &self.bar {
+            b.set_message(msg.into());
+        }
+    }
+    pub fn finish(&self) {
+        if let Some(b) = &self.bar {
+            b.finish_and_clear();
+        }
+    }
+}
+
+/// Resolve the CLI's URL and --scenario files into journeys (no lab here).
+pub fn journeys_from_args(args: &RunArgs) -> Result<Vec<Journey>, UserError> {
+    let mut out = Vec::new();
+    if args.scenarios.is_empty() {
+        if let Some(url) = &args.url {
+            check_url(url)?;
+            out.push(Journey {
+                scenario: Scenario::for_url(url),
+                base_url: url.clone(),
+            });
+        }
+        return Ok(out);
+    }
+    for file in &args.scenarios {
+        let scenario = Scenario::from_file(file)?;
+        let base_url = args
+            .url
+            .clone()
+            .or_else(|| scenario.base_url.clone())
+            .ok_or_else(|| {
+                UserError::input(
+                    format!("{}: no base URL", file.display()),
+                    "pass the site's URL: cdnprobe run https://jira.example.com --scenario FILE",
+                )
+            })?;
+        check_url(&base_url)?;
+        out.push(Journey { scenario, base_url });
+    }
+    Ok(out)
+}
+
+fn check_url(url: &str) -> Result<(), UserError> {
+    match url::Url::parse(url) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => Ok(()),
+        _ => Err(UserError::input(
+            format!("`{url}` is not an http(s) URL"),
+            "write a full URL such as https://jira.example.com or http://127.0.0.1:8080/",
+        )),
+    }
+}
+
+/// `output/<UTC timestamp>-<host>/`.
+pub fn default_out_dir(started: chrono::DateTime<chrono::Utc>, host: &str) -> PathBuf {
+    let host: String = host
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || c == '.' || c == '-' { c } else { '_' })
+        .collect();
+    PathBuf::from("output").join(format!("{}-{host}", started.format("%Y%m%dT%H%M%SZ")))
+}
+
+/// Hint for a Chromium network error text.
+fn net_error_hint(error: &str) -> &'static str {
+    if error.contains("CERT") || error.contains("SSL") {
+        "the TLS certificate or handshake failed: fix the certificate (name, chain, expiry), or pass --insecure to probe anyway"
+    } else if error.contains("NAME_NOT_RESOLVED") {
+        "the host name does not resolve: check the URL and DNS"
+    } else if error.contains("CONNECTION_REFUSED") || error.contains("ADDRESS_UNREACHABLE") {
+        "nothing answers on that host and port: check the URL and that the site is up"
+    } else if error.contains("TIMED_OUT") {
+        "the host did not answer in time: check firewalls and the URL"
+    } else {
+        "check the URL and that the site is reachable from this machine"
+    }
+}
+
+/// Run one journey in its own page. Never fails as a whole: a failed step is recorded (with a
+/// screenshot) and ends the journey.
+pub async fn run_journey(
+    browser: &Browser,
+    journey: &Journey,
+    vars: &HashMap<String, String>,
+    out_dir: &Path,
+    progress: &Progress,
+) -> anyhow::Result<(JourneyResult, Vec<Exchange>, EventCounts, Option<UserError>)> {
+    let page = browser.new_page().await?;
+    let name = &journey.scenario.name;
+    let mut steps = Vec::new();
+    let mut failure = None;
+    for (i, step) in journey.scenario.steps.iter().enumerate() {
+        let index = i + 1;
+        let label = format!("{name}#{index} {}", step.describe());
+        progress.set(label.clone());
+        page.recorder.set_phase(label.clone());
+        let started = Instant::now();
+        let result = run_step(&page, journey, &step.action, step.timeout, vars, out_dir).await;
+        let mut record = StepResult {
+            index,
+            description: step.describe(),
+            ok: result.is_ok(),
+            duration_ms: started.elapsed().as_millis() as u64,
+            error: None,
+            screenshot: None,
+        };
+        if let Err(e) = result {
+            let shot = out_dir.join(format!("failure-{name}-step{index}.png"));
+            let shot = page.screenshot(&shot).await.ok().map(|_| shot);
+            let url = page.url().await.unwrap_or_default();
+            record.error = Some(e.to_string());
+            record.screenshot = shot.as_ref().map(|p| p.display().to_string());
+            failure = Some(match e {
+                ActionError::Navigation { url, error } => UserError::Unreachable {
+                    hint: net_error_hint(&error).into(),
+                    url,
+                    message: error,
+                },
+                other => UserError::Step {
+                    step: format!(
+                        "{name}#{index} `{}`{}",
+                        step.describe(),
+                        journey
+                            .scenario
+                            .file
+                            .as_ref()
+                            .map(|f| format!(" ({}:{})", f.display(), step.line))
+                            .unwrap_or_default()
+                    ),
+                    url,
+                    message: other.to_string(),
+                    screenshot: shot,
+                    hint: match other {
+                        ActionError::Timeout(..) => "check the selector/text against the page (see the screenshot), or raise the step's `timeout`".into(),
+                        _ => "see the screenshot and the page's state".into(),
+                    },
+                },
+            });
+            steps.push(record);
+            break;
+        }
+        steps.push(record);
+    }
+    // Let in-flight requests of the last step land before taking the capture.
+    let _ = page.wait_idle(Duration::from_secs(5)).await;
+    let counts = page.recorder.counts();
+    let exchanges = page.recorder.take_exchanges();
+    page.close().await;
+    let ok = failure.is_none();
+    Ok((
+        JourneyResult {
+            name: name.clone(),
+            file: journey.scenario.file.as_ref().map(|f| f.display().to_string()),
+            base_url: journey.base_url.clone(),
+            steps,
+            ok,
+        },
+        exchanges,
+        counts,
+        failure,
+    ))
+}
+
+async fn run_step(
+    page: &Page,
+    journey: &Journey,
+    action: &Action,
+    timeout: Duration,
+    vars: &HashMap<String, String>,
+    out_dir: &Path,
+) -> Result<(), ActionError> {
+    match action {
+        Action::Goto(target) => {
+            let url = journey
+                .scenario
+                .resolve_url(target, Some(&journey.base_url))
+                .map_err(|e| ActionError::Failed(e.to_string()))?;
+            page.goto(&url, timeout).await
+        }
+        Action::Click(sel) => {
+            page.click(sel, timeout).await?;
+            settle(page).await
+        }
+        Action::Fill { selector, value } => {
+            let v = value
+                .resolve(vars)
+                .map_err(|name| ActionError::Failed(format!("environment variable `{name}` is not set")))?;
+            page.fill(selector, &v, timeout).await
+        }
+        Action::Press(key) => {
+            page.press(key).await?;
+            settle(page).await
+        }
+        Action::WaitFor(sel) => page.wait_for(sel, timeout).await,
+        Action::WaitIdle => page.wait_idle(timeout).await,
+        Action::ExpectText(t) => page.expect_text(t, timeout).await,
+        Action::ExpectUrl(u) => page.expect_url(u, timeout).await,
+        Action::Screenshot(name) => page
+            .screenshot(&out_dir.join("screenshots").join(name))
+            .await
+            .map_err(|e| ActionError::Failed(e.to_string())),
+    }
+}
+
+/// After a click or key press, give the page a moment to start what it triggers and finish it.
+async fn settle(page: &Page) -> Result<(), ActionError> {
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    page.wait_idle(Duration::from_secs(15)).await
+}
+
+/// Capture every journey, stopping early (and marking the capture interrupted) on Ctrl-C.
+pub async fn capture_journeys(
+    browser: &Browser,
+    journeys: &[Journey],
+    vars: &HashMap<String, String>,
+    out_dir: &Path,
+    progress: &Progress,
+    mut on_journey: impl FnMut(&Capture),
+) -> anyhow::Result<(Capture, Option<UserError>)> {
+    let mut capture = Capture::default();
+    let mut first_error = None;
+    for journey in journeys {
+        let work = run_journey(browser, journey, vars, out_dir, progress);
+        tokio::select! {
+            r = work => {
+                let (result, exchanges, counts, err) = r?;
+                capture.journeys.push(result);
+                capture.exchanges.extend(exchanges);
+                capture.events.add(&counts);
+                if first_error.is_none() {
+                    first_error = err;
+                }
+            }
+            _ = tokio::signal::ctrl_c() => {
+                capture.interrupted = true;
+                break;
+            }
+        }
+        on_journey(&capture);
+    }
+    Ok((capture, first_error))
+}
+
+/// Build the report from a capture (redacting every exchange first).
+pub fn build_report(
+    target: &str,
+    started: chrono::DateTime<chrono::Utc>,
+    capture: &Capture,
+    browser_stats: crate::browser::CdpStats,
+    redactor: &Redactor,
+) -> Report {
+    let mut report = Report::new(target, started);
+    report.duration_ms = (chrono::Utc::now() - started).num_milliseconds().max(0) as u64;
+    report.journeys = capture.journeys.clone();
+    for j in &mut report.journeys {
+        for s in &mut j.steps {
+            if let Some(e) = &s.error {
+                s.error = Some(redactor.redact_text(e));
+            }
+        }
+    }
+    report.requests = capture
+        .exchanges
+        .iter()
+        .map(|ex| RequestRecord::from_exchange(&redactor.redact_exchange(ex), None))
+        .collect();
+    report.capture.cdp = browser_stats;
+    report.capture.events = capture.events.clone();
+    report.summary.partial = capture.interrupted;
+    report.summarize();
+    report
+}
+
+/// `cdnprobe run`. Returns the exit code.
+pub async fn run(args: RunArgs) -> anyhow::Result<i32> {
+    let started = chrono::Utc::now();
+    let journeys = journeys_from_args(&args)?;
+    if journeys.is_empty() {
+        return Err(UserError::input(
+            "nothing to run",
+            "pass a URL, or --scenario FILE with a URL",
+        )
+        .into());
+    }
+    let vars: HashMap<String, String> = HashMap::new();
+    for j in &journeys {
+        j.scenario.check_vars(&vars)?;
+    }
+    let target = journeys[0].base_url.clone();
+    let host = url::Url::parse(&target)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_string))
+        .unwrap_or_else(|| "target".into());
+    let out_dir = args.out.clone().unwrap_or_else(|| default_out_dir(started, &host));
+    std::fs::create_dir_all(&out_dir)
+        .with_context(|| format!("creating output directory {}", out_dir.display()))?;
+
+    let mut redactor = if args.keep_secrets {
+        eprintln!("warning: --keep-secrets: cookies, tokens and passwords are written in clear to {}", out_dir.display());
+        Redactor::keep()
+    } else {
+        Redactor::new_random()
+    };
+    for j in &journeys {
+        for name in j.scenario.required_vars() {
+            if let Some(v) = vars.get(&name).cloned().or_else(|| std::env::var(&name).ok()) {
+                redactor.register_secret(&v);
+            }
+        }
+    }
+
+    let progress = if args.json { Progress::hidden() } else { Progress::new(args.quiet) };
+    progress.set("launching Chromium");
+    let browser = Browser::launch(&BrowserOptions {
+        chrome: args.chrome.clone(),
+        timeout: Duration::from_secs(args.timeout),
+        insecure: args.insecure,
+    })
+    .await?;
+
+    let report_path = out_dir.join("report.json");
+    let stats_browser = &browser;
+    let (capture, step_error) = capture_journeys(
+        &browser,
+        &journeys,
+        &vars,
+        &out_dir,
+        &progress,
+        |partial| {
+            let mut r = build_report(&target, started, partial, stats_browser.stats(), &redactor);
+            r.summary.partial = true;
+            r.summarize();
+            let _ = report::json::write(&r, &report_path);
+        },
+    )
+    .await?;
+    let report = build_report(&target, started, &capture, browser.stats(), &redactor);
+    browser.close().await;
+    report::json::write(&report, &report_path)?;
+    progress.finish();
+
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else if !args.quiet {
+        println!("{}", report::table::requests_table(&report.requests));
+        println!(
+            "{} requests, {} failed; report: {}",
+            report.summary.requests,
+            report.summary.failed_requests,
+            report_path.display()
+        );
+    }
+    if let Some(e) = step_error {
+        eprintln!("error: {}", redactor.redact_text(&e.to_string()));
+    }
+    if capture.interrupted {
+        eprintln!("interrupted: partial report written to {}", report_path.display());
+    }
+    Ok(report.summary.exit_code)
+}

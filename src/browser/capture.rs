@@ -10,14 +10,14 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::exchange::{Exchange, Failure, Headers, Timing};
 
 /// How many of each event the capture received: a test (and the report) check that the
 /// ExtraInfo events keep arriving, since losing them silently loses every cookie.
-#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq, schemars::JsonSchema)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq, schemars::JsonSchema)]
 pub struct EventCounts {
     pub request_will_be_sent: u64,
     pub request_will_be_sent_extra_info: u64,
@@ -26,6 +26,18 @@ pub struct EventCounts {
     pub loading_finished: u64,
     pub loading_failed: u64,
     pub attached_targets: u64,
+}
+
+impl EventCounts {
+    pub fn add(&mut self, c: &EventCounts) {
+        self.request_will_be_sent += c.request_will_be_sent;
+        self.request_will_be_sent_extra_info += c.request_will_be_sent_extra_info;
+        self.response_received += c.response_received;
+        self.response_received_extra_info += c.response_received_extra_info;
+        self.loading_finished += c.loading_finished;
+        self.loading_failed += c.loading_failed;
+        self.attached_targets += c.attached_targets;
+    }
 }
 
 #[derive(Debug, Default)]
@@ -201,13 +213,11 @@ impl Recorder {
             "Network.responseReceived" => {
                 st.counts.response_received += 1;
                 st.last_activity = Some(Instant::now());
-                if let Some(entry) = st.requests.get_mut(&id) {
-                    if let Some(hop) = entry.hops.last_mut() {
-                        hop.response = p.get("response").cloned();
-                        hop.response_ts = Some(ts);
-                        if let Some(t) = p.get("type").and_then(Value::as_str) {
-                            hop.resource_type = t.to_string();
-                        }
+                if let Some(hop) = st.requests.get_mut(&id).and_then(|e| e.hops.last_mut()) {
+                    hop.response = p.get("response").cloned();
+                    hop.response_ts = Some(ts);
+                    if let Some(t) = p.get("type").and_then(Value::as_str) {
+                        hop.resource_type = t.to_string();
                     }
                 }
             }

@@ -81,7 +81,9 @@ pub fn find_chrome(explicit: Option<&Path>) -> Result<PathBuf, UserError> {
 }
 
 /// Statistics about the browser connection, for the report.
-#[derive(Debug, Clone, Default, serde::Serialize, PartialEq, Eq, schemars::JsonSchema)]
+#[derive(
+    Debug, Clone, Default, serde::Serialize, serde::Deserialize, PartialEq, Eq, schemars::JsonSchema,
+)]
 pub struct CdpStats {
     pub messages: u64,
     pub events: u64,
