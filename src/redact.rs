@@ -1,1 +1,921 @@
-//! Secret redaction (DESIGN.md Contracts).
+//! Secret redaction (DESIGN.md "Contracts"): secrets never reach disk or terminal by default.
+//!
+//! Every output path (report, HAR, HTML, terminal) passes exchanges and text through one
+//! [`Redactor`]. A redacted value becomes `<redacted:XXXXXXXX>`, where `XXXXXXXX` is the first 4
+//! bytes of HMAC-SHA256(run key, value) in hex: the same value maps to the same marker within a
+//! run, so a load-balancer cookie that rotates on every response (`AWSALB`) stays *visibly
+//! rotating* — the evidence for the never-hits diagnosis — without being disclosed. The key is
+//! random per run, so markers cannot be matched against guessed values offline. Names (cookie
+//! names, header names, query parameter names) are kept: they are the evidence.
+//!
+//! `--keep-secrets` builds a [`Redactor::keep`], which passes everything through unchanged.
+
+use hmac::{Hmac, KeyInit, Mac};
+use sha2::Sha256;
+
+use crate::exchange::{Exchange, Headers};
+
+const MARKER_PREFIX: &str = "<redacted:";
+/// Shorter registered secrets are ignored: replacing every occurrence of a 1-3 character string
+/// would shred the output.
+const MIN_SECRET_LEN: usize = 4;
+
+pub struct Redactor {
+    key: [u8; 32],
+    keep_secrets: bool,
+    /// (text to find, value whose hash names it) — longest first.
+    secrets: Vec<(String, String)>,
+}
+
+impl std::fmt::Debug for Redactor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Redactor")
+            .field("keep_secrets", &self.keep_secrets)
+            .field("secrets", &self.secrets.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Redactor {
+    /// Redacting, with a fresh random key (markers are comparable within this run only).
+    pub fn new_random() -> Self {
+        Self::with_key(rand::random())
+    }
+
+    /// Redacting, with a given key (tests, or to compare markers across runs).
+    pub fn with_key(key: [u8; 32]) -> Self {
+        Redactor {
+            key,
+            keep_secrets: false,
+            secrets: Vec::new(),
+        }
+    }
+
+    /// `--keep-secrets`: nothing is redacted.
+    pub fn keep() -> Self {
+        Redactor {
+            key: [0; 32],
+            keep_secrets: true,
+            secrets: Vec::new(),
+        }
+    }
+
+    pub fn keeps_secrets(&self) -> bool {
+        self.keep_secrets
+    }
+
+    /// A secret known in advance (a password from the environment): every occurrence, raw or
+    /// URL/form-encoded, is replaced in every text this redactor touches. Strings shorter than 4
+    /// characters are ignored.
+    pub fn register_secret(&mut self, s: &str) {
+        if s.chars().count() < MIN_SECRET_LEN {
+            if !s.is_empty() {
+                tracing::warn!(
+                    "a registered secret shorter than {MIN_SECRET_LEN} characters is not redacted from free text"
+                );
+            }
+            return;
+        }
+        let form: String = url::form_urlencoded::byte_serialize(s.as_bytes()).collect();
+        let pct = form.replace('+', "%20");
+        for variant in [s.to_string(), form, pct] {
+            if !self.secrets.iter().any(|(v, _)| *v == variant) {
+                self.secrets.push((variant, s.to_string()));
+            }
+        }
+        self.secrets.sort_by(|a, b| b.0.len().cmp(&a.0.len()));
+    }
+
+    /// 8 hex digits of HMAC-SHA256(key, value).
+    pub fn hash(&self, value: &str) -> String {
+        let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(&self.key)
+            .expect("HMAC accepts keys of any length");
+        mac.update(value.as_bytes());
+        hex::encode(&mac.finalize().into_bytes()[..4])
+    }
+
+    /// `<redacted:XXXXXXXX>` for a non-empty value; an empty value stays empty (nothing to hide,
+    /// and "cleared" is evidence). With `keep`, the value itself.
+    pub fn marker(&self, value: &str) -> String {
+        if self.keep_secrets || value.is_empty() || is_marker(value) {
+            return value.to_string();
+        }
+        format!("{MARKER_PREFIX}{}>", self.hash(value))
+    }
+
+    // -----------------------------------------------------------------------------------------
+
+    pub fn redact_headers(&self, h: &Headers) -> Headers {
+        if self.keep_secrets {
+            return h.clone();
+        }
+        Headers(
+            h.0.iter()
+                .map(|(n, v)| {
+                    let v = v
+                        .split('\n')
+                        .map(|line| self.redact_header_value(n, line))
+                        .collect::<Vec<_>>()
+                        .join("\n");
+                    (n.clone(), v)
+                })
+                .collect(),
+        )
+    }
+
+    /// Redact one header value (a single line) given its header name.
+    pub fn redact_header_value(&self, name: &str, value: &str) -> String {
+        if self.keep_secrets {
+            return value.to_string();
+        }
+        let n = name.to_ascii_lowercase();
+        match n.as_str() {
+            "cookie" => self.redact_cookie_header(value),
+            "set-cookie" => self.redact_set_cookie(value),
+            "authorization" | "proxy-authorization" => self.redact_auth(value),
+            "x-api-key"
+            | "x-auth-token"
+            | "x-amz-security-token"
+            | "x-csrf-token"
+            | "x-xsrf-token"
+            | "x-asessionid" => self.marker(value),
+            "location" | "referer" | "content-location" => self.redact_url(value),
+            _ => self.redact_text(value),
+        }
+    }
+
+    /// `a=1; b=2` -> `a=<redacted:..>; b=<redacted:..>`.
+    fn redact_cookie_header(&self, value: &str) -> String {
+        value
+            .split(';')
+            .map(|pair| {
+                let lead = &pair[..pair.len() - pair.trim_start().len()];
+                let pair = pair.trim_start();
+                match pair.split_once('=') {
+                    Some((k, v)) => format!("{lead}{k}={}", self.marker(v)),
+                    None if pair.is_empty() => lead.to_string(),
+                    None => format!("{lead}{}", self.marker(pair)),
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(";")
+    }
+
+    /// `NAME=VALUE; Path=/; HttpOnly` -> value hashed, attributes kept (unknown attribute values
+    /// hashed too).
+    fn redact_set_cookie(&self, value: &str) -> String {
+        const KEEP: &[&str] = &[
+            "path",
+            "domain",
+            "expires",
+            "max-age",
+            "samesite",
+            "secure",
+            "httponly",
+            "partitioned",
+            "priority",
+            "version",
+        ];
+        let mut out = Vec::new();
+        for (i, part) in value.split(';').enumerate() {
+            let lead = &part[..part.len() - part.trim_start().len()];
+            let p = part.trim_start();
+            let redacted = match p.split_once('=') {
+                Some((k, v)) if i == 0 => format!("{k}={}", self.marker(v)),
+                Some((k, v)) if KEEP.contains(&k.trim().to_ascii_lowercase().as_str()) => {
+                    format!("{k}={v}")
+                }
+                Some((k, v)) => format!("{k}={}", self.marker(v)),
+                None if i == 0 => self.marker(p),
+                None => p.to_string(),
+            };
+            out.push(format!("{lead}{redacted}"));
+        }
+        out.join(";")
+    }
+
+    /// `Basic dXNlcjpwYXNz` -> `Basic <redacted:..>`.
+    fn redact_auth(&self, value: &str) -> String {
+        let v = value.trim();
+        match v.split_once(char::is_whitespace) {
+            Some((scheme, rest)) if !rest.trim().is_empty() => {
+                format!("{scheme} {}", self.marker(rest.trim()))
+            }
+            _ => self.marker(v),
+        }
+    }
+
+    // -----------------------------------------------------------------------------------------
+
+    /// Redact URL userinfo password and secret-looking query/fragment/path parameters
+    /// (`atl_token`, `os_password`, `password`, `token`, `jwt`, `;jsessionid=`, ...). The URL is
+    /// edited as text, so everything else stays byte-for-byte as captured.
+    pub fn redact_url(&self, url: &str) -> String {
+        if self.keep_secrets {
+            return url.to_string();
+        }
+        let url = self.replace_secrets(url);
+        let mut out = String::with_capacity(url.len());
+        let mut rest = url.as_str();
+        if let Some(scheme_end) = rest.find("://") {
+            let after = scheme_end + 3;
+            let auth_end = rest[after..]
+                .find(['/', '?', '#'])
+                .map(|i| after + i)
+                .unwrap_or(rest.len());
+            let authority = &rest[after..auth_end];
+            out.push_str(&rest[..after]);
+            if let Some(at) = authority.rfind('@') {
+                let userinfo = &authority[..at];
+                match userinfo.split_once(':') {
+                    Some((user, pass)) => {
+                        out.push_str(user);
+                        out.push(':');
+                        out.push_str(&self.marker(pass));
+                    }
+                    None => out.push_str(userinfo),
+                }
+                out.push_str(&authority[at..]);
+            } else {
+                out.push_str(authority);
+            }
+            rest = &rest[auth_end..];
+        }
+        // Path parameters (`;jsessionid=`) end at `?`; query and fragment values may contain it.
+        let q = rest.find(['?', '#']).unwrap_or(rest.len());
+        out.push_str(&self.redact_pairs(&rest[..q], Mode::Path));
+        out.push_str(&self.redact_pairs(&rest[q..], Mode::Url));
+        out
+    }
+
+    /// Redact free text: `JSESSIONID=..`, `seraph.*=..`, `atl_token=..`, `password=..`, JSON
+    /// `"password": ".."`, `Authorization: Basic ..`, and every registered secret.
+    pub fn redact_text(&self, s: &str) -> String {
+        if self.keep_secrets {
+            return s.to_string();
+        }
+        let s = self.replace_secrets(s);
+        let s = self.redact_pairs(&s, Mode::Text);
+        self.redact_inline_auth(&s)
+    }
+
+    /// An `application/x-www-form-urlencoded` body: values of secret fields (`os_password`,
+    /// `password`, `atl_token`, ...) hashed, and registered secrets (also when form-encoded)
+    /// replaced anywhere.
+    pub fn redact_form_body(&self, body: &str) -> String {
+        if self.keep_secrets {
+            return body.to_string();
+        }
+        let body = self.replace_secrets(body);
+        body.split('&')
+            .map(|pair| match pair.split_once('=') {
+                Some((k, v)) => {
+                    let name: String = url::form_urlencoded::parse(format!("{k}=").as_bytes())
+                        .next()
+                        .map(|(n, _)| n.into_owned())
+                        .unwrap_or_else(|| k.to_string());
+                    if is_secret_name(&name) {
+                        format!("{k}={}", self.marker(v))
+                    } else {
+                        pair.to_string()
+                    }
+                }
+                None => pair.to_string(),
+            })
+            .collect::<Vec<_>>()
+            .join("&")
+    }
+
+    /// A copy of the exchange with every secret-bearing field redacted.
+    pub fn redact_exchange(&self, ex: &Exchange) -> Exchange {
+        if self.keep_secrets {
+            return ex.clone();
+        }
+        let mut out = ex.clone();
+        out.url = self.redact_url(&ex.url);
+        out.request_headers = self.redact_headers(&ex.request_headers);
+        out.response_headers = self.redact_headers(&ex.response_headers);
+        out.status_text = self.redact_text(&ex.status_text);
+        out.initiator = ex.initiator.as_deref().map(|i| self.redact_initiator(i));
+        out.redirected_to = ex.redirected_to.as_deref().map(|u| self.redact_url(u));
+        out.phase = self.redact_text(&ex.phase);
+        if let Some(f) = out.failure.as_mut() {
+            f.error_text = self.redact_text(&f.error_text);
+            f.blocked_reason = f.blocked_reason.as_deref().map(|b| self.redact_text(b));
+        }
+        out
+    }
+
+    /// `parser https://host/page?atl_token=..` — URLs inside get URL treatment.
+    fn redact_initiator(&self, s: &str) -> String {
+        s.split(' ')
+            .map(|w| {
+                if w.contains("://") {
+                    self.redact_url(w)
+                } else {
+                    self.redact_text(w)
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    // -----------------------------------------------------------------------------------------
+
+    /// Replace registered secrets outside existing markers.
+    fn replace_secrets(&self, s: &str) -> String {
+        if self.secrets.is_empty() {
+            return s.to_string();
+        }
+        map_outside_markers(s, |seg| {
+            let mut seg = seg.to_string();
+            for (needle, original) in &self.secrets {
+                if seg.contains(needle.as_str()) {
+                    seg = seg.replace(needle.as_str(), &self.marker(original));
+                }
+            }
+            seg
+        })
+    }
+
+    /// Hash the values of `name=value` pairs (and JSON `"name": "value"`) whose name is secret.
+    fn redact_pairs(&self, s: &str, mode: Mode) -> String {
+        let b = s.as_bytes();
+        let mut out = String::with_capacity(s.len());
+        let mut copied = 0;
+        let mut i = 0;
+        while i < b.len() {
+            if !is_name_byte(b[i]) || (i > 0 && is_name_byte(b[i - 1])) {
+                i += 1;
+                continue;
+            }
+            let start = i;
+            let mut j = i;
+            while j < b.len() && is_name_byte(b[j]) {
+                j += 1;
+            }
+            let name = &s[start..j];
+            if !is_secret_name(name) {
+                i = j;
+                continue;
+            }
+            // `name=value`
+            if j < b.len() && b[j] == b'=' {
+                let vstart = j + 1;
+                let mut vend = vstart;
+                while vend < b.len() && !mode.ends_value(b[vend]) {
+                    vend += 1;
+                }
+                let value = &s[vstart..vend];
+                if !value.is_empty() && !is_marker(value) {
+                    out.push_str(&s[copied..vstart]);
+                    out.push_str(&self.marker(value));
+                    copied = vend;
+                }
+                i = vend.max(j + 1);
+                continue;
+            }
+            // JSON `"name": "value"`
+            if mode == Mode::Text
+                && start > 0
+                && b[start - 1] == b'"'
+                && j < b.len()
+                && b[j] == b'"'
+            {
+                let mut k = j + 1;
+                while k < b.len() && b[k].is_ascii_whitespace() {
+                    k += 1;
+                }
+                if k < b.len() && b[k] == b':' {
+                    k += 1;
+                    while k < b.len() && b[k].is_ascii_whitespace() {
+                        k += 1;
+                    }
+                    if k < b.len() && b[k] == b'"' {
+                        let vstart = k + 1;
+                        let mut vend = vstart;
+                        while vend < b.len() && b[vend] != b'"' {
+                            if b[vend] == b'\\' {
+                                vend += 1;
+                            }
+                            vend += 1;
+                        }
+                        let vend = vend.min(b.len());
+                        let value = &s[vstart..vend];
+                        if !value.is_empty() && !is_marker(value) {
+                            out.push_str(&s[copied..vstart]);
+                            out.push_str(&self.marker(value));
+                            copied = vend;
+                        }
+                        i = vend.max(k + 1);
+                        continue;
+                    }
+                }
+            }
+            i = j;
+        }
+        out.push_str(&s[copied..]);
+        out
+    }
+
+    /// `Authorization: Basic xyz` quoted inside text (curl lines, logs).
+    fn redact_inline_auth(&self, s: &str) -> String {
+        let lower = s.to_ascii_lowercase();
+        let mut out = String::with_capacity(s.len());
+        let mut copied = 0;
+        let mut search = 0;
+        while let Some(pos) = lower[search..].find("authorization:") {
+            let mut k = search + pos + "authorization:".len();
+            let b = s.as_bytes();
+            while k < b.len() && b[k] == b' ' {
+                k += 1;
+            }
+            let scheme_start = k;
+            while k < b.len() && !b[k].is_ascii_whitespace() && !matches!(b[k], b'"' | b'\'') {
+                k += 1;
+            }
+            let scheme_end = k;
+            while k < b.len() && b[k] == b' ' {
+                k += 1;
+            }
+            let tok_start = k;
+            while k < b.len() && !b[k].is_ascii_whitespace() && !matches!(b[k], b'"' | b'\'') {
+                k += 1;
+            }
+            // `Authorization: <token>` without a scheme: the first word is the secret.
+            let (vs, ve) = if tok_start < k {
+                (tok_start, k)
+            } else {
+                (scheme_start, scheme_end)
+            };
+            let value = &s[vs..ve];
+            if !value.is_empty() && !is_marker(value) {
+                out.push_str(&s[copied..vs]);
+                out.push_str(&self.marker(value));
+                copied = ve;
+            }
+            search = k.max(search + pos + 1);
+        }
+        out.push_str(&s[copied..]);
+        out
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Path,
+    Url,
+    Text,
+}
+
+impl Mode {
+    fn ends_value(self, b: u8) -> bool {
+        match self {
+            Mode::Path => matches!(b, b'/' | b';' | b'?' | b'#' | b' ' | b'\t' | b'\r' | b'\n'),
+            Mode::Url => matches!(b, b'&' | b'#' | b';' | b' ' | b'\t' | b'\r' | b'\n'),
+            Mode::Text => matches!(
+                b,
+                b';' | b'&'
+                    | b','
+                    | b'"'
+                    | b'\''
+                    | b' '
+                    | b'\t'
+                    | b'\r'
+                    | b'\n'
+                    | b')'
+                    | b']'
+                    | b'}'
+                    | b'#'
+            ),
+        }
+    }
+}
+
+fn is_name_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-')
+}
+
+/// Parameter, cookie and field names whose values are secrets.
+pub fn is_secret_name(name: &str) -> bool {
+    const EXACT: &[&str] = &[
+        "jsessionid",
+        "jwt",
+        "os_password",
+        "password",
+        "passwd",
+        "pwd",
+        "secret",
+        "signature",
+        "x-amz-signature",
+        "x-amz-credential",
+        "api_key",
+        "apikey",
+        "api-key",
+        "client_secret",
+        "code_verifier",
+        "sessionid",
+        "session_id",
+    ];
+    let n = name.to_ascii_lowercase();
+    EXACT.contains(&n.as_str())
+        || n.starts_with("seraph.")
+        || n.starts_with("awsalb")
+        || n.starts_with("awselb")
+        || n.ends_with("token")
+        || n.ends_with("token_key")
+        || n.ends_with("tokenkey")
+        || n.ends_with("password")
+        || n.ends_with("secret")
+}
+
+/// Length of a marker (`<redacted:` + 8 hex digits + `>`).
+const MARKER_LEN: usize = MARKER_PREFIX.len() + 9;
+
+/// `s` starts with a real marker (not just text that looks like the prefix).
+fn is_marker(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() >= MARKER_LEN
+        && s.starts_with(MARKER_PREFIX)
+        && b[MARKER_PREFIX.len()..MARKER_LEN - 1]
+            .iter()
+            .all(|c| c.is_ascii_hexdigit())
+        && b[MARKER_LEN - 1] == b'>'
+}
+
+/// Apply `f` to the parts of `s` that are not markers.
+fn map_outside_markers(s: &str, f: impl Fn(&str) -> String) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut seg_start = 0;
+    let mut search = 0;
+    while let Some(pos) = s[search..].find(MARKER_PREFIX).map(|p| p + search) {
+        if is_marker(&s[pos..]) {
+            out.push_str(&f(&s[seg_start..pos]));
+            out.push_str(&s[pos..pos + MARKER_LEN]);
+            seg_start = pos + MARKER_LEN;
+            search = seg_start;
+        } else {
+            search = pos + 1;
+        }
+    }
+    out.push_str(&f(&s[seg_start..]));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::exchange::Failure;
+
+    const PASSWORD: &str = "S3cr3t p@ss,word!";
+
+    fn r() -> Redactor {
+        let mut r = Redactor::with_key([7; 32]);
+        r.register_secret(PASSWORD);
+        r
+    }
+
+    fn marker_re(s: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut rest = s;
+        while let Some(p) = rest.find(MARKER_PREFIX) {
+            let m = &rest[p..p + MARKER_PREFIX.len() + 9];
+            assert!(m.ends_with('>'), "{m}");
+            assert!(
+                m[MARKER_PREFIX.len()..MARKER_PREFIX.len() + 8]
+                    .chars()
+                    .all(|c| c.is_ascii_hexdigit())
+            );
+            out.push(m.to_string());
+            rest = &rest[p + 1..];
+        }
+        out
+    }
+
+    #[test]
+    fn hash_is_stable_per_value_and_key() {
+        let a = Redactor::with_key([1; 32]);
+        let b = Redactor::with_key([2; 32]);
+        assert_eq!(a.hash("v1"), a.hash("v1"));
+        assert_ne!(a.hash("v1"), a.hash("v2"));
+        assert_ne!(a.hash("v1"), b.hash("v1"));
+        assert_eq!(a.hash("v1").len(), 8);
+        assert_ne!(
+            Redactor::new_random().hash("x"),
+            Redactor::new_random().hash("x")
+        );
+        assert!(
+            !format!("{a:?}").contains("1, 1"),
+            "Debug must not print the key"
+        );
+    }
+
+    #[test]
+    fn cookie_header_keeps_names_hashes_values() {
+        let r = r();
+        let mut h = Headers::new();
+        h.push(
+            "Cookie",
+            "JSESSIONID=ABCDEF0123456789; seraph.rememberme.cookie=12345%3Adeadbeef; AWSALB=rotating1; atlassian.xsrf.token=BP8Q-WXN6",
+        );
+        let out = r.redact_headers(&h);
+        let v = out.get("cookie").unwrap();
+        for name in [
+            "JSESSIONID=",
+            "seraph.rememberme.cookie=",
+            "AWSALB=",
+            "atlassian.xsrf.token=",
+        ] {
+            assert!(v.contains(name), "{v}");
+        }
+        for secret in ["ABCDEF0123456789", "deadbeef", "rotating1", "BP8Q-WXN6"] {
+            assert!(!v.contains(secret), "{v}");
+        }
+        assert_eq!(marker_re(v).len(), 4);
+        assert!(v.starts_with(&format!("JSESSIONID={}; ", r.marker("ABCDEF0123456789"))));
+    }
+
+    #[test]
+    fn rotating_awsalb_stays_visibly_rotating() {
+        let r = r();
+        let set = |v: &str| {
+            let mut h = Headers::new();
+            h.push(
+                "set-cookie",
+                format!("AWSALB={v}; Expires=Tue, 07 Jan 2025 10:00:00 GMT; Path=/"),
+            );
+            r.redact_headers(&h).get("set-cookie").unwrap().to_string()
+        };
+        let (a1, a2, b) = (set("aaaa1111"), set("aaaa1111"), set("bbbb2222"));
+        assert_eq!(a1, a2);
+        assert_ne!(a1, b);
+        assert!(a1.starts_with("AWSALB=<redacted:"), "{a1}");
+        assert!(
+            a1.ends_with("; Expires=Tue, 07 Jan 2025 10:00:00 GMT; Path=/"),
+            "{a1}"
+        );
+    }
+
+    #[test]
+    fn set_cookie_keeps_attributes_and_splits_cdp_multi_values() {
+        let r = r();
+        let mut h = Headers::new();
+        h.push(
+            "Set-Cookie",
+            "JSESSIONID=ABC123; Path=/jira; Secure; HttpOnly; SameSite=None\nseraph.rememberme.cookie=99%3Aabc; Max-Age=1209600; Domain=example.com; Weird=leak",
+        );
+        let v = r.redact_headers(&h).get("set-cookie").unwrap().to_string();
+        let lines: Vec<&str> = v.split('\n').collect();
+        assert_eq!(lines.len(), 2);
+        assert_eq!(
+            lines[0],
+            format!(
+                "JSESSIONID={}; Path=/jira; Secure; HttpOnly; SameSite=None",
+                r.marker("ABC123")
+            )
+        );
+        assert!(lines[1].starts_with("seraph.rememberme.cookie=<redacted:"));
+        assert!(lines[1].contains("; Max-Age=1209600; Domain=example.com; Weird=<redacted:"));
+        assert!(!v.contains("ABC123") && !v.contains("abc;") && !v.contains("leak"));
+    }
+
+    #[test]
+    fn authorization_keeps_scheme() {
+        let r = r();
+        let mut h = Headers::new();
+        h.push("Authorization", "Basic YWRtaW46UzNjcjN0");
+        h.push("Proxy-Authorization", "Bearer eyJhbGciOi.x.y");
+        h.push("X-Api-Key", "k-123456");
+        h.push("Accept", "text/html");
+        let out = r.redact_headers(&h);
+        assert_eq!(
+            out.get("authorization").unwrap(),
+            format!("Basic {}", r.marker("YWRtaW46UzNjcjN0"))
+        );
+        assert!(
+            out.get("proxy-authorization")
+                .unwrap()
+                .starts_with("Bearer <redacted:")
+        );
+        assert!(out.get("x-api-key").unwrap().starts_with("<redacted:"));
+        assert_eq!(out.get("accept"), Some("text/html"));
+        // names and order unchanged
+        let names: Vec<&str> = out.iter().map(|(n, _)| n).collect();
+        assert_eq!(
+            names,
+            [
+                "Authorization",
+                "Proxy-Authorization",
+                "X-Api-Key",
+                "Accept"
+            ]
+        );
+    }
+
+    #[test]
+    fn any_header_with_a_registered_secret() {
+        let r = r();
+        let mut h = Headers::new();
+        h.push("X-Debug", format!("login as admin/{PASSWORD} ok"));
+        h.push(
+            "Referer",
+            "https://j.example.com/login.jsp?os_password=S3cr3t+p%40ss%2Cword%21&os_username=admin",
+        );
+        let out = r.redact_headers(&h);
+        let dbg = out.get("x-debug").unwrap();
+        assert_eq!(dbg, format!("login as admin/{} ok", r.marker(PASSWORD)));
+        let referer = out.get("referer").unwrap();
+        assert!(!referer.contains("S3cr3t"), "{referer}");
+        assert!(referer.contains("os_username=admin"), "{referer}");
+        // The form-encoded password maps to the same marker as the raw one.
+        assert!(referer.contains(&r.marker(PASSWORD)), "{referer}");
+    }
+
+    #[test]
+    fn url_params_userinfo_and_path_params() {
+        let r = r();
+        let u = r.redact_url(
+            "https://admin:hunter22@j.example.com/secure/Dashboard.jspa;jsessionid=ABC?atl_token=BP8Q-WXN6_x|lin&pid=10000&jwt=eyJ.a.b&token=t1&password=p1#access_token=zz",
+        );
+        for secret in ["hunter22", "ABC?", "BP8Q", "eyJ", "=t1", "=p1", "zz"] {
+            assert!(!u.contains(secret), "{secret} in {u}");
+        }
+        assert!(u.starts_with("https://admin:<redacted:"), "{u}");
+        assert!(
+            u.contains("@j.example.com/secure/Dashboard.jspa;jsessionid=<redacted:"),
+            "{u}"
+        );
+        assert!(u.contains("&pid=10000&"), "{u}");
+        assert!(u.contains("#access_token=<redacted:"), "{u}");
+        // Nothing to redact: unchanged byte for byte.
+        let plain = "https://j.example.com/s/abc-CDN/x/_/download/batch.js?locale=en-US&_=1";
+        assert_eq!(r.redact_url(plain), plain);
+        // Not a URL at all: still safe.
+        assert!(!r.redact_url("garbage atl_token=xyz1").contains("xyz1"));
+    }
+
+    #[test]
+    fn text_patterns() {
+        let r = r();
+        let t = r.redact_text(
+            "Cookie: JSESSIONID=AAA111; seraph.confluence=BBB222 then {\"os_password\": \"CCC333\", \"user\":\"bob\"} and atl_token=DDD444, Authorization: Basic EEE555 curl -H 'Authorization: Bearer FFF666'",
+        );
+        for s in ["AAA111", "BBB222", "CCC333", "DDD444", "EEE555", "FFF666"] {
+            assert!(!t.contains(s), "{s} in {t}");
+        }
+        for keep in [
+            "JSESSIONID=",
+            "seraph.confluence=",
+            "\"os_password\": \"",
+            "\"user\":\"bob\"",
+            "atl_token=",
+            "Basic <redacted:",
+            "Bearer <redacted:",
+        ] {
+            assert!(t.contains(keep), "{keep} missing in {t}");
+        }
+        // Idempotent: redacting twice changes nothing.
+        assert_eq!(r.redact_text(&t), t);
+        // Words that merely contain a secret-ish name are left alone.
+        assert_eq!(
+            r.redact_text("tokenizer=on mypid=3"),
+            "tokenizer=on mypid=3"
+        );
+    }
+
+    #[test]
+    fn text_that_only_looks_like_a_marker_is_still_redacted() {
+        let r = r();
+        let t = r.redact_text(&format!("<redacted:{PASSWORD}> JSESSIONID=<redacted:zz>"));
+        assert!(!t.contains("S3cr3t"), "{t}");
+        assert!(!t.contains("zz"), "{t}");
+    }
+
+    #[test]
+    fn form_body() {
+        let r = r();
+        let body = "os_username=admin&os_password=S3cr3t+p%40ss%2Cword%21&os_destination=%2Fsecure%2FDashboard.jspa&atl_token=XYZ789&login=Log+In";
+        let out = r.redact_form_body(body);
+        assert!(!out.contains("S3cr3t") && !out.contains("XYZ789"), "{out}");
+        assert!(
+            out.starts_with("os_username=admin&os_password=<redacted:"),
+            "{out}"
+        );
+        assert!(out.contains("&os_destination=%2Fsecure%2FDashboard.jspa&atl_token=<redacted:"));
+        assert!(out.ends_with("&login=Log+In"));
+        assert_eq!(
+            r.redact_form_body("password=a&x=1"),
+            format!("password={}&x=1", r.marker("a"))
+        );
+    }
+
+    #[test]
+    fn short_secrets_are_ignored_and_keep_passes_through() {
+        let mut r = Redactor::with_key([0; 32]);
+        r.register_secret("ab");
+        r.register_secret("");
+        assert_eq!(r.redact_text("abc ab"), "abc ab");
+
+        let k = Redactor::keep();
+        assert!(k.keeps_secrets());
+        let mut h = Headers::new();
+        h.push("Cookie", "JSESSIONID=AAA");
+        assert_eq!(k.redact_headers(&h), h);
+        assert_eq!(
+            k.redact_url("https://x/?atl_token=1"),
+            "https://x/?atl_token=1"
+        );
+        assert_eq!(k.redact_text("JSESSIONID=AAA"), "JSESSIONID=AAA");
+        assert_eq!(k.redact_form_body("os_password=x"), "os_password=x");
+    }
+
+    #[test]
+    fn exchange_never_keeps_password_or_jsessionid() {
+        let r = r();
+        let mut req = Headers::new();
+        req.push("Cookie", "JSESSIONID=SESSION42; AWSALB=alb1");
+        req.push(
+            "Referer",
+            "https://j.example.com/login.jsp?os_password=S3cr3t%20p%40ss%2Cword%21",
+        );
+        let mut resp = Headers::new();
+        resp.push(
+            "Set-Cookie",
+            "JSESSIONID=SESSION43; Path=/; HttpOnly\nAWSALB=alb2; Path=/",
+        );
+        resp.push(
+            "Location",
+            "https://j.example.com/secure/Dashboard.jspa?atl_token=TOK9",
+        );
+        let ex = Exchange {
+            id: "1.1".into(),
+            url: format!(
+                "https://j.example.com/login.jsp?os_username=admin&os_password={}",
+                url::form_urlencoded::byte_serialize(PASSWORD.as_bytes()).collect::<String>()
+            ),
+            method: "POST".into(),
+            resource_type: "Document".into(),
+            initiator: Some("parser https://j.example.com/login.jsp?atl_token=TOK8".into()),
+            request_headers: req,
+            status: Some(302),
+            response_headers: resp,
+            redirected_to: Some("https://j.example.com/x?jwt=JWT7".into()),
+            phase: format!("jira#1 fill #login-form-password with {PASSWORD}"),
+            failure: Some(Failure {
+                error_text: "net::ERR_FAILED JSESSIONID=SESSION44".into(),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let out = r.redact_exchange(&ex);
+        let dump = serde_json::to_string(&out).unwrap();
+        for secret in [
+            "S3cr3t", "SESSION4", "TOK", "JWT7", "alb1", "alb2", "p%40ss", "p@ss",
+        ] {
+            assert!(!dump.contains(secret), "{secret} survived: {dump}");
+        }
+        for kept in [
+            "JSESSIONID",
+            "AWSALB",
+            "os_password",
+            "os_username=admin",
+            "login-form-password",
+            "Path=/; HttpOnly",
+        ] {
+            assert!(dump.contains(kept), "{kept} lost: {dump}");
+        }
+        assert_eq!(out.method, "POST");
+        assert_eq!(out.status, Some(302));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn redaction_never_panics_and_hides_registered_secret(s in "\\PC{0,60}", secret in "[a-zA-Z0-9!@#%^&*()+ ]{4,12}") {
+            let mut r = Redactor::with_key([3; 32]);
+            r.register_secret(&secret);
+            let text = format!("{s}{secret}{s}");
+            let out = r.redact_text(&text);
+            // Markers are hex; blank them out so a secret that happens to be hex-like cannot
+            // match inside one.
+            let mut without = String::new();
+            let mut rest = out.as_str();
+            while let Some(p) = rest.find(MARKER_PREFIX) {
+                without.push_str(&rest[..p]);
+                if is_marker(&rest[p..]) {
+                    without.push('\u{0}');
+                    rest = &rest[p + MARKER_LEN..];
+                } else {
+                    without.push('<');
+                    rest = &rest[p + 1..];
+                }
+            }
+            without.push_str(rest);
+            proptest::prop_assert!(!without.contains(&secret), "{:?} -> {:?}", text, out);
+            let _ = r.redact_url(&text);
+            let _ = r.redact_form_body(&text);
+            let _ = r.redact_header_value("set-cookie", &text);
+            let _ = r.redact_header_value("cookie", &text);
+            let _ = r.redact_header_value("authorization", &text);
+        }
+    }
+}
