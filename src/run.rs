@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 
 use crate::browser::{Browser, BrowserOptions, EventCounts, Page, page::ActionError};
+use crate::classify::Distribution;
 use crate::cli::RunArgs;
 use crate::error::UserError;
 use crate::exchange::Exchange;
@@ -303,6 +304,7 @@ pub fn build_report(
     capture: &Capture,
     browser_stats: crate::browser::CdpStats,
     redactor: &Redactor,
+    dist: Option<&Distribution>,
 ) -> Report {
     let mut report = Report::new(target, started);
     report.duration_ms = (chrono::Utc::now() - started).num_milliseconds().max(0) as u64;
@@ -317,7 +319,7 @@ pub fn build_report(
     report.requests = capture
         .exchanges
         .iter()
-        .map(|ex| RequestRecord::from_exchange(&redactor.redact_exchange(ex), None))
+        .map(|ex| RequestRecord::from_exchange(&redactor.redact_exchange(ex), dist))
         .collect();
     report.capture.cdp = browser_stats;
     report.capture.events = capture.events.clone();
@@ -346,6 +348,13 @@ pub async fn run(args: RunArgs) -> anyhow::Result<i32> {
         .ok()
         .and_then(|u| u.host_str().map(str::to_string))
         .unwrap_or_else(|| "target".into());
+    let dist = Distribution::new(
+        crate::cloudfront::BehaviorSet::seed_default(),
+        journeys
+            .iter()
+            .filter_map(|j| url::Url::parse(&j.base_url).ok())
+            .filter_map(|u| crate::classify::edge::host_port(&u)),
+    );
     let out_dir = args.out.clone().unwrap_or_else(|| default_out_dir(started, &host));
     std::fs::create_dir_all(&out_dir)
         .with_context(|| format!("creating output directory {}", out_dir.display()))?;
@@ -382,14 +391,14 @@ pub async fn run(args: RunArgs) -> anyhow::Result<i32> {
         &out_dir,
         &progress,
         |partial| {
-            let mut r = build_report(&target, started, partial, stats_browser.stats(), &redactor);
+            let mut r = build_report(&target, started, partial, stats_browser.stats(), &redactor, Some(&dist));
             r.summary.partial = true;
             r.summarize();
             let _ = report::json::write(&r, &report_path);
         },
     )
     .await?;
-    let report = build_report(&target, started, &capture, browser.stats(), &redactor);
+    let report = build_report(&target, started, &capture, browser.stats(), &redactor, Some(&dist));
     browser.close().await;
     report::json::write(&report, &report_path)?;
     progress.finish();

@@ -9,7 +9,7 @@ pub mod table;
 use serde::{Deserialize, Serialize};
 
 use crate::browser::{CdpStats, EventCounts};
-use crate::classify::{self, AssetKind, CacheStatus};
+use crate::classify::{self, AssetKind, CacheStatus, Distribution, EdgeTreatment};
 use crate::diagnose::{Finding, Severity};
 use crate::exchange::{Exchange, Failure, Headers, Timing};
 use crate::verify::BehaviorReport;
@@ -91,12 +91,13 @@ pub struct RequestRecord {
     pub redirected_to: Option<String>,
     /// What the edge should do with this response under its behavior (TTL rule), when known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub edge_treatment: Option<String>,
+    pub edge_treatment: Option<EdgeTreatment>,
 }
 
 impl RequestRecord {
-    /// Classify one (already redacted) exchange. `behavior` is the pattern serving it, if known.
-    pub fn from_exchange(ex: &Exchange, behavior: Option<String>) -> RequestRecord {
+    /// Classify one (already redacted) exchange against the distribution, if one is known.
+    pub fn from_exchange(ex: &Exchange, dist: Option<&Distribution>) -> RequestRecord {
+        let behavior = dist.and_then(|d| d.behavior_for(&ex.url)).map(|(_, _, p)| p);
         RequestRecord {
             url: ex.url.clone(),
             method: ex.method.clone(),
@@ -120,7 +121,7 @@ impl RequestRecord {
             timing: ex.timing.clone(),
             encoded_size: ex.encoded_size,
             redirected_to: ex.redirected_to.clone(),
-            edge_treatment: None,
+            edge_treatment: dist.and_then(|d| d.edge_treatment(ex)),
         }
     }
 }

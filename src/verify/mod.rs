@@ -2,13 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-/// What a behavior is expected to do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Expect {
-    Hit,
-    Bypass,
-}
+pub use crate::cloudfront::Expect;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
