@@ -99,6 +99,14 @@ async fn origin_handler(State(o): State<Arc<Origin>>, req: Request) -> Response 
             }
             resp
         }
+        "/s/vary.js" => (
+            [
+                ("Cache-Control", "max-age=3600"),
+                ("Vary", "Accept-Encoding, User-Agent"),
+            ],
+            format!("vary {n}"),
+        )
+            .into_response(),
         "/s/broken.js" => (
             axum::http::StatusCode::SERVICE_UNAVAILABLE,
             format!("down {n}"),
@@ -432,6 +440,7 @@ async fn origin_header_not_whitelisted_never_reaches_the_origin() {
     let (_, h) = o.last("/s/font.woff");
     assert!(h.get("origin").is_none());
     assert_eq!(h["user-agent"], "Amazon CloudFront");
+    assert_eq!(h["x-forwarded-for"], "127.0.0.1");
 }
 
 #[tokio::test]
@@ -546,4 +555,34 @@ async fn behaviors_can_be_swapped_while_running() {
         );
     }
     assert_eq!(o.count("/s/max-age.js"), 2);
+}
+
+#[tokio::test]
+async fn vary_is_honoured_for_accept_encoding_but_not_for_unforwarded_headers() {
+    let (o, edge, c) = setup(BehaviorSet::seed_default()).await;
+    let url = format!("{edge}/s/vary.js");
+    let send = |ae: &'static str, ua: &'static str| {
+        c.get(&url)
+            .header("Accept-Encoding", ae)
+            .header("User-Agent", ua)
+            .send()
+    };
+    assert_eq!(
+        x_cache(&send("gzip", "a").await.unwrap()),
+        "Miss from cloudfront"
+    );
+    assert_eq!(
+        x_cache(&send("br", "a").await.unwrap()),
+        "Miss from cloudfront"
+    );
+    assert_eq!(
+        x_cache(&send("gzip", "a").await.unwrap()),
+        "Hit from cloudfront"
+    );
+    // User-Agent is not forwarded by /s/*: its Vary is ignored.
+    assert_eq!(
+        x_cache(&send("gzip", "b").await.unwrap()),
+        "Hit from cloudfront"
+    );
+    assert_eq!(o.count("/s/vary.js"), 2);
 }

@@ -9,14 +9,16 @@
 //! Faithful on purpose:
 //! - cookies the behavior does not forward are stripped before the origin, and `Set-Cookie` is
 //!   removed from its responses; forwarded cookies' `Set-Cookie` is cached and replayed on hits;
-//! - the viewer's `Cache-Control` / `Pragma` are neither forwarded nor consulted;
+//! - the viewer's `Cache-Control` / `Pragma` never change what is stored (they reach the origin
+//!   only when the behavior forwards them, e.g. all headers);
 //! - `Vary` is honoured only for `Accept-Encoding`, `Cookie` and forwarded headers;
 //! - a connection failure is a 502 `Error from cloudfront`; cacheable errors stick for 10 s.
 //!
 //! Simplifications (documented, not hidden): no request collapsing, no revalidation (an expired
-//! entry is a plain Miss, never `RefreshHit`), no websocket upgrade passthrough, no
-//! `X-Forwarded-For`; headers not forwarded include `Accept-Encoding`, so the origin answers
-//! uncompressed unless a behavior forwards it. The origin sees `User-Agent: Amazon CloudFront`
+//! entry is a plain Miss, never `RefreshHit`), no websocket upgrade passthrough (`Upgrade` is
+//! dropped like any hop-by-hop header), no stale-on-error serving; headers not forwarded include
+//! `Accept-Encoding`, so the origin answers uncompressed unless a behavior forwards it.
+//! `X-Forwarded-For` carries the viewer address when served through `serve` (which records it). The origin sees `User-Agent: Amazon CloudFront`
 //! unless `User-Agent` is forwarded, as with CloudFront.
 //!
 //! Control: `POST /__edge/invalidate` empties every POP cache (`?path=/s/*` limits it to paths
@@ -30,7 +32,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use axum::Router;
 use axum::body::{Body, Bytes};
-use axum::extract::{Query, Request, State};
+use axum::extract::{ConnectInfo, Query, Request, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
@@ -70,6 +72,8 @@ impl EdgeConfig {
 const MAX_BODY: usize = 64 * 1024 * 1024;
 /// How long the edge waits for the origin (CloudFront's default origin response timeout).
 const ORIGIN_TIMEOUT: Duration = Duration::from_secs(30);
+/// Cache size (keys per POP) at which expired entries are swept out.
+const SWEEP_AT: usize = 4096;
 
 struct Entry {
     /// `(lower-case header name, request value)` for each honoured `Vary` header.
@@ -273,7 +277,7 @@ async fn handle(State(edge): State<Arc<Edge>>, req: Request) -> Response {
     );
     let mut out = reqwest::header::HeaderMap::new();
     for (name, value) in select_headers(&behavior.origin_forward.headers, &req_headers) {
-        if is_hop_by_hop(&name) || name == "cache-control" || name == "pragma" {
+        if is_hop_by_hop(&name) || name == "x-forwarded-for" {
             continue;
         }
         append(&mut out, &name, &value);
@@ -291,6 +295,13 @@ async fn handle(State(edge): State<Arc<Edge>>, req: Request) -> Response {
         &format!("1.1 {}.cloudfront.net (CloudFront)", edge.via_id),
     );
     append(&mut out, "x-amz-cf-id", &cf_id);
+    if let Some(ConnectInfo(peer)) = parts.extensions.get::<ConnectInfo<SocketAddr>>() {
+        let xff = match req_headers.get("x-forwarded-for") {
+            Some(prev) => format!("{prev}, {}", peer.ip()),
+            None => peer.ip().to_string(),
+        };
+        append(&mut out, "x-forwarded-for", &xff);
+    }
     let cookies = select_cookies(&behavior.origin_forward.cookies, &req_headers);
     if !cookies.is_empty() {
         append(&mut out, "cookie", &cookie_header(&cookies));
@@ -351,6 +362,13 @@ async fn handle(State(edge): State<Arc<Edge>>, req: Request) -> Response {
                 ttl: Duration::from_secs(decision.ttl_secs),
             };
             let mut cache = lock(&edge.caches[pop_idx]);
+            if cache.len() >= SWEEP_AT {
+                // Rotating keys (AWSALB in the key) would otherwise grow the cache forever.
+                cache.retain(|_, entries| {
+                    entries.retain(|e| e.stored_at.elapsed() < e.ttl);
+                    !entries.is_empty()
+                });
+            }
             let slot = cache.entry(key).or_default();
             slot.retain(|e| e.vary != entry.vary);
             slot.push(entry);
