@@ -1,1 +1,3 @@
 //! TODO(skeleton): filled in by its issue.
+
+pub mod edge;
