@@ -92,6 +92,10 @@ pub struct RequestRecord {
     /// What the edge should do with this response under its behavior (TTL rule), when known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub edge_treatment: Option<EdgeTreatment>,
+    /// The behavior the response says served it (`--behavior-header`), verbatim; shown beside
+    /// the predicted `behavior`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed_behavior: Option<String>,
 }
 
 impl RequestRecord {
@@ -122,6 +126,7 @@ impl RequestRecord {
             encoded_size: ex.encoded_size,
             redirected_to: ex.redirected_to.clone(),
             edge_treatment: dist.and_then(|d| d.edge_treatment(ex)),
+            observed_behavior: dist.and_then(|d| d.observed_behavior(ex)),
         }
     }
 }
