@@ -12,6 +12,7 @@ pub mod cli;
 pub mod cloudfront;
 pub mod error;
 pub mod exchange;
+pub mod har;
 pub mod lab;
 pub mod redact;
 pub mod report;
