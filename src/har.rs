@@ -11,6 +11,12 @@
 //! (status 0 + `_error`) and a per-entry `_cdnprobe` object carrying the tool's own verdicts. The
 //! caller redacts exchanges before exporting; this module never sees a secret it should hide.
 //!
+//! Extension fields written per entry (Chrome's names where Chrome has one, so DevTools shows
+//! them): `_requestId`, `_resourceType` (lower case), `_initiator {type, url}`, `_fromCache`
+//! (`disk`/`memory`), `_targetType`, `_serverPort`, `_failure` (the full [`Failure`], read back
+//! first on import), `_cdnprobe` (from the caller); on the response `_transferSize`, `_error`,
+//! `_fetchedViaServiceWorker`. Journey phases become HAR pages (`title` = phase).
+//!
 //! Spec: <http://www.softwareishard.com/blog/har-12-spec/>.
 
 use std::collections::{BTreeMap, HashMap};
@@ -1039,7 +1045,13 @@ fn response_cookies(h: &Headers) -> Vec<Cookie> {
                 match k.trim().to_ascii_lowercase().as_str() {
                     "path" => c.path = Some(v),
                     "domain" => c.domain = Some(v),
-                    "expires" => c.expires = Some(v),
+                    // HAR wants ISO 8601; Set-Cookie carries an HTTP date.
+                    "expires" => {
+                        c.expires = httpdate::parse_http_date(&v).ok().map(|t| {
+                            chrono::DateTime::<chrono::Utc>::from(t)
+                                .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+                        })
+                    }
                     "httponly" => c.http_only = Some(true),
                     "secure" => c.secure = Some(true),
                     _ => {}
@@ -1207,7 +1219,8 @@ fn exchange_to_entry(ex: &Exchange, pageref: Option<String>, ext: Option<Value>)
         },
         cache: Cache::default(),
         timings,
-        server_ip_address: ip,
+        // HAR requires an IPv4/IPv6 literal here.
+        server_ip_address: ip.filter(|ip| ip.parse::<std::net::IpAddr>().is_ok()),
         connection: None,
         comment: None,
         extra,
@@ -1402,6 +1415,11 @@ mod tests {
         assert_eq!(ok["request"]["cookies"][1]["name"], "AWSALB");
         assert_eq!(ok["response"]["cookies"][1]["name"], "AWSALBCORS");
         assert_eq!(ok["response"]["cookies"][0]["path"], "/");
+        assert_eq!(
+            ok["response"]["cookies"][0]["expires"],
+            "2025-01-07T10:00:00.000Z"
+        );
+        assert!(ok["response"]["cookies"][1].get("expires").is_none());
         assert_eq!(ok["response"]["_error"], Value::Null);
         // CDP's `\n`-joined Set-Cookie becomes one HAR header per cookie.
         let set_cookies = ok["response"]["headers"]
@@ -1423,7 +1441,10 @@ mod tests {
     fn export_without_extension_or_phase() {
         let mut ex = sample().remove(0);
         ex.phase.clear();
+        ex.remote_address = Some("localhost:8443".into());
         let har = export(&[ex], |_| None);
+        assert!(har["log"]["entries"][0].get("serverIPAddress").is_none());
+        assert_eq!(har["log"]["entries"][0]["_serverPort"], 8443);
         assert!(har["log"].get("pages").is_none());
         assert!(har["log"]["entries"][0].get("_cdnprobe").is_none());
         assert!(har["log"]["entries"][0].get("pageref").is_none());
