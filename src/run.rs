@@ -112,7 +112,13 @@ fn check_url(url: &str) -> Result<(), UserError> {
 pub fn default_out_dir(started: chrono::DateTime<chrono::Utc>, host: &str) -> PathBuf {
     let host: String = host
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '.' || c == '-' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     PathBuf::from("output").join(format!("{}-{host}", started.format("%Y%m%dT%H%M%SZ")))
 }
@@ -206,7 +212,11 @@ pub async fn run_journey(
     Ok((
         JourneyResult {
             name: name.clone(),
-            file: journey.scenario.file.as_ref().map(|f| f.display().to_string()),
+            file: journey
+                .scenario
+                .file
+                .as_ref()
+                .map(|f| f.display().to_string()),
             base_url: journey.base_url.clone(),
             steps,
             ok,
@@ -238,9 +248,9 @@ async fn run_step(
             settle(page).await
         }
         Action::Fill { selector, value } => {
-            let v = value
-                .resolve(vars)
-                .map_err(|name| ActionError::Failed(format!("environment variable `{name}` is not set")))?;
+            let v = value.resolve(vars).map_err(|name| {
+                ActionError::Failed(format!("environment variable `{name}` is not set"))
+            })?;
             page.fill(selector, &v, timeout).await
         }
         Action::Press(key) => {
@@ -321,6 +331,7 @@ pub fn build_report(
         .iter()
         .map(|ex| RequestRecord::from_exchange(&redactor.redact_exchange(ex), dist))
         .collect();
+    report.findings = crate::diagnose::diagnose(&report.requests, dist);
     report.capture.cdp = browser_stats;
     report.capture.events = capture.events.clone();
     report.summary.partial = capture.interrupted;
@@ -348,32 +359,46 @@ pub async fn run(args: RunArgs) -> anyhow::Result<i32> {
         .ok()
         .and_then(|u| u.host_str().map(str::to_string))
         .unwrap_or_else(|| "target".into());
-    let dist = Distribution::new(
-        crate::cloudfront::BehaviorSet::seed_default(),
+    let dist = Distribution::from_args(
+        &args.distribution,
         journeys
             .iter()
             .filter_map(|j| url::Url::parse(&j.base_url).ok())
             .filter_map(|u| crate::classify::edge::host_port(&u)),
-    );
-    let out_dir = args.out.clone().unwrap_or_else(|| default_out_dir(started, &host));
+    )?;
+    let out_dir = args
+        .out
+        .clone()
+        .unwrap_or_else(|| default_out_dir(started, &host));
     std::fs::create_dir_all(&out_dir)
         .with_context(|| format!("creating output directory {}", out_dir.display()))?;
 
     let mut redactor = if args.keep_secrets {
-        eprintln!("warning: --keep-secrets: cookies, tokens and passwords are written in clear to {}", out_dir.display());
+        eprintln!(
+            "warning: --keep-secrets: cookies, tokens and passwords are written in clear to {}",
+            out_dir.display()
+        );
         Redactor::keep()
     } else {
         Redactor::new_random()
     };
     for j in &journeys {
         for name in j.scenario.required_vars() {
-            if let Some(v) = vars.get(&name).cloned().or_else(|| std::env::var(&name).ok()) {
+            if let Some(v) = vars
+                .get(&name)
+                .cloned()
+                .or_else(|| std::env::var(&name).ok())
+            {
                 redactor.register_secret(&v);
             }
         }
     }
 
-    let progress = if args.json { Progress::hidden() } else { Progress::new(args.quiet) };
+    let progress = if args.json {
+        Progress::hidden()
+    } else {
+        Progress::new(args.quiet)
+    };
     progress.set("launching Chromium");
     let browser = Browser::launch(&BrowserOptions {
         chrome: args.chrome.clone(),
@@ -384,22 +409,44 @@ pub async fn run(args: RunArgs) -> anyhow::Result<i32> {
 
     let report_path = out_dir.join("report.json");
     let stats_browser = &browser;
-    let (capture, step_error) = capture_journeys(
-        &browser,
-        &journeys,
-        &vars,
-        &out_dir,
-        &progress,
-        |partial| {
-            let mut r = build_report(&target, started, partial, stats_browser.stats(), &redactor, Some(&dist));
+    let (capture, step_error) =
+        capture_journeys(&browser, &journeys, &vars, &out_dir, &progress, |partial| {
+            let mut r = build_report(
+                &target,
+                started,
+                partial,
+                stats_browser.stats(),
+                &redactor,
+                Some(&dist),
+            );
             r.summary.partial = true;
             r.summarize();
             let _ = report::json::write(&r, &report_path);
-        },
-    )
-    .await?;
-    let report = build_report(&target, started, &capture, browser.stats(), &redactor, Some(&dist));
+        })
+        .await?;
+    let mut report = build_report(
+        &target,
+        started,
+        &capture,
+        browser.stats(),
+        &redactor,
+        Some(&dist),
+    );
     browser.close().await;
+    if !args.no_health_check && !capture.interrupted {
+        progress.set("Atlassian health check");
+        let bases: Vec<String> = journeys.iter().map(|j| j.base_url.clone()).collect();
+        let checks = crate::diagnose::health::check_all(
+            &bases,
+            args.distribution.context_path.as_deref(),
+            &capture.exchanges,
+            &redactor,
+            args.insecure,
+            Duration::from_secs(args.timeout),
+        )
+        .await;
+        crate::diagnose::health::attach(&mut report, checks);
+    }
     report::json::write(&report, &report_path)?;
     progress.finish();
 
@@ -407,10 +454,16 @@ pub async fn run(args: RunArgs) -> anyhow::Result<i32> {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else if !args.quiet {
         println!("{}", report::table::requests_table(&report.requests));
+        if !report.findings.is_empty() {
+            println!("{}", report::table::findings_details(&report.findings));
+        }
         println!(
-            "{} requests, {} failed; report: {}",
+            "{} requests, {} failed; findings: {} error, {} warn, {} info; report: {}",
             report.summary.requests,
             report.summary.failed_requests,
+            report.summary.findings_error,
+            report.summary.findings_warn,
+            report.summary.findings_info,
             report_path.display()
         );
     }
@@ -418,7 +471,10 @@ pub async fn run(args: RunArgs) -> anyhow::Result<i32> {
         eprintln!("error: {}", redactor.redact_text(&e.to_string()));
     }
     if capture.interrupted {
-        eprintln!("interrupted: partial report written to {}", report_path.display());
+        eprintln!(
+            "interrupted: partial report written to {}",
+            report_path.display()
+        );
     }
     Ok(report.summary.exit_code)
 }

@@ -101,7 +101,11 @@ pub fn rotating_cookie_in_key(ctx: &Ctx) -> Vec<Finding> {
         let names = distinct(
             rs.iter()
                 .flat_map(|r| request_cookies(r).into_iter().map(|(n, _)| n))
-                .chain(same_host.iter().flat_map(|r| set_cookies(r).into_iter().map(|c| c.name))),
+                .chain(
+                    same_host
+                        .iter()
+                        .flat_map(|r| set_cookies(r).into_iter().map(|c| c.name)),
+                ),
         );
         let mut rotating: Vec<(String, Vec<String>, Vec<String>)> = Vec::new();
         for name in names {
@@ -318,17 +322,38 @@ mod tests {
         assert_eq!(f.len(), 1, "{f:#?}");
         let f = f[0];
         assert_eq!(f.behavior.as_deref(), Some("/s/*"));
-        assert!(f.title.contains("AWSALB") && f.title.contains("/s/*"), "{}", f.title);
-        assert!(!f.title.contains("JSESSIONID"), "JSESSIONID does not rotate: {}", f.title);
+        assert!(
+            f.title.contains("AWSALB") && f.title.contains("/s/*"),
+            "{}",
+            f.title
+        );
+        assert!(
+            !f.title.contains("JSESSIONID"),
+            "JSESSIONID does not rotate: {}",
+            f.title
+        );
         assert!(f.explanation.contains("cookies: all"), "{}", f.explanation);
         let lines: Vec<&String> = f.evidence.iter().flat_map(|e| &e.lines).collect();
-        let set: Vec<&&String> = lines.iter().filter(|l| l.starts_with("Set-Cookie: AWSALB=")).collect();
+        let set: Vec<&&String> = lines
+            .iter()
+            .filter(|l| l.starts_with("Set-Cookie: AWSALB="))
+            .collect();
         assert_eq!(set.len(), 2, "two responses showing rotation: {lines:#?}");
         assert_ne!(set[0], set[1]);
-        assert!(lines.iter().any(|l| l.starts_with("Cookie: AWSALB=<redacted:00000000>")));
-        assert!(lines.iter().any(|l| l.starts_with("Cookie: AWSALB=<redacted:00000001>")));
         assert!(
-            lines.iter().any(|l| l.starts_with("cache key: /s/") && l.contains("AWSALB=<redacted:")),
+            lines
+                .iter()
+                .any(|l| l.starts_with("Cookie: AWSALB=<redacted:00000000>"))
+        );
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.starts_with("Cookie: AWSALB=<redacted:00000001>"))
+        );
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.starts_with("cache key: /s/") && l.contains("AWSALB=<redacted:")),
             "{lines:#?}"
         );
         assert!(f.fix.contains("Forward Cookies = None") && f.fix.contains("stickiness"));
@@ -352,7 +377,10 @@ mod tests {
             Rec::static_ok(S_JS, "Miss").req("Cookie", "JSESSIONID=<redacted:00000001>"),
             Rec::static_ok(S_CSS, "Miss")
                 .req("Cookie", "JSESSIONID=<redacted:00000001>")
-                .resp("Set-Cookie", "JSESSIONID=<redacted:00000002>; Path=/; HttpOnly"),
+                .resp(
+                    "Set-Cookie",
+                    "JSESSIONID=<redacted:00000002>; Path=/; HttpOnly",
+                ),
             Rec::static_ok(S_JS, "Hit").req("Cookie", "JSESSIONID=<redacted:00000002>"),
         ];
         assert!(only(&run(&recs), "rotating-cookie-in-key").is_empty());
@@ -376,7 +404,10 @@ mod tests {
     #[test]
     fn session_cookie_from_the_edge_cache_is_an_error() {
         let r = Rec::page_ok(DASHBOARD)
-            .resp("Set-Cookie", "JSESSIONID=<redacted:12345678>; Path=/; HttpOnly")
+            .resp(
+                "Set-Cookie",
+                "JSESSIONID=<redacted:12345678>; Path=/; HttpOnly",
+            )
             .resp("Age", "12");
         // Replace the Miss with a Hit.
         let mut r = r;
@@ -387,10 +418,15 @@ mod tests {
         assert_eq!(s[0].severity, crate::diagnose::Severity::Error);
         assert!(s[0].title.contains("JSESSIONID"));
         let lines = &s[0].evidence[0].lines;
-        assert!(lines.contains(&"Set-Cookie: JSESSIONID=<redacted:12345678>; Path=/; HttpOnly".to_string()));
+        assert!(
+            lines.contains(
+                &"Set-Cookie: JSESSIONID=<redacted:12345678>; Path=/; HttpOnly".to_string()
+            )
+        );
         assert!(lines.contains(&"X-Cache: Hit from cloudfront".to_string()));
         // The same Set-Cookie on a Miss of a non-caching behavior is fine.
-        let ok = Rec::page_ok(DASHBOARD).resp("Set-Cookie", "JSESSIONID=<redacted:12345678>; Path=/");
+        let ok =
+            Rec::page_ok(DASHBOARD).resp("Set-Cookie", "JSESSIONID=<redacted:12345678>; Path=/");
         assert!(only(&run(&[ok]), "session-cookie-cached").is_empty());
     }
 }

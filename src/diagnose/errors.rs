@@ -1,6 +1,8 @@
 //! Things that break the page: fonts answering 502, other edge/origin errors, CORS failures.
 
-use super::evidence::{cache_lines, cap, ev, group_by, header_lines, plural, response_lines, status_line};
+use super::evidence::{
+    cache_lines, cap, ev, group_by, header_lines, plural, response_lines, status_line,
+};
 use super::headers::distinct_urls;
 use super::{Ctx, Finding, ids};
 use crate::classify::{AssetKind, CacheOutcome};
@@ -32,10 +34,9 @@ fn error_lines(r: &RequestRecord) -> Vec<String> {
 
 /// `font-502`: a font answered 502 (typically `Error from cloudfront`).
 pub fn font_502(ctx: &Ctx) -> Vec<Finding> {
-    let hits = ctx
-        .records
-        .iter()
-        .filter(|r| !r.from_browser_cache && r.asset_kind == AssetKind::Font && r.status == Some(502));
+    let hits = ctx.records.iter().filter(|r| {
+        !r.from_browser_cache && r.asset_kind == AssetKind::Font && r.status == Some(502)
+    });
     group_by(hits, |r| Some(r.behavior.clone()))
         .into_iter()
         .map(|(behavior, rs)| {
@@ -74,13 +75,25 @@ pub fn edge_error(ctx: &Ctx) -> Vec<Finding> {
         .map(|(behavior, rs)| {
             let statuses: std::collections::BTreeSet<String> = rs
                 .iter()
-                .map(|r| r.status.map(|s| s.to_string()).unwrap_or_else(|| "no status".into()))
+                .map(|r| {
+                    r.status
+                        .map(|s| s.to_string())
+                        .unwrap_or_else(|| "no status".into())
+                })
                 .collect();
             let from_edge = rs
                 .iter()
-                .filter(|r| matches!(r.cache.status, CacheOutcome::Error | CacheOutcome::LimitExceeded))
+                .filter(|r| {
+                    matches!(
+                        r.cache.status,
+                        CacheOutcome::Error | CacheOutcome::LimitExceeded
+                    )
+                })
                 .count();
-            let evidence = distinct_urls(&rs).into_iter().map(|r| ev(r, error_lines(r))).collect();
+            let evidence = distinct_urls(&rs)
+                .into_iter()
+                .map(|r| ev(r, error_lines(r)))
+                .collect();
             ids::EDGE_ERROR.finding(
                 behavior.clone(),
                 format!(
@@ -102,7 +115,10 @@ pub fn cors_blocked(ctx: &Ctx) -> Vec<Finding> {
             || r.cors == "missing ACAO"
             || r.cors == "ACAO mismatch"
     };
-    let hits = ctx.records.iter().filter(|r| !r.from_browser_cache && blocked(r));
+    let hits = ctx
+        .records
+        .iter()
+        .filter(|r| !r.from_browser_cache && blocked(r));
     group_by(hits, |r| Some(r.behavior.clone()))
         .into_iter()
         .map(|(behavior, rs)| {
@@ -200,7 +216,10 @@ mod tests {
         assert_eq!(x.len(), 1);
         assert_eq!(x[0].severity, Severity::Error);
         let lines = &x[0].evidence[0].lines;
-        assert!(lines.contains(&"HTTP 502 (GET Font)".to_string()), "{lines:?}");
+        assert!(
+            lines.contains(&"HTTP 502 (GET Font)".to_string()),
+            "{lines:?}"
+        );
         assert!(lines.contains(&"X-Cache: Error from cloudfront".to_string()));
         assert!(lines.contains(&"browser: net::ERR_ABORTED (canceled)".to_string()));
         assert!(x[0].fix.contains("certificate"));
@@ -242,11 +261,25 @@ mod tests {
         let f = diagnose(&records(&[r], Some(&d)), Some(&d));
         let x = only(&f, "cors-blocked");
         assert_eq!(x.len(), 1);
-        assert_eq!(x[0].title, "CORS failure: missing Access-Control-Allow-Origin");
+        assert_eq!(
+            x[0].title,
+            "CORS failure: missing Access-Control-Allow-Origin"
+        );
         let lines = &x[0].evidence[0].lines;
-        assert!(lines.contains(&"corsErrorStatus: MissingAllowOriginHeader (header: Access-Control-Allow-Origin)".to_string()), "{lines:?}");
+        assert!(
+            lines.contains(
+                &"corsErrorStatus: MissingAllowOriginHeader (header: Access-Control-Allow-Origin)"
+                    .to_string()
+            ),
+            "{lines:?}"
+        );
         assert!(lines.contains(&"Origin: https://app.example.com".to_string()));
-        assert!(x[0].explanation.contains("does not forward the Origin header"), "{}", x[0].explanation);
+        assert!(
+            x[0].explanation
+                .contains("does not forward the Origin header"),
+            "{}",
+            x[0].explanation
+        );
         assert!(x[0].fix.contains("whitelist the `Origin` header"));
     }
 
@@ -256,8 +289,10 @@ mod tests {
         let f = run(&[r]);
         let x = only(&f, "cors-blocked");
         assert_eq!(x.len(), 1);
-        assert!(x[0].evidence[0]
-            .lines
-            .contains(&"(no Access-Control-Allow-Origin in the response)".to_string()));
+        assert!(
+            x[0].evidence[0]
+                .lines
+                .contains(&"(no Access-Control-Allow-Origin in the response)".to_string())
+        );
     }
 }

@@ -108,7 +108,10 @@ pub fn is_stickiness_cookie(name: &str) -> bool {
     n.starts_with("AWSALB")
         || n.starts_with("AWSELB")
         || n.starts_with("BIGIPSERVER")
-        || matches!(n.as_str(), "ROUTEID" | "SERVERID" | "ROUTE" | "INGRESSCOOKIE" | "SRV_ID")
+        || matches!(
+            n.as_str(),
+            "ROUTEID" | "SERVERID" | "ROUTE" | "INGRESSCOOKIE" | "SRV_ID"
+        )
 }
 
 /// Cookies that carry a user's session (or a per-user token): never to be shared from a cache.
@@ -199,7 +202,11 @@ mod tests {
         assert_eq!(sc.len(), 2);
         assert_eq!(sc[0].name, "AWSALB");
         assert_eq!(sc[0].value, "<redacted:9a9a9a9a>");
-        assert!(sc[0].line.starts_with("Set-Cookie: AWSALB=<redacted:9a9a9a9a>; Expires="));
+        assert!(
+            sc[0]
+                .line
+                .starts_with("Set-Cookie: AWSALB=<redacted:9a9a9a9a>; Expires=")
+        );
         assert!(is_authenticated(&r));
     }
 
@@ -207,7 +214,12 @@ mod tests {
     fn cookie_kinds() {
         assert!(is_stickiness_cookie("AWSALB") && is_stickiness_cookie("AWSALBCORS"));
         assert!(!is_session_cookie("AWSALB"));
-        for n in ["JSESSIONID", "seraph.rememberme.cookie", "crowd.token_key", "atlassian.xsrf.token"] {
+        for n in [
+            "JSESSIONID",
+            "seraph.rememberme.cookie",
+            "crowd.token_key",
+            "atlassian.xsrf.token",
+        ] {
             assert!(is_session_cookie(n), "{n}");
         }
         assert!(!is_session_cookie("confluence.browse.space.cookie"));

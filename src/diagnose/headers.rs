@@ -7,9 +7,7 @@
 
 use std::time::SystemTime;
 
-use super::evidence::{
-    cache_lines, cap, ev, fresh, group_by, plural, response_lines,
-};
+use super::evidence::{cache_lines, cap, ev, group_by, plural, response_lines};
 use super::{Ctx, Finding, ids};
 use crate::classify::is_static;
 use crate::cloudfront::ttl::CacheControl;
@@ -37,7 +35,10 @@ pub fn with_treatment(mut lines: Vec<String>, r: &RequestRecord) -> Vec<String> 
 /// Evidence from distinct URLs first.
 pub fn distinct_urls<'a>(rs: &[&'a RequestRecord]) -> Vec<&'a RequestRecord> {
     let mut seen = std::collections::HashSet::new();
-    rs.iter().copied().filter(|r| seen.insert(r.url.clone())).collect()
+    rs.iter()
+        .copied()
+        .filter(|r| seen.insert(r.url.clone()))
+        .collect()
 }
 
 pub fn misses(rs: &[&RequestRecord]) -> usize {
@@ -69,7 +70,10 @@ pub fn expires_already_stale(r: &RequestRecord) -> bool {
         .and_then(|d| httpdate::parse_http_date(d.trim()).ok());
     match date {
         Some(d) => e <= d,
-        None => e <= SystemTime::UNIX_EPOCH + std::time::Duration::from_secs((r.timing.start_ms / 1000.0) as u64),
+        None => {
+            e <= SystemTime::UNIX_EPOCH
+                + std::time::Duration::from_secs((r.timing.start_ms / 1000.0) as u64)
+        }
     }
 }
 
@@ -163,7 +167,11 @@ pub fn vary_unforwarded(ctx: &Ctx) -> Vec<Finding> {
             continue;
         };
         for n in vary_names(r) {
-            if n != "*" && n != "accept-encoding" && n != "cookie" && !b.origin_forward.headers.contains_header(&n) {
+            if n != "*"
+                && n != "accept-encoding"
+                && n != "cookie"
+                && !b.origin_forward.headers.contains_header(&n)
+            {
                 hits.push((n, r));
             }
         }
@@ -235,7 +243,9 @@ pub fn vary_star(ctx: &Ctx) -> Vec<Finding> {
 
 /// A versioned Atlassian static URL: `/s/<...>/_/...`.
 pub fn is_versioned_s(url: &str) -> bool {
-    let path = url::Url::parse(url).map(|u| u.path().to_string()).unwrap_or_default();
+    let path = url::Url::parse(url)
+        .map(|u| u.path().to_string())
+        .unwrap_or_default();
     path.contains("/s/") && path.contains("/_/")
 }
 
@@ -244,7 +254,9 @@ pub fn short_ttl_versioned(ctx: &Ctx) -> Vec<Finding> {
     let hits = ctx.records.iter().filter(|r| {
         ctx.cacheable(r)
             && is_versioned_s(&r.url)
-            && r.edge_treatment.as_ref().is_some_and(|t| t.store && t.ttl_secs < DAY)
+            && r.edge_treatment
+                .as_ref()
+                .is_some_and(|t| t.store && t.ttl_secs < DAY)
     });
     group_by(hits, |r| Some(r.behavior.clone()))
         .into_iter()
@@ -296,9 +308,7 @@ mod tests {
 
     #[test]
     fn expires_at_date_on_s_is_found_with_header_lines() {
-        let r = Rec::get(S_JS)
-            .resp("Expires", DATE)
-            .cf("Miss", "FRA56-P1");
+        let r = Rec::get(S_JS).resp("Expires", DATE).cf("Miss", "FRA56-P1");
         let f = run(&[r.clone(), r]);
         let f = only(&f, "expires-before-date");
         assert_eq!(f.len(), 1);
@@ -306,8 +316,14 @@ mod tests {
         let lines = &f[0].evidence[0].lines;
         assert!(lines.contains(&format!("Date: {DATE}")), "{lines:?}");
         assert!(lines.contains(&format!("Expires: {DATE}")), "{lines:?}");
-        assert!(lines.iter().any(|l| l == "X-Cache: Miss from cloudfront"), "{lines:?}");
-        assert!(lines.iter().any(|l| l.contains("already stale")), "{lines:?}");
+        assert!(
+            lines.iter().any(|l| l == "X-Cache: Miss from cloudfront"),
+            "{lines:?}"
+        );
+        assert!(
+            lines.iter().any(|l| l.contains("already stale")),
+            "{lines:?}"
+        );
         assert_eq!(f[0].evidence.len(), 1, "one URL, one evidence entry");
         assert!(f[0].explanation.contains("2 responses"));
         assert!(f[0].fix.contains("MinTTL") && f[0].fix.contains("max-age"));
@@ -344,7 +360,11 @@ mod tests {
         let f = run(&[r]);
         let f = only(&f, "no-cache-on-static");
         assert_eq!(f.len(), 1);
-        assert!(f[0].evidence[0].lines.contains(&"Cache-Control: no-cache".to_string()));
+        assert!(
+            f[0].evidence[0]
+                .lines
+                .contains(&"Cache-Control: no-cache".to_string())
+        );
         assert!(f[0].explanation.contains("no-cache"));
     }
 
@@ -367,7 +387,11 @@ mod tests {
         let f = only(&f, "vary-unforwarded");
         assert_eq!(f.len(), 1);
         assert!(f[0].title.contains("User-Agent") || f[0].title.contains("user-agent"));
-        assert!(f[0].evidence[0].lines.contains(&"Vary: User-Agent, Accept-Encoding".to_string()));
+        assert!(
+            f[0].evidence[0]
+                .lines
+                .contains(&"Vary: User-Agent, Accept-Encoding".to_string())
+        );
         // Origin is whitelisted on the seed's /s/*; Accept-Encoding is always honoured.
         let ok = Rec::static_ok(S_JS, "Miss").resp("Vary", "Origin, Accept-Encoding");
         assert!(only(&run(&[ok]), "vary-unforwarded").is_empty());
@@ -391,7 +415,11 @@ mod tests {
         let f = only(&f, "short-ttl-versioned");
         assert_eq!(f.len(), 1);
         assert!(f[0].explanation.contains("600 s"), "{}", f[0].explanation);
-        assert!(f[0].evidence[0].lines.contains(&"Cache-Control: public, max-age=600".to_string()));
+        assert!(
+            f[0].evidence[0]
+                .lines
+                .contains(&"Cache-Control: public, max-age=600".to_string())
+        );
         // Not versioned: not this finding.
         let plain = Rec::get("https://jira.example.com/s/plain.js")
             .resp("Cache-Control", "public, max-age=600")

@@ -77,7 +77,12 @@ pub fn journey_cookie(exchanges: &[Exchange], url: &url::Url) -> Option<String> 
 }
 
 /// Call the health check once. Never fails: a transport error is recorded in `error`.
-pub async fn fetch(url: &url::Url, cookie: Option<&str>, insecure: bool, timeout: Duration) -> HealthCheck {
+pub async fn fetch(
+    url: &url::Url,
+    cookie: Option<&str>,
+    insecure: bool,
+    timeout: Duration,
+) -> HealthCheck {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let mut hc = HealthCheck {
         url: url.to_string(),
@@ -97,7 +102,10 @@ pub async fn fetch(url: &url::Url, cookie: Option<&str>, insecure: bool, timeout
     let mut req = client
         .get(url.clone())
         .header("Accept", "application/json")
-        .header("User-Agent", concat!("cdnprobe/", env!("CARGO_PKG_VERSION")));
+        .header(
+            "User-Agent",
+            concat!("cdnprobe/", env!("CARGO_PKG_VERSION")),
+        );
     if let Some(c) = cookie {
         req = req.header("Cookie", c);
     }
@@ -161,6 +169,16 @@ pub async fn check_all(
     out
 }
 
+/// Put health-check answers and their findings into a report (re-sorted, re-summarized).
+pub fn attach(report: &mut crate::report::Report, checks: Vec<HealthCheck>) {
+    for hc in checks {
+        report.findings.extend(findings(&hc));
+        report.health_checks.push(hc);
+    }
+    super::sort(&mut report.findings);
+    report.summarize();
+}
+
 /// A failing check found in the answer: its JSON object and the severity it claims.
 fn failing_checks(v: &Value, out: &mut Vec<Value>) {
     match v {
@@ -189,7 +207,11 @@ fn failing_checks(v: &Value, out: &mut Vec<Value>) {
 
 fn text(o: &Value, keys: &[&str]) -> Option<String> {
     keys.iter()
-        .find_map(|k| o.get(*k).and_then(Value::as_str).filter(|s| !s.trim().is_empty()))
+        .find_map(|k| {
+            o.get(*k)
+                .and_then(Value::as_str)
+                .filter(|s| !s.trim().is_empty())
+        })
         .map(str::to_string)
 }
 
@@ -201,7 +223,14 @@ pub fn findings(hc: &HealthCheck) -> Vec<Finding> {
             lines,
         }]
     };
-    let first_line = hc.body.lines().next().unwrap_or("").chars().take(300).collect::<String>();
+    let first_line = hc
+        .body
+        .lines()
+        .next()
+        .unwrap_or("")
+        .chars()
+        .take(300)
+        .collect::<String>();
     let unavailable = |why: String| {
         let mut lines = vec![match hc.status {
             Some(s) => format!("HTTP {s}"),
@@ -275,11 +304,26 @@ mod tests {
     #[test]
     fn health_url_keeps_the_context_path() {
         let u = |b: &str, c: Option<&str>| health_url(b, c).unwrap().to_string();
-        assert_eq!(u("https://j.example.com", None), "https://j.example.com/rest/static-asset-caching/health-checks");
-        assert_eq!(u("https://j.example.com/jira/", None), "https://j.example.com/jira/rest/static-asset-caching/health-checks");
-        assert_eq!(u("https://j.example.com/secure/Dashboard.jspa?x=1", None), "https://j.example.com/secure/rest/static-asset-caching/health-checks");
-        assert_eq!(u("https://j.example.com/secure/Dashboard.jspa", Some("/")), "https://j.example.com/rest/static-asset-caching/health-checks");
-        assert_eq!(u("http://127.0.0.1:8080/x", Some("jira")), "http://127.0.0.1:8080/jira/rest/static-asset-caching/health-checks");
+        assert_eq!(
+            u("https://j.example.com", None),
+            "https://j.example.com/rest/static-asset-caching/health-checks"
+        );
+        assert_eq!(
+            u("https://j.example.com/jira/", None),
+            "https://j.example.com/jira/rest/static-asset-caching/health-checks"
+        );
+        assert_eq!(
+            u("https://j.example.com/secure/Dashboard.jspa?x=1", None),
+            "https://j.example.com/secure/rest/static-asset-caching/health-checks"
+        );
+        assert_eq!(
+            u("https://j.example.com/secure/Dashboard.jspa", Some("/")),
+            "https://j.example.com/rest/static-asset-caching/health-checks"
+        );
+        assert_eq!(
+            u("http://127.0.0.1:8080/x", Some("jira")),
+            "http://127.0.0.1:8080/jira/rest/static-asset-caching/health-checks"
+        );
     }
 
     #[test]
@@ -292,7 +336,10 @@ mod tests {
         assert_eq!(f.len(), 2);
         assert_eq!(f[0].id, "health-check-failed");
         assert_eq!(f[0].severity, Severity::Error);
-        assert_eq!(f[0].title, "Atlassian health check failed: Fonts are public");
+        assert_eq!(
+            f[0].title,
+            "Atlassian health check failed: Fonts are public"
+        );
         assert!(f[0].explanation.contains("not allow-public-use"));
         assert!(f[0].evidence[0].lines[1].contains("\"isHealthy\":false"));
         assert_eq!(f[1].severity, Severity::Warn);
@@ -313,7 +360,11 @@ mod tests {
             assert_eq!(f[0].id, "health-check-unavailable");
             assert_eq!(f[0].severity, Severity::Info);
         }
-        assert!(findings(&hc(404, ""))[0].explanation.contains("no static asset caching health check"));
+        assert!(
+            findings(&hc(404, ""))[0]
+                .explanation
+                .contains("no static asset caching health check")
+        );
         let f = findings(&hc(200, "<html>login</html>"));
         assert_eq!(f[0].id, "health-check-unavailable");
         assert_eq!(findings(&hc(500, "boom"))[0].id, "health-check-failed");
@@ -326,23 +377,33 @@ mod tests {
     #[test]
     fn journey_cookie_is_the_last_one_sent_to_the_host() {
         let ex = |url: &str, c: &str| {
-            let mut e = Exchange { url: url.into(), ..Default::default() };
+            let mut e = Exchange {
+                url: url.into(),
+                ..Default::default()
+            };
             e.request_headers.push("Cookie", c);
             e
         };
         let exs = vec![
             ex("https://j.example.com/login.jsp", "JSESSIONID=anon"),
-            ex("https://j.example.com/secure/Dashboard.jspa", "JSESSIONID=auth"),
+            ex(
+                "https://j.example.com/secure/Dashboard.jspa",
+                "JSESSIONID=auth",
+            ),
             ex("https://other.example.com/x", "z=1"),
         ];
-        let u = url::Url::parse("https://j.example.com/rest/static-asset-caching/health-checks").unwrap();
+        let u = url::Url::parse("https://j.example.com/rest/static-asset-caching/health-checks")
+            .unwrap();
         assert_eq!(journey_cookie(&exs, &u).as_deref(), Some("JSESSIONID=auth"));
     }
 
     #[test]
     fn fetch_reads_a_real_answer_with_the_cookie() {
         use axum::{Router, http::HeaderMap, routing::get};
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
         rt.block_on(async {
             let app = Router::new().route(
                 "/jira/rest/static-asset-caching/health-checks",

@@ -36,14 +36,32 @@ impl ProbeKind {
 
 /// Representative paths (without context path) and what they are.
 pub const PROBES: &[(ProbeKind, &str)] = &[
-    (ProbeKind::VersionedStatic, "/s/d41d8cd98f00b204e9800998ecf8427e-CDN/en_US/9120000/1/2c1a7d3b/_/download/superbatch/js/batch.js"),
-    (ProbeKind::VersionedStatic, "/s/d41d8cd98f00b204e9800998ecf8427e-CDN/en_US/9120000/1/2c1a7d3b/_/download/contextbatch/css/_super/batch.css"),
-    (ProbeKind::Font, "/s/d41d8cd98f00b204e9800998ecf8427e-CDN/en_US/9120000/1/2c1a7d3b/_/download/resources/com.atlassian.auiplugin:aui-ng-icons/assets/fonts/adgs-icons.woff"),
-    (ProbeKind::Font, "/download/resources/com.atlassian.auiplugin:aui-ng-icons/assets/fonts/adgs-icons.ttf"),
-    (ProbeKind::DownloadResource, "/download/resources/com.atlassian.jira.jira-header-plugin:jira-header/images/logo.png"),
+    (
+        ProbeKind::VersionedStatic,
+        "/s/d41d8cd98f00b204e9800998ecf8427e-CDN/en_US/9120000/1/2c1a7d3b/_/download/superbatch/js/batch.js",
+    ),
+    (
+        ProbeKind::VersionedStatic,
+        "/s/d41d8cd98f00b204e9800998ecf8427e-CDN/en_US/9120000/1/2c1a7d3b/_/download/contextbatch/css/_super/batch.css",
+    ),
+    (
+        ProbeKind::Font,
+        "/s/d41d8cd98f00b204e9800998ecf8427e-CDN/en_US/9120000/1/2c1a7d3b/_/download/resources/com.atlassian.auiplugin:aui-ng-icons/assets/fonts/adgs-icons.woff",
+    ),
+    (
+        ProbeKind::Font,
+        "/download/resources/com.atlassian.auiplugin:aui-ng-icons/assets/fonts/adgs-icons.ttf",
+    ),
+    (
+        ProbeKind::DownloadResource,
+        "/download/resources/com.atlassian.jira.jira-header-plugin:jira-header/images/logo.png",
+    ),
     (ProbeKind::Avatar, "/secure/projectavatar"),
     (ProbeKind::Avatar, "/secure/viewavatar"),
-    (ProbeKind::SynchronyJs, "/synchrony-proxy/resources/js/synchrony.min.js"),
+    (
+        ProbeKind::SynchronyJs,
+        "/synchrony-proxy/resources/js/synchrony.min.js",
+    ),
     (ProbeKind::Robots, "/robots.txt"),
     (ProbeKind::Favicon, "/favicon.ico"),
     (ProbeKind::Page, "/secure/Dashboard.jspa"),
@@ -91,7 +109,10 @@ pub fn describe(b: &Behavior) -> String {
         b.key.headers.describe()
     );
     if b.origin_forward.cookies != b.key.cookies {
-        s.push_str(&format!("; forwards cookies {}", b.origin_forward.cookies.describe()));
+        s.push_str(&format!(
+            "; forwards cookies {}",
+            b.origin_forward.cookies.describe()
+        ));
     }
     if let Some(p) = &b.cache_policy {
         s.push_str(&format!("; cache policy {p}"));
@@ -110,7 +131,9 @@ fn shadowed(set: &BehaviorSet) -> Vec<Finding> {
             continue;
         }
         let pj = set.effective_pattern(j);
-        if let Some(i) = (0..j).find(|&i| !bs[i].is_default && pattern_covers(&set.effective_pattern(i), &pj)) {
+        if let Some(i) =
+            (0..j).find(|&i| !bs[i].is_default && pattern_covers(&set.effective_pattern(i), &pj))
+        {
             let pi = set.effective_pattern(i);
             out.push(ids::CONFIG_SHADOWED.finding(
                 Some(pj.clone()),
@@ -134,8 +157,15 @@ fn shadowed(set: &BehaviorSet) -> Vec<Finding> {
 
 /// A path matching `pattern` (wildcards filled in).
 fn example_path(pattern: &str) -> String {
-    let p: String = pattern.chars().map(|c| if c == '*' || c == '?' { 'x' } else { c }).collect();
-    if p.starts_with('/') { p } else { format!("/{p}") }
+    let p: String = pattern
+        .chars()
+        .map(|c| if c == '*' || c == '?' { 'x' } else { c })
+        .collect();
+    if p.starts_with('/') {
+        p
+    } else {
+        format!("/{p}")
+    }
 }
 
 fn context_path_mismatch(set: &BehaviorSet, given: Option<&str>) -> Vec<Finding> {
@@ -144,13 +174,20 @@ fn context_path_mismatch(set: &BehaviorSet, given: Option<&str>) -> Vec<Finding>
     let given = given.map(normalize_context_path);
     if let Some(g) = &given {
         if !file_cp.is_empty() && file_cp != g {
-            problems.push(format!("the file's context_path is {file_cp}, the site's is {}", if g.is_empty() { "/ (none)" } else { g }));
+            problems.push(format!(
+                "the file's context_path is {file_cp}, the site's is {}",
+                if g.is_empty() { "/ (none)" } else { g }
+            ));
         }
     }
     // A pattern that already carries the file's context path gets it twice.
     if !file_cp.is_empty() {
         for (i, b) in set.behaviors.iter().enumerate() {
-            let raw = if b.pattern.starts_with('/') { b.pattern.clone() } else { format!("/{}", b.pattern) };
+            let raw = if b.pattern.starts_with('/') {
+                b.pattern.clone()
+            } else {
+                format!("/{}", b.pattern)
+            };
             if !b.is_default && raw.starts_with(&format!("{file_cp}/")) {
                 problems.push(format!(
                     "{} already starts with the context path {file_cp}: effective pattern {}",
@@ -164,9 +201,15 @@ fn context_path_mismatch(set: &BehaviorSet, given: Option<&str>) -> Vec<Finding>
         if file_cp.is_empty() {
             for (i, b) in set.behaviors.iter().enumerate() {
                 let p = set.effective_pattern(i);
-                let p = if p.starts_with('/') || p.starts_with('*') { p } else { format!("/{p}") };
+                let p = if p.starts_with('/') || p.starts_with('*') {
+                    p
+                } else {
+                    format!("/{p}")
+                };
                 if !b.is_default && !p.starts_with('*') && !p.starts_with(&format!("{g}/")) {
-                    problems.push(format!("{p} does not start with {g}/: requests to {g}{p} fall to a later behavior"));
+                    problems.push(format!(
+                        "{p} does not start with {g}/: requests to {g}{p} fall to a later behavior"
+                    ));
                 }
             }
         }
@@ -174,18 +217,23 @@ fn context_path_mismatch(set: &BehaviorSet, given: Option<&str>) -> Vec<Finding>
     if problems.is_empty() {
         return Vec::new();
     }
-    vec![ids::CONFIG_CONTEXT_PATH.finding(
-        None,
-        format!(
-            "The site runs under {} but the patterns say otherwise: {}.",
-            given.as_deref().filter(|g| !g.is_empty()).unwrap_or(if file_cp.is_empty() { "/" } else { file_cp }),
-            problems.join("; ")
+    vec![
+        ids::CONFIG_CONTEXT_PATH.finding(
+            None,
+            format!(
+                "The site runs under {} but the patterns say otherwise: {}.",
+                given
+                    .as_deref()
+                    .filter(|g| !g.is_empty())
+                    .unwrap_or(if file_cp.is_empty() { "/" } else { file_cp }),
+                problems.join("; ")
+            ),
+            vec![Evidence {
+                url: given.unwrap_or_default(),
+                lines: problems,
+            }],
         ),
-        vec![Evidence {
-            url: given.unwrap_or_default(),
-            lines: problems,
-        }],
-    )]
+    ]
 }
 
 fn by_probes(set: &BehaviorSet, cp: &str) -> Vec<Finding> {
@@ -208,7 +256,10 @@ fn by_probes(set: &BehaviorSet, cp: &str) -> Vec<Finding> {
         let (i, b) = set.matching(&path);
         let stores = b.can_store();
         if kind.is_static() {
-            if stores && stickiness_in_key(&b.key.cookies) && !matches!(kind, ProbeKind::Robots | ProbeKind::Favicon) {
+            if stores
+                && stickiness_in_key(&b.key.cookies)
+                && !matches!(kind, ProbeKind::Robots | ProbeKind::Favicon)
+            {
                 add(&mut all_cookies, i, &path);
             }
             match kind {
@@ -218,7 +269,10 @@ fn by_probes(set: &BehaviorSet, cp: &str) -> Vec<Finding> {
                     }
                 }
                 _ if !stores && b.is_default => {
-                    if matches!(kind, ProbeKind::VersionedStatic | ProbeKind::DownloadResource) {
+                    if matches!(
+                        kind,
+                        ProbeKind::VersionedStatic | ProbeKind::DownloadResource
+                    ) {
                         missing.push(path.clone());
                     }
                 }
@@ -232,7 +286,12 @@ fn by_probes(set: &BehaviorSet, cp: &str) -> Vec<Finding> {
             add(&mut dynamic, i, &path);
         }
     }
-    let label = |i: usize| set.behaviors.get(i).map(|b| b.name.clone()).unwrap_or_else(|| "(no behavior)".into());
+    let label = |i: usize| {
+        set.behaviors
+            .get(i)
+            .map(|b| b.name.clone())
+            .unwrap_or_else(|| "(no behavior)".into())
+    };
     let b_of = |i: usize| set.behaviors.get(i);
     let ev = |i: usize, paths: &[String], extra: String| {
         let mut lines: Vec<String> = b_of(i).map(describe).into_iter().collect();
@@ -263,7 +322,11 @@ fn by_probes(set: &BehaviorSet, cp: &str) -> Vec<Finding> {
     for (i, paths) in dynamic {
         let b = &set.behaviors[i];
         let keyed_session = b.key.cookies.contains("JSESSIONID");
-        let spec = if keyed_session { ids::CONFIG_DEFAULT_CACHES } else { ids::CONFIG_SESSION_LEAK };
+        let spec = if keyed_session {
+            ids::CONFIG_DEFAULT_CACHES
+        } else {
+            ids::CONFIG_SESSION_LEAK
+        };
         out.push(spec.finding(
             Some(set.effective_pattern(i)),
             if keyed_session {
@@ -298,7 +361,11 @@ fn by_probes(set: &BehaviorSet, cp: &str) -> Vec<Finding> {
                 missing.join(", "),
                 label(i)
             ),
-            vec![ev(i, &missing, format!("served by it: {}", missing.join(", ")))],
+            vec![ev(
+                i,
+                &missing,
+                format!("served by it: {}", missing.join(", ")),
+            )],
         ));
     }
     for (i, paths) in ttl_zero {
@@ -333,7 +400,11 @@ fn by_probes(set: &BehaviorSet, cp: &str) -> Vec<Finding> {
         let (i, _) = set.matching(&minor[0]);
         out.push(ids::CONFIG_MISSING_MINOR.finding(
             None,
-            format!("{} fall to {}; a long-TTL behavior for them saves origin requests.", minor.join(" and "), label(i)),
+            format!(
+                "{} fall to {}; a long-TTL behavior for them saves origin requests.",
+                minor.join(" and "),
+                label(i)
+            ),
             vec![ev(i, &minor, format!("served by it: {}", minor.join(", ")))],
         ));
     }
@@ -345,7 +416,9 @@ fn stickiness_in_key(c: &NameSet) -> bool {
     match c {
         NameSet::All => true,
         NameSet::None => false,
-        NameSet::Whitelist(names) => names.iter().any(|n| super::evidence::is_stickiness_cookie(n)),
+        NameSet::Whitelist(names) => names
+            .iter()
+            .any(|n| super::evidence::is_stickiness_cookie(n)),
     }
 }
 
@@ -357,7 +430,11 @@ struct Nfa(Vec<char>);
 
 impl Nfa {
     fn new(pattern: &str) -> Nfa {
-        let p = if pattern.starts_with('/') { pattern.to_string() } else { format!("/{pattern}") };
+        let p = if pattern.starts_with('/') {
+            pattern.to_string()
+        } else {
+            format!("/{pattern}")
+        };
         Nfa(p.chars().collect())
     }
     fn accept(&self) -> usize {
@@ -402,8 +479,15 @@ pub fn pattern_covers(outer: &str, inner: &str) -> bool {
         return true;
     }
     let (o, n) = (Nfa::new(outer), Nfa::new(inner));
-    let mut alphabet: BTreeSet<char> = o.0.iter().chain(n.0.iter()).copied().filter(|c| *c != '*' && *c != '?').collect();
-    let fresh = ('\u{E000}'..='\u{F8FF}').find(|c| !alphabet.contains(c)).unwrap_or('\u{E000}');
+    let mut alphabet: BTreeSet<char> =
+        o.0.iter()
+            .chain(n.0.iter())
+            .copied()
+            .filter(|c| *c != '*' && *c != '?')
+            .collect();
+    let fresh = ('\u{E000}'..='\u{F8FF}')
+        .find(|c| !alphabet.contains(c))
+        .unwrap_or('\u{E000}');
     alphabet.insert(fresh);
     let start = (n.closure([0].into()), o.closure([0].into()));
     let mut seen: HashSet<(BTreeSet<usize>, BTreeSet<usize>)> = HashSet::new();
@@ -442,7 +526,10 @@ mod tests {
         assert!(pattern_covers("*.woff", "/s/*.woff"));
         assert!(!pattern_covers("*.woff", "/s/*"));
         assert!(pattern_covers("/secure/*avatar*", "/secure/projectavatar*"));
-        assert!(!pattern_covers("/secure/projectavatar*", "/secure/*avatar*"));
+        assert!(!pattern_covers(
+            "/secure/projectavatar*",
+            "/secure/*avatar*"
+        ));
         assert!(pattern_covers("*?", "?*"), "wildcard order does not matter");
         assert!(pattern_covers("/a?c", "/abc"));
         assert!(!pattern_covers("/abc", "/a?c"));
@@ -455,24 +542,52 @@ mod tests {
     #[test]
     fn seed_default_flags_the_all_cookies_trap_on_s() {
         let f = lint(&BehaviorSet::seed_default(), None);
-        let trap: Vec<&Finding> = f.iter().filter(|f| f.id == "config-static-all-cookies").collect();
-        assert!(trap.iter().any(|f| f.behavior.as_deref() == Some("/s/*")), "{f:#?}");
+        let trap: Vec<&Finding> = f
+            .iter()
+            .filter(|f| f.id == "config-static-all-cookies")
+            .collect();
+        assert!(
+            trap.iter().any(|f| f.behavior.as_deref() == Some("/s/*")),
+            "{f:#?}"
+        );
         assert!(trap[0].explanation.contains("AWSALB"));
-        assert!(trap[0].evidence[0].lines[0].contains("key: cookies all"), "{:?}", trap[0].evidence);
+        assert!(
+            trap[0].evidence[0].lines[0].contains("key: cookies all"),
+            "{:?}",
+            trap[0].evidence
+        );
         // Avatars (rows 2-3) key on all cookies too.
-        assert_eq!(trap.len(), 3, "{:?}", trap.iter().map(|f| &f.behavior).collect::<Vec<_>>());
+        assert_eq!(
+            trap.len(),
+            3,
+            "{:?}",
+            trap.iter().map(|f| &f.behavior).collect::<Vec<_>>()
+        );
         // Nothing else is wrong with the seed: no shadowing, default caches nothing, fonts keyed on Origin.
-        for id in ["config-shadowed-behavior", "config-default-caches", "config-session-leak", "config-missing-static-behavior", "config-font-origin-not-keyed", "config-static-ttl-zero", "config-missing-minor-behavior"] {
+        for id in [
+            "config-shadowed-behavior",
+            "config-default-caches",
+            "config-session-leak",
+            "config-missing-static-behavior",
+            "config-font-origin-not-keyed",
+            "config-static-ttl-zero",
+            "config-missing-minor-behavior",
+        ] {
             assert!(!ids_of(&f).contains(&id), "{id}: {f:#?}");
         }
     }
 
     #[test]
     fn the_seed_distribution_config_json_flags_the_trap_too() {
-        let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/distribution-config-seed.json");
+        let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/distribution-config-seed.json");
         let set = load::from_file(&p).unwrap();
         let f = lint(&set, None);
-        assert!(f.iter().any(|f| f.id == "config-static-all-cookies" && f.behavior.as_deref() == Some("/s/*")));
+        assert!(
+            f.iter()
+                .any(|f| f.id == "config-static-all-cookies"
+                    && f.behavior.as_deref() == Some("/s/*"))
+        );
     }
 
     #[test]
@@ -495,10 +610,20 @@ mod tests {
         rows.insert(1, js);
         let set = BehaviorSet::new(rows);
         let f = lint(&set, None);
-        let x: Vec<_> = f.iter().filter(|f| f.id == "config-shadowed-behavior").collect();
+        let x: Vec<_> = f
+            .iter()
+            .filter(|f| f.id == "config-shadowed-behavior")
+            .collect();
         assert_eq!(x.len(), 1, "{f:#?}");
         assert_eq!(x[0].behavior.as_deref(), Some("/s/*.js"));
-        assert!(x[0].evidence[0].lines.iter().any(|l| l.contains("/s/x.js is served by #1 /s/*")), "{:?}", x[0].evidence);
+        assert!(
+            x[0].evidence[0]
+                .lines
+                .iter()
+                .any(|l| l.contains("/s/x.js is served by #1 /s/*")),
+            "{:?}",
+            x[0].evidence
+        );
     }
 
     #[test]
@@ -513,7 +638,10 @@ mod tests {
         let x: Vec<_> = f.iter().filter(|f| f.id == "config-session-leak").collect();
         assert_eq!(x.len(), 1, "{f:#?}");
         assert_eq!(x[0].severity, crate::diagnose::Severity::Error);
-        assert!(x[0].explanation.contains("origin still receives the cookies"));
+        assert!(
+            x[0].explanation
+                .contains("origin still receives the cookies")
+        );
         // Keyed on all cookies: per-session copies, a warning.
         let mut set = BehaviorSet::seed_default();
         set.behaviors.last_mut().unwrap().key.headers = NameSet::Whitelist(vec!["Origin".into()]);
@@ -540,19 +668,36 @@ mod tests {
         assert!(ids.contains(&"config-static-ttl-zero"));
         assert!(ids.contains(&"config-font-origin-not-keyed"));
         assert!(ids.contains(&"config-missing-minor-behavior"));
-        let fo = f.iter().find(|f| f.id == "config-font-origin-not-keyed").unwrap();
+        let fo = f
+            .iter()
+            .find(|f| f.id == "config-font-origin-not-keyed")
+            .unwrap();
         assert_eq!(fo.behavior.as_deref(), Some("*.woff"));
-        let miss = f.iter().find(|f| f.id == "config-missing-static-behavior").unwrap();
-        assert!(miss.explanation.contains("/download/resources/"), "{}", miss.explanation);
+        let miss = f
+            .iter()
+            .find(|f| f.id == "config-missing-static-behavior")
+            .unwrap();
+        assert!(
+            miss.explanation.contains("/download/resources/"),
+            "{}",
+            miss.explanation
+        );
     }
 
     #[test]
     fn context_path_mismatch() {
         // Site under /jira, patterns without it.
         let f = lint(&BehaviorSet::seed_default(), Some("/jira"));
-        let x: Vec<_> = f.iter().filter(|f| f.id == "config-context-path-mismatch").collect();
+        let x: Vec<_> = f
+            .iter()
+            .filter(|f| f.id == "config-context-path-mismatch")
+            .collect();
         assert_eq!(x.len(), 1);
-        assert!(x[0].explanation.contains("/s/* does not start with /jira/"), "{}", x[0].explanation);
+        assert!(
+            x[0].explanation.contains("/s/* does not start with /jira/"),
+            "{}",
+            x[0].explanation
+        );
         // ... and so /jira/s/ falls to the default: missing static behavior.
         assert!(ids_of(&f).contains(&"config-missing-static-behavior"));
         // Right context path: fine.
@@ -563,7 +708,11 @@ mod tests {
         rows[0].pattern = "/jira/s/*".into();
         let set = BehaviorSet::new(rows).with_context_path("/jira");
         let f = lint(&set, None);
-        assert!(f.iter().any(|f| f.id == "config-context-path-mismatch" && f.explanation.contains("/jira/jira/s/*")), "{f:#?}");
+        assert!(
+            f.iter().any(|f| f.id == "config-context-path-mismatch"
+                && f.explanation.contains("/jira/jira/s/*")),
+            "{f:#?}"
+        );
         // Different context paths in file and flag.
         let set = BehaviorSet::seed_default().with_context_path("/confluence");
         assert!(ids_of(&lint(&set, Some("/jira"))).contains(&"config-context-path-mismatch"));
@@ -571,7 +720,8 @@ mod tests {
 
     #[test]
     fn unresolved_custom_policies_are_info() {
-        let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/distribution-config-policies.json");
+        let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/distribution-config-policies.json");
         let set = load::from_file(&p).unwrap();
         let f = lint(&set, None);
         if set.behaviors.iter().any(|b| !b.warnings.is_empty()) {

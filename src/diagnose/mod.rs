@@ -34,7 +34,17 @@ use crate::cloudfront::Behavior;
 use crate::report::RequestRecord;
 
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, schemars::JsonSchema,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
 )]
 #[serde(rename_all = "snake_case")]
 pub enum Severity {
@@ -423,12 +433,18 @@ mod tests {
         for s in CATALOGUE {
             assert!(seen.insert(s.id), "duplicate id {}", s.id);
             assert!(
-                s.id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'),
+                s.id.chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'),
                 "{}",
                 s.id
             );
             assert!(!s.cloudfront.is_empty() && !s.origin.is_empty());
-            assert_eq!(s.source == Source::Config, s.id.starts_with("config-"), "{}", s.id);
+            assert_eq!(
+                s.source == Source::Config,
+                s.id.starts_with("config-"),
+                "{}",
+                s.id
+            );
         }
     }
 
@@ -445,7 +461,16 @@ mod tests {
 
     #[test]
     fn sort_is_by_severity_then_catalogue_order() {
-        let f = |spec: &Spec, url: &str| spec.finding(None, "", vec![Evidence { url: url.into(), lines: vec![] }]);
+        let f = |spec: &Spec, url: &str| {
+            spec.finding(
+                None,
+                "",
+                vec![Evidence {
+                    url: url.into(),
+                    lines: vec![],
+                }],
+            )
+        };
         let mut v = vec![
             f(&ids::POP_CHANGE_MISS, "a"),
             f(&ids::EXPIRES_BEFORE_DATE, "b"),

@@ -73,7 +73,9 @@ mod tests {
     #[test]
     fn observed_behavior_is_recorded_beside_the_prediction() {
         let d = dist();
-        let r = Rec::static_ok(S_JS, "Miss").resp("X-Lab-Behavior", "#1 /s/*").record(Some(&d));
+        let r = Rec::static_ok(S_JS, "Miss")
+            .resp("X-Lab-Behavior", "#1 /s/*")
+            .record(Some(&d));
         assert_eq!(r.behavior.as_deref(), Some("/s/*"));
         assert_eq!(r.observed_behavior.as_deref(), Some("#1 /s/*"));
         // Matching labels, patterns and numbers are not findings.
@@ -99,7 +101,10 @@ mod tests {
         let f = diagnose(&recs, Some(&d));
         let x: Vec<_> = f.iter().filter(|f| f.id == "behavior-mismatch").collect();
         assert_eq!(x.len(), 1);
-        assert_eq!(x[0].title, "Served by #7 default (*), configuration predicts #1 /s/*");
+        assert_eq!(
+            x[0].title,
+            "Served by #7 default (*), configuration predicts #1 /s/*"
+        );
         assert_eq!(
             x[0].evidence[0].lines,
             vec![
@@ -115,6 +120,10 @@ mod tests {
             Some(&plain),
         );
         assert!(recs[0].observed_behavior.is_none());
-        assert!(diagnose(&recs, Some(&plain)).iter().all(|f| f.id != "behavior-mismatch"));
+        assert!(
+            diagnose(&recs, Some(&plain))
+                .iter()
+                .all(|f| f.id != "behavior-mismatch")
+        );
     }
 }

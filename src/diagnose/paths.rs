@@ -92,13 +92,16 @@ pub fn query_string_changes(ctx: &Ctx) -> Vec<Finding> {
         (b.can_store() && !b.key.query.is_none() && b.caches_method(&r.method))
             .then(|| (pattern, host_of(r), u.path().to_string()))
     });
-    let mut per_behavior: Vec<(String, BTreeSet<String>, Vec<Evidence>, usize, String)> = Vec::new();
+    let mut per_behavior: Vec<(String, BTreeSet<String>, Vec<Evidence>, usize, String)> =
+        Vec::new();
     for ((pattern, _, _), rs) in paths {
         if rs.len() < 2 {
             continue;
         }
-        let queries: Vec<Vec<(String, String)>> =
-            rs.iter().map(|r| keyed_query(ctx, r).unwrap_or_default()).collect();
+        let queries: Vec<Vec<(String, String)>> = rs
+            .iter()
+            .map(|r| keyed_query(ctx, r).unwrap_or_default())
+            .collect();
         let names: BTreeSet<&String> = queries.iter().flatten().map(|(n, _)| n).collect();
         let mut changing = BTreeSet::new();
         for n in names {
@@ -133,7 +136,10 @@ pub fn query_string_changes(ctx: &Ctx) -> Vec<Finding> {
             for r in [rs[0], rs[j]] {
                 let mut lines = cache_lines(r);
                 if let Ok(u) = url::Url::parse(&r.url) {
-                    lines.push(format!("cache key: {}", cache_key(b, &r.method, &u, &r.request_headers)));
+                    lines.push(format!(
+                        "cache key: {}",
+                        cache_key(b, &r.method, &u, &r.request_headers)
+                    ));
                 }
                 entry.2.push(ev(r, lines));
             }
@@ -165,16 +171,31 @@ pub fn query_string_changes(ctx: &Ctx) -> Vec<Finding> {
 
 /// Atlassian's static URL shapes, wherever they are served from.
 fn atlassian_static_path(url: &str) -> bool {
-    let p = url::Url::parse(url).map(|u| u.path().to_string()).unwrap_or_default();
-    ["/s/", "/download/resources/", "/download/batch/", "/download/contextbatch/", "/synchrony-proxy/resources/", "/images/icons/", "/secure/projectavatar", "/secure/viewavatar", "/secure/useravatar"]
-        .iter()
-        .any(|x| p.contains(x))
+    let p = url::Url::parse(url)
+        .map(|u| u.path().to_string())
+        .unwrap_or_default();
+    [
+        "/s/",
+        "/download/resources/",
+        "/download/batch/",
+        "/download/contextbatch/",
+        "/synchrony-proxy/resources/",
+        "/images/icons/",
+        "/secure/projectavatar",
+        "/secure/viewavatar",
+        "/secure/useravatar",
+    ]
+    .iter()
+    .any(|x| p.contains(x))
 }
 
 /// `static-bypasses-cdn`: a static resource answered with no sign of any cache, from a host the
 /// distribution serves or on an Atlassian static path while the rest of the site uses a CDN.
 pub fn static_bypasses_cdn(ctx: &Ctx) -> Vec<Finding> {
-    let site_uses_cdn = ctx.records.iter().any(|r| fresh(r) && r.cache.went_through_cdn());
+    let site_uses_cdn = ctx
+        .records
+        .iter()
+        .any(|r| fresh(r) && r.cache.went_through_cdn());
     let hits = ctx.records.iter().filter(|r| {
         let Ok(u) = url::Url::parse(&r.url) else {
             return false;
@@ -184,7 +205,9 @@ pub fn static_bypasses_cdn(ctx: &Ctx) -> Vec<Finding> {
             && r.status.is_some_and(|s| (200..400).contains(&s))
             && is_static(r.asset_kind)
             && r.cache.provider == Provider::None
-            && (ctx.dist.is_some_and(|d| !d.hosts.is_empty() && d.serves(&u))
+            && (ctx
+                .dist
+                .is_some_and(|d| !d.hosts.is_empty() && d.serves(&u))
                 || (site_uses_cdn && atlassian_static_path(&r.url)))
     });
     group_by(hits, |r| Some(host_of(r)))
@@ -271,7 +294,11 @@ pub fn pop_change_miss(ctx: &Ctx) -> Vec<Finding> {
 
 /// `browser-cache-replay` (info): responses the browser served from its own cache.
 pub fn browser_cache_replay(ctx: &Ctx) -> Vec<Finding> {
-    let rs: Vec<&RequestRecord> = ctx.records.iter().filter(|r| r.from_browser_cache).collect();
+    let rs: Vec<&RequestRecord> = ctx
+        .records
+        .iter()
+        .filter(|r| r.from_browser_cache)
+        .collect();
     if rs.is_empty() {
         return Vec::new();
     }
@@ -322,9 +349,15 @@ mod tests {
         assert_eq!(x[0].severity, Severity::Error);
         assert_eq!(f[0].id, "dynamic-cached", "errors first");
         let lines = &x[0].evidence[0].lines;
-        assert!(lines.contains(&"X-Cache: Hit from cloudfront".to_string()), "{lines:?}");
+        assert!(
+            lines.contains(&"X-Cache: Hit from cloudfront".to_string()),
+            "{lines:?}"
+        );
         assert!(lines.contains(&"Cookie: JSESSIONID=<redacted:00000001>".to_string()));
-        assert!(x[0].explanation.contains("1 of them were requests of a logged-in user"));
+        assert!(
+            x[0].explanation
+                .contains("1 of them were requests of a logged-in user")
+        );
     }
 
     #[test]
@@ -338,7 +371,12 @@ mod tests {
         let f = diagnose(&records(&[Rec::page_ok(DASHBOARD)], Some(&d)), Some(&d));
         let x = only(&f, "dynamic-cached");
         assert_eq!(x.len(), 1, "{f:#?}");
-        assert!(x[0].evidence[0].lines.iter().any(|l| l.contains("stored for 3600 s")));
+        assert!(
+            x[0].evidence[0]
+                .lines
+                .iter()
+                .any(|l| l.contains("stored for 3600 s"))
+        );
     }
 
     #[test]
@@ -358,7 +396,12 @@ mod tests {
         assert_eq!(x.len(), 1, "{f:#?}");
         assert!(x[0].title.contains('_'), "{}", x[0].title);
         assert_eq!(x[0].behavior.as_deref(), Some("/s/*"));
-        let keys: Vec<&String> = x[0].evidence.iter().flat_map(|e| &e.lines).filter(|l| l.starts_with("cache key:")).collect();
+        let keys: Vec<&String> = x[0]
+            .evidence
+            .iter()
+            .flat_map(|e| &e.lines)
+            .filter(|l| l.starts_with("cache key:"))
+            .collect();
         assert_eq!(keys.len(), 2);
         assert_ne!(keys[0], keys[1]);
         assert!(keys[0].contains("_=1001") && keys[1].contains("_=1002"));
@@ -375,8 +418,12 @@ mod tests {
         assert!(only(&run(&recs), "query-string-changes").is_empty());
         // REST under the default behavior (caching off) with jQuery's `_=`: not this finding.
         let recs = vec![
-            Rec::get(&format!("{REST}?_=1")).mime("application/json").cf("Miss", "FRA56-P1"),
-            Rec::get(&format!("{REST}?_=2")).mime("application/json").cf("Miss", "FRA56-P1"),
+            Rec::get(&format!("{REST}?_=1"))
+                .mime("application/json")
+                .cf("Miss", "FRA56-P1"),
+            Rec::get(&format!("{REST}?_=2"))
+                .mime("application/json")
+                .cf("Miss", "FRA56-P1"),
         ];
         assert!(only(&run(&recs), "query-string-changes").is_empty());
     }
@@ -392,7 +439,10 @@ mod tests {
         let x = only(&f, "static-bypasses-cdn");
         assert_eq!(x.len(), 1);
         assert!(x[0].title.contains("10.0.0.5:8080"), "{}", x[0].title);
-        assert!(x[0].explanation.contains("rest of the site came through the CDN"));
+        assert!(
+            x[0].explanation
+                .contains("rest of the site came through the CDN")
+        );
         // A third-party font host is not ours to judge.
         let mut recs = healthy();
         recs.push(Rec::get("https://fonts.example.net/x.woff2"));
@@ -429,7 +479,12 @@ mod tests {
     fn browser_cache_replays_are_noted_and_left_out() {
         let mut recs = healthy();
         // A replay of an old Miss with no-cache would otherwise be a finding.
-        recs.push(Rec::get(S_JS).resp("Cache-Control", "no-cache").cf("Miss", "FRA56-P1").browser_cache());
+        recs.push(
+            Rec::get(S_JS)
+                .resp("Cache-Control", "no-cache")
+                .cf("Miss", "FRA56-P1")
+                .browser_cache(),
+        );
         let f = run(&recs);
         assert_eq!(only(&f, "browser-cache-replay").len(), 1);
         assert!(only(&f, "no-cache-on-static").is_empty());

@@ -24,11 +24,12 @@ pub struct Rec(pub Exchange);
 
 impl Rec {
     pub fn get(url: &str) -> Rec {
-        let rt = if url.contains(".js") {
+        let path = url.split('?').next().unwrap_or(url);
+        let rt = if path.ends_with(".js") {
             "Script"
-        } else if url.contains(".css") {
+        } else if path.ends_with(".css") {
             "Stylesheet"
-        } else if url.contains(".woff") {
+        } else if path.ends_with(".woff") {
             "Font"
         } else if url.contains("/rest/") {
             "XHR"

@@ -15,7 +15,7 @@ use crate::exchange::{Exchange, Failure, Headers, Timing};
 use crate::verify::BehaviorReport;
 
 /// Bump the minor part for additive changes, the major part for breaking ones.
-pub const SCHEMA_VERSION: &str = "1.0";
+pub const SCHEMA_VERSION: &str = "1.1";
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Tool {
@@ -101,7 +101,9 @@ pub struct RequestRecord {
 impl RequestRecord {
     /// Classify one (already redacted) exchange against the distribution, if one is known.
     pub fn from_exchange(ex: &Exchange, dist: Option<&Distribution>) -> RequestRecord {
-        let behavior = dist.and_then(|d| d.behavior_for(&ex.url)).map(|(_, _, p)| p);
+        let behavior = dist
+            .and_then(|d| d.behavior_for(&ex.url))
+            .map(|(_, _, p)| p);
         RequestRecord {
             url: ex.url.clone(),
             method: ex.method.clone(),
@@ -174,6 +176,10 @@ pub struct Report {
     /// Free-form notes the run wants the reader to see (lab topology switches, warnings).
     #[serde(default)]
     pub notes: Vec<String>,
+    /// Atlassian's `/rest/static-asset-caching/health-checks` answers, verbatim (redacted), one
+    /// per journey base URL (added in 1.1).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub health_checks: Vec<crate::diagnose::health::HealthCheck>,
 }
 
 impl Report {

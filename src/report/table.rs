@@ -5,6 +5,7 @@ use tabled::builder::Builder;
 use tabled::settings::Style;
 
 use super::RequestRecord;
+use crate::diagnose::Finding;
 
 /// Shorten a URL for a table cell: drop scheme and host when `base_host` matches, keep the
 /// path's head and tail, and at most `max` characters.
@@ -70,14 +71,18 @@ pub fn requests_table(records: &[RequestRecord]) -> String {
         let cache = r
             .response_headers
             .get("x-cache")
-            .or(r.cache.raw.as_deref().and_then(|l| l.split_once(": ").map(|(_, v)| v)))
+            .or(r
+                .cache
+                .raw
+                .as_deref()
+                .and_then(|l| l.split_once(": ").map(|(_, v)| v)))
             .map(str::to_string)
             .unwrap_or_else(|| r.cache.status.as_str().to_string());
         b.push_record([
             short_url(&r.url, 60),
             status,
             r.asset_kind.as_str().to_string(),
-            cell(r.behavior.as_deref(), 24),
+            behavior_cell(r),
             cell(Some(&cache), 24),
             cell(r.response_headers.get("cache-control"), 30),
             cell(r.response_headers.get("expires"), 29),
@@ -87,6 +92,61 @@ pub fn requests_table(records: &[RequestRecord]) -> String {
     let mut t = b.build();
     t.with(Style::sharp());
     t.to_string()
+}
+
+/// Predicted behavior, and the observed one (`--behavior-header`) beside it when it differs.
+fn behavior_cell(r: &RequestRecord) -> String {
+    let predicted = cell(r.behavior.as_deref(), 24);
+    match r.observed_behavior.as_deref() {
+        Some(o)
+            if !r
+                .behavior
+                .as_deref()
+                .is_some_and(|p| o == p || o.ends_with(&format!(" {p}"))) =>
+        {
+            format!("{predicted} (seen: {})", cell(Some(o), 20))
+        }
+        _ => predicted,
+    }
+}
+
+/// One line per finding: severity, id, behavior, title.
+pub fn findings_table(findings: &[Finding]) -> String {
+    let mut b = Builder::default();
+    b.push_record(["severity", "id", "behavior", "title"]);
+    for f in findings {
+        b.push_record([
+            f.severity.as_str().to_string(),
+            f.id.clone(),
+            cell(f.behavior.as_deref(), 28),
+            cell(Some(&f.title), 90),
+        ]);
+    }
+    let mut t = b.build();
+    t.with(Style::sharp());
+    t.to_string()
+}
+
+/// Every finding in full: title, why, the evidence lines, the fix.
+pub fn findings_details(findings: &[Finding]) -> String {
+    let mut out = String::new();
+    for f in findings {
+        out.push_str(&format!("[{}] {}: {}\n", f.severity, f.id, f.title));
+        if let Some(b) = &f.behavior {
+            out.push_str(&format!("  behavior: {b}\n"));
+        }
+        if !f.explanation.is_empty() {
+            out.push_str(&format!("  why: {}\n", f.explanation));
+        }
+        for e in &f.evidence {
+            out.push_str(&format!("  evidence: {}\n", e.url));
+            for l in &e.lines {
+                out.push_str(&format!("    {l}\n"));
+            }
+        }
+        out.push_str(&format!("  fix: {}\n\n", f.fix));
+    }
+    out
 }
 
 #[cfg(test)]
