@@ -191,10 +191,10 @@ pub fn rotating_cookie_in_key(ctx: &Ctx) -> Vec<Finding> {
             .iter()
             .map(|(n, req, set)| {
                 format!(
-                    "{n} took {} across {} under {pattern} and was set anew by {}",
+                    "{n} was set anew by {} and sent back with {} in {} under {pattern}",
+                    plural(set.len(), "response", "responses"),
                     plural(req.len(), "value", "different values"),
-                    plural(rs.len(), "request", "requests"),
-                    plural(set.len(), "response", "responses")
+                    plural(rs.len(), "request", "requests")
                 )
             })
             .collect();
@@ -202,12 +202,12 @@ pub fn rotating_cookie_in_key(ctx: &Ctx) -> Vec<Finding> {
             Some(pattern.clone()),
             format!(
                 "{}. {pattern} puts {} cookies in its cache key (cookies: {}), so every new value is a new cache key \
-                 and the request goes to the origin: {} Misses, {} Hits here.{}",
+                 and the request goes to the origin: {} and {} here.{}",
                 detail.join("; "),
                 if matches!(behavior.key.cookies, crate::cloudfront::NameSet::All) { "all" } else { "these" },
                 behavior.key.cookies.describe(),
-                misses(&rs),
-                hits,
+                plural(misses(&rs), "Miss", "Misses"),
+                plural(hits, "Hit", "Hits"),
                 if names.iter().any(|n| is_stickiness_cookie(n)) {
                     " The ALB's stickiness cookie rotates on every response."
                 } else {

@@ -107,6 +107,16 @@ pub fn edge_error(ctx: &Ctx) -> Vec<Finding> {
         .collect()
 }
 
+/// A HAR carries no `corsErrorStatus`: a cross-origin font with no response and
+/// `net::ERR_FAILED` is what a CORS block looks like there.
+fn har_cors_block(r: &RequestRecord) -> bool {
+    r.cors == "no response"
+        && r.asset_kind == AssetKind::Font
+        && r.failure
+            .as_ref()
+            .is_some_and(|f| f.error_text.contains("ERR_FAILED"))
+}
+
 /// `cors-blocked`: the browser blocked a cross-origin response (`corsErrorStatus`), or a
 /// cross-origin request was answered without a matching `Access-Control-Allow-Origin`.
 pub fn cors_blocked(ctx: &Ctx) -> Vec<Finding> {
@@ -114,6 +124,7 @@ pub fn cors_blocked(ctx: &Ctx) -> Vec<Finding> {
         r.failure.as_ref().is_some_and(|f| f.cors_error.is_some())
             || r.cors == "missing ACAO"
             || r.cors == "ACAO mismatch"
+            || har_cors_block(r)
     };
     let hits = ctx
         .records
@@ -139,6 +150,10 @@ pub fn cors_blocked(ctx: &Ctx) -> Vec<Finding> {
                     }
                     match &err {
                         Some(e) => lines.push(format!("corsErrorStatus: {e} (header: {header})")),
+                        None if har_cors_block(r) => lines.push(format!(
+                            "cross-origin font, no response, {}: a CORS block as a HAR shows it (no corsErrorStatus recorded)",
+                            r.failure.as_ref().map(|f| f.error_text.as_str()).unwrap_or("")
+                        )),
                         None => lines.push(format!("CORS: {} (header: {header})", r.cors)),
                     }
                     lines.extend(header_lines(&r.request_headers, "origin"));

@@ -29,6 +29,20 @@ pub enum ProbeKind {
 }
 
 impl ProbeKind {
+    fn label(self) -> &'static str {
+        match self {
+            ProbeKind::VersionedStatic => "versioned /s/ batches",
+            ProbeKind::Font => "fonts",
+            ProbeKind::DownloadResource => "/download/resources",
+            ProbeKind::Avatar => "avatars",
+            ProbeKind::SynchronyJs => "synchrony.min.js",
+            ProbeKind::Robots => "robots.txt",
+            ProbeKind::Favicon => "favicon.ico",
+            ProbeKind::Page => "pages",
+            ProbeKind::Rest => "REST",
+        }
+    }
+
     fn is_static(self) -> bool {
         !matches!(self, ProbeKind::Page | ProbeKind::Rest)
     }
@@ -217,10 +231,9 @@ fn context_path_mismatch(set: &BehaviorSet, given: Option<&str>) -> Vec<Finding>
     if problems.is_empty() {
         return Vec::new();
     }
-    vec![
-        ids::CONFIG_CONTEXT_PATH.finding(
-            None,
-            format!(
+    vec![ids::CONFIG_CONTEXT_PATH.finding(
+        None,
+        format!(
                 "The site runs under {} but the patterns say otherwise: {}.",
                 given
                     .as_deref()
@@ -228,12 +241,11 @@ fn context_path_mismatch(set: &BehaviorSet, given: Option<&str>) -> Vec<Finding>
                     .unwrap_or(if file_cp.is_empty() { "/" } else { file_cp }),
                 problems.join("; ")
             ),
-            vec![Evidence {
-                url: given.unwrap_or_default(),
-                lines: problems,
-            }],
-        ),
-    ]
+        vec![Evidence {
+            url: given.unwrap_or_default(),
+            lines: problems,
+        }],
+    )]
 }
 
 fn by_probes(set: &BehaviorSet, cp: &str) -> Vec<Finding> {
@@ -286,6 +298,20 @@ fn by_probes(set: &BehaviorSet, cp: &str) -> Vec<Finding> {
             add(&mut dynamic, i, &path);
         }
     }
+    let kinds = |paths: &[String]| {
+        let mut out: Vec<&str> = Vec::new();
+        for p in paths {
+            let k = PROBES
+                .iter()
+                .find(|(_, x)| p.ends_with(x))
+                .map(|(k, _)| k.label())
+                .unwrap_or("other");
+            if !out.contains(&k) {
+                out.push(k);
+            }
+        }
+        out.join(", ")
+    };
     let label = |i: usize| {
         set.behaviors
             .get(i)
@@ -310,7 +336,7 @@ fn by_probes(set: &BehaviorSet, cp: &str) -> Vec<Finding> {
                  response sets a new AWSALB/AWSALBCORS: every request then has a new cache key and never hits \
                  (the community thread's \"every /s/ resource is a Miss\").",
                 b.name,
-                paths.join(", "),
+                kinds(&paths),
                 match &b.key.cookies {
                     NameSet::All => "all cookies".to_string(),
                     other => format!("the cookies {}", other.describe()),
@@ -334,7 +360,7 @@ fn by_probes(set: &BehaviorSet, cp: &str) -> Vec<Finding> {
                     "{} serves pages and REST ({}) and can store them (MaxTTL {}), keyed per session: \
                      every user gets their own stale copy, and Jira's no-cache is overridden whenever MinTTL > 0.",
                     b.name,
-                    paths.join(", "),
+                    kinds(&paths),
                     b.ttl.max
                 )
             } else {
@@ -342,7 +368,7 @@ fn by_probes(set: &BehaviorSet, cp: &str) -> Vec<Finding> {
                     "{} serves pages and REST ({}) and can store them (TTL {}/{}/{}) under a key without the session \
                      cookie{}: the first user's page is served to everyone after them.",
                     b.name,
-                    paths.join(", "),
+                    kinds(&paths),
                     b.ttl.min,
                     b.ttl.default,
                     b.ttl.max,
@@ -374,7 +400,7 @@ fn by_probes(set: &BehaviorSet, cp: &str) -> Vec<Finding> {
             format!(
                 "{} serves static resources ({}) but can never store anything{}.",
                 label(i),
-                paths.join(", "),
+                kinds(&paths),
                 match b_of(i) {
                     Some(b) if b.caching_off() => " (it forwards all headers)",
                     Some(b) if b.ttl.max == 0 => " (MaxTTL 0)",
@@ -391,7 +417,7 @@ fn by_probes(set: &BehaviorSet, cp: &str) -> Vec<Finding> {
                 "{} caches fonts ({}) without Origin in the cache key: the origin does not see Origin (no \
                  Access-Control-Allow-Origin, fonts blocked cross-origin), or one origin's answer is served to all.",
                 label(i),
-                paths.join(", ")
+                kinds(&paths)
             ),
             vec![ev(i, &paths, format!("fonts served by it: {}", paths.join(", ")))],
         ));
