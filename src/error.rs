@@ -14,7 +14,9 @@ pub enum UserError {
         message: String,
         hint: String,
     },
-    #[error("Chromium not found ({detail})\n  hint: install it with `apt-get install -y chromium`, or pass --chrome PATH / set CHROME")]
+    #[error(
+        "Chromium not found ({detail})\n  hint: install it with `apt-get install -y chromium`, or pass --chrome PATH / set CHROME"
+    )]
     ChromiumMissing { detail: String },
     #[error("{message}\n  hint: {hint}")]
     Input { message: String, hint: String },

@@ -227,7 +227,10 @@ mod tests {
         h.push("Set-Cookie", "a=1\nb=2");
         h.push("X-Cache", "Hit from cloudfront");
         assert_eq!(h.get("x-cache"), Some("Hit from cloudfront"));
-        assert_eq!(h.get_all("set-cookie").collect::<Vec<_>>(), vec!["a=1", "b=2"]);
+        assert_eq!(
+            h.get_all("set-cookie").collect::<Vec<_>>(),
+            vec!["a=1", "b=2"]
+        );
         let json = serde_json::to_value(&h).unwrap();
         assert_eq!(json["set-cookie"], "a=1\nb=2");
     }

@@ -1,0 +1,526 @@
+//! Cache behaviors: what CloudFront does with a request, as data.
+//!
+//! One `Behavior` says which methods are allowed and cached, how long things live (`TtlSettings`),
+//! what goes into the cache key (`KeyPolicy`) and what is forwarded to the origin (`ForwardPolicy`).
+//! Legacy `ForwardedValues` make the two the same; a cache policy plus an origin request policy can
+//! forward more than the key holds (e.g. all cookies forwarded, none in the key: a logged-in page
+//! cached under a cookie-less key is served to everyone).
+
+use serde::{Deserialize, Serialize};
+
+use super::pattern;
+
+/// What a verification run should expect from a behavior.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Expect {
+    /// Repeat loads must eventually say `Hit from cloudfront`.
+    Hit,
+    /// The behavior cannot store anything: every load goes to the origin.
+    Bypass,
+}
+
+/// Legacy Min/Default/Max TTL or a cache policy's TTLs, in seconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct TtlSettings {
+    pub min: u64,
+    pub default: u64,
+    pub max: u64,
+}
+
+impl TtlSettings {
+    pub const fn new(min: u64, default: u64, max: u64) -> Self {
+        Self { min, default, max }
+    }
+    /// CloudFront console defaults: 0 / 1 day / 1 year.
+    pub const CONSOLE_DEFAULT: TtlSettings = TtlSettings::new(0, 86_400, 31_536_000);
+}
+
+/// A set of cookie, query-string or header names: none, all, or a whitelist.
+///
+/// Cookie and query-string names compare case-sensitively, header names case-insensitively.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum NameSet {
+    None,
+    All,
+    Whitelist(Vec<String>),
+}
+
+/// Which cookies (from the `Cookie` request header).
+pub type CookieSet = NameSet;
+/// Which query-string parameters.
+pub type QuerySet = NameSet;
+/// Which request headers. `All` in a cache key turns caching off for the behavior.
+pub type HeaderSet = NameSet;
+
+impl NameSet {
+    /// Case-sensitive membership (cookies, query strings).
+    pub fn contains(&self, name: &str) -> bool {
+        match self {
+            NameSet::None => false,
+            NameSet::All => true,
+            NameSet::Whitelist(names) => names.iter().any(|n| n == name),
+        }
+    }
+
+    /// Case-insensitive membership (headers).
+    pub fn contains_header(&self, name: &str) -> bool {
+        match self {
+            NameSet::None => false,
+            NameSet::All => true,
+            NameSet::Whitelist(names) => names.iter().any(|n| n.eq_ignore_ascii_case(name)),
+        }
+    }
+
+    pub fn is_none(&self) -> bool {
+        match self {
+            NameSet::None => true,
+            NameSet::All => false,
+            NameSet::Whitelist(names) => names.is_empty(),
+        }
+    }
+
+    /// Short human form: `none`, `all`, `[pid]`.
+    pub fn describe(&self) -> String {
+        match self {
+            NameSet::None => "none".into(),
+            NameSet::All => "all".into(),
+            NameSet::Whitelist(names) => format!("[{}]", names.join(", ")),
+        }
+    }
+}
+
+/// What is part of the cache key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct KeyPolicy {
+    pub cookies: CookieSet,
+    pub query: QuerySet,
+    pub headers: HeaderSet,
+}
+
+/// What is forwarded to the origin. Always a superset of the key: CloudFront forwards everything
+/// in the key, plus whatever an origin request policy adds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct ForwardPolicy {
+    pub cookies: CookieSet,
+    pub query: QuerySet,
+    pub headers: HeaderSet,
+}
+
+impl KeyPolicy {
+    pub fn none() -> Self {
+        KeyPolicy {
+            cookies: NameSet::None,
+            query: NameSet::None,
+            headers: NameSet::None,
+        }
+    }
+}
+
+impl From<&KeyPolicy> for ForwardPolicy {
+    fn from(k: &KeyPolicy) -> Self {
+        ForwardPolicy {
+            cookies: k.cookies.clone(),
+            query: k.query.clone(),
+            headers: k.headers.clone(),
+        }
+    }
+}
+
+impl ForwardPolicy {
+    /// Origin request policy `AllViewer`: every cookie, query string and header.
+    pub fn all_viewer() -> Self {
+        ForwardPolicy {
+            cookies: NameSet::All,
+            query: NameSet::All,
+            headers: NameSet::All,
+        }
+    }
+
+    /// Widen to include everything the key holds (the key is always forwarded).
+    pub fn union_key(mut self, key: &KeyPolicy) -> Self {
+        self.cookies = union(self.cookies, &key.cookies);
+        self.query = union(self.query, &key.query);
+        self.headers = union(self.headers, &key.headers);
+        self
+    }
+}
+
+fn union(a: NameSet, b: &NameSet) -> NameSet {
+    match (a, b) {
+        (NameSet::All, _) | (_, NameSet::All) => NameSet::All,
+        (NameSet::None, b) => b.clone(),
+        (a, NameSet::None) => a,
+        (NameSet::Whitelist(mut x), NameSet::Whitelist(y)) => {
+            for n in y {
+                if !x.contains(n) {
+                    x.push(n.clone());
+                }
+            }
+            NameSet::Whitelist(x)
+        }
+    }
+}
+
+/// Every method CloudFront can allow.
+pub const ALL_METHODS: [&str; 7] = ["GET", "HEAD", "OPTIONS", "PUT", "POST", "PATCH", "DELETE"];
+/// The default allowed and cached methods.
+pub const GET_HEAD: [&str; 2] = ["GET", "HEAD"];
+
+fn strings(items: &[&str]) -> Vec<String> {
+    items.iter().map(|s| s.to_string()).collect()
+}
+
+/// One cache behavior (one row of the distribution's behavior list).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct Behavior {
+    /// Path pattern as configured (without the set's context path).
+    pub pattern: String,
+    /// Allowed methods; others get 403 from the edge.
+    pub methods: Vec<String>,
+    /// Methods whose responses may be cached (GET, HEAD, optionally OPTIONS).
+    pub cached_methods: Vec<String>,
+    pub ttl: TtlSettings,
+    pub key: KeyPolicy,
+    pub origin_forward: ForwardPolicy,
+    /// The default (`*`) behavior, always last.
+    pub is_default: bool,
+    /// Human label, e.g. `#1 /s/*`.
+    pub name: String,
+    /// Explicit expectation from a behaviors file; wins over the derived one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expect: Option<Expect>,
+    /// Headers a response-headers policy adds to every response of this behavior.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub response_headers: Vec<(String, String)>,
+    /// Cache policy (managed name, or the id when unknown), when the behavior uses one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache_policy: Option<String>,
+    /// Origin request policy (managed name, or the id when unknown), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub origin_request_policy: Option<String>,
+    /// Things the loader could not model exactly (e.g. an unresolved custom cache policy).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+}
+
+impl Behavior {
+    /// A legacy (`ForwardedValues`) behavior: the origin gets exactly what the key holds.
+    pub fn legacy(pattern: &str, methods: &[&str], ttl: TtlSettings, key: KeyPolicy) -> Self {
+        Behavior {
+            pattern: pattern.to_string(),
+            methods: strings(methods),
+            cached_methods: strings(&GET_HEAD),
+            ttl,
+            origin_forward: ForwardPolicy::from(&key),
+            key,
+            is_default: pattern == "*",
+            name: String::new(),
+            expect: None,
+            response_headers: Vec::new(),
+            cache_policy: None,
+            origin_request_policy: None,
+            warnings: Vec::new(),
+        }
+    }
+
+    /// Is `method` allowed (case-insensitive)?
+    pub fn allows(&self, method: &str) -> bool {
+        self.methods.iter().any(|m| m.eq_ignore_ascii_case(method))
+    }
+
+    /// May the response to `method` be cached? Only GET, HEAD and (if configured) OPTIONS.
+    pub fn caches_method(&self, method: &str) -> bool {
+        ["GET", "HEAD", "OPTIONS"]
+            .iter()
+            .any(|m| m.eq_ignore_ascii_case(method))
+            && self
+                .cached_methods
+                .iter()
+                .any(|m| m.eq_ignore_ascii_case(method))
+    }
+
+    /// Forwarding all headers (`*`) puts them all in the key: CloudFront then caches nothing.
+    pub fn caching_off(&self) -> bool {
+        matches!(self.key.headers, NameSet::All)
+    }
+
+    /// Can this behavior ever store a (successful) response?
+    pub fn can_store(&self) -> bool {
+        !self.caching_off() && self.ttl.max > 0
+    }
+}
+
+/// The ordered behaviors of one distribution (default last), plus the application's context path.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct BehaviorSet {
+    /// `/jira`, `/confluence` or empty: prefixes every non-default pattern.
+    #[serde(default)]
+    pub context_path: String,
+    pub behaviors: Vec<Behavior>,
+}
+
+/// Used when a set has no behavior matching at all (no default): CloudFront's own default is
+/// "forward everything, cache nothing" in effect, so that is what an unmatched request gets.
+static FALLBACK_DEFAULT: std::sync::LazyLock<Behavior> = std::sync::LazyLock::new(|| {
+    let mut b = Behavior::legacy(
+        "*",
+        &ALL_METHODS,
+        TtlSettings::CONSOLE_DEFAULT,
+        KeyPolicy {
+            cookies: NameSet::All,
+            query: NameSet::All,
+            headers: NameSet::All,
+        },
+    );
+    b.name = "(no behavior matched)".into();
+    b
+});
+
+impl BehaviorSet {
+    pub fn new(behaviors: Vec<Behavior>) -> Self {
+        BehaviorSet {
+            context_path: String::new(),
+            behaviors,
+        }
+        .relabel()
+    }
+
+    /// First matching behavior wins; the context path prefixes every non-default pattern.
+    /// A set without a matching behavior answers with index `behaviors.len()` and a
+    /// forward-everything, cache-nothing behavior.
+    pub fn matching(&self, path: &str) -> (usize, &Behavior) {
+        for (i, b) in self.behaviors.iter().enumerate() {
+            if b.is_default || pattern::matches(&self.effective_pattern(i), path) {
+                return (i, b);
+            }
+        }
+        (self.behaviors.len(), &FALLBACK_DEFAULT)
+    }
+
+    /// The pattern as CloudFront would see it: context path + pattern (default stays `*`).
+    pub fn effective_pattern(&self, idx: usize) -> String {
+        let Some(b) = self.behaviors.get(idx) else {
+            return "*".into();
+        };
+        if b.is_default || self.context_path.is_empty() {
+            return b.pattern.clone();
+        }
+        let p = b.pattern.strip_prefix('/').unwrap_or(&b.pattern);
+        format!("{}/{}", self.context_path, p)
+    }
+
+    /// Prefix every non-default pattern with `p` (`/jira`; `""` or `/` for none).
+    pub fn with_context_path(mut self, p: &str) -> Self {
+        self.context_path = normalize_context_path(p);
+        self.relabel()
+    }
+
+    /// Explicit `expect` wins; else Hit when the behavior can store something, else Bypass.
+    pub fn expectation(&self, idx: usize) -> Expect {
+        match self.behaviors.get(idx) {
+            Some(b) => b.expect.unwrap_or(if b.can_store() {
+                Expect::Hit
+            } else {
+                Expect::Bypass
+            }),
+            None => Expect::Bypass,
+        }
+    }
+
+    /// Give unnamed behaviors their `#N pattern` label (N from 1, default shows `*`).
+    pub fn relabel(mut self) -> Self {
+        let patterns: Vec<String> = (0..self.behaviors.len())
+            .map(|i| self.effective_pattern(i))
+            .collect();
+        for (i, b) in self.behaviors.iter_mut().enumerate() {
+            if b.name.is_empty() || is_auto_label(&b.name) {
+                b.name = if b.is_default {
+                    format!("#{} default (*)", i + 1)
+                } else {
+                    format!("#{} {}", i + 1, patterns[i])
+                };
+            }
+        }
+        self
+    }
+
+    /// The seven behaviors of the community thread (DESIGN.md "The seed's behaviors"), with
+    /// `Origin` whitelisted in rows 1-6 so CORS answers are right per origin.
+    pub fn seed_default() -> Self {
+        let origin = || NameSet::Whitelist(vec!["Origin".into()]);
+        let year = 31_536_000;
+        let day = 86_400;
+        let mut rows = Vec::new();
+
+        rows.push(Behavior::legacy(
+            "/s/*",
+            &ALL_METHODS,
+            TtlSettings::new(0, day, year),
+            KeyPolicy {
+                cookies: NameSet::All,
+                query: NameSet::All,
+                headers: origin(),
+            },
+        ));
+        for (p, q) in [
+            ("/secure/projectavatar*", "pid"),
+            ("/secure/viewavatar*", "avatarId"),
+        ] {
+            let mut b = Behavior::legacy(
+                p,
+                &GET_HEAD,
+                TtlSettings::new(day, day, day),
+                KeyPolicy {
+                    cookies: NameSet::All,
+                    query: NameSet::Whitelist(vec![q.into()]),
+                    headers: origin(),
+                },
+            );
+            // "Forward all, cache based on whitelist".
+            b.origin_forward.query = NameSet::All;
+            rows.push(b);
+        }
+        rows.push(Behavior::legacy(
+            "/download/resources/*",
+            &GET_HEAD,
+            TtlSettings::new(day, day, year),
+            KeyPolicy {
+                cookies: NameSet::None,
+                query: NameSet::All,
+                headers: origin(),
+            },
+        ));
+        for p in ["/robots.txt", "/favicon.ico"] {
+            rows.push(Behavior::legacy(
+                p,
+                &GET_HEAD,
+                TtlSettings::new(year, year, year),
+                KeyPolicy {
+                    cookies: NameSet::None,
+                    query: NameSet::None,
+                    headers: origin(),
+                },
+            ));
+        }
+        rows.push(Behavior::legacy(
+            "*",
+            &ALL_METHODS,
+            TtlSettings::CONSOLE_DEFAULT,
+            KeyPolicy {
+                cookies: NameSet::All,
+                query: NameSet::All,
+                headers: NameSet::All,
+            },
+        ));
+        BehaviorSet::new(rows)
+    }
+}
+
+fn is_auto_label(name: &str) -> bool {
+    name.strip_prefix('#')
+        .and_then(|r| r.split_once(' '))
+        .is_some_and(|(n, _)| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()))
+}
+
+/// `jira/` -> `/jira`; `/` and `` -> ``.
+pub fn normalize_context_path(p: &str) -> String {
+    let t = p.trim().trim_matches('/');
+    if t.is_empty() {
+        String::new()
+    } else {
+        format!("/{t}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seed_default_has_the_seven_rows_in_order() {
+        let set = BehaviorSet::seed_default();
+        let patterns: Vec<&str> = set.behaviors.iter().map(|b| b.pattern.as_str()).collect();
+        assert_eq!(
+            patterns,
+            [
+                "/s/*",
+                "/secure/projectavatar*",
+                "/secure/viewavatar*",
+                "/download/resources/*",
+                "/robots.txt",
+                "/favicon.ico",
+                "*"
+            ]
+        );
+        assert!(set.behaviors[6].is_default);
+        assert_eq!(set.behaviors[0].name, "#1 /s/*");
+        assert_eq!(set.behaviors[6].name, "#7 default (*)");
+        for b in &set.behaviors[..6] {
+            assert!(b.key.headers.contains_header("origin"), "{}", b.name);
+        }
+        // Rows 2-3: forward all query strings, key only on the whitelist.
+        assert_eq!(
+            set.behaviors[1].key.query,
+            NameSet::Whitelist(vec!["pid".into()])
+        );
+        assert_eq!(set.behaviors[1].origin_forward.query, NameSet::All);
+    }
+
+    #[test]
+    fn first_match_wins_and_default_catches_the_rest() {
+        let set = BehaviorSet::seed_default();
+        assert_eq!(set.matching("/s/abc/_/download/batch.js?locale=en").0, 0);
+        assert_eq!(set.matching("/secure/projectavatar?pid=1").0, 1);
+        assert_eq!(set.matching("/secure/Dashboard.jspa").0, 6);
+        assert_eq!(set.matching("/robots.txt").0, 4);
+        assert_eq!(set.matching("/favicon.ico").0, 5);
+
+        let mut rows = BehaviorSet::seed_default().behaviors;
+        let mut woff = rows[3].clone();
+        woff.pattern = "*.woff".into();
+        woff.name.clear();
+        rows.insert(0, woff);
+        let set = BehaviorSet::new(rows);
+        assert_eq!(set.matching("/s/x/font.woff").0, 0, "earlier row wins");
+        assert_eq!(set.matching("/s/x/batch.js").0, 1);
+    }
+
+    #[test]
+    fn context_path_prefixes_every_non_default_pattern() {
+        let set = BehaviorSet::seed_default().with_context_path("jira/");
+        assert_eq!(set.context_path, "/jira");
+        assert_eq!(set.matching("/jira/s/x/batch.js").0, 0);
+        assert_eq!(
+            set.matching("/s/x/batch.js").0,
+            6,
+            "without the context path: default"
+        );
+        assert_eq!(set.effective_pattern(6), "*");
+        assert_eq!(set.behaviors[0].name, "#1 /jira/s/*");
+    }
+
+    #[test]
+    fn expectation_is_hit_when_something_can_be_stored() {
+        let mut set = BehaviorSet::seed_default();
+        assert_eq!(set.expectation(0), Expect::Hit);
+        assert_eq!(
+            set.expectation(6),
+            Expect::Bypass,
+            "headers all: caching off"
+        );
+        set.behaviors[0].ttl = TtlSettings::new(0, 0, 0);
+        assert_eq!(set.expectation(0), Expect::Bypass, "max TTL 0");
+        set.behaviors[0].expect = Some(Expect::Hit);
+        assert_eq!(set.expectation(0), Expect::Hit, "explicit expect wins");
+    }
+
+    #[test]
+    fn a_set_without_default_never_panics() {
+        let set = BehaviorSet::new(vec![]);
+        let (i, b) = set.matching("/x");
+        assert_eq!(i, 0);
+        assert!(b.caching_off());
+    }
+}
