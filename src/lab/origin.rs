@@ -565,7 +565,7 @@ impl OriginState {
                     "likes": [{"user": {"name": "bob", "fullName": "Bob Example"}}]}))
             }
             (true, p) if p.starts_with("/rest/quickreload/") => {
-                self.dynamic(Dynamic::Rest, Some(user), StatusCode::NO_CONTENT, Body::empty())
+                self.dynamic(Dynamic::Rest, Some(user), StatusCode::NO_CONTENT, (None, Body::empty()))
             }
             _ if rest => self.rest_not_found(Some(user)),
             _ => self.not_found(r, Some(user)),

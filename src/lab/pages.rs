@@ -333,7 +333,7 @@ pub fn jql_search(jql: &str, user: &LabUser) -> Vec<&'static Issue> {
     ISSUES
         .iter()
         .filter(|i| !lower.contains("currentuser()") || i.assignee == user.username)
-        .filter(|i| match project_clause(&lower) {
+        .filter(|_| match project_clause(&lower) {
             Some(p) => p == "lab",
             None => true,
         })
