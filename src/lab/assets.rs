@@ -93,7 +93,10 @@ pub fn font(file: &str) -> Option<(&'static str, Vec<u8>)> {
     } else if file.ends_with(".ttf") {
         ("font/ttf", b"\x00\x01\x00\x00\x00\x0a\x00\x80")
     } else if file.ends_with(".eot") {
-        ("application/vnd.ms-fontobject", b"\x00\x02\x00\x00LP\x00\x00")
+        (
+            "application/vnd.ms-fontobject",
+            b"\x00\x02\x00\x00LP\x00\x00",
+        )
     } else {
         return None;
     };
@@ -254,8 +257,12 @@ mod tests {
     #[test]
     fn css_references_all_three_fonts() {
         let css = super_css("/jira/s/x/_/download");
-        assert!(css.contains("url(../../resources/com.atlassian.auiplugin:aui-fonts/adgs-icons.woff2)"));
+        assert!(
+            css.contains("url(../../resources/com.atlassian.auiplugin:aui-fonts/adgs-icons.woff2)")
+        );
         assert!(css.contains("adgs-icons.woff\")"));
-        assert!(css.contains("url('/jira/s/x/_/download/resources/com.atlassian.auiplugin:aui-fonts/adgs-icons.ttf')"));
+        assert!(css.contains(
+            "url('/jira/s/x/_/download/resources/com.atlassian.auiplugin:aui-fonts/adgs-icons.ttf')"
+        ));
     }
 }

@@ -150,7 +150,12 @@ impl Faults {
     }
 
     pub fn active(&self) -> Vec<Fault> {
-        self.0.read().expect("faults lock").iter().copied().collect()
+        self.0
+            .read()
+            .expect("faults lock")
+            .iter()
+            .copied()
+            .collect()
     }
 }
 
@@ -299,7 +304,12 @@ mod tests {
         assert!(b.key.headers.contains_header("Origin"));
         let set = behaviors_with_faults(&base, &[Fault::CorsMissing], FONT);
         assert!(!set.behaviors[idx].key.headers.contains_header("Origin"));
-        assert!(!set.behaviors[idx].origin_forward.headers.contains_header("Origin"));
+        assert!(
+            !set.behaviors[idx]
+                .origin_forward
+                .headers
+                .contains_header("Origin")
+        );
         let others = set
             .behaviors
             .iter()
@@ -320,7 +330,10 @@ mod tests {
         assert!(d.key.cookies.is_none());
         assert!(d.origin_forward.cookies.contains("JSESSIONID"));
         let base_default = base.behaviors.iter().find(|b| b.is_default).unwrap();
-        assert!(!base_default.can_store(), "the seed's default caches nothing");
+        assert!(
+            !base_default.can_store(),
+            "the seed's default caches nothing"
+        );
     }
 
     #[test]

@@ -202,13 +202,7 @@ impl Shared {
 
     async fn invalidate(&self, p: &ProductLab) -> anyhow::Result<()> {
         let url = p.edge_url.join("/__edge/invalidate")?;
-        let resp = self
-            .http
-            .post(url)
-            .header("content-type", "application/json")
-            .body(serde_json::json!({"paths": ["/*"]}).to_string())
-            .send()
-            .await?;
+        let resp = self.http.post(url).send().await?;
         anyhow::ensure!(
             resp.status().is_success(),
             "edge answered {}",
@@ -272,7 +266,10 @@ pub async fn start(opts: LabOptions) -> anyhow::Result<Lab> {
         IpAddr::V4(a) => a.to_string(),
         IpAddr::V6(a) => format!("[{a}]"),
     };
-    let base_behaviors = opts.behaviors.clone().unwrap_or_else(BehaviorSet::seed_default);
+    let base_behaviors = opts
+        .behaviors
+        .clone()
+        .unwrap_or_else(BehaviorSet::seed_default);
 
     let mut products = Vec::new();
     for (i, product) in Product::ALL.into_iter().enumerate() {
@@ -365,11 +362,17 @@ pub async fn start(opts: LabOptions) -> anyhow::Result<Lab> {
         if opts.topology == Topology::CdnHost && bind.is_loopback() {
             // `localhost` may resolve to ::1 first; answer there too when IPv6 loopback exists.
             let port = p.edge_url.port().unwrap_or(80);
-            if let Ok(l6) = TcpListener::bind(SocketAddr::new(IpAddr::V6(Ipv6Addr::LOCALHOST), port)).await {
+            if let Ok(l6) =
+                TcpListener::bind(SocketAddr::new(IpAddr::V6(Ipv6Addr::LOCALHOST), port)).await
+            {
                 tasks.push(serve(l6, edge_router.clone(), stop.subscribe()));
             }
         }
-        tasks.push(serve(take(&mut listeners, edge_idx), edge_router, stop.subscribe()));
+        tasks.push(serve(
+            take(&mut listeners, edge_idx),
+            edge_router,
+            stop.subscribe(),
+        ));
     }
 
     Ok(Lab {
@@ -382,12 +385,18 @@ pub async fn start(opts: LabOptions) -> anyhow::Result<Lab> {
     })
 }
 
-fn serve(listener: TcpListener, router: axum::Router, mut stop: watch::Receiver<bool>) -> JoinHandle<()> {
+fn serve(
+    listener: TcpListener,
+    router: axum::Router,
+    mut stop: watch::Receiver<bool>,
+) -> JoinHandle<()> {
     tokio::spawn(async move {
         let shutdown = async move {
             let _ = stop.wait_for(|s| *s).await;
         };
-        if let Err(e) = axum::serve(listener, router)
+        // Peer addresses let the edge send X-Forwarded-For, as CloudFront does.
+        let service = router.into_make_service_with_connect_info::<SocketAddr>();
+        if let Err(e) = axum::serve(listener, service)
             .with_graceful_shutdown(shutdown)
             .await
         {
@@ -435,7 +444,9 @@ impl Lab {
     /// The app host directly, without the edge (with context path).
     pub fn app_url(&self, product: Product) -> Url {
         let p = self.product(product);
-        p.app_url.join(&p.context_path).unwrap_or_else(|_| p.app_url.clone())
+        p.app_url
+            .join(&p.context_path)
+            .unwrap_or_else(|_| p.app_url.clone())
     }
 
     pub fn context_path(&self, product: Product) -> &str {
@@ -498,7 +509,9 @@ impl Lab {
             match self.topology() {
                 Topology::Proxy => s.push_str(&format!(
                     "  edge {}  ->  origin {} (app host directly: {})\n",
-                    p.edge_url, p.edge_origin, self.app_url(p.product)
+                    p.edge_url,
+                    p.edge_origin,
+                    self.app_url(p.product)
                 )),
                 Topology::CdnHost => s.push_str(&format!(
                     "  CDN host (edge) {}  ->  origin {}\n",
@@ -556,7 +569,10 @@ impl Lab {
         let _ = self.stop.send(true);
         for t in self.tasks.drain(..) {
             let abort = t.abort_handle();
-            if tokio::time::timeout(Duration::from_secs(5), t).await.is_err() {
+            if tokio::time::timeout(Duration::from_secs(5), t)
+                .await
+                .is_err()
+            {
                 abort.abort();
             }
         }

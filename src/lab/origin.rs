@@ -107,7 +107,11 @@ pub struct Sessions(Arc<Mutex<HashMap<String, usize>>>);
 
 impl Sessions {
     fn create(&self, user: usize) -> String {
-        let id = format!("{:016X}{:016X}", rand::random::<u64>(), rand::random::<u64>());
+        let id = format!(
+            "{:016X}{:016X}",
+            rand::random::<u64>(),
+            rand::random::<u64>()
+        );
         self.0.lock().expect("sessions").insert(id.clone(), user);
         id
     }
@@ -381,13 +385,17 @@ impl OriginState {
                     Dynamic::Rest,
                     user,
                     StatusCode::OK,
-                    json_body(&json!({"baseUrl": self.cfg.public_url.as_str().trim_end_matches('/'),
+                    json_body(
+                        &json!({"baseUrl": self.cfg.public_url.as_str().trim_end_matches('/'),
                         "version": "9.12.14", "buildNumber": 912014, "deploymentType": "Server",
-                        "serverTitle": "Lab Jira"})),
+                        "serverTitle": "Lab Jira"}),
+                    ),
                 );
             }
             (true, p) if p.starts_with("/secure/projectavatar") => return self.avatar(r, "pid"),
-            (true, p) if p.starts_with("/secure/viewavatar") || p.starts_with("/secure/useravatar") => {
+            (true, p)
+                if p.starts_with("/secure/viewavatar") || p.starts_with("/secure/useravatar") =>
+            {
                 return self.avatar(r, "avatarId");
             }
             _ => {}
@@ -401,17 +409,15 @@ impl OriginState {
                     Some(q) => format!("{path}?{q}"),
                     None => path.to_string(),
                 };
-                let loc = format!(
-                    "{}?os_destination={}",
-                    u.app("/login.jsp"),
-                    encode(&dest)
-                );
+                let loc = format!("{}?os_destination={}", u.app("/login.jsp"), encode(&dest));
                 self.redirect_dynamic(&loc, None)
             };
         };
         let token = self.token(Some(user));
-        let page = |html: String| self.dynamic(Dynamic::Html, Some(user), StatusCode::OK, html_body(html));
-        let rest_ok = |v: Value| self.dynamic(Dynamic::Rest, Some(user), StatusCode::OK, json_body(&v));
+        let page =
+            |html: String| self.dynamic(Dynamic::Html, Some(user), StatusCode::OK, html_body(html));
+        let rest_ok =
+            |v: Value| self.dynamic(Dynamic::Rest, Some(user), StatusCode::OK, json_body(&v));
         match (get, path) {
             (true, "/secure/Dashboard.jspa") => page(pages::jira_dashboard(&u, user, &token)),
             (true, "/issues/") | (true, "/issues") => {
@@ -428,7 +434,9 @@ impl OriginState {
             (_, "/secure/QuickCreateIssue!default.jspa") => {
                 rest_ok(pages::jira_quick_create_json(&token))
             }
-            (_, "/secure/CreateIssue!default.jspa") => page(pages::jira_dashboard(&u, user, &token)),
+            (_, "/secure/CreateIssue!default.jspa") => {
+                page(pages::jira_dashboard(&u, user, &token))
+            }
             (true, "/rest/api/2/myself") => rest_ok(pages::jira_myself(&u, user)),
             (true, "/rest/api/2/search") => {
                 let jql = r.param("jql").unwrap_or_default();
@@ -513,8 +521,10 @@ impl OriginState {
             };
         };
         let token = self.token(Some(user));
-        let page = |html: String| self.dynamic(Dynamic::Html, Some(user), StatusCode::OK, html_body(html));
-        let rest_ok = |v: Value| self.dynamic(Dynamic::Rest, Some(user), StatusCode::OK, json_body(&v));
+        let page =
+            |html: String| self.dynamic(Dynamic::Html, Some(user), StatusCode::OK, html_body(html));
+        let rest_ok =
+            |v: Value| self.dynamic(Dynamic::Rest, Some(user), StatusCode::OK, json_body(&v));
         let page_id = r.param("pageId").and_then(|p| p.parse::<u64>().ok());
         match (get, path) {
             (true, "/dashboard.action") => page(pages::confluence_dashboard(&u, user, &token)),
@@ -564,9 +574,12 @@ impl OriginState {
                 rest_ok(json!({"content_id": id.parse::<u64>().unwrap_or(0),
                     "likes": [{"user": {"name": "bob", "fullName": "Bob Example"}}]}))
             }
-            (true, p) if p.starts_with("/rest/quickreload/") => {
-                self.dynamic(Dynamic::Rest, Some(user), StatusCode::NO_CONTENT, (None, Body::empty()))
-            }
+            (true, p) if p.starts_with("/rest/quickreload/") => self.dynamic(
+                Dynamic::Rest,
+                Some(user),
+                StatusCode::NO_CONTENT,
+                (None, Body::empty()),
+            ),
             _ if rest => self.rest_not_found(Some(user)),
             _ => self.not_found(r, Some(user)),
         }
@@ -579,10 +592,7 @@ impl OriginState {
         let form = r.form();
         let name = form.get("os_username").map(String::as_str).unwrap_or("");
         let pass = form.get("os_password").map(String::as_str).unwrap_or("");
-        let dest = form
-            .get("os_destination")
-            .map(String::as_str)
-            .unwrap_or("");
+        let dest = form.get("os_destination").map(String::as_str).unwrap_or("");
         let found = self
             .cfg
             .users
@@ -671,10 +681,7 @@ impl OriginState {
         let mut b = Response::builder()
             .status(status)
             .header(header::DATE, &date)
-            .header(
-                header::CACHE_CONTROL,
-                "no-cache, no-store, must-revalidate",
-            )
+            .header(header::CACHE_CONTROL, "no-cache, no-store, must-revalidate")
             .header(header::PRAGMA, "no-cache")
             .header(
                 header::EXPIRES,
@@ -722,7 +729,12 @@ impl OriginState {
     }
 
     fn redirect_dynamic(&self, location: &str, user: Option<&LabUser>) -> Response {
-        let mut resp = self.dynamic(Dynamic::Html, user, StatusCode::FOUND, (None, Body::empty()));
+        let mut resp = self.dynamic(
+            Dynamic::Html,
+            user,
+            StatusCode::FOUND,
+            (None, Body::empty()),
+        );
         set(&mut resp, "Location", location);
         resp
     }
@@ -829,9 +841,11 @@ impl OriginState {
                             .collect();
                         (JS, js.into_bytes(), Static::Versioned)
                     }
-                    ["css", contexts, "batch.css"] => {
-                        (CSS, assets::context_css(contexts).into_bytes(), Static::Versioned)
-                    }
+                    ["css", contexts, "batch.css"] => (
+                        CSS,
+                        assets::context_css(contexts).into_bytes(),
+                        Static::Versioned,
+                    ),
                     _ => return self.static_not_found(),
                 }
             } else if let Some(rest) = rest.strip_prefix("batch/") {
@@ -871,9 +885,19 @@ impl OriginState {
     fn serve_download(&self, r: &Req, rest: &str) -> Response {
         if rest.ends_with(".png") {
             let seed = rest.len() as u64;
-            self.serve_static(r, Static::Download, "image/png", assets::avatar_png(32, seed))
+            self.serve_static(
+                r,
+                Static::Download,
+                "image/png",
+                assets::avatar_png(32, seed),
+            )
         } else if rest.ends_with(".svg") {
-            self.serve_static(r, Static::Download, "image/svg+xml", assets::profile_svg().into())
+            self.serve_static(
+                r,
+                Static::Download,
+                "image/svg+xml",
+                assets::profile_svg().into(),
+            )
         } else {
             self.static_not_found()
         }
@@ -891,7 +915,12 @@ impl OriginState {
             .or_else(|| r.param(key_param))
             .and_then(|v| v.parse::<u64>().ok())
             .unwrap_or(0);
-        self.serve_static(r, Static::Avatar, "image/png", assets::avatar_png(size, seed))
+        self.serve_static(
+            r,
+            Static::Avatar,
+            "image/png",
+            assets::avatar_png(size, seed),
+        )
     }
 
     fn static_not_found(&self) -> Response {
@@ -1052,7 +1081,10 @@ fn html_body(s: String) -> (Option<&'static str>, Body) {
 }
 
 fn json_body(v: &Value) -> (Option<&'static str>, Body) {
-    (Some("application/json;charset=UTF-8"), Body::from(v.to_string()))
+    (
+        Some("application/json;charset=UTF-8"),
+        Body::from(v.to_string()),
+    )
 }
 
 fn text_body(s: &'static str) -> (Option<&'static str>, Body) {

@@ -145,10 +145,7 @@ pub fn render(u: &StaticUrls, f: &Frame) -> String {
     ];
     metas.extend(f.metas.iter().cloned());
     for (n, v) in &metas {
-        head.push_str(&format!(
-            "<meta name=\"ajs-{n}\" content=\"{}\">\n",
-            esc(v)
-        ));
+        head.push_str(&format!("<meta name=\"ajs-{n}\" content=\"{}\">\n", esc(v)));
     }
     head.push_str(&format!(
         "<link rel=\"shortcut icon\" href=\"{}\">\n",
@@ -439,7 +436,12 @@ pub fn jira_dashboard(u: &StaticUrls, user: &LabUser, token: &str) -> String {
         &jira_frame(
             "System Dashboard",
             "page-type-dashboard",
-            &["atl.dashboard", "jira.global", "atl.general", "jira.dashboard"],
+            &[
+                "atl.dashboard",
+                "jira.global",
+                "atl.general",
+                "jira.dashboard",
+            ],
             &[QUICK_CREATE],
             vec![],
             content,
@@ -801,7 +803,13 @@ pub fn confluence_view(u: &StaticUrls, user: &LabUser, token: &str, c: &Content)
         edit = u.app(&format!("/pages/editpage.action?pageId={}", c.id)),
     );
     let contexts: &[&str] = if c.kind == "blogpost" {
-        &["main", "viewcontent", "atl.general", "blogpost", "atl.comments"]
+        &[
+            "main",
+            "viewcontent",
+            "atl.general",
+            "blogpost",
+            "atl.comments",
+        ]
     } else {
         &["main", "viewcontent", "atl.general", "page", "atl.comments"]
     };
@@ -981,22 +989,33 @@ mod tests {
         );
         assert!(
             u.contextbatch("js", "jira.view.issue,atl.general")
-                .ends_with("/_/download/contextbatch/js/jira.view.issue,atl.general/batch.js?locale=en-US")
+                .ends_with(
+                    "/_/download/contextbatch/js/jira.view.issue,atl.general/batch.js?locale=en-US"
+                )
         );
         assert!(
             u.module("a.b:c", "js")
                 .ends_with("/_/download/batch/a.b:c/a.b:c.js?locale=en-US")
         );
-        assert_eq!(u.download("p:m/x.png"), "/jira/download/resources/p:m/x.png");
+        assert_eq!(
+            u.download("p:m/x.png"),
+            "/jira/download/resources/p:m/x.png"
+        );
         assert_eq!(u.app("/rest/api/2/myself"), "/jira/rest/api/2/myself");
     }
 
     #[test]
     fn cdn_host_and_buster_bend_only_static_urls() {
         let u = urls("http://localhost:9", Some(7));
-        assert!(u.superbatch("css").starts_with("http://localhost:9/jira/s/"));
+        assert!(
+            u.superbatch("css")
+                .starts_with("http://localhost:9/jira/s/")
+        );
         assert!(u.superbatch("css").ends_with("?locale=en-US&_=7"));
-        assert!(u.download("p:m/x.png").starts_with("http://localhost:9/jira/download/resources/"));
+        assert!(
+            u.download("p:m/x.png")
+                .starts_with("http://localhost:9/jira/download/resources/")
+        );
         assert_eq!(u.app("/favicon.ico"), "/jira/favicon.ico");
     }
 
@@ -1004,7 +1023,9 @@ mod tests {
     fn font_path_is_under_the_s_prefix() {
         let p = font_path(Product::Confluence, "/confluence");
         assert!(p.starts_with("/confluence/s/6d1e"));
-        assert!(p.ends_with("/_/download/resources/com.atlassian.auiplugin:aui-fonts/adgs-icons.woff"));
+        assert!(
+            p.ends_with("/_/download/resources/com.atlassian.auiplugin:aui-fonts/adgs-icons.woff")
+        );
     }
 
     #[test]
@@ -1023,6 +1044,9 @@ mod tests {
 
     #[test]
     fn escaping() {
-        assert_eq!(esc("<a href=\"x\">&'"), "&lt;a href=&quot;x&quot;&gt;&amp;&#39;");
+        assert_eq!(
+            esc("<a href=\"x\">&'"),
+            "&lt;a href=&quot;x&quot;&gt;&amp;&#39;"
+        );
     }
 }
