@@ -478,6 +478,11 @@ impl Lab {
             .clone()
     }
 
+    /// What the lab changed on its own (e.g. a topology switch a fault needs).
+    pub fn notes(&self) -> &[String] {
+        &self.notes
+    }
+
     pub fn faults(&self) -> Vec<Fault> {
         self.shared.faults.active()
     }
