@@ -389,7 +389,7 @@ pub fn parse_faults(names: &[String]) -> Result<Vec<crate::lab::Fault>, UserErro
             n.parse::<crate::lab::Fault>().map_err(|e| {
                 UserError::input(
                     e.to_string(),
-                    "known faults: expires-now, alb-stickiness, no-cache-static, font-502, cors-missing, private-cached, bypass-static, query-buster",
+                    "pass one of the known names, e.g. --lab-fault alb-stickiness",
                 )
             })
         })
