@@ -178,6 +178,9 @@ impl Shared {
             self.apply_behaviors();
             notes.push("edge behaviors updated".into());
         }
+        if on && let Some(n) = self.ineffective_note(fault) {
+            notes.push(n);
+        }
         if on && fault.needs_cdn_host() && self.topology != Topology::CdnHost {
             notes.push(format!(
                 "{fault} only shows cross-origin: restart the lab with --topology cdn-host to see it"
@@ -198,6 +201,23 @@ impl Shared {
             let set = faults::behaviors_with_faults(&p.base_behaviors, &active, &p.font_path());
             *p.behaviors.write().expect("behaviors lock") = set;
         }
+    }
+
+    /// A behavior fault that the configured behaviors make impossible (e.g. `cors-missing` when
+    /// the font behavior forwards all headers): say so instead of pretending.
+    fn ineffective_note(&self, fault: Fault) -> Option<String> {
+        if fault != Fault::CorsMissing || !self.faults.is_on(fault) {
+            return None;
+        }
+        let p = self.products.first()?;
+        let set = p.behaviors.read().expect("behaviors lock");
+        let (_, b) = set.matching(&p.font_path());
+        b.key.headers.contains_header("Origin").then(|| {
+            format!(
+                "cors-missing has no effect: behavior {} forwards all headers, Origin included",
+                b.name
+            )
+        })
     }
 
     async fn invalidate(&self, p: &ProductLab) -> anyhow::Result<()> {
@@ -317,6 +337,7 @@ pub async fn start(opts: LabOptions) -> anyhow::Result<Lab> {
             .context("building the lab's HTTP client")?,
     });
     shared.apply_behaviors();
+    notes.extend(shared.ineffective_note(Fault::CorsMissing));
     let switch = {
         let shared = shared.clone();
         FaultSwitch::new(move |fault, on| {
