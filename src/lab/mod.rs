@@ -529,21 +529,21 @@ impl Lab {
             s.push_str(&format!("\n{name:<11} {}\n", p.user_url));
             match self.topology() {
                 Topology::Proxy => s.push_str(&format!(
-                    "  edge {}  ->  origin {} (app host directly: {})\n",
+                    "  edge {}  ->  origin {} (edge-facing); app host directly: {}\n",
                     p.edge_url,
                     p.edge_origin,
                     self.app_url(p.product)
                 )),
                 Topology::CdnHost => s.push_str(&format!(
-                    "  CDN host (edge) {}  ->  origin {}\n",
+                    "  CDN host (edge) {}  ->  origin {} (edge-facing)\n",
                     p.edge_url, p.edge_origin
                 )),
             }
         }
         let active = self.faults();
-        s.push_str("\nFaults: ");
+        s.push_str("\nFaults:");
         if active.is_empty() {
-            s.push_str("none\n");
+            s.push_str(" none\n");
         } else {
             s.push('\n');
             for f in &active {
