@@ -879,3 +879,67 @@ async fn fixed_ports_and_shutdown_frees_them() {
         "port released"
     );
 }
+
+#[tokio::test]
+async fn every_caching_behavior_of_the_seed_hits_on_repeat() {
+    let lab = start_with(&[]).await;
+    let (c, page, html) = jira_dashboard(&lab, 0).await;
+    let refs: Vec<String> = references(&html)
+        .iter()
+        .map(|r| resolve(&page, r))
+        .collect();
+    let pick = |needle: &str| {
+        refs.iter()
+            .find(|u| u.contains(needle))
+            .unwrap_or_else(|| panic!("dashboard references {needle}"))
+            .clone()
+    };
+    for url in [
+        pick("/superbatch/js/batch.js"),
+        pick("/contextbatch/css/"),
+        pick("/secure/viewavatar?"),
+        pick("/download/resources/"),
+        pick("/favicon.ico"),
+        at(&lab.jira_url(), "/robots.txt"),
+        at(
+            &lab.jira_url(),
+            "/secure/projectavatar?pid=10000&avatarId=10011&size=small",
+        ),
+    ] {
+        let (s, h, _) = get(&c, &url).await;
+        assert_eq!(s, 200, "{url}");
+        assert_eq!(x_cache(&h), "Miss from cloudfront", "{url}");
+        let (_, h, _) = get(&c, &url).await;
+        assert_eq!(x_cache(&h), "Hit from cloudfront", "{url}");
+        assert!(header(&h, "age").is_some(), "{url}: Age on a hit");
+    }
+    // The default behavior (all headers) never stores: pages and REST always go to the origin.
+    for p in ["/secure/Dashboard.jspa", "/rest/api/2/myself"] {
+        for _ in 0..2 {
+            let (_, h, _) = get(&c, &at(&lab.jira_url(), p)).await;
+            assert_eq!(x_cache(&h), "Miss from cloudfront", "{p}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn describe_lists_urls_topology_faults_and_credentials() {
+    let lab = start_with(&[Fault::ExpiresNow]).await;
+    let d = lab.describe();
+    assert!(d.contains(lab.jira_url().as_str()), "{d}");
+    assert!(d.contains(lab.confluence_url().as_str()), "{d}");
+    assert!(d.contains("topology proxy"));
+    assert!(d.contains("expires-now"));
+    for u in lab.credentials() {
+        assert!(d.contains(&u.username) && d.contains(&u.password), "{d}");
+    }
+    assert!(d.contains("/__lab/fault/"));
+    let env = lab.journey_env();
+    assert_eq!(env["CDNPROBE_JIRA_USER"], lab.credentials()[0].username);
+    assert_eq!(
+        env["CDNPROBE_CONFLUENCE_PASSWORD"],
+        lab.credentials()[0].password
+    );
+    fn send_sync<T: Send + Sync>(_: &T) {}
+    send_sync(&lab);
+}

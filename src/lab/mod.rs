@@ -178,6 +178,9 @@ impl Shared {
             self.apply_behaviors();
             notes.push("edge behaviors updated".into());
         }
+        if on && let Some(n) = self.ineffective_note(fault) {
+            notes.push(n);
+        }
         if on && fault.needs_cdn_host() && self.topology != Topology::CdnHost {
             notes.push(format!(
                 "{fault} only shows cross-origin: restart the lab with --topology cdn-host to see it"
@@ -198,6 +201,23 @@ impl Shared {
             let set = faults::behaviors_with_faults(&p.base_behaviors, &active, &p.font_path());
             *p.behaviors.write().expect("behaviors lock") = set;
         }
+    }
+
+    /// A behavior fault that the configured behaviors make impossible (e.g. `cors-missing` when
+    /// the font behavior forwards all headers): say so instead of pretending.
+    fn ineffective_note(&self, fault: Fault) -> Option<String> {
+        if fault != Fault::CorsMissing || !self.faults.is_on(fault) {
+            return None;
+        }
+        let p = self.products.first()?;
+        let set = p.behaviors.read().expect("behaviors lock");
+        let (_, b) = set.matching(&p.font_path());
+        b.key.headers.contains_header("Origin").then(|| {
+            format!(
+                "cors-missing has no effect: behavior {} forwards all headers, Origin included",
+                b.name
+            )
+        })
     }
 
     async fn invalidate(&self, p: &ProductLab) -> anyhow::Result<()> {
@@ -317,6 +337,7 @@ pub async fn start(opts: LabOptions) -> anyhow::Result<Lab> {
             .context("building the lab's HTTP client")?,
     });
     shared.apply_behaviors();
+    notes.extend(shared.ineffective_note(Fault::CorsMissing));
     let switch = {
         let shared = shared.clone();
         FaultSwitch::new(move |fault, on| {
@@ -513,21 +534,21 @@ impl Lab {
             s.push_str(&format!("\n{name:<11} {}\n", p.user_url));
             match self.topology() {
                 Topology::Proxy => s.push_str(&format!(
-                    "  edge {}  ->  origin {} (app host directly: {})\n",
+                    "  edge {}  ->  origin {} (edge-facing); app host directly: {}\n",
                     p.edge_url,
                     p.edge_origin,
                     self.app_url(p.product)
                 )),
                 Topology::CdnHost => s.push_str(&format!(
-                    "  CDN host (edge) {}  ->  origin {}\n",
+                    "  CDN host (edge) {}  ->  origin {} (edge-facing)\n",
                     p.edge_url, p.edge_origin
                 )),
             }
         }
         let active = self.faults();
-        s.push_str("\nFaults: ");
+        s.push_str("\nFaults:");
         if active.is_empty() {
-            s.push_str("none\n");
+            s.push_str(" none\n");
         } else {
             s.push('\n');
             for f in &active {
@@ -555,10 +576,12 @@ impl Lab {
                 x.key.headers.describe()
             ));
         }
-        let ctl = self.url(Product::Jira);
+        // On the app host directly: the control answers must not go through (or be cached by)
+        // the edge whose behavior they change. Any origin's endpoint switches the whole lab.
+        let ctl = self.app_url(Product::Jira);
         let base = ctl.as_str().trim_end_matches('/');
         s.push_str(&format!(
-            "\nSwitch faults at run time:\n  curl -X POST {base}/__lab/fault/expires-now    (DELETE to switch off)\n  curl {base}/__lab/faults\n  known: {}\n",
+            "\nSwitch faults at run time (any origin, through the edge or not):\n  curl -X POST {base}/__lab/fault/expires-now    (DELETE to switch off)\n  curl {base}/__lab/faults\n  known: {}\n",
             Fault::ALL.map(|f| f.name()).join(", ")
         ));
         s.push_str(&format!(

@@ -774,7 +774,7 @@ impl OriginState {
     fn health(&self) -> Response {
         let f = &self.cfg.faults;
         let headers_ok = !f.is_on(Fault::ExpiresNow) && !f.is_on(Fault::NoCacheStatic);
-        let cdn = self.cfg.cdn_url.as_ref().map(|u| origin_string(u));
+        let cdn = self.cfg.cdn_url.as_ref().map(origin_string);
         let check = |key: &str, name: &str, ok: bool, failure: &str| {
             json!({"completeKey": format!("com.atlassian.plugins.static-assets-url:{key}"),
                    "name": name, "isHealthy": ok, "failureReason": if ok { "" } else { failure },

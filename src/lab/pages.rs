@@ -394,22 +394,14 @@ pub fn jira_login(u: &StaticUrls, destination: &str, error: bool, token: &str) -
     )
 }
 
-fn jira_frame<'a>(
-    title: &'a str,
-    body_class: &'a str,
-    contexts: &'a [&'a str],
-    extra_modules: &'a [&'a str],
-    metas: Vec<(&'a str, String)>,
-    content: String,
-    user: &'a LabUser,
-    token: &'a str,
-) -> Frame<'a> {
+/// A logged-in Jira page with the create-issue module; callers override what differs.
+fn jira_frame<'a>(content: String, user: &'a LabUser, token: &'a str) -> Frame<'a> {
     Frame {
-        title,
-        body_class,
-        contexts,
-        modules: extra_modules,
-        metas,
+        title: "",
+        body_class: "",
+        contexts: &[],
+        modules: &[QUICK_CREATE],
+        metas: vec![],
         scripts: vec![],
         content,
         user: Some(user),
@@ -433,21 +425,17 @@ pub fn jira_dashboard(u: &StaticUrls, user: &LabUser, token: &str) -> String {
     );
     render(
         u,
-        &jira_frame(
-            "System Dashboard",
-            "page-type-dashboard",
-            &[
+        &Frame {
+            title: "System Dashboard",
+            body_class: "page-type-dashboard",
+            contexts: &[
                 "atl.dashboard",
                 "jira.global",
                 "atl.general",
                 "jira.dashboard",
             ],
-            &[QUICK_CREATE],
-            vec![],
-            content,
-            user,
-            token,
-        ),
+            ..jira_frame(content, user, token)
+        },
     )
 }
 
@@ -504,16 +492,13 @@ pub fn jira_search(u: &StaticUrls, user: &LabUser, token: &str, jql: &str) -> St
     );
     render(
         u,
-        &jira_frame(
-            "Issue Navigator",
-            "page-type-navigator",
-            &["jira.navigator.simple", "atl.general", "jira.global"],
-            &[QUICK_CREATE],
-            vec![("jql", jql.to_string())],
-            content,
-            user,
-            token,
-        ),
+        &Frame {
+            title: "Issue Navigator",
+            body_class: "page-type-navigator",
+            contexts: &["jira.navigator.simple", "atl.general", "jira.global"],
+            metas: vec![("jql", jql.to_string())],
+            ..jira_frame(content, user, token)
+        },
     )
 }
 
@@ -536,16 +521,13 @@ pub fn jira_project(u: &StaticUrls, user: &LabUser, token: &str) -> String {
     );
     render(
         u,
-        &jira_frame(
-            "Summary - Lab",
-            "page-type-project",
-            &["jira.project.sidebar", "atl.general", "jira.global"],
-            &[QUICK_CREATE],
-            vec![("project-key", "LAB".into())],
-            content,
-            user,
-            token,
-        ),
+        &Frame {
+            title: "Summary - Lab",
+            body_class: "page-type-project",
+            contexts: &["jira.project.sidebar", "atl.general", "jira.global"],
+            metas: vec![("project-key", "LAB".into())],
+            ..jira_frame(content, user, token)
+        },
     )
 }
 

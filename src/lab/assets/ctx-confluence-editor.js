@@ -9,24 +9,25 @@ AJS.toInit(function () {
       if (status) { status.textContent = "Unable to load the page"; }
       return;
     }
-    var frame = document.createElement("iframe");
-    frame.id = "wysiwygTextarea_ifr";
-    frame.title = "Rich Text Area";
-    frame.srcdoc = '<!DOCTYPE html><html><body id="tinymce" class="mce-content-body">' +
-      page.body.storage.value + "</body></html>";
-    holder.appendChild(frame);
     if (!window.Synchrony) {
       if (status) { status.textContent = "Collaborative editing is unavailable"; }
       return;
     }
+    /* Like the real editor, the content area is only usable once Synchrony is connected. */
     window.Synchrony.connect(AJS.contextPath() + "/synchrony/heartbeat", function (state) {
-      var publish = AJS.$("#rte-button-publish");
-      if (state === "connected") {
-        if (status) { status.textContent = "Ready to go"; }
-        if (publish) { publish.removeAttribute("disabled"); }
-      } else if (status) {
-        status.textContent = "Can't connect to Synchrony";
+      if (state !== "connected") {
+        if (status) { status.textContent = "Can't connect to Synchrony"; }
+        return;
       }
+      if (status) { status.textContent = "Ready to go"; }
+      var publish = AJS.$("#rte-button-publish");
+      if (publish) { publish.removeAttribute("disabled"); }
+      var frame = document.createElement("iframe");
+      frame.id = "wysiwygTextarea_ifr";
+      frame.title = "Rich Text Area";
+      frame.srcdoc = '<!DOCTYPE html><html><body id="tinymce" class="mce-content-body">' +
+        page.body.storage.value + "</body></html>";
+      holder.appendChild(frame);
     });
   });
 });

@@ -19,6 +19,15 @@ AJS.toInit(function () {
         '</div><footer class="buttons-container"><div class="buttons"><input class="aui-button aui-button-primary" ' +
         'id="create-issue-submit" type="submit" value="Create"> <a class="cancel" href="#">Cancel</a></div></footer></form>';
       document.body.appendChild(dialog);
+      var close = function (e) {
+        if (e.key === "Escape" && dialog.parentNode) {
+          dialog.parentNode.removeChild(dialog);
+          document.removeEventListener("keydown", close);
+        }
+      };
+      document.addEventListener("keydown", close);
+      var summary = dialog.querySelector("#summary");
+      if (summary) { summary.focus(); }
       dialog.querySelector(".cancel").addEventListener("click", function (e) {
         e.preventDefault();
         dialog.parentNode.removeChild(dialog);
