@@ -41,7 +41,10 @@ async fn capture(topology: Topology, faults: Vec<Fault>, journey: &str) -> Vec<E
     .await
     .unwrap();
     lab.shutdown().await;
-    assert!(err.is_none(), "journey {journey} failed: {err:?}\n{result:#?}");
+    assert!(
+        err.is_none(),
+        "journey {journey} failed: {err:?}\n{result:#?}"
+    );
     assert!(result.ok);
     assert!(counts.request_will_be_sent_extra_info > 0);
     exchanges
@@ -61,19 +64,26 @@ fn both_journeys_complete_through_the_proxy_topology_and_s_resources_hit() {
         for journey in ["jira-smoke", "confluence-smoke"] {
             let ex = capture(Topology::Proxy, vec![], journey).await;
             let s: Vec<_> = ex.iter().filter(|e| is_s(e)).collect();
-            assert!(s.len() >= 10, "{journey}: /s/ resources captured: {}", s.len());
+            assert!(
+                s.len() >= 10,
+                "{journey}: /s/ resources captured: {}",
+                s.len()
+            );
             assert!(s.iter().all(|e| e.status == Some(200)), "{journey}");
             assert!(
                 s.iter().any(|e| x_cache(e) == "Hit from cloudfront"),
                 "{journey}: a repeated /s/ resource must be a Hit on a healthy edge"
             );
             // Fonts referenced from the CSS were fetched and loaded.
-            assert!(ex.iter().any(|e| e.resource_type == "Font" && e.status == Some(200) && e.failure.is_none()));
+            assert!(ex.iter().any(|e| e.resource_type == "Font"
+                && e.status == Some(200)
+                && e.failure.is_none()));
             // Pages are dynamic: never cached.
-            assert!(ex
-                .iter()
-                .filter(|e| e.resource_type == "Document")
-                .all(|e| x_cache(e) != "Hit from cloudfront"));
+            assert!(
+                ex.iter()
+                    .filter(|e| e.resource_type == "Document")
+                    .all(|e| x_cache(e) != "Hit from cloudfront")
+            );
         }
     });
 }
@@ -87,9 +97,21 @@ fn both_journeys_complete_in_the_cdn_host_topology_with_cross_origin_fonts() {
             let fonts: Vec<_> = ex.iter().filter(|e| e.resource_type == "Font").collect();
             assert!(!fonts.is_empty(), "{journey}: fonts captured");
             for f in &fonts {
-                assert_ne!(f.host(), doc.host(), "{journey}: fonts come from the CDN host");
-                assert!(f.request_headers.get("origin").is_some(), "cross-origin font sends Origin");
-                assert!(f.failure.is_none(), "{journey}: font {} failed: {:?}", f.url, f.failure);
+                assert_ne!(
+                    f.host(),
+                    doc.host(),
+                    "{journey}: fonts come from the CDN host"
+                );
+                assert!(
+                    f.request_headers.get("origin").is_some(),
+                    "cross-origin font sends Origin"
+                );
+                assert!(
+                    f.failure.is_none(),
+                    "{journey}: font {} failed: {:?}",
+                    f.url,
+                    f.failure
+                );
             }
         }
     });
@@ -101,14 +123,21 @@ fn alb_stickiness_means_s_never_hits_and_awsalb_rotates() {
         let ex = capture(Topology::Proxy, vec![Fault::AlbStickiness], "jira-smoke").await;
         let s: Vec<_> = ex.iter().filter(|e| is_s(e)).collect();
         assert!(s.len() >= 10);
-        assert!(s.iter().all(|e| x_cache(e) == "Miss from cloudfront"), "no /s/ hit with AWSALB in the key");
+        assert!(
+            s.iter().all(|e| x_cache(e) == "Miss from cloudfront"),
+            "no /s/ hit with AWSALB in the key"
+        );
         let awsalb: std::collections::BTreeSet<_> = s
             .iter()
             .flat_map(|e| e.response_headers.get_all("set-cookie"))
             .filter(|c| c.starts_with("AWSALB="))
             .collect();
         assert!(awsalb.len() >= 2, "AWSALB rotates: {awsalb:?}");
-        assert!(s.iter().skip(1).any(|e| e.request_headers.get("cookie").is_some_and(|c| c.contains("AWSALB="))));
+        assert!(s.iter().skip(1).any(|e| {
+            e.request_headers
+                .get("cookie")
+                .is_some_and(|c| c.contains("AWSALB="))
+        }));
     });
 }
 
@@ -118,7 +147,10 @@ fn expires_now_means_s_never_hits() {
         let ex = capture(Topology::Proxy, vec![Fault::ExpiresNow], "jira-smoke").await;
         let s: Vec<_> = ex.iter().filter(|e| is_s(e)).collect();
         assert!(s.iter().all(|e| x_cache(e) == "Miss from cloudfront"));
-        assert!(s.iter().all(|e| e.response_headers.get("expires") == e.response_headers.get("date")));
+        assert!(
+            s.iter()
+                .all(|e| e.response_headers.get("expires") == e.response_headers.get("date"))
+        );
     });
 }
 
@@ -128,7 +160,11 @@ fn font_502_shows_as_502_from_the_edge() {
         let ex = capture(Topology::Proxy, vec![Fault::Font502], "jira-smoke").await;
         let fonts: Vec<_> = ex.iter().filter(|e| e.resource_type == "Font").collect();
         assert!(!fonts.is_empty());
-        assert!(fonts.iter().all(|e| e.status == Some(502) && x_cache(e) == "Error from cloudfront"));
+        assert!(
+            fonts
+                .iter()
+                .all(|e| e.status == Some(502) && x_cache(e) == "Error from cloudfront")
+        );
     });
 }
 
@@ -140,7 +176,12 @@ fn cors_missing_blocks_cross_origin_fonts() {
         assert!(!fonts.is_empty());
         for f in fonts {
             let failure = f.failure.as_ref().expect("blocked");
-            assert_eq!(failure.cors_error.as_deref(), Some("MissingAllowOriginHeader"), "{}", f.url);
+            assert_eq!(
+                failure.cors_error.as_deref(),
+                Some("MissingAllowOriginHeader"),
+                "{}",
+                f.url
+            );
         }
     });
 }
