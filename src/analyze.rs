@@ -90,7 +90,7 @@ pub async fn analyze(args: AnalyzeArgs) -> anyhow::Result<i32> {
         &capture,
         Default::default(),
         &redactor,
-        Some(&dist),
+        std::slice::from_ref(&dist),
     );
     report.notes.push(format!(
         "analyzed {} ({} entries) against {} behaviors serving {}",

@@ -33,10 +33,24 @@ pub async fn dispatch(cli: cli::Cli) -> anyhow::Result<i32> {
         cli::Command::Run(args) => run::run(args).await,
         cli::Command::Analyze(args) => analyze::analyze(args).await,
         cli::Command::CheckConfig(args) => check_config::check_config(args),
-        cli::Command::Lab(_args) => Err(UserError::input(
-            "the lab is not built yet",
-            "run against a URL: cdnprobe run http://127.0.0.1:PORT/",
-        )
-        .into()),
+        cli::Command::Lab(args) => {
+            let behaviors = match &args.behaviors {
+                Some(f) => Some(cloudfront::load::from_file(f)?),
+                None => None,
+            };
+            lab::serve_forever(lab::LabOptions {
+                port: args.port,
+                topology: match args.topology {
+                    cli::TopologyArg::Proxy => lab::Topology::Proxy,
+                    cli::TopologyArg::CdnHost => lab::Topology::CdnHost,
+                },
+                faults: run::parse_faults(&args.faults)?,
+                behaviors,
+                context_path: args.context_path.clone(),
+                ..Default::default()
+            })
+            .await?;
+            Ok(error::exit::OK)
+        }
     }
 }

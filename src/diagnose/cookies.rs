@@ -30,10 +30,7 @@ pub fn set_cookie_on_cacheable(ctx: &Ctx) -> Vec<Finding> {
     let hits = ctx.records.iter().filter(|r| {
         ctx.cacheable(r)
             && !set_cookies(r).is_empty()
-            && match ctx.dist {
-                Some(_) => r.edge_treatment.as_ref().is_some_and(|t| t.store),
-                None => true,
-            }
+            && (!ctx.has_dist() || r.edge_treatment.as_ref().is_some_and(|t| t.store))
     });
     super::evidence::group_by(hits, |r| Some(r.behavior.clone()))
         .into_iter()
@@ -48,10 +45,9 @@ pub fn set_cookie_on_cacheable(ctx: &Ctx) -> Vec<Finding> {
                     ev(r, lines)
                 })
                 .collect();
-            let forwards = ctx
-                .dist
-                .zip(rs.first())
-                .and_then(|(_, r)| ctx.behavior(r))
+            let forwards = rs
+                .first()
+                .and_then(|r| ctx.behavior(r))
                 .map(|(_, b, _)| !b.origin_forward.cookies.is_none());
             let mut f = ids::SET_COOKIE_ON_CACHEABLE.finding(
                 behavior.clone(),
@@ -82,7 +78,7 @@ pub fn set_cookie_on_cacheable(ctx: &Ctx) -> Vec<Finding> {
 /// again, so each request has a new key. Load-balancer stickiness cookies count from two values;
 /// other cookies from three request values (a login legitimately replaces JSESSIONID once).
 pub fn rotating_cookie_in_key(ctx: &Ctx) -> Vec<Finding> {
-    if ctx.dist.is_none() {
+    if !ctx.has_dist() {
         return Vec::new();
     }
     let mut out = Vec::new();

@@ -168,9 +168,8 @@ pub fn cors_blocked(ctx: &Ctx) -> Vec<Finding> {
                     ev(r, lines)
                 })
                 .collect();
-            let no_origin = ctx
-                .dist
-                .and(rs.first())
+            let no_origin = rs
+                .first()
                 .and_then(|r| ctx.behavior(r))
                 .filter(|(_, b, _)| !b.origin_forward.headers.contains_header("origin"));
             let fonts = rs.iter().filter(|r| r.asset_kind == AssetKind::Font).count();

@@ -319,20 +319,31 @@ pub fn spec(id: &str) -> Option<&'static Spec> {
     CATALOGUE.iter().find(|s| s.id == id)
 }
 
-/// What every finding function reads: the classified records and, when known, the distribution.
+/// What every finding function reads: the classified records and the distributions serving
+/// them (none when unknown; one per product when Jira and Confluence sit behind separate edges).
 pub struct Ctx<'a> {
     pub records: &'a [RequestRecord],
-    pub dist: Option<&'a Distribution>,
+    pub dists: &'a [Distribution],
 }
 
 impl<'a> Ctx<'a> {
-    pub fn new(records: &'a [RequestRecord], dist: Option<&'a Distribution>) -> Self {
-        Ctx { records, dist }
+    pub fn new(records: &'a [RequestRecord], dists: &'a [Distribution]) -> Self {
+        Ctx { records, dists }
+    }
+
+    /// Some distribution is known (so the cache key and TTLs are known).
+    pub fn has_dist(&self) -> bool {
+        !self.dists.is_empty()
+    }
+
+    /// The distribution serving `url`, if any.
+    pub fn dist_for(&self, url: &str) -> Option<&'a Distribution> {
+        self.dists.iter().find(|d| d.behavior_for(url).is_some())
     }
 
     /// The behavior serving this record's URL: index, behavior, effective pattern.
     pub fn behavior(&self, r: &RequestRecord) -> Option<(usize, &'a Behavior, String)> {
-        self.dist?.behavior_for(&r.url)
+        self.dist_for(&r.url)?.behavior_for(&r.url)
     }
 
     /// A successful response the edge's caching applies to: static, or under a non-default
@@ -341,22 +352,28 @@ impl<'a> Ctx<'a> {
         if !evidence::fresh(r) || !r.status.is_some_and(|s| (200..300).contains(&s)) {
             return false;
         }
-        match self.dist {
-            None => crate::classify::is_static(r.asset_kind),
-            Some(_) => match self.behavior(r) {
-                None => false,
-                Some((_, b, _)) => {
-                    b.can_store() && (crate::classify::is_static(r.asset_kind) || !b.is_default)
-                }
-            },
+        if !self.has_dist() {
+            return crate::classify::is_static(r.asset_kind);
+        }
+        match self.behavior(r) {
+            None => false,
+            Some((_, b, _)) => {
+                b.can_store() && (crate::classify::is_static(r.asset_kind) || !b.is_default)
+            }
         }
     }
 }
 
-/// Every finding the captured records show, in a deterministic order: severity (errors first),
-/// then catalogue order, then behavior, then the first evidence URL.
+/// Every finding the captured records show, against one distribution (or none).
 pub fn diagnose(records: &[RequestRecord], dist: Option<&Distribution>) -> Vec<Finding> {
-    let ctx = Ctx::new(records, dist);
+    diagnose_with(records, dist.map(std::slice::from_ref).unwrap_or(&[]))
+}
+
+/// Every finding the captured records show, in a deterministic order: severity (errors first),
+/// then catalogue order, then behavior, then the first evidence URL. Each record is judged
+/// against the distribution that serves its URL.
+pub fn diagnose_with(records: &[RequestRecord], dists: &[Distribution]) -> Vec<Finding> {
+    let ctx = Ctx::new(records, dists);
     let mut out = Vec::new();
     out.extend(paths::dynamic_cached(&ctx));
     out.extend(cookies::session_cookie_cached(&ctx));

@@ -8,29 +8,29 @@ use super::{Ctx, Finding, ids};
 
 /// `behavior-mismatch`: the behavior header names a different behavior than the prediction.
 pub fn behavior_mismatch(ctx: &Ctx) -> Vec<Finding> {
-    let Some(dist) = ctx.dist else {
-        return Vec::new();
-    };
-    let Some(header) = dist.behavior_header.as_deref() else {
-        return Vec::new();
-    };
     let hits = ctx.records.iter().filter_map(|r| {
         let observed = r.observed_behavior.as_deref()?;
+        let dist = ctx.dist_for(&r.url)?;
         let (predicted, _, _) = dist.behavior_for(&r.url)?;
         (dist.behavior_named(observed) != Some(predicted)).then_some(r)
     });
     group_by(hits, |r| Some((r.behavior.clone(), r.observed_behavior.clone())))
         .into_iter()
-        .map(|((behavior, observed), rs)| {
+        .filter_map(|((behavior, observed), rs)| {
             let observed = observed.unwrap_or_default();
-            let (idx, b, _) = dist.behavior_for(&rs[0].url).expect("has a behavior");
+            let dist = ctx.dist_for(&rs[0].url)?;
+            let header = dist.behavior_header.as_deref()?;
+            let (idx, b, _) = dist.behavior_for(&rs[0].url)?;
             let predicted_label = b.name.clone();
             let known = dist.behavior_named(&observed);
             let evidence = distinct_urls(&rs)
                 .into_iter()
                 .map(|r| {
                     let mut lines = header_lines(&r.response_headers, header);
-                    lines.push(format!("predicted: {predicted_label} (behavior {} of the configuration)", idx + 1));
+                    lines.push(format!(
+                        "predicted: {predicted_label} (behavior {} of the configuration)",
+                        idx + 1
+                    ));
                     ev(r, lines)
                 })
                 .collect();
@@ -53,7 +53,7 @@ pub fn behavior_mismatch(ctx: &Ctx) -> Vec<Finding> {
                 cap(evidence),
             );
             f.title = format!("Served by {observed}, configuration predicts {predicted_label}");
-            f
+            Some(f)
         })
         .collect()
 }

@@ -82,7 +82,7 @@ fn keyed_query(ctx: &Ctx, r: &RequestRecord) -> Option<Vec<(String, String)>> {
 /// `query-string-changes`: the same path loaded with a different value of a keyed query
 /// parameter (a cache-buster such as `_=<timestamp>`), on a behavior that caches.
 pub fn query_string_changes(ctx: &Ctx) -> Vec<Finding> {
-    if ctx.dist.is_none() {
+    if !ctx.has_dist() {
         return Vec::new();
     }
     // (behavior pattern) -> (params, evidence pairs, request count)
@@ -206,8 +206,9 @@ pub fn static_bypasses_cdn(ctx: &Ctx) -> Vec<Finding> {
             && is_static(r.asset_kind)
             && r.cache.provider == Provider::None
             && (ctx
-                .dist
-                .is_some_and(|d| !d.hosts.is_empty() && d.serves(&u))
+                .dists
+                .iter()
+                .any(|d| !d.hosts.is_empty() && d.serves(&u))
                 || (site_uses_cdn && atlassian_static_path(&r.url)))
     });
     group_by(hits, |r| Some(host_of(r)))
