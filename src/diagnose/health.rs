@@ -170,13 +170,40 @@ pub async fn check_all(
 }
 
 /// Put health-check answers and their findings into a report (re-sorted, re-summarized).
+///
+/// A failing "CDN prefix" check (Jira's `jira.fixed.cdn.*` not set) is only context when the
+/// capture shows `/s/` resources already coming through a CDN: the whole site is behind it (the
+/// seed's proxy setup), which does not need Jira's own CDN prefix.
 pub fn attach(report: &mut crate::report::Report, checks: Vec<HealthCheck>) {
+    let static_via_cdn = report
+        .requests
+        .iter()
+        .any(|r| super::headers::is_versioned_s(&r.url) && r.cache.went_through_cdn());
     for hc in checks {
-        report.findings.extend(findings(&hc));
+        for mut f in findings(&hc) {
+            let about_prefix = f
+                .evidence
+                .iter()
+                .flat_map(|e| &e.lines)
+                .any(|l| is_cdn_prefix_check(l));
+            if f.id == ids::HEALTH_CHECK_FAILED.id && about_prefix && static_via_cdn {
+                f.severity = Severity::Info;
+                f.explanation.push_str(
+                    " Here /s/ resources already come through a CDN (the whole site is behind it), so Jira/Confluence's own CDN prefix is not needed.",
+                );
+            }
+            report.findings.push(f);
+        }
         report.health_checks.push(hc);
     }
     super::sort(&mut report.findings);
     report.summarize();
+}
+
+/// A check about Jira/Confluence's own CDN prefix (`jira.fixed.cdn.enabled` / `.prefix`).
+fn is_cdn_prefix_check(text: &str) -> bool {
+    let t = text.to_ascii_lowercase();
+    t.contains("cdn-enabled") || t.contains("cdn prefix") || t.contains("cdn.enabled") || t.contains("cdn.prefix")
 }
 
 /// A failing check found in the answer: its JSON object and the severity it claims.
@@ -343,6 +370,25 @@ mod tests {
         assert!(f[0].explanation.contains("not allow-public-use"));
         assert!(f[0].evidence[0].lines[1].contains("\"isHealthy\":false"));
         assert_eq!(f[1].severity, Severity::Warn);
+    }
+
+    #[test]
+    fn a_missing_cdn_prefix_is_context_when_the_site_is_behind_the_cdn() {
+        use crate::diagnose::testkit::*;
+        let body = r#"{"statuses":[{"completeKey":"x:cdn-enabled","name":"CDN prefix configured","isHealthy":false,"failureReason":"jira.fixed.cdn.enabled is false","severity":"warning"}]}"#;
+        let d = seed();
+        let mut report = crate::report::Report::default();
+        report.requests = records(&[Rec::static_ok(S_JS, "Hit")], Some(&d));
+        attach(&mut report, vec![hc(200, body)]);
+        assert_eq!(report.findings.len(), 1);
+        assert_eq!(report.findings[0].severity, Severity::Info);
+        assert_eq!(report.health_checks.len(), 1);
+        assert_eq!(report.summary.findings_info, 1);
+        // Without a CDN in front of /s/, the same answer is a warning.
+        let mut report = crate::report::Report::default();
+        report.requests = records(&[Rec::get(S_JS)], Some(&d));
+        attach(&mut report, vec![hc(200, body)]);
+        assert_eq!(report.findings[0].severity, Severity::Warn);
     }
 
     #[test]
