@@ -117,12 +117,8 @@ fn no_error_or_warn(r: &Report) {
 #[test]
 fn healthy_proxy_lab_has_no_error_or_warn_finding_and_a_stale_config_is_a_mismatch() {
     block_on(async {
-        let (r, capture, dists) = diagnose_lab(
-            Topology::Proxy,
-            vec![],
-            &["jira-smoke", "confluence-smoke"],
-        )
-        .await;
+        let (r, capture, dists) =
+            diagnose_lab(Topology::Proxy, vec![], &["jira-smoke", "confluence-smoke"]).await;
         no_error_or_warn(&r);
         assert_eq!(r.health_checks.len(), 2, "one health check per product");
         assert!(r.requests.iter().any(|q| q.observed_behavior.is_some()));
@@ -154,7 +150,8 @@ fn healthy_proxy_lab_has_no_error_or_warn_finding_and_a_stale_config_is_a_mismat
         let m = of(&r2, "behavior-mismatch");
         assert!(!m.is_empty(), "{:#?}", r2.findings);
         assert!(
-            m.iter().any(|f| f.title.contains("/s/*") && f.title.contains("default")),
+            m.iter()
+                .any(|f| f.title.contains("/s/*") && f.title.contains("default")),
             "{:#?}",
             m.iter().map(|f| &f.title).collect::<Vec<_>>()
         );
@@ -179,22 +176,36 @@ fn healthy_cdn_host_lab_has_no_error_or_warn_finding() {
 #[test]
 fn alb_stickiness_names_the_rotating_awsalb_in_the_s_cache_key() {
     block_on(async {
-        let (r, _, _) = diagnose_lab(Topology::Proxy, vec![Fault::AlbStickiness], &["jira-smoke"]).await;
+        let (r, _, _) =
+            diagnose_lab(Topology::Proxy, vec![Fault::AlbStickiness], &["jira-smoke"]).await;
         let f = of(&r, "rotating-cookie-in-key");
         let s = f
             .iter()
             .find(|f| f.behavior.as_deref() == Some("/s/*"))
             .unwrap_or_else(|| panic!("{:#?}", r.findings));
-        assert!(s.title.contains("AWSALB") && s.title.contains("/s/*"), "{}", s.title);
+        assert!(
+            s.title.contains("AWSALB") && s.title.contains("/s/*"),
+            "{}",
+            s.title
+        );
         assert!(s.explanation.contains("cookies: all"));
         let l = lines(s);
         let set: Vec<&&str> = l
             .iter()
-            .filter(|x| x.to_ascii_lowercase().starts_with("set-cookie: awsalb=<redacted:"))
+            .filter(|x| {
+                x.to_ascii_lowercase()
+                    .starts_with("set-cookie: awsalb=<redacted:")
+            })
             .collect();
-        assert!(set.len() >= 2, "two Set-Cookie lines showing rotation: {l:#?}");
+        assert!(
+            set.len() >= 2,
+            "two Set-Cookie lines showing rotation: {l:#?}"
+        );
         assert_ne!(set[0], set[1]);
-        assert!(l.iter().any(|x| x.starts_with("cache key: ") && x.contains("AWSALB=<redacted:")));
+        assert!(
+            l.iter()
+                .any(|x| x.starts_with("cache key: ") && x.contains("AWSALB=<redacted:"))
+        );
         assert!(s.fix.contains("Forward Cookies = None") && s.fix.contains("stickiness"));
         assert!(!of(&r, "set-cookie-on-cacheable").is_empty());
     });
@@ -203,7 +214,8 @@ fn alb_stickiness_names_the_rotating_awsalb_in_the_s_cache_key() {
 #[test]
 fn expires_now_is_expires_before_date_with_both_lines() {
     block_on(async {
-        let (r, _, _) = diagnose_lab(Topology::Proxy, vec![Fault::ExpiresNow], &["jira-smoke"]).await;
+        let (r, _, _) =
+            diagnose_lab(Topology::Proxy, vec![Fault::ExpiresNow], &["jira-smoke"]).await;
         let f = of(&r, "expires-before-date");
         assert_eq!(f.len(), 1, "{:#?}", r.findings);
         assert_eq!(f[0].behavior.as_deref(), Some("/s/*"));
@@ -213,7 +225,10 @@ fn expires_now_is_expires_before_date_with_both_lines() {
                 .find(|l| l.to_ascii_lowercase().starts_with(&format!("{n}: ")))
                 .map(|l| l.split_once(": ").unwrap().1.to_string())
         };
-        let (date, expires) = (get("date").expect("Date line"), get("expires").expect("Expires line"));
+        let (date, expires) = (
+            get("date").expect("Date line"),
+            get("expires").expect("Expires line"),
+        );
         let d = httpdate::parse_http_date(&date).unwrap();
         let x = httpdate::parse_http_date(&expires).unwrap();
         assert!(x <= d, "{expires} <= {date}");
@@ -223,12 +238,13 @@ fn expires_now_is_expires_before_date_with_both_lines() {
 #[test]
 fn no_cache_static_is_no_cache_on_static() {
     block_on(async {
-        let (r, _, _) = diagnose_lab(Topology::Proxy, vec![Fault::NoCacheStatic], &["jira-smoke"]).await;
+        let (r, _, _) =
+            diagnose_lab(Topology::Proxy, vec![Fault::NoCacheStatic], &["jira-smoke"]).await;
         let f = of(&r, "no-cache-on-static");
         assert!(!f.is_empty(), "{:#?}", r.findings);
-        assert!(lines(f[0])
-            .iter()
-            .any(|l| l.to_ascii_lowercase().starts_with("cache-control: ") && l.contains("no-cache")));
+        assert!(lines(f[0]).iter().any(
+            |l| l.to_ascii_lowercase().starts_with("cache-control: ") && l.contains("no-cache")
+        ));
     });
 }
 
@@ -241,7 +257,11 @@ fn font_502_is_an_error_with_the_edge_error_line() {
         assert_eq!(f[0].severity, Severity::Error);
         let l = lines(f[0]);
         assert!(l.iter().any(|x| x.starts_with("HTTP 502")));
-        assert!(l.iter().any(|x| x.to_ascii_lowercase() == "x-cache: error from cloudfront"), "{l:#?}");
+        assert!(
+            l.iter()
+                .any(|x| x.to_ascii_lowercase() == "x-cache: error from cloudfront"),
+            "{l:#?}"
+        );
         assert_eq!(r.summary.exit_code, 1);
     });
 }
@@ -249,13 +269,20 @@ fn font_502_is_an_error_with_the_edge_error_line() {
 #[test]
 fn cors_missing_is_a_cors_failure_naming_the_header() {
     block_on(async {
-        let (r, _, _) = diagnose_lab(Topology::CdnHost, vec![Fault::CorsMissing], &["jira-smoke"]).await;
+        let (r, _, _) =
+            diagnose_lab(Topology::CdnHost, vec![Fault::CorsMissing], &["jira-smoke"]).await;
         let f = of(&r, "cors-blocked");
         assert!(!f.is_empty(), "{:#?}", r.findings);
         assert!(f[0].title.contains("Access-Control-Allow-Origin"));
         let l = lines(f[0]);
-        assert!(l.iter().any(|x| x.starts_with("corsErrorStatus: ")), "{l:#?}");
-        assert!(l.iter().any(|x| x.to_ascii_lowercase().starts_with("origin: ")));
+        assert!(
+            l.iter().any(|x| x.starts_with("corsErrorStatus: ")),
+            "{l:#?}"
+        );
+        assert!(
+            l.iter()
+                .any(|x| x.to_ascii_lowercase().starts_with("origin: "))
+        );
         assert!(f[0].fix.contains("Origin"));
     });
 }
@@ -263,11 +290,16 @@ fn cors_missing_is_a_cors_failure_naming_the_header() {
 #[test]
 fn private_cached_is_a_security_error() {
     block_on(async {
-        let (r, _, _) = diagnose_lab(Topology::Proxy, vec![Fault::PrivateCached], &["jira-smoke"]).await;
+        let (r, _, _) =
+            diagnose_lab(Topology::Proxy, vec![Fault::PrivateCached], &["jira-smoke"]).await;
         let f = of(&r, "dynamic-cached");
         assert!(!f.is_empty(), "{:#?}", r.findings);
         assert_eq!(f[0].severity, Severity::Error);
-        assert!(lines(f[0]).iter().any(|l| l.starts_with("Cookie: ") || l.starts_with("cookie: ")));
+        assert!(
+            lines(f[0])
+                .iter()
+                .any(|l| l.starts_with("Cookie: ") || l.starts_with("cookie: "))
+        );
         assert_eq!(r.summary.exit_code, 1);
     });
 }
@@ -275,18 +307,22 @@ fn private_cached_is_a_security_error() {
 #[test]
 fn bypass_static_is_static_bypassing_the_cdn() {
     block_on(async {
-        let (r, _, _) = diagnose_lab(Topology::Proxy, vec![Fault::BypassStatic], &["jira-smoke"]).await;
+        let (r, _, _) =
+            diagnose_lab(Topology::Proxy, vec![Fault::BypassStatic], &["jira-smoke"]).await;
         let f = of(&r, "static-bypasses-cdn");
         assert!(!f.is_empty(), "{:#?}", r.findings);
         assert!(lines(f[0]).iter().any(|l| l.starts_with("no X-Cache")));
-        assert!(f[0].evidence[0].url.contains("/s/") || f[0].evidence[0].url.contains("/download/"));
+        assert!(
+            f[0].evidence[0].url.contains("/s/") || f[0].evidence[0].url.contains("/download/")
+        );
     });
 }
 
 #[test]
 fn query_buster_is_a_changing_query_string_on_s() {
     block_on(async {
-        let (r, _, _) = diagnose_lab(Topology::Proxy, vec![Fault::QueryBuster], &["jira-smoke"]).await;
+        let (r, _, _) =
+            diagnose_lab(Topology::Proxy, vec![Fault::QueryBuster], &["jira-smoke"]).await;
         let f = of(&r, "query-string-changes");
         assert_eq!(f.len(), 1, "{:#?}", r.findings);
         assert_eq!(f[0].behavior.as_deref(), Some("/s/*"));

@@ -203,7 +203,10 @@ pub fn attach(report: &mut crate::report::Report, checks: Vec<HealthCheck>) {
 /// A check about Jira/Confluence's own CDN prefix (`jira.fixed.cdn.enabled` / `.prefix`).
 fn is_cdn_prefix_check(text: &str) -> bool {
     let t = text.to_ascii_lowercase();
-    t.contains("cdn-enabled") || t.contains("cdn prefix") || t.contains("cdn.enabled") || t.contains("cdn.prefix")
+    t.contains("cdn-enabled")
+        || t.contains("cdn prefix")
+        || t.contains("cdn.enabled")
+        || t.contains("cdn.prefix")
 }
 
 /// A failing check found in the answer: its JSON object and the severity it claims.

@@ -169,7 +169,9 @@ pub fn query_string_changes(ctx: &Ctx) -> Vec<Finding> {
         .collect()
 }
 
-/// Atlassian's static URL shapes, wherever they are served from.
+/// The static URL shapes Atlassian's CDN support sends through the CDN (`/s/`, `/download/...`)
+/// only. Avatars, `/images/` and Synchrony are not among them: Jira and
+/// Confluence serve those from the node even with a CDN prefix.
 fn atlassian_static_path(url: &str) -> bool {
     let p = url::Url::parse(url)
         .map(|u| u.path().to_string())
@@ -179,11 +181,6 @@ fn atlassian_static_path(url: &str) -> bool {
         "/download/resources/",
         "/download/batch/",
         "/download/contextbatch/",
-        "/synchrony-proxy/resources/",
-        "/images/icons/",
-        "/secure/projectavatar",
-        "/secure/viewavatar",
-        "/secure/useravatar",
     ]
     .iter()
     .any(|x| p.contains(x))
