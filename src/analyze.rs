@@ -28,10 +28,10 @@ pub fn page_hosts(exchanges: &[Exchange]) -> Vec<String> {
         .iter()
         .filter(|e| e.resource_type.eq_ignore_ascii_case("document"))
     {
-        if let Some(h) = host(ex) {
-            if !hosts.contains(&h) {
-                hosts.push(h);
-            }
+        if let Some(h) = host(ex)
+            && !hosts.contains(&h)
+        {
+            hosts.push(h);
         }
     }
     if hosts.is_empty() {

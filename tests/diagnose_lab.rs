@@ -259,7 +259,7 @@ fn font_502_is_an_error_with_the_edge_error_line() {
         assert!(l.iter().any(|x| x.starts_with("HTTP 502")));
         assert!(
             l.iter()
-                .any(|x| x.to_ascii_lowercase() == "x-cache: error from cloudfront"),
+                .any(|x| x.eq_ignore_ascii_case("x-cache: error from cloudfront")),
             "{l:#?}"
         );
         assert_eq!(r.summary.exit_code, 1);

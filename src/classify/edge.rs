@@ -15,10 +15,10 @@ use crate::exchange::Exchange;
 /// `--cdn-host` takes `host`, `host:port` or a URL.
 fn cdn_host(s: &str) -> String {
     let s = s.trim();
-    if s.contains("://") {
-        if let Some(h) = url::Url::parse(s).ok().as_ref().and_then(host_port) {
-            return h;
-        }
+    if s.contains("://")
+        && let Some(h) = url::Url::parse(s).ok().as_ref().and_then(host_port)
+    {
+        return h;
     }
     s.trim_end_matches('/').to_string()
 }

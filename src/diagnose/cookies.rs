@@ -146,13 +146,13 @@ pub fn rotating_cookie_in_key(ctx: &Ctx) -> Vec<Finding> {
                         .map(move |c| (*r, c))
                 })
                 .collect();
-            if let Some((r1, c1)) = setters.first() {
-                if let Some((r2, c2)) = setters.iter().find(|(_, c)| c.value != c1.value) {
-                    for (r, c) in [(r1, c1), (r2, c2)] {
-                        let mut lines = vec![c.line.clone()];
-                        lines.extend(cache_lines(r));
-                        evidence.push(ev(r, lines));
-                    }
+            if let Some((r1, c1)) = setters.first()
+                && let Some((r2, c2)) = setters.iter().find(|(_, c)| c.value != c1.value)
+            {
+                for (r, c) in [(r1, c1), (r2, c2)] {
+                    let mut lines = vec![c.line.clone()];
+                    lines.extend(cache_lines(r));
+                    evidence.push(ev(r, lines));
                 }
             }
             // Two requests under this behavior that sent different values: two cache keys.
@@ -165,19 +165,19 @@ pub fn rotating_cookie_in_key(ctx: &Ctx) -> Vec<Finding> {
                         .map(|(_, v)| (*r, v))
                 })
                 .collect();
-            if let Some((r1, v1)) = senders.first() {
-                if let Some((r2, _)) = senders.iter().find(|(_, v)| v != v1) {
-                    for r in [r1, r2] {
-                        let mut lines = super::evidence::header_lines(&r.request_headers, "cookie");
-                        lines.extend(cache_lines(r));
-                        if let Ok(u) = url::Url::parse(&r.url) {
-                            lines.push(format!(
-                                "cache key: {}",
-                                cache_key(behavior, &r.method, &u, &r.request_headers)
-                            ));
-                        }
-                        evidence.push(ev(r, lines));
+            if let Some((r1, v1)) = senders.first()
+                && let Some((r2, _)) = senders.iter().find(|(_, v)| v != v1)
+            {
+                for r in [r1, r2] {
+                    let mut lines = super::evidence::header_lines(&r.request_headers, "cookie");
+                    lines.extend(cache_lines(r));
+                    if let Ok(u) = url::Url::parse(&r.url) {
+                        lines.push(format!(
+                            "cache key: {}",
+                            cache_key(behavior, &r.method, &u, &r.request_headers)
+                        ));
                     }
+                    evidence.push(ev(r, lines));
                 }
             }
         }

@@ -64,8 +64,8 @@ pub fn font_502(ctx: &Ctx) -> Vec<Finding> {
 /// `edge-error`: 5xx answers and `LimitExceeded` (other than fonts' 502, reported on their own).
 pub fn edge_error(ctx: &Ctx) -> Vec<Finding> {
     let hits = ctx.records.iter().filter(|r| {
-        !r.from_browser_cache
-            && !(r.asset_kind == AssetKind::Font && r.status == Some(502))
+        let font_502 = r.asset_kind == AssetKind::Font && r.status == Some(502);
+        !(r.from_browser_cache || font_502)
             && (r.status.is_some_and(|s| s >= 500)
                 || r.cache.status == CacheOutcome::LimitExceeded
                 || (r.cache.status == CacheOutcome::Error && r.status.is_none()))

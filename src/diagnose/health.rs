@@ -149,10 +149,10 @@ pub async fn check_all(
 ) -> Vec<HealthCheck> {
     let mut urls: Vec<url::Url> = Vec::new();
     for b in bases {
-        if let Some(u) = health_url(b, context_path) {
-            if !urls.contains(&u) {
-                urls.push(u);
-            }
+        if let Some(u) = health_url(b, context_path)
+            && !urls.contains(&u)
+        {
+            urls.push(u);
         }
     }
     let mut out = Vec::new();
@@ -380,16 +380,20 @@ mod tests {
         use crate::diagnose::testkit::*;
         let body = r#"{"statuses":[{"completeKey":"x:cdn-enabled","name":"CDN prefix configured","isHealthy":false,"failureReason":"jira.fixed.cdn.enabled is false","severity":"warning"}]}"#;
         let d = seed();
-        let mut report = crate::report::Report::default();
-        report.requests = records(&[Rec::static_ok(S_JS, "Hit")], Some(&d));
+        let mut report = crate::report::Report {
+            requests: records(&[Rec::static_ok(S_JS, "Hit")], Some(&d)),
+            ..Default::default()
+        };
         attach(&mut report, vec![hc(200, body)]);
         assert_eq!(report.findings.len(), 1);
         assert_eq!(report.findings[0].severity, Severity::Info);
         assert_eq!(report.health_checks.len(), 1);
         assert_eq!(report.summary.findings_info, 1);
         // Without a CDN in front of /s/, the same answer is a warning.
-        let mut report = crate::report::Report::default();
-        report.requests = records(&[Rec::get(S_JS)], Some(&d));
+        let mut report = crate::report::Report {
+            requests: records(&[Rec::get(S_JS)], Some(&d)),
+            ..Default::default()
+        };
         attach(&mut report, vec![hc(200, body)]);
         assert_eq!(report.findings[0].severity, Severity::Warn);
     }

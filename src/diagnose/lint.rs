@@ -186,13 +186,14 @@ fn context_path_mismatch(set: &BehaviorSet, given: Option<&str>) -> Vec<Finding>
     let mut problems: Vec<String> = Vec::new();
     let file_cp = &set.context_path;
     let given = given.map(normalize_context_path);
-    if let Some(g) = &given {
-        if !file_cp.is_empty() && file_cp != g {
-            problems.push(format!(
-                "the file's context_path is {file_cp}, the site's is {}",
-                if g.is_empty() { "/ (none)" } else { g }
-            ));
-        }
+    if let Some(g) = &given
+        && !file_cp.is_empty()
+        && file_cp != g
+    {
+        problems.push(format!(
+            "the file's context_path is {file_cp}, the site's is {}",
+            if g.is_empty() { "/ (none)" } else { g }
+        ));
     }
     // A pattern that already carries the file's context path gets it twice.
     if !file_cp.is_empty() {
@@ -211,20 +212,20 @@ fn context_path_mismatch(set: &BehaviorSet, given: Option<&str>) -> Vec<Finding>
             }
         }
     }
-    if let Some(g) = given.as_ref().filter(|g| !g.is_empty()) {
-        if file_cp.is_empty() {
-            for (i, b) in set.behaviors.iter().enumerate() {
-                let p = set.effective_pattern(i);
-                let p = if p.starts_with('/') || p.starts_with('*') {
-                    p
-                } else {
-                    format!("/{p}")
-                };
-                if !b.is_default && !p.starts_with('*') && !p.starts_with(&format!("{g}/")) {
-                    problems.push(format!(
-                        "{p} does not start with {g}/: requests to {g}{p} fall to a later behavior"
-                    ));
-                }
+    if let Some(g) = given.as_ref().filter(|g| !g.is_empty())
+        && file_cp.is_empty()
+    {
+        for (i, b) in set.behaviors.iter().enumerate() {
+            let p = set.effective_pattern(i);
+            let p = if p.starts_with('/') || p.starts_with('*') {
+                p
+            } else {
+                format!("/{p}")
+            };
+            if !b.is_default && !p.starts_with('*') && !p.starts_with(&format!("{g}/")) {
+                problems.push(format!(
+                    "{p} does not start with {g}/: requests to {g}{p} fall to a later behavior"
+                ));
             }
         }
     }
@@ -275,10 +276,8 @@ fn by_probes(set: &BehaviorSet, cp: &str) -> Vec<Finding> {
                 add(&mut all_cookies, i, &path);
             }
             match kind {
-                ProbeKind::Robots | ProbeKind::Favicon => {
-                    if b.is_default {
-                        minor.push(path.clone());
-                    }
+                ProbeKind::Robots | ProbeKind::Favicon if b.is_default => {
+                    minor.push(path.clone());
                 }
                 _ if !stores && b.is_default => {
                     if matches!(

@@ -60,7 +60,7 @@ pub fn behavior_mismatch(ctx: &Ctx) -> Vec<Finding> {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+
     use crate::diagnose::diagnose;
     use crate::diagnose::testkit::*;
 

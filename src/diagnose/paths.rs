@@ -92,8 +92,9 @@ pub fn query_string_changes(ctx: &Ctx) -> Vec<Finding> {
         (b.can_store() && !b.key.query.is_none() && b.caches_method(&r.method))
             .then(|| (pattern, host_of(r), u.path().to_string()))
     });
-    let mut per_behavior: Vec<(String, BTreeSet<String>, Vec<Evidence>, usize, String)> =
-        Vec::new();
+    // (pattern, changing parameters, evidence, requests, what the key holds)
+    type PerBehavior = (String, BTreeSet<String>, Vec<Evidence>, usize, String);
+    let mut per_behavior: Vec<PerBehavior> = Vec::new();
     for ((pattern, _, _), rs) in paths {
         if rs.len() < 2 {
             continue;

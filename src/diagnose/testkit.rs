@@ -2,7 +2,7 @@
 
 use crate::classify::Distribution;
 use crate::cloudfront::BehaviorSet;
-use crate::exchange::{Exchange, Failure, Headers};
+use crate::exchange::{Exchange, Failure};
 use crate::report::RequestRecord;
 
 pub const HOST: &str = "jira.example.com";
@@ -114,10 +114,6 @@ impl Rec {
             .cf("Miss", "FRA56-P1")
     }
 
-    pub fn exchange(&self) -> Exchange {
-        self.0.clone()
-    }
-
     pub fn record(&self, dist: Option<&Distribution>) -> RequestRecord {
         RequestRecord::from_exchange(&self.0, dist)
     }
@@ -152,18 +148,4 @@ pub fn healthy() -> Vec<Rec> {
         Rec::static_ok(S_JS, "Hit").resp("Age", "3"),
         Rec::static_ok(S_CSS, "Hit").resp("Age", "3"),
     ]
-}
-
-pub fn headers(pairs: &[(&str, &str)]) -> Headers {
-    Headers(
-        pairs
-            .iter()
-            .map(|(n, v)| (n.to_string(), v.to_string()))
-            .collect(),
-    )
-}
-
-/// Ids of the findings, in order.
-pub fn ids(findings: &[super::Finding]) -> Vec<&str> {
-    findings.iter().map(|f| f.id.as_str()).collect()
 }
