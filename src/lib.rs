@@ -6,6 +6,7 @@
 //! `cloudfront` is the one model of CloudFront (behaviors, patterns, TTL rules, cache key), used by
 //! the lab's edge and by classification alike. `lab` is the embedded Atlassian-like origin + edge.
 
+pub mod auth;
 pub mod browser;
 pub mod classify;
 pub mod cli;
