@@ -321,6 +321,21 @@ pub async fn capture_journeys(
             }
             _ = tokio::signal::ctrl_c() => {
                 capture.interrupted = true;
+                capture.exchanges.extend(browser.drain_uncollected());
+                capture.journeys.push(JourneyResult {
+                    name: journey.scenario.name.clone(),
+                    file: journey.scenario.file.as_ref().map(|f| f.display().to_string()),
+                    base_url: journey.base_url.clone(),
+                    steps: vec![StepResult {
+                        index: 0,
+                        description: "interrupted (Ctrl-C)".into(),
+                        ok: false,
+                        duration_ms: 0,
+                        error: Some("interrupted by Ctrl-C".into()),
+                        screenshot: None,
+                    }],
+                    ok: false,
+                });
                 break;
             }
         }
