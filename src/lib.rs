@@ -7,6 +7,7 @@
 //! the lab's edge and by classification alike. `lab` is the embedded Atlassian-like origin + edge.
 
 pub mod analyze;
+pub mod auth;
 pub mod browser;
 pub mod check_config;
 pub mod classify;

@@ -24,6 +24,21 @@ use crate::scenario::{Action, Scenario};
 pub struct Journey {
     pub scenario: Scenario,
     pub base_url: String,
+    /// Cookies (CDP `CookieParam`s) to start with: a session made elsewhere (`--cookie-file`).
+    pub cookies: Vec<serde_json::Value>,
+    /// Extra request headers (`--header`).
+    pub headers: Vec<(String, String)>,
+}
+
+impl Journey {
+    pub fn new(scenario: Scenario, base_url: impl Into<String>) -> Journey {
+        Journey {
+            scenario,
+            base_url: base_url.into(),
+            cookies: Vec::new(),
+            headers: Vec::new(),
+        }
+    }
 }
 
 /// Everything one run produced before reporting.
@@ -73,10 +88,7 @@ pub fn journeys_from_args(args: &RunArgs) -> Result<Vec<Journey>, UserError> {
     if args.scenarios.is_empty() {
         if let Some(url) = &args.url {
             check_url(url)?;
-            out.push(Journey {
-                scenario: Scenario::for_url(url),
-                base_url: url.clone(),
-            });
+            out.push(Journey::new(Scenario::for_url(url), url.clone()));
         }
         return Ok(out);
     }
@@ -93,7 +105,7 @@ pub fn journeys_from_args(args: &RunArgs) -> Result<Vec<Journey>, UserError> {
                 )
             })?;
         check_url(&base_url)?;
-        out.push(Journey { scenario, base_url });
+        out.push(Journey::new(scenario, base_url));
     }
     Ok(out)
 }
@@ -148,6 +160,8 @@ pub async fn run_journey(
     progress: &Progress,
 ) -> anyhow::Result<(JourneyResult, Vec<Exchange>, EventCounts, Option<UserError>)> {
     let page = browser.new_page().await?;
+    page.set_cookies(journey.cookies.clone()).await?;
+    page.set_extra_headers(&journey.headers).await?;
     let name = &journey.scenario.name;
     let mut steps = Vec::new();
     let mut failure = None;
@@ -178,7 +192,13 @@ pub async fn run_journey(
                     url,
                     message: error,
                 },
-                other => UserError::Step {
+                other => {
+                    let expected_host = url::Url::parse(&journey.base_url)
+                        .ok()
+                        .and_then(|u| crate::classify::edge::host_port(&u))
+                        .unwrap_or_default();
+                    let login = crate::browser::login::detect(&page, &expected_host).await;
+                    UserError::Step {
                     step: format!(
                         "{name}#{index} `{}`{}",
                         step.describe(),
@@ -192,11 +212,13 @@ pub async fn run_journey(
                     url,
                     message: other.to_string(),
                     screenshot: shot,
-                    hint: match other {
-                        ActionError::Timeout(..) => "check the selector/text against the page (see the screenshot), or raise the step's `timeout`".into(),
-                        _ => "see the screenshot and the page's state".into(),
+                    hint: match (login, other) {
+                        (Some(problem), _) => problem.hint(),
+                        (None, ActionError::Timeout(..)) => "check the selector/text against the page (see the screenshot), or raise the step's `timeout`".into(),
+                        (None, _) => "see the screenshot and the page's state".into(),
                     },
-                },
+                }
+                }
             });
             steps.push(record);
             break;
@@ -299,6 +321,21 @@ pub async fn capture_journeys(
             }
             _ = tokio::signal::ctrl_c() => {
                 capture.interrupted = true;
+                capture.exchanges.extend(browser.drain_uncollected());
+                capture.journeys.push(JourneyResult {
+                    name: journey.scenario.name.clone(),
+                    file: journey.scenario.file.as_ref().map(|f| f.display().to_string()),
+                    base_url: journey.base_url.clone(),
+                    steps: vec![StepResult {
+                        index: 0,
+                        description: "interrupted (Ctrl-C)".into(),
+                        ok: false,
+                        duration_ms: 0,
+                        error: Some("interrupted by Ctrl-C".into()),
+                        screenshot: None,
+                    }],
+                    ok: false,
+                });
                 break;
             }
         }
@@ -426,10 +463,7 @@ pub async fn lab_target(args: &RunArgs) -> anyhow::Result<Target> {
         );
         dist.behavior_header = args.distribution.behavior_header.clone();
         dists.push(dist);
-        journeys.push(Journey {
-            scenario,
-            base_url: lab.url(product).to_string(),
-        });
+        journeys.push(Journey::new(scenario, lab.url(product).to_string()));
     }
     let mut notes = lab.notes().to_vec();
     let faults = lab.faults();
@@ -465,7 +499,19 @@ pub fn site_target(args: &RunArgs) -> Result<Target, UserError> {
             "drop the URL and --scenario to run against the lab, or drop --lab-fault",
         ));
     }
-    let journeys = journeys_from_args(args)?;
+    let mut journeys = journeys_from_args(args)?;
+    let cookies: Vec<serde_json::Value> = match &args.cookie_file {
+        Some(f) => crate::auth::read_cookie_file(f)?
+            .iter()
+            .map(|c| c.to_cdp())
+            .collect(),
+        None => Vec::new(),
+    };
+    let headers = crate::auth::parse_headers(&args.headers)?;
+    for j in &mut journeys {
+        j.cookies = cookies.clone();
+        j.headers = headers.clone();
+    }
     let first = journeys
         .first()
         .map(|j| j.base_url.clone())
@@ -546,6 +592,14 @@ async fn run_target(
         Redactor::new_random()
     };
     for j in journeys {
+        for c in &j.cookies {
+            if let Some(v) = c["value"].as_str() {
+                redactor.register_secret(v);
+            }
+        }
+        for (_, v) in &j.headers {
+            redactor.register_secret(v);
+        }
         for name in j.scenario.required_vars() {
             if let Some(v) = vars
                 .get(&name)

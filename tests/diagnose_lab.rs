@@ -49,10 +49,7 @@ async fn diagnose_lab(
         );
         d.behavior_header = Some(HEADER.into());
         dists.push(d);
-        let j = Journey {
-            scenario,
-            base_url: lab.url(product).to_string(),
-        };
+        let j = Journey::new(scenario, lab.url(product).to_string());
         bases.push(j.base_url.clone());
         let out = tempfile::tempdir().unwrap();
         let (result, exchanges, counts, err) = run_journey(

@@ -26,10 +26,7 @@ async fn capture(topology: Topology, faults: Vec<Fault>, journey: &str) -> Vec<E
     } else {
         lab::Product::Confluence
     };
-    let j = Journey {
-        scenario,
-        base_url: lab.url(product).to_string(),
-    };
+    let j = Journey::new(scenario, lab.url(product).to_string());
     let out = tempfile::tempdir().unwrap();
     let (result, exchanges, counts, err) = run_journey(
         browser().await,
