@@ -245,3 +245,62 @@ fn analyze_rejects_a_file_that_is_not_a_har() {
         .stderr(predicate::str::contains("not a HAR"));
     assert!(!dir.path().join("report.json").exists());
 }
+
+/// `cdnprobe analyze` on a HAR recorded from the lab; returns the report.
+fn analyze_lab_har(name: &str, code: i32) -> serde_json::Value {
+    let out = tempfile::tempdir().unwrap();
+    cdnprobe()
+        .arg("analyze")
+        .arg(fixture(&format!("har/lab/{name}")))
+        .arg("--out")
+        .arg(out.path())
+        .assert()
+        .code(code);
+    report(out.path())
+}
+
+#[test]
+fn analyze_playwright_har_of_the_healthy_lab_has_no_error_or_warn() {
+    let r = analyze_lab_har("playwright-jira-healthy.har", 0);
+    assert!(r["requests"].as_array().unwrap().len() > 20);
+    assert_eq!(r["summary"]["findings_error"], 0);
+    assert_eq!(r["summary"]["findings_warn"], 0, "{}", r["findings"]);
+}
+
+#[test]
+fn analyze_playwright_har_of_alb_stickiness_names_awsalb_in_the_s_key() {
+    let r = analyze_lab_har("playwright-jira-alb-stickiness.har", 0);
+    let f = r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["id"] == "rotating-cookie-in-key" && f["behavior"] == "/s/*")
+        .unwrap_or_else(|| panic!("{}", r["findings"]));
+    assert!(f["title"].as_str().unwrap().contains("AWSALB"));
+    let lines: Vec<&str> = f["evidence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|e| {
+            e["lines"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|l| l.as_str().unwrap())
+        })
+        .collect();
+    let set: Vec<&&str> = lines
+        .iter()
+        .filter(|l| {
+            l.to_ascii_lowercase()
+                .starts_with("set-cookie: awsalb=<redacted:")
+        })
+        .collect();
+    assert!(set.len() >= 2 && set[0] != set[1], "{lines:#?}");
+}
+
+#[test]
+fn analyze_playwright_har_of_font_502() {
+    let r = analyze_lab_har("playwright-jira-font-502.har", 1);
+    assert!(finding_ids(&r).contains(&"font-502".to_string()));
+}
