@@ -283,4 +283,103 @@ mod tests {
         assert!(t.store);
         assert_eq!(t.ttl_secs, 31_536_000);
     }
+
+    fn args() -> DistributionArgs {
+        DistributionArgs::default()
+    }
+
+    #[test]
+    fn from_args_defaults_to_the_seed_and_prefixes_the_context_path() {
+        let d = Distribution::from_args(&args(), ["jira.example.com".to_string()]).unwrap();
+        assert_eq!(d.behaviors, BehaviorSet::seed_default());
+        assert_eq!(d.hosts, ["jira.example.com"]);
+        let a = DistributionArgs {
+            context_path: Some("jira".into()),
+            cdn_hosts: vec![
+                "https://cdn.example.com/".into(),
+                "static.example.com:8443".into(),
+            ],
+            behavior_header: Some(" X-Lab-Behavior ".into()),
+            ..args()
+        };
+        let d = Distribution::from_args(&a, ["jira.example.com".to_string()]).unwrap();
+        assert_eq!(d.behaviors.effective_pattern(0), "/jira/s/*");
+        assert_eq!(
+            d.hosts,
+            [
+                "jira.example.com",
+                "cdn.example.com",
+                "static.example.com:8443"
+            ]
+        );
+        assert_eq!(d.behavior_header.as_deref(), Some("X-Lab-Behavior"));
+        let (_, _, p) = d
+            .behavior_for("https://cdn.example.com/jira/s/x/batch.js")
+            .unwrap();
+        assert_eq!(p, "/jira/s/*");
+    }
+
+    #[test]
+    fn from_args_loads_files_and_refuses_both() {
+        let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+        let json = fixtures.join("distribution-config-seed.json");
+        let a = DistributionArgs {
+            distribution_config: Some(json.clone()),
+            context_path: Some("/jira".into()),
+            ..args()
+        };
+        let d = Distribution::from_args(&a, []).unwrap();
+        assert_eq!(
+            d.behaviors.effective_pattern(0),
+            "/s/*",
+            "a distribution config is CloudFront's truth: never rewritten"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let toml = dir.path().join("b.toml");
+        std::fs::write(
+            &toml,
+            "[[behavior]]\npattern = \"/s/*\"\ncookies = \"none\"\n",
+        )
+        .unwrap();
+        let a = DistributionArgs {
+            behaviors: Some(toml.clone()),
+            context_path: Some("/confluence".into()),
+            ..args()
+        };
+        let d = Distribution::from_args(&a, []).unwrap();
+        assert_eq!(d.behaviors.effective_pattern(0), "/confluence/s/*");
+        let both = DistributionArgs {
+            behaviors: Some(toml),
+            distribution_config: Some(json),
+            ..args()
+        };
+        assert!(Distribution::from_args(&both, []).is_err());
+        let missing = DistributionArgs {
+            distribution_config: Some(dir.path().join("nope.json")),
+            ..args()
+        };
+        assert!(
+            Distribution::from_args(&missing, [])
+                .unwrap_err()
+                .to_string()
+                .contains("get-distribution-config")
+        );
+    }
+
+    #[test]
+    fn behavior_named_reads_labels_patterns_numbers_and_add_headers() {
+        let mut d = Distribution::new(BehaviorSet::seed_default().with_context_path("/jira"), []);
+        d.behavior_header = Some("X-Rule".into());
+        d.behaviors.behaviors[3].response_headers = vec![("x-rule".into(), "downloads".into())];
+        assert_eq!(d.behavior_named("#1 /jira/s/*"), Some(0));
+        assert_eq!(d.behavior_named("/jira/s/*"), Some(0));
+        assert_eq!(d.behavior_named("/s/*"), Some(0));
+        assert_eq!(d.behavior_named("2"), Some(1));
+        assert_eq!(d.behavior_named("rule = 3"), Some(2));
+        assert_eq!(d.behavior_named("downloads"), Some(3));
+        assert_eq!(d.behavior_named("default"), Some(6));
+        assert_eq!(d.behavior_named("#7 default (*)"), Some(6));
+        assert_eq!(d.behavior_named("8"), None);
+        assert_eq!(d.behavior_named("something else"), None);
+    }
 }
