@@ -94,18 +94,16 @@ pub fn requests_table(records: &[RequestRecord]) -> String {
     t.to_string()
 }
 
-/// Predicted behavior, and the observed one (`--behavior-header`) beside it when it differs.
+/// Predicted behavior, and the observed one (`--behavior-header`) beside it when it names
+/// another (a label like `#1 /s/*` or `#7 default (*)` names its own pattern).
 fn behavior_cell(r: &RequestRecord) -> String {
     let predicted = cell(r.behavior.as_deref(), 24);
-    match r.observed_behavior.as_deref() {
-        Some(o)
-            if !r
-                .behavior
-                .as_deref()
-                .is_some_and(|p| o == p || o.ends_with(&format!(" {p}"))) =>
-        {
-            format!("{predicted} (seen: {})", cell(Some(o), 20))
-        }
+    let same = |o: &str, p: &str| {
+        o == p || o.ends_with(&format!(" {p}")) || (p == "*" && o.ends_with("default (*)"))
+    };
+    match (r.observed_behavior.as_deref(), r.behavior.as_deref()) {
+        (Some(o), Some(p)) if same(o, p) => predicted,
+        (Some(o), _) => format!("{predicted} (seen: {})", cell(Some(o), 20)),
         _ => predicted,
     }
 }
@@ -152,6 +150,25 @@ pub fn findings_details(findings: &[Finding]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn observed_behavior_shows_only_when_it_differs() {
+        let d = crate::diagnose::testkit::seed();
+        let rec = |url: &str, seen: &str| {
+            let mut r = crate::diagnose::testkit::Rec::get(url).record(Some(&d));
+            r.observed_behavior = Some(seen.into());
+            behavior_cell(&r)
+        };
+        assert_eq!(rec(crate::diagnose::testkit::S_JS, "#1 /s/*"), "/s/*");
+        assert_eq!(
+            rec(crate::diagnose::testkit::DASHBOARD, "#7 default (*)"),
+            "*"
+        );
+        assert_eq!(
+            rec(crate::diagnose::testkit::S_JS, "#7 default (*)"),
+            "/s/* (seen: #7 default (*))"
+        );
+    }
 
     #[test]
     fn short_url_keeps_host_head_and_tail() {
