@@ -79,19 +79,24 @@ fn keyed_query(ctx: &Ctx, r: &RequestRecord) -> Option<Vec<(String, String)>> {
     )
 }
 
-/// `query-string-changes`: the same path loaded with a different value of a keyed query
+/// `query-string-changes`: the same static path loaded with a different value of a keyed query
 /// parameter (a cache-buster such as `_=<timestamp>`), on a behavior that caches.
 pub fn query_string_changes(ctx: &Ctx) -> Vec<Finding> {
     if !ctx.has_dist() {
         return Vec::new();
     }
-    // (behavior pattern) -> (params, evidence pairs, request count)
-    let paths = group_by(ctx.records.iter().filter(|r| fresh(r)), |r| {
-        let (_, b, pattern) = ctx.behavior(r)?;
-        let u = url::Url::parse(&r.url).ok()?;
-        (b.can_store() && !b.key.query.is_none() && b.caches_method(&r.method))
-            .then(|| (pattern, host_of(r), u.path().to_string()))
-    });
+    // Static resources only: REST calls with different queries are different requests.
+    let paths = group_by(
+        ctx.records
+            .iter()
+            .filter(|r| fresh(r) && is_static(r.asset_kind)),
+        |r| {
+            let (_, b, pattern) = ctx.behavior(r)?;
+            let u = url::Url::parse(&r.url).ok()?;
+            (b.can_store() && !b.key.query.is_none() && b.caches_method(&r.method))
+                .then(|| (pattern, host_of(r), u.path().to_string()))
+        },
+    );
     // (pattern, changing parameters, evidence, requests, what the key holds)
     type PerBehavior = (String, BTreeSet<String>, Vec<Evidence>, usize, String);
     let mut per_behavior: Vec<PerBehavior> = Vec::new();
@@ -415,6 +420,21 @@ mod tests {
             Rec::static_ok("https://jira.example.com/robots.txt?x=2", "Hit"),
         ];
         assert!(only(&run(&recs), "query-string-changes").is_empty());
+        // REST (here under a caching default behavior) with different queries: different requests.
+        let mut d = seed();
+        d.behaviors.behaviors.last_mut().unwrap().key.headers = crate::cloudfront::NameSet::None;
+        let recs = records(
+            &[
+                Rec::get(&format!("{REST}?jql=a"))
+                    .mime("application/json")
+                    .cf("Miss", "FRA56-P1"),
+                Rec::get(&format!("{REST}?jql=b"))
+                    .mime("application/json")
+                    .cf("Miss", "FRA56-P1"),
+            ],
+            Some(&d),
+        );
+        assert!(only(&diagnose(&recs, Some(&d)), "query-string-changes").is_empty());
         // REST under the default behavior (caching off) with jQuery's `_=`: not this finding.
         let recs = vec![
             Rec::get(&format!("{REST}?_=1"))
