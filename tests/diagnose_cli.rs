@@ -155,6 +155,21 @@ fn check_config_bad_file_is_exit_2_with_line_and_column() {
         .code(2)
         .stderr(predicate::str::contains("bad.json:2:"))
         .stderr(predicate::str::contains("get-distribution-config"));
+    // Valid JSON, but a behavior without PathPattern: still file:line:column.
+    let nopat = dir.path().join("nopat.json");
+    std::fs::write(
+        &nopat,
+        "{\"DistributionConfig\": {\n  \"CacheBehaviors\": {\"Quantity\": 1, \"Items\": [\n    {\"TargetOriginId\": \"x\"}\n  ]},\n  \"DefaultCacheBehavior\": {\"CachePolicyId\": \"658327ea-f89d-4fab-a63d-7e88639e58f6\"}\n}}",
+    )
+    .unwrap();
+    cdnprobe()
+        .arg("check-config")
+        .arg(&nopat)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "nopat.json:3:5: CacheBehaviors.Items[0]: no PathPattern",
+        ));
     cdnprobe()
         .args(["check-config", "/nonexistent/dist.json"])
         .assert()
