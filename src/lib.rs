@@ -13,6 +13,7 @@ pub mod cloudfront;
 pub mod diagnose;
 pub mod error;
 pub mod exchange;
+pub mod har;
 pub mod lab;
 pub mod logging;
 pub mod redact;
