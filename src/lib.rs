@@ -34,5 +34,8 @@ pub async fn dispatch(cli: cli::Cli) -> anyhow::Result<i32> {
             "run against a URL: cdnprobe run http://127.0.0.1:PORT/",
         )
         .into()),
+        cli::Command::Schema => Ok(report::commands::schema()),
+        cli::Command::Diff(args) => report::commands::diff(&args),
+        cli::Command::Merge(args) => report::commands::merge(&args),
     }
 }

@@ -206,6 +206,7 @@ pub async fn run_journey(
     Ok((
         JourneyResult {
             name: name.clone(),
+            source: None,
             file: journey.scenario.file.as_ref().map(|f| f.display().to_string()),
             base_url: journey.base_url.clone(),
             steps,
@@ -400,18 +401,27 @@ pub async fn run(args: RunArgs) -> anyhow::Result<i32> {
     .await?;
     let report = build_report(&target, started, &capture, browser.stats(), &redactor, Some(&dist));
     browser.close().await;
-    report::json::write(&report, &report_path)?;
+    let redacted: Vec<Exchange> = capture
+        .exchanges
+        .iter()
+        .map(|ex| redactor.redact_exchange(ex))
+        .collect();
+    let files = report::write_all(&report, &redacted, &out_dir)?;
     progress.finish();
 
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        print!("{}", String::from_utf8(report::json::to_bytes(&report)?)?);
     } else if !args.quiet {
-        println!("{}", report::table::requests_table(&report.requests));
-        println!(
-            "{} requests, {} failed; report: {}",
-            report.summary.requests,
-            report.summary.failed_requests,
-            report_path.display()
+        print!(
+            "{}",
+            report::terminal::render(
+                &report,
+                &report::terminal::TerminalOptions {
+                    color: report::terminal::use_color(),
+                    verbose: args.verbose,
+                    files: &files,
+                }
+            )
         );
     }
     if let Some(e) = step_error {
