@@ -211,7 +211,7 @@ fn behaviors_table(report: &Report, color: bool) -> String {
             ),
             (seqs, Tone::Plain),
             verdict,
-            (truncate(&b.reason, 90), Tone::Plain),
+            (truncate(&b.reason, 240), Tone::Plain),
         ]);
     }
     layout(&rows, color)
