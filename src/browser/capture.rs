@@ -327,8 +327,16 @@ impl Recorder {
                             args.iter()
                                 .map(|a| {
                                     a.get("value")
-                                        .map(|v| v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string()))
-                                        .or_else(|| a.get("description").and_then(Value::as_str).map(str::to_string))
+                                        .map(|v| {
+                                            v.as_str()
+                                                .map(str::to_string)
+                                                .unwrap_or_else(|| v.to_string())
+                                        })
+                                        .or_else(|| {
+                                            a.get("description")
+                                                .and_then(Value::as_str)
+                                                .map(str::to_string)
+                                        })
                                         .unwrap_or_default()
                                 })
                                 .collect::<Vec<_>>()

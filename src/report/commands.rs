@@ -39,11 +39,7 @@ pub fn merge(args: &MergeArgs) -> anyhow::Result<i32> {
     match &args.out {
         Some(out) => {
             json::write(&merged, out)?;
-            eprintln!(
-                "merged {} run(s) into {}",
-                merged.runs.len(),
-                out.display()
-            );
+            eprintln!("merged {} run(s) into {}", merged.runs.len(), out.display());
         }
         None => print!("{}", String::from_utf8(json::to_bytes(&merged)?)?),
     }

@@ -169,13 +169,19 @@ fn normalize_set_cookie(v: &str) -> String {
             let attrs: Vec<String> = parts
                 .filter(|a| !a.is_empty())
                 .map(|a| match a.split_once('=') {
-                    Some((k, _)) if k.eq_ignore_ascii_case("expires") || k.eq_ignore_ascii_case("max-age") => {
+                    Some((k, _))
+                        if k.eq_ignore_ascii_case("expires")
+                            || k.eq_ignore_ascii_case("max-age") =>
+                    {
                         k.to_string()
                     }
                     _ => a.to_string(),
                 })
                 .collect();
-            std::iter::once(name).chain(attrs).collect::<Vec<_>>().join("; ")
+            std::iter::once(name)
+                .chain(attrs)
+                .collect::<Vec<_>>()
+                .join("; ")
         })
         .collect();
     cookies.sort();
@@ -252,7 +258,11 @@ fn side(b: &BehaviorReport) -> BehaviorSide {
     BehaviorSide {
         verdict: verdict_str(b.verdict),
         pass: b.pass,
-        sequences: b.sequences.iter().map(|s| sequence_letters(&s.statuses)).collect(),
+        sequences: b
+            .sequences
+            .iter()
+            .map(|s| sequence_letters(&s.statuses))
+            .collect(),
     }
 }
 
@@ -325,18 +335,26 @@ pub fn diff(a: &Report, b: &Report) -> Diff {
         .filter(|f| !kb.contains(&key(f)))
         .map(finding_ref)
         .collect();
-    for f in new_findings.iter().filter(|f| f.severity == Severity::Error) {
+    for f in new_findings
+        .iter()
+        .filter(|f| f.severity == Severity::Error)
+    {
         regressions.push(format!(
             "new error finding {}{}: {}",
             f.id,
-            f.behavior.as_deref().map(|b| format!(" [{b}]")).unwrap_or_default(),
+            f.behavior
+                .as_deref()
+                .map(|b| format!(" [{b}]"))
+                .unwrap_or_default(),
             f.title
         ));
     }
 
     // Journey steps that passed in A and fail in B.
     for jb in &b.journeys {
-        let Some(ja) = a.journeys.iter().find(|j| j.name == jb.name) else { continue };
+        let Some(ja) = a.journeys.iter().find(|j| j.name == jb.name) else {
+            continue;
+        };
         for sb in jb.steps.iter().filter(|s| !s.ok) {
             if ja.steps.iter().any(|s| s.index == sb.index && s.ok) {
                 regressions.push(format!(
@@ -392,8 +410,16 @@ pub fn diff(a: &Report, b: &Report) -> Diff {
             });
         }
     }
-    let only_in_a = ra.keys().filter(|k| !rb.contains_key(*k)).cloned().collect();
-    let only_in_b = rb.keys().filter(|k| !ra.contains_key(*k)).cloned().collect();
+    let only_in_a = ra
+        .keys()
+        .filter(|k| !rb.contains_key(*k))
+        .cloned()
+        .collect();
+    let only_in_b = rb
+        .keys()
+        .filter(|k| !ra.contains_key(*k))
+        .cloned()
+        .collect();
 
     Diff {
         a: describe(a),
@@ -465,7 +491,10 @@ pub fn render(d: &Diff) -> String {
                 "  {mark} {:<5} {}{}: {} ({what})",
                 f.severity.as_str(),
                 f.id,
-                f.behavior.as_deref().map(|b| format!(" [{b}]")).unwrap_or_default(),
+                f.behavior
+                    .as_deref()
+                    .map(|b| format!(" [{b}]"))
+                    .unwrap_or_default(),
                 f.title
             );
         }
@@ -516,21 +545,31 @@ mod tests {
             "/jira/s/*/_/download/batch.js"
         );
         assert_eq!(
-            path_key("https://prod.example.com/jira/s/ffff-CDN/en_US/10/2/_/download/batch.js").unwrap(),
+            path_key("https://prod.example.com/jira/s/ffff-CDN/en_US/10/2/_/download/batch.js")
+                .unwrap(),
             "/jira/s/*/_/download/batch.js"
         );
-        assert_eq!(path_key("https://h/secure/Dashboard.jspa?x=1").unwrap(), "/secure/Dashboard.jspa");
+        assert_eq!(
+            path_key("https://h/secure/Dashboard.jspa?x=1").unwrap(),
+            "/secure/Dashboard.jspa"
+        );
         assert_eq!(path_key("data:image/png;base64,xx"), None);
     }
 
     #[test]
     fn volatile_values_are_normalized() {
         assert_eq!(
-            normalize_expires("Tue, 24 Nov 2026 10:00:00 GMT", Some("Tue, 24 Nov 2026 10:00:00 GMT")),
+            normalize_expires(
+                "Tue, 24 Nov 2026 10:00:00 GMT",
+                Some("Tue, 24 Nov 2026 10:00:00 GMT")
+            ),
             "Date+0s"
         );
         assert_eq!(
-            normalize_expires("Tue, 24 Nov 2026 11:00:00 GMT", Some("Tue, 24 Nov 2026 10:00:00 GMT")),
+            normalize_expires(
+                "Tue, 24 Nov 2026 11:00:00 GMT",
+                Some("Tue, 24 Nov 2026 10:00:00 GMT")
+            ),
             "Date+3600s"
         );
         assert_eq!(
@@ -539,6 +578,9 @@ mod tests {
             ),
             "AWSALB; Expires; Path=/ | JSESSIONID; Path=/; HttpOnly"
         );
-        assert_eq!(unmark("a <redacted:1a2b3c4d> b <redacted:ffff0000>"), "a <redacted> b <redacted>");
+        assert_eq!(
+            unmark("a <redacted:1a2b3c4d> b <redacted:ffff0000>"),
+            "a <redacted> b <redacted>"
+        );
     }
 }

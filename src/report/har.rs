@@ -34,7 +34,10 @@ pub fn to_har(report: &Report, exchanges: &[Exchange]) -> Value {
     let mut cited: HashMap<&str, BTreeSet<&str>> = HashMap::new();
     for f in &report.findings {
         for e in &f.evidence {
-            cited.entry(e.url.as_str()).or_default().insert(f.id.as_str());
+            cited
+                .entry(e.url.as_str())
+                .or_default()
+                .insert(f.id.as_str());
         }
     }
     crate::har::export(exchanges, |ex| {

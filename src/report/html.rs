@@ -40,7 +40,9 @@ pub fn to_html(report: &Report, out_dir: &Path) -> anyhow::Result<String> {
     env.add_template("report.html", TEMPLATE)?;
     env.add_template("waterfall.html", WATERFALL)?;
     let view = view(report, out_dir);
-    Ok(env.get_template("report.html")?.render(minijinja::value::Serde(&view))?)
+    Ok(env
+        .get_template("report.html")?
+        .render(minijinja::value::Serde(&view))?)
 }
 
 #[derive(Serialize)]
@@ -390,11 +392,10 @@ fn view(report: &Report, out_dir: &Path) -> View {
     let mut phase_order: Vec<(Option<&str>, &str)> = Vec::new();
     for r in &report.requests {
         let key = (r.source.as_deref(), r.phase.as_str());
-        by_phase.entry(key).or_insert_with(|| {
+        if !by_phase.contains_key(&key) {
             phase_order.push(key);
-            Vec::new()
-        });
-        by_phase.get_mut(&key).map(|v| v.push(r));
+        }
+        by_phase.entry(key).or_default().push(r);
     }
     let mut used: BTreeSet<(Option<&str>, &str)> = BTreeSet::new();
     let journeys = report
@@ -439,7 +440,10 @@ fn view(report: &Report, out_dir: &Path) -> View {
         .filter(|k| !used.contains(*k))
         .map(|k| PhaseView {
             phase: match k.0 {
-                Some(src) => format!("[{src}] {}", if k.1.is_empty() { "(no phase)" } else { k.1 }),
+                Some(src) => format!(
+                    "[{src}] {}",
+                    if k.1.is_empty() { "(no phase)" } else { k.1 }
+                ),
                 None => (if k.1.is_empty() { "(no phase)" } else { k.1 }).to_string(),
             },
             waterfall: waterfall(&by_phase[k]),

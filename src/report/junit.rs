@@ -66,7 +66,11 @@ pub fn to_junit(report: &Report) -> quick_junit::Report {
     out.add_test_suite(verification);
 
     let mut findings = TestSuite::new("findings");
-    for f in report.findings.iter().filter(|f| f.severity == Severity::Error) {
+    for f in report
+        .findings
+        .iter()
+        .filter(|f| f.severity == Severity::Error)
+    {
         findings.add_test_case(finding_case(f));
     }
     out.add_test_suite(findings);

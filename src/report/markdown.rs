@@ -88,7 +88,10 @@ pub fn to_markdown(report: &Report) -> String {
         }
     );
     if s.partial {
-        let _ = writeln!(md, "\n> **Partial:** the run was interrupted; this is what was captured.");
+        let _ = writeln!(
+            md,
+            "\n> **Partial:** the run was interrupted; this is what was captured."
+        );
     }
 
     if !report.behaviors.is_empty() {
@@ -108,7 +111,11 @@ pub fn to_markdown(report: &Report) -> String {
                     .ok()
                     .and_then(|v| v.as_str().map(str::to_string))
                     .unwrap_or_default(),
-                if seqs.is_empty() { "–".into() } else { seqs.join(" ") },
+                if seqs.is_empty() {
+                    "–".into()
+                } else {
+                    seqs.join(" ")
+                },
                 if b.pass { "✅" } else { "❌" },
                 verdict_str(b.verdict),
                 cell(&b.reason)
@@ -123,11 +130,28 @@ pub fn to_markdown(report: &Report) -> String {
     if !shown.is_empty() {
         let _ = writeln!(md, "\n**Findings**\n");
         for f in &shown {
-            let icon = if f.severity == Severity::Error { "🔴" } else { "🟡" };
-            let behavior = f.behavior.as_deref().map(|b| format!(" ({})", code(b))).unwrap_or_default();
-            let _ = writeln!(md, "- {icon} **{}**{behavior}: {}", cell(&f.id), cell(&f.title));
+            let icon = if f.severity == Severity::Error {
+                "🔴"
+            } else {
+                "🟡"
+            };
+            let behavior = f
+                .behavior
+                .as_deref()
+                .map(|b| format!(" ({})", code(b)))
+                .unwrap_or_default();
+            let _ = writeln!(
+                md,
+                "- {icon} **{}**{behavior}: {}",
+                cell(&f.id),
+                cell(&f.title)
+            );
             if let Some(e) = f.evidence.first() {
-                let line = e.lines.first().map(|l| format!(" → {}", code(l))).unwrap_or_default();
+                let line = e
+                    .lines
+                    .first()
+                    .map(|l| format!(" → {}", code(l)))
+                    .unwrap_or_default();
                 let _ = writeln!(md, "  - evidence: {}{line}", code(&e.url));
             }
             if !f.fix.is_empty() {
@@ -136,7 +160,11 @@ pub fn to_markdown(report: &Report) -> String {
         }
     }
     if s.findings_info > 0 {
-        let _ = writeln!(md, "\n{} informational finding(s) in report.html.", s.findings_info);
+        let _ = writeln!(
+            md,
+            "\n{} informational finding(s) in report.html.",
+            s.findings_info
+        );
     }
 
     if !report.journeys.is_empty() {
@@ -144,7 +172,11 @@ pub fn to_markdown(report: &Report) -> String {
         for j in &report.journeys {
             let ok = j.steps.iter().filter(|s| s.ok).count();
             let failed = j.steps.iter().find(|s| !s.ok);
-            let source = j.source.as_deref().map(|s| format!(" [{}]", cell(s))).unwrap_or_default();
+            let source = j
+                .source
+                .as_deref()
+                .map(|s| format!(" [{}]", cell(s)))
+                .unwrap_or_default();
             let _ = write!(
                 md,
                 "- {} {}{source}: {}/{} steps ok",

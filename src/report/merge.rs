@@ -85,7 +85,11 @@ pub fn merge(inputs: Vec<Input>) -> anyhow::Result<Report> {
     let mut partial = false;
 
     for input in inputs {
-        let Input { label, file, report } = input;
+        let Input {
+            label,
+            file,
+            report,
+        } = input;
         partial |= report.summary.partial;
         if !targets.contains(&report.target) {
             targets.push(report.target.clone());
@@ -131,7 +135,12 @@ pub fn merge(inputs: Vec<Input>) -> anyhow::Result<Report> {
                 out.runs.push(run);
             }
         }
-        let source_of = |s: &Option<String>| relabel.get(s).cloned().or_else(|| relabel.get(&None).cloned());
+        let source_of = |s: &Option<String>| {
+            relabel
+                .get(s)
+                .cloned()
+                .or_else(|| relabel.get(&None).cloned())
+        };
 
         for mut j in report.journeys {
             j.source = source_of(&j.source);
@@ -149,7 +158,10 @@ pub fn merge(inputs: Vec<Input>) -> anyhow::Result<Report> {
             }
         }
         for f in report.findings {
-            match findings.iter_mut().find(|x| x.id == f.id && x.behavior == f.behavior) {
+            match findings
+                .iter_mut()
+                .find(|x| x.id == f.id && x.behavior == f.behavior)
+            {
                 Some(x) => {
                     x.severity = x.severity.max(f.severity);
                     for e in f.evidence {

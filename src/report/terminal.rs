@@ -151,7 +151,10 @@ pub fn verdict_line(report: &Report, color: bool) -> String {
             report.behaviors.len()
         ));
     } else {
-        parts.push(format!("{} met", plural(report.behaviors.len(), "behavior", "behaviors")));
+        parts.push(format!(
+            "{} met",
+            plural(report.behaviors.len(), "behavior", "behaviors")
+        ));
     }
     parts.push(plural(s.findings_error, "error finding", "error findings"));
     if s.findings_warn > 0 {
@@ -194,7 +197,11 @@ fn behaviors_table(report: &Report, color: bool) -> String {
         if b.sequences.len() > 3 {
             seqs.push(format!("+{}", b.sequences.len() - 3));
         }
-        let seqs = if seqs.is_empty() { "-".into() } else { seqs.join(" | ") };
+        let seqs = if seqs.is_empty() {
+            "-".into()
+        } else {
+            seqs.join(" | ")
+        };
         let verdict = if b.pass {
             (format!("ok {}", verdict_str(b.verdict)), Tone::Good)
         } else {
@@ -237,7 +244,11 @@ fn findings_block(report: &Report, color: bool) -> String {
     let mut out = String::new();
     for f in sorted.iter().take(TOP_FINDINGS) {
         let sev = format!("{:<5}", f.severity.as_str().to_uppercase());
-        let behavior = f.behavior.as_deref().map(|b| format!(" [{b}]")).unwrap_or_default();
+        let behavior = f
+            .behavior
+            .as_deref()
+            .map(|b| format!(" [{b}]"))
+            .unwrap_or_default();
         out.push_str(&format!(
             "  {} {}{}: {}\n",
             paint(&sev, severity_tone(f.severity), color),
@@ -246,7 +257,11 @@ fn findings_block(report: &Report, color: bool) -> String {
             f.title
         ));
         if let Some(e) = f.evidence.first() {
-            let line = e.lines.first().map(|l| format!(" — {l}")).unwrap_or_default();
+            let line = e
+                .lines
+                .first()
+                .map(|l| format!(" — {l}"))
+                .unwrap_or_default();
             out.push_str(&format!(
                 "        {} {}{}\n",
                 paint("evidence:", Tone::Dim, color),
@@ -326,7 +341,10 @@ pub fn render(report: &Report, opts: &TerminalOptions) -> String {
         out.push_str(&findings_block(report, color));
     }
     if let Some(first) = opts.files.first() {
-        let dir = first.parent().map(|d| d.display().to_string()).unwrap_or_default();
+        let dir = first
+            .parent()
+            .map(|d| d.display().to_string())
+            .unwrap_or_default();
         let names: Vec<String> = opts
             .files
             .iter()

@@ -70,7 +70,10 @@ fn build(e: Ex) -> Exchange {
             Some(302) => "Found".into(),
             _ => String::new(),
         },
-        mime_type: e.resp.get("content-type").map(|c| c.split(';').next().unwrap().to_string()),
+        mime_type: e
+            .resp
+            .get("content-type")
+            .map(|c| c.split(';').next().unwrap().to_string()),
         response_headers: e.resp,
         protocol: Some("http/1.1".into()),
         remote_address: Some("127.0.0.1:8080".into()),
@@ -114,7 +117,10 @@ pub fn raw_exchanges(alb_stickiness: bool) -> Vec<Exchange> {
         ("Cache-Control", "no-cache, no-store, no-transform"),
         ("Expires", "Thu, 01 Jan 1970 00:00:00 GMT"),
         ("X-AREQUESTID", "600x1x1"),
-        ("Set-Cookie", "atlassian.xsrf.token=BQ93-5TZ4-LMNO-PQRS_4f8e2d1c_lout; Path=/\nAWSALB=Vx1aa0FSdW0x; Expires=Tue, 01 Dec 2026 10:00:00 GMT; Path=/"),
+        (
+            "Set-Cookie",
+            "atlassian.xsrf.token=BQ93-5TZ4-LMNO-PQRS_4f8e2d1c_lout; Path=/\nAWSALB=Vx1aa0FSdW0x; Expires=Tue, 01 Dec 2026 10:00:00 GMT; Path=/",
+        ),
     ]);
     edge(&mut login, "Miss from cloudfront", None, "aXz1_login==");
     out.push(build(Ex {
@@ -123,7 +129,10 @@ pub fn raw_exchanges(alb_stickiness: bool) -> Vec<Exchange> {
         method: "GET",
         kind: "Document",
         status: Some(200),
-        req: headers(&[("Accept", "text/html"), ("User-Agent", "Mozilla/5.0 HeadlessChrome")]),
+        req: headers(&[
+            ("Accept", "text/html"),
+            ("User-Agent", "Mozilla/5.0 HeadlessChrome"),
+        ]),
         resp: login,
         start: 0.0,
         ttfb: 42.0,
@@ -134,8 +143,20 @@ pub fn raw_exchanges(alb_stickiness: bool) -> Vec<Exchange> {
     }));
 
     let statics = [
-        ("1000.2", SUPER_CSS, "Stylesheet", "text/css;charset=UTF-8", 60.0),
-        ("1000.3", SUPER_JS, "Script", "application/javascript;charset=UTF-8", 62.0),
+        (
+            "1000.2",
+            SUPER_CSS,
+            "Stylesheet",
+            "text/css;charset=UTF-8",
+            60.0,
+        ),
+        (
+            "1000.3",
+            SUPER_JS,
+            "Script",
+            "application/javascript;charset=UTF-8",
+            62.0,
+        ),
         ("1000.4", FONT, "Font", "font/woff", 140.0),
     ];
     for (i, (id, path, kind, ct, start)) in statics.into_iter().enumerate() {
@@ -154,11 +175,25 @@ pub fn raw_exchanges(alb_stickiness: bool) -> Vec<Exchange> {
                 "Set-Cookie",
                 format!("AWSALB=Rot{i}x9Qz; Expires=Tue, 01 Dec 2026 10:00:00 GMT; Path=/"),
             );
-            edge(&mut resp, "Miss from cloudfront", None, &format!("cfid-static-{i}=="));
+            edge(
+                &mut resp,
+                "Miss from cloudfront",
+                None,
+                &format!("cfid-static-{i}=="),
+            );
         } else {
-            edge(&mut resp, "Hit from cloudfront", Some("3187"), &format!("cfid-static-{i}=="));
+            edge(
+                &mut resp,
+                "Hit from cloudfront",
+                Some("3187"),
+                &format!("cfid-static-{i}=="),
+            );
         }
-        let mut req = headers(&[("Accept", "*/*"), ("Cookie", cookie_anon), ("Referer", &url("/login.jsp"))]);
+        let mut req = headers(&[
+            ("Accept", "*/*"),
+            ("Cookie", cookie_anon),
+            ("Referer", &url("/login.jsp")),
+        ]);
         if kind == "Font" {
             req.push("Origin", BASE);
         }
@@ -206,15 +241,21 @@ pub fn raw_exchanges(alb_stickiness: bool) -> Vec<Exchange> {
         ("Date", DATE),
         ("Location", &url("/secure/Dashboard.jspa")),
         ("Cache-Control", "no-cache, no-store, no-transform"),
-        ("Set-Cookie", &format!(
-            "JSESSIONID={SESSION}; Path=/; HttpOnly\nseraph.rememberme.cookie={REMEMBER_ME}; Max-Age=1209600; Path=/; HttpOnly\nAWSALB=Vx1aa0FSdW0y; Expires=Tue, 01 Dec 2026 10:00:00 GMT; Path=/"
-        )),
+        (
+            "Set-Cookie",
+            &format!(
+                "JSESSIONID={SESSION}; Path=/; HttpOnly\nseraph.rememberme.cookie={REMEMBER_ME}; Max-Age=1209600; Path=/; HttpOnly\nAWSALB=Vx1aa0FSdW0y; Expires=Tue, 01 Dec 2026 10:00:00 GMT; Path=/"
+            ),
+        ),
         ("X-Seraph-LoginReason", "OK"),
     ]);
     edge(&mut post, "Miss from cloudfront", None, "cfid-post==");
     out.push(build(Ex {
         id: "1000.6",
-        path: format!("/login.jsp?os_username=admin&os_password={}&os_destination=%2Fsecure%2FDashboard.jspa", PASSWORD.replace('&', "%26")),
+        path: format!(
+            "/login.jsp?os_username=admin&os_password={}&os_destination=%2Fsecure%2FDashboard.jspa",
+            PASSWORD.replace('&', "%26")
+        ),
         method: "POST",
         kind: "Document",
         status: Some(302),
@@ -248,7 +289,11 @@ pub fn raw_exchanges(alb_stickiness: bool) -> Vec<Exchange> {
         method: "GET",
         kind: "Document",
         status: Some(200),
-        req: headers(&[("Accept", "text/html"), ("Cookie", &cookie_auth), ("Referer", &url("/login.jsp"))]),
+        req: headers(&[
+            ("Accept", "text/html"),
+            ("Cookie", &cookie_auth),
+            ("Referer", &url("/login.jsp")),
+        ]),
         resp: dash,
         start: 1582.0,
         ttfb: 120.0,
@@ -274,7 +319,11 @@ pub fn raw_exchanges(alb_stickiness: bool) -> Vec<Exchange> {
         method: "GET",
         kind: "XHR",
         status: Some(200),
-        req: headers(&[("Accept", "application/json"), ("Authorization", &basic), ("Cookie", &cookie_auth)]),
+        req: headers(&[
+            ("Accept", "application/json"),
+            ("Authorization", &basic),
+            ("Cookie", &cookie_auth),
+        ]),
         resp: rest,
         start: 1760.0,
         ttfb: 30.0,
@@ -291,7 +340,10 @@ pub fn raw_exchanges(alb_stickiness: bool) -> Vec<Exchange> {
         method: "POST",
         kind: "Fetch",
         status: None,
-        req: headers(&[("Content-Type", "application/json"), ("Cookie", &cookie_auth)]),
+        req: headers(&[
+            ("Content-Type", "application/json"),
+            ("Cookie", &cookie_auth),
+        ]),
         resp: Headers::new(),
         start: 1800.0,
         ttfb: 0.0,
@@ -372,7 +424,10 @@ fn seq(path: &str, statuses: &[&str], ages: &[Option<u64>], verdict: Verdict) ->
     Sequence {
         url: url(path),
         statuses: statuses.iter().map(|s| s.to_string()).collect(),
-        pops: statuses.iter().map(|_| Some("FRA56-P1".to_string())).collect(),
+        pops: statuses
+            .iter()
+            .map(|_| Some("FRA56-P1".to_string()))
+            .collect(),
         ages: ages.to_vec(),
         http_statuses: statuses.iter().map(|_| Some(200)).collect(),
         verdict,
@@ -426,8 +481,18 @@ pub fn report_and_exchanges(alb_stickiness: bool) -> (Report, Vec<Exchange>) {
             true,
             "Miss then Hit on every sampled URL".to_string(),
             vec![
-                seq(SUPER_JS, &["miss", "hit", "hit"], &[None, Some(0), Some(1)], Verdict::Hits),
-                seq(SUPER_CSS, &["hit", "hit", "hit"], &[Some(3187), Some(3188), Some(3189)], Verdict::Warm),
+                seq(
+                    SUPER_JS,
+                    &["miss", "hit", "hit"],
+                    &[None, Some(0), Some(1)],
+                    Verdict::Hits,
+                ),
+                seq(
+                    SUPER_CSS,
+                    &["hit", "hit", "hit"],
+                    &[Some(3187), Some(3188), Some(3189)],
+                    Verdict::Warm,
+                ),
             ],
             vec![],
         )
@@ -451,7 +516,12 @@ pub fn report_and_exchanges(alb_stickiness: bool) -> (Report, Vec<Exchange>) {
             verdict: Verdict::Warm,
             reason: "Hit from the first load".into(),
             pass: true,
-            sequences: vec![seq("/favicon.ico", &["hit", "hit", "hit"], &[Some(86000), Some(86001), Some(86002)], Verdict::Warm)],
+            sequences: vec![seq(
+                "/favicon.ico",
+                &["hit", "hit", "hit"],
+                &[Some(86000), Some(86001), Some(86002)],
+                Verdict::Warm,
+            )],
             urls: vec![url("/favicon.ico")],
             requests: 1,
             asset_kinds: vec!["image".into()],
@@ -463,8 +533,17 @@ pub fn report_and_exchanges(alb_stickiness: bool) -> (Report, Vec<Exchange>) {
             verdict: Verdict::Bypass,
             reason: "not cached, as expected: the default behavior forwards all headers".into(),
             pass: true,
-            sequences: vec![seq("/secure/Dashboard.jspa", &["miss", "miss", "miss"], &[None, None, None], Verdict::Bypass)],
-            urls: vec![url("/login.jsp"), url("/secure/Dashboard.jspa"), url("/rest/api/2/myself")],
+            sequences: vec![seq(
+                "/secure/Dashboard.jspa",
+                &["miss", "miss", "miss"],
+                &[None, None, None],
+                Verdict::Bypass,
+            )],
+            urls: vec![
+                url("/login.jsp"),
+                url("/secure/Dashboard.jspa"),
+                url("/rest/api/2/myself"),
+            ],
             requests: 5,
             asset_kinds: vec!["document".into(), "api".into()],
             findings: vec![],
