@@ -203,3 +203,15 @@ pub fn to_markdown(report: &Report) -> String {
     );
     md
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cells_cannot_break_the_table_or_inject_html() {
+        assert_eq!(cell("a | b\nc <img src=x>"), "a \\| b c &lt;img src=x&gt;");
+        assert_eq!(code("no-cache | private"), "`no-cache \\| private`");
+        assert_eq!(code("a`b"), "`` a`b ``");
+    }
+}

@@ -27,7 +27,15 @@ pub struct TerminalOptions<'a> {
 
 /// Colour on stdout only when it is a terminal and `NO_COLOR` is unset or empty.
 pub fn use_color() -> bool {
-    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+    color_wanted(
+        std::io::stdout().is_terminal(),
+        std::env::var_os("NO_COLOR").as_deref(),
+    )
+}
+
+/// The rule behind [`use_color`] (<https://no-color.org>: any non-empty `NO_COLOR` disables it).
+pub fn color_wanted(is_terminal: bool, no_color: Option<&std::ffi::OsStr>) -> bool {
+    is_terminal && no_color.is_none_or(|v| v.is_empty())
 }
 
 /// One letter per attempt: `M H H`. Unknown statuses show as `?`.
@@ -361,4 +369,27 @@ pub fn render(report: &Report, opts: &TerminalOptions) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn colour_only_on_a_terminal_without_no_color() {
+        use std::ffi::OsStr;
+        assert!(color_wanted(true, None));
+        assert!(color_wanted(true, Some(OsStr::new(""))));
+        assert!(!color_wanted(true, Some(OsStr::new("1"))));
+        assert!(!color_wanted(false, None));
+    }
+
+    #[test]
+    fn sequences_read_as_letters() {
+        let s: Vec<String> = ["miss", "hit", "refresh_hit", "error", "none", "weird"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        assert_eq!(sequence_letters(&s), "M H R E - ?");
+    }
 }
