@@ -11,6 +11,12 @@
 //! (status 0 + `_error`) and a per-entry `_cdnprobe` object carrying the tool's own verdicts. The
 //! caller redacts exchanges before exporting; this module never sees a secret it should hide.
 //!
+//! Extension fields written per entry (Chrome's names where Chrome has one, so DevTools shows
+//! them): `_requestId`, `_resourceType` (lower case), `_initiator {type, url}`, `_fromCache`
+//! (`disk`/`memory`), `_targetType`, `_serverPort`, `_failure` (the full [`Failure`], read back
+//! first on import), `_cdnprobe` (from the caller); on the response `_transferSize`, `_error`,
+//! `_fetchedViaServiceWorker`. Journey phases become HAR pages (`title` = phase).
+//!
 //! Spec: <http://www.softwareishard.com/blog/har-12-spec/>.
 
 use std::collections::{BTreeMap, HashMap};
@@ -834,7 +840,9 @@ fn entry_to_exchange(index: usize, e: &Entry, page_titles: &HashMap<&str, &str>)
     let pos = |x: f64| if x > 0.0 { x } else { 0.0 };
     let ttfb = (status.is_some() && t.wait >= 0.0)
         .then(|| pos(t.blocked) + pos(t.dns) + pos(t.connect) + pos(t.send) + pos(t.wait));
-    let end = (e.time >= 0.0).then_some(e.time);
+    // `time` 0 on an entry without a response is "unknown" (what export writes for it), not
+    // "instant"; -1 is Playwright's "unknown".
+    let end = (e.time > 0.0 || (e.time == 0.0 && status.is_some())).then_some(e.time);
     let timing = Timing {
         start_ms: parse_started(&e.started_date_time).unwrap_or(0.0),
         ttfb_ms: ttfb,
@@ -1037,7 +1045,13 @@ fn response_cookies(h: &Headers) -> Vec<Cookie> {
                 match k.trim().to_ascii_lowercase().as_str() {
                     "path" => c.path = Some(v),
                     "domain" => c.domain = Some(v),
-                    "expires" => c.expires = Some(v),
+                    // HAR wants ISO 8601; Set-Cookie carries an HTTP date.
+                    "expires" => {
+                        c.expires = httpdate::parse_http_date(&v).ok().map(|t| {
+                            chrono::DateTime::<chrono::Utc>::from(t)
+                                .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+                        })
+                    }
                     "httponly" => c.http_only = Some(true),
                     "secure" => c.secure = Some(true),
                     _ => {}
@@ -1205,7 +1219,8 @@ fn exchange_to_entry(ex: &Exchange, pageref: Option<String>, ext: Option<Value>)
         },
         cache: Cache::default(),
         timings,
-        server_ip_address: ip,
+        // HAR requires an IPv4/IPv6 literal here.
+        server_ip_address: ip.filter(|ip| ip.parse::<std::net::IpAddr>().is_ok()),
         connection: None,
         comment: None,
         extra,
@@ -1400,6 +1415,11 @@ mod tests {
         assert_eq!(ok["request"]["cookies"][1]["name"], "AWSALB");
         assert_eq!(ok["response"]["cookies"][1]["name"], "AWSALBCORS");
         assert_eq!(ok["response"]["cookies"][0]["path"], "/");
+        assert_eq!(
+            ok["response"]["cookies"][0]["expires"],
+            "2025-01-07T10:00:00.000Z"
+        );
+        assert!(ok["response"]["cookies"][1].get("expires").is_none());
         assert_eq!(ok["response"]["_error"], Value::Null);
         // CDP's `\n`-joined Set-Cookie becomes one HAR header per cookie.
         let set_cookies = ok["response"]["headers"]
@@ -1421,7 +1441,10 @@ mod tests {
     fn export_without_extension_or_phase() {
         let mut ex = sample().remove(0);
         ex.phase.clear();
+        ex.remote_address = Some("localhost:8443".into());
         let har = export(&[ex], |_| None);
+        assert!(har["log"]["entries"][0].get("serverIPAddress").is_none());
+        assert_eq!(har["log"]["entries"][0]["_serverPort"], 8443);
         assert!(har["log"].get("pages").is_none());
         assert!(har["log"]["entries"][0].get("_cdnprobe").is_none());
         assert!(har["log"]["entries"][0].get("pageref").is_none());
@@ -1594,6 +1617,207 @@ mod tests {
         assert_eq!(split_address("::1"), ("::1".into(), None));
         assert_eq!(split_address("1.2.3.4"), ("1.2.3.4".into(), None));
         assert_eq!(split_address("[::1"), ("[::1".into(), None));
+    }
+
+    const CHROME: &str = include_str!("../tests/fixtures/har/chrome-jira-dashboard.har");
+    const PLAYWRIGHT: &str = include_str!("../tests/fixtures/har/playwright-confluence-login.har");
+
+    #[test]
+    fn chrome_devtools_fixture() {
+        use crate::classify::{
+            AssetKind, CacheOutcome, CorsOutcome, Provider, asset_kind, cors_outcome,
+            parse_cache_status,
+        };
+        let xs = import(CHROME).unwrap();
+        assert_eq!(xs.len(), 7);
+        let kinds: Vec<&str> = xs.iter().map(|x| x.resource_type.as_str()).collect();
+        assert_eq!(
+            kinds,
+            [
+                "Document",
+                "Stylesheet",
+                "Script",
+                "Font",
+                "Font",
+                "XHR",
+                "Image"
+            ]
+        );
+        let page = "https://jira.example.com/secure/Dashboard.jspa";
+        assert!(xs.iter().all(|x| x.phase == page));
+
+        let doc = &xs[0];
+        assert_eq!(doc.id, "har-0");
+        assert_eq!(doc.status, Some(200));
+        assert_eq!(doc.protocol.as_deref(), Some("h2"));
+        assert_eq!(doc.mime_type.as_deref(), Some("text/html"));
+        assert_eq!(doc.remote_address.as_deref(), Some("13.224.10.5"));
+        assert_eq!(doc.encoded_size, Some(14202));
+        assert_eq!(doc.initiator.as_deref(), Some("other"));
+        assert_eq!(
+            doc.request_headers.get(":authority"),
+            Some("jira.example.com")
+        );
+        assert_eq!(doc.response_headers.get_all("set-cookie").count(), 2);
+        assert_eq!(doc.timing.start_ms, 1_714_557_600_012.0);
+        // blocked + dns + connect (ssl is inside connect) + send + wait
+        assert!((doc.timing.ttfb_ms.unwrap() - 295.011).abs() < 1e-6);
+        assert!(doc.failure.is_none());
+        let cs = parse_cache_status(&doc.response_headers);
+        assert_eq!(
+            (cs.provider, cs.status),
+            (Provider::CloudFront, CacheOutcome::Miss)
+        );
+        assert_eq!(cs.pop.as_deref(), Some("FRA56-P1"));
+
+        let css = &xs[1];
+        assert_eq!(
+            css.initiator.as_deref(),
+            Some(format!("parser {page}").as_str())
+        );
+        assert_eq!(
+            asset_kind(&css.url, css.mime_type.as_deref(), &css.resource_type),
+            AssetKind::Css
+        );
+
+        let js = &xs[2];
+        let cs = parse_cache_status(&js.response_headers);
+        assert_eq!((cs.status, cs.age), (CacheOutcome::Hit, Some(5312)));
+
+        let blocked = &xs[3];
+        assert_eq!(blocked.status, None);
+        assert_eq!(
+            blocked.failure.as_ref().unwrap().error_text,
+            "net::ERR_FAILED"
+        );
+        assert_eq!(blocked.remote_address, None);
+        assert_eq!(blocked.protocol, None);
+        assert_eq!(blocked.timing.ttfb_ms, None);
+        assert_eq!(blocked.timing.end_ms, Some(44.121));
+        // A HAR does not say why: cross-origin, no response, no CDP CORS verdict.
+        assert_eq!(cors_outcome(blocked), CorsOutcome::NoResponse);
+
+        let bad_gateway = &xs[4];
+        assert_eq!(bad_gateway.status, Some(502));
+        let f = bad_gateway.failure.as_ref().unwrap();
+        assert_eq!(f.error_text, "net::ERR_ABORTED");
+        assert!(f.canceled);
+        assert_eq!(
+            parse_cache_status(&bad_gateway.response_headers).status,
+            CacheOutcome::Error
+        );
+
+        let xhr = &xs[5];
+        assert!(
+            xhr.initiator
+                .as_deref()
+                .unwrap()
+                .starts_with("script https://jira.example.com/s/")
+        );
+        assert_eq!(
+            asset_kind(&xhr.url, xhr.mime_type.as_deref(), &xhr.resource_type),
+            AssetKind::Rest
+        );
+
+        let avatar = &xs[6];
+        assert!(avatar.from_disk_cache && !avatar.from_memory_cache);
+        assert!(avatar.from_browser_cache());
+        assert_eq!(
+            asset_kind(
+                &avatar.url,
+                avatar.mime_type.as_deref(),
+                &avatar.resource_type
+            ),
+            AssetKind::Avatar
+        );
+    }
+
+    #[test]
+    fn playwright_fixture() {
+        use crate::classify::{
+            AssetKind, CacheOutcome, CorsOutcome, asset_kind, cors_outcome, parse_cache_status,
+        };
+        let xs = import(PLAYWRIGHT).unwrap();
+        assert_eq!(xs.len(), 5);
+        // No `_resourceType`: read from Sec-Fetch-Dest.
+        let kinds: Vec<&str> = xs.iter().map(|x| x.resource_type.as_str()).collect();
+        assert_eq!(kinds, ["Document", "Document", "Script", "Font", "Fetch"]);
+        assert!(xs.iter().all(|x| x.phase == "Dashboard - Confluence"));
+
+        let login = &xs[0];
+        assert_eq!(login.method, "POST");
+        assert_eq!(login.status, Some(302));
+        assert_eq!(
+            login.redirected_to.as_deref(),
+            Some("https://confluence.example.com/index.action")
+        );
+        assert_eq!(login.remote_address.as_deref(), Some("18.66.2.41:443"));
+        assert_eq!(login.protocol.as_deref(), Some("h2"));
+        assert_eq!(login.mime_type, None);
+        assert_eq!(login.encoded_size, Some(1024));
+        assert_eq!(
+            cors_outcome(login),
+            CorsOutcome::NotCors,
+            "same-origin POST"
+        );
+
+        let page = &xs[1];
+        assert_eq!(page.mime_type.as_deref(), Some("text/html"));
+        assert_eq!(
+            asset_kind(&page.url, page.mime_type.as_deref(), &page.resource_type),
+            AssetKind::Html
+        );
+
+        let js = &xs[2];
+        assert_eq!(
+            parse_cache_status(&js.response_headers).status,
+            CacheOutcome::Hit
+        );
+
+        let font = &xs[3];
+        assert_eq!(font.status, None);
+        assert_eq!(font.failure.as_ref().unwrap().error_text, "net::ERR_FAILED");
+        assert_eq!(font.timing.end_ms, None);
+        assert_eq!(font.protocol.as_deref(), Some("http/1.1"));
+        assert_eq!(font.remote_address, None);
+        assert_eq!(cors_outcome(font), CorsOutcome::NoResponse);
+        assert_eq!(
+            asset_kind(&font.url, font.mime_type.as_deref(), &font.resource_type),
+            AssetKind::Font
+        );
+
+        let rest = &xs[4];
+        assert_eq!(
+            asset_kind(&rest.url, rest.mime_type.as_deref(), &rest.resource_type),
+            AssetKind::Rest
+        );
+    }
+
+    #[test]
+    fn fixtures_redacted_keep_no_session() {
+        let r = crate::redact::Redactor::with_key([9; 32]);
+        for text in [CHROME, PLAYWRIGHT] {
+            let xs: Vec<Exchange> = import(text)
+                .unwrap()
+                .iter()
+                .map(|x| r.redact_exchange(x))
+                .collect();
+            let har = serde_json::to_string(&export(&xs, |_| None)).unwrap();
+            for secret in ["FIXTURE0000", "fixtureAlbValue", "FIXT-URE0", "deadbeef"] {
+                assert!(!har.contains(secret), "{secret} survived");
+            }
+            assert!(har.contains("JSESSIONID=<redacted:"));
+            assert!(har.contains("AWSALB") || har.contains("seraph.confluence"));
+        }
+    }
+
+    #[test]
+    fn fixtures_round_trip() {
+        for text in [CHROME, PLAYWRIGHT] {
+            let xs = import(text).unwrap();
+            let again = import(&export(&xs, |_| None).to_string()).unwrap();
+            assert_eq!(again, xs);
+        }
     }
 
     proptest::proptest! {

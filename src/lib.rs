@@ -29,11 +29,25 @@ pub use exchange::{Exchange, Failure, Headers, Timing};
 pub async fn dispatch(cli: cli::Cli) -> anyhow::Result<i32> {
     match cli.command {
         cli::Command::Run(args) => run::run(args).await,
-        cli::Command::Lab(_args) => Err(UserError::input(
-            "the lab is not built yet",
-            "run against a URL: cdnprobe run http://127.0.0.1:PORT/",
-        )
-        .into()),
+        cli::Command::Lab(args) => {
+            let behaviors = match &args.behaviors {
+                Some(f) => Some(cloudfront::load::from_file(f)?),
+                None => None,
+            };
+            lab::serve_forever(lab::LabOptions {
+                port: args.port,
+                topology: match args.topology {
+                    cli::TopologyArg::Proxy => lab::Topology::Proxy,
+                    cli::TopologyArg::CdnHost => lab::Topology::CdnHost,
+                },
+                faults: run::parse_faults(&args.faults)?,
+                behaviors,
+                context_path: args.context_path.clone(),
+                ..Default::default()
+            })
+            .await?;
+            Ok(error::exit::OK)
+        }
         cli::Command::Schema => Ok(report::commands::schema()),
         cli::Command::Diff(args) => report::commands::diff(&args),
         cli::Command::Merge(args) => report::commands::merge(&args),

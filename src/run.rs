@@ -112,7 +112,13 @@ fn check_url(url: &str) -> Result<(), UserError> {
 pub fn default_out_dir(started: chrono::DateTime<chrono::Utc>, host: &str) -> PathBuf {
     let host: String = host
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '.' || c == '-' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     PathBuf::from("output").join(format!("{}-{host}", started.format("%Y%m%dT%H%M%SZ")))
 }
@@ -207,7 +213,11 @@ pub async fn run_journey(
         JourneyResult {
             name: name.clone(),
             source: None,
-            file: journey.scenario.file.as_ref().map(|f| f.display().to_string()),
+            file: journey
+                .scenario
+                .file
+                .as_ref()
+                .map(|f| f.display().to_string()),
             base_url: journey.base_url.clone(),
             steps,
             ok,
@@ -239,9 +249,9 @@ async fn run_step(
             settle(page).await
         }
         Action::Fill { selector, value } => {
-            let v = value
-                .resolve(vars)
-                .map_err(|name| ActionError::Failed(format!("environment variable `{name}` is not set")))?;
+            let v = value.resolve(vars).map_err(|name| {
+                ActionError::Failed(format!("environment variable `{name}` is not set"))
+            })?;
             page.fill(selector, &v, timeout).await
         }
         Action::Press(key) => {
@@ -298,6 +308,11 @@ pub async fn capture_journeys(
     Ok((capture, first_error))
 }
 
+/// The distribution serving `url`, if any of `dists` does.
+pub fn distribution_for<'a>(dists: &'a [Distribution], url: &str) -> Option<&'a Distribution> {
+    dists.iter().find(|d| d.behavior_for(url).is_some())
+}
+
 /// Build the report from a capture (redacting every exchange first).
 pub fn build_report(
     target: &str,
@@ -305,7 +320,7 @@ pub fn build_report(
     capture: &Capture,
     browser_stats: crate::browser::CdpStats,
     redactor: &Redactor,
-    dist: Option<&Distribution>,
+    dists: &[Distribution],
 ) -> Report {
     let mut report = Report::new(target, started);
     report.duration_ms = (chrono::Utc::now() - started).num_milliseconds().max(0) as u64;
@@ -320,7 +335,12 @@ pub fn build_report(
     report.requests = capture
         .exchanges
         .iter()
-        .map(|ex| RequestRecord::from_exchange(&redactor.redact_exchange(ex), dist))
+        .map(|ex| {
+            RequestRecord::from_exchange(
+                &redactor.redact_exchange(ex),
+                distribution_for(dists, &ex.url),
+            )
+        })
         .collect();
     report.capture.cdp = browser_stats;
     report.capture.events = capture.events.clone();
@@ -329,52 +349,211 @@ pub fn build_report(
     report
 }
 
-/// `cdnprobe run`. Returns the exit code.
-pub async fn run(args: RunArgs) -> anyhow::Result<i32> {
-    let started = chrono::Utc::now();
-    let journeys = journeys_from_args(&args)?;
-    if journeys.is_empty() {
+/// What a run probes: its journeys, the variables they read, the distributions serving them,
+/// and the lab when the run started one.
+pub struct Target {
+    pub label: String,
+    pub host: String,
+    pub journeys: Vec<Journey>,
+    pub vars: HashMap<String, String>,
+    pub dists: Vec<Distribution>,
+    pub lab: Option<crate::lab::Lab>,
+    pub notes: Vec<String>,
+}
+
+/// The bundled journeys, compiled in so `cdnprobe run` works from any directory.
+pub fn bundled_journeys() -> Vec<Scenario> {
+    [
+        (
+            "scenarios/jira-smoke.toml",
+            include_str!("../scenarios/jira-smoke.toml"),
+        ),
+        (
+            "scenarios/confluence-smoke.toml",
+            include_str!("../scenarios/confluence-smoke.toml"),
+        ),
+    ]
+    .into_iter()
+    .map(|(file, text)| {
+        let mut s = Scenario::parse(text, Path::new(file)).expect("bundled journeys parse");
+        s.file = Some(PathBuf::from(file));
+        s
+    })
+    .collect()
+}
+
+/// Parse `--lab-fault` names, naming the known ones when one is wrong.
+pub fn parse_faults(names: &[String]) -> Result<Vec<crate::lab::Fault>, UserError> {
+    names
+        .iter()
+        .map(|n| {
+            n.parse::<crate::lab::Fault>().map_err(|e| {
+                UserError::input(
+                    e.to_string(),
+                    "pass one of the known names, e.g. --lab-fault alb-stickiness",
+                )
+            })
+        })
+        .collect()
+}
+
+/// Start the embedded lab and point the bundled journeys at it.
+pub async fn lab_target(args: &RunArgs) -> anyhow::Result<Target> {
+    use crate::lab::{LabOptions, Product, Topology};
+    let faults = parse_faults(&args.lab_faults)?;
+    let lab = crate::lab::start(LabOptions {
+        topology: match args.lab_topology {
+            crate::cli::TopologyArg::Proxy => Topology::Proxy,
+            crate::cli::TopologyArg::CdnHost => Topology::CdnHost,
+        },
+        faults,
+        ..Default::default()
+    })
+    .await
+    .context("starting the embedded lab")?;
+    let mut journeys = Vec::new();
+    let mut dists = Vec::new();
+    for scenario in bundled_journeys() {
+        let product = match scenario.product.as_deref() {
+            Some("confluence") => Product::Confluence,
+            _ => Product::Jira,
+        };
+        let edge = lab.edge_url(product);
+        dists.push(Distribution::new(
+            lab.behaviors(product),
+            crate::classify::edge::host_port(&edge),
+        ));
+        journeys.push(Journey {
+            scenario,
+            base_url: lab.url(product).to_string(),
+        });
+    }
+    let mut notes = lab.notes().to_vec();
+    let faults = lab.faults();
+    notes.push(format!(
+        "embedded lab, topology {}, faults: {}",
+        lab.topology(),
+        if faults.is_empty() {
+            "none".to_string()
+        } else {
+            faults
+                .iter()
+                .map(|f| f.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        }
+    ));
+    Ok(Target {
+        label: format!("lab ({})", lab.topology()),
+        host: "lab".into(),
+        vars: lab.journey_env(),
+        journeys,
+        dists,
+        lab: Some(lab),
+        notes,
+    })
+}
+
+/// A real site: the URL and/or --scenario files, with the seed's behaviors.
+pub fn site_target(args: &RunArgs) -> Result<Target, UserError> {
+    if !args.lab_faults.is_empty() {
         return Err(UserError::input(
-            "nothing to run",
-            "pass a URL, or --scenario FILE with a URL",
-        )
-        .into());
+            "--lab-fault only applies to the embedded lab",
+            "drop the URL and --scenario to run against the lab, or drop --lab-fault",
+        ));
     }
-    let vars: HashMap<String, String> = HashMap::new();
-    for j in &journeys {
-        j.scenario.check_vars(&vars)?;
-    }
-    let target = journeys[0].base_url.clone();
-    let host = url::Url::parse(&target)
+    let journeys = journeys_from_args(args)?;
+    let first = journeys
+        .first()
+        .map(|j| j.base_url.clone())
+        .unwrap_or_default();
+    let host = url::Url::parse(&first)
         .ok()
         .and_then(|u| u.host_str().map(str::to_string))
         .unwrap_or_else(|| "target".into());
-    let dist = Distribution::new(
+    let dists = vec![Distribution::new(
         crate::cloudfront::BehaviorSet::seed_default(),
         journeys
             .iter()
             .filter_map(|j| url::Url::parse(&j.base_url).ok())
             .filter_map(|u| crate::classify::edge::host_port(&u)),
-    );
-    let out_dir = args.out.clone().unwrap_or_else(|| default_out_dir(started, &host));
+    )];
+    Ok(Target {
+        label: first,
+        host,
+        journeys,
+        vars: HashMap::new(),
+        dists,
+        lab: None,
+        notes: Vec::new(),
+    })
+}
+
+/// `cdnprobe run`. Returns the exit code.
+pub async fn run(args: RunArgs) -> anyhow::Result<i32> {
+    let started = chrono::Utc::now();
+    let use_lab = args.url.is_none() && args.scenarios.is_empty();
+    let progress = if args.json {
+        Progress::hidden()
+    } else {
+        Progress::new(args.quiet)
+    };
+    if use_lab {
+        progress.set("starting the embedded lab");
+    }
+    let target = if use_lab {
+        lab_target(&args).await?
+    } else {
+        site_target(&args)?
+    };
+    let result = run_target(&args, &target, started, &progress).await;
+    if let Some(lab) = target.lab {
+        lab.shutdown().await;
+    }
+    progress.finish();
+    result
+}
+
+async fn run_target(
+    args: &RunArgs,
+    target: &Target,
+    started: chrono::DateTime<chrono::Utc>,
+    progress: &Progress,
+) -> anyhow::Result<i32> {
+    let journeys = &target.journeys;
+    let vars = &target.vars;
+    for j in journeys {
+        j.scenario.check_vars(vars)?;
+    }
+    let dists = &target.dists;
+    let out_dir = args
+        .out
+        .clone()
+        .unwrap_or_else(|| default_out_dir(started, &target.host));
     std::fs::create_dir_all(&out_dir)
         .with_context(|| format!("creating output directory {}", out_dir.display()))?;
 
     let mut redactor = if args.keep_secrets {
-        eprintln!("warning: --keep-secrets: cookies, tokens and passwords are written in clear to {}", out_dir.display());
+        eprintln!(
+            "warning: --keep-secrets: cookies, tokens and passwords are written in clear to {}",
+            out_dir.display()
+        );
         Redactor::keep()
     } else {
         Redactor::new_random()
     };
-    for j in &journeys {
+    for j in journeys {
         for name in j.scenario.required_vars() {
-            if let Some(v) = vars.get(&name).cloned().or_else(|| std::env::var(&name).ok()) {
+            if let Some(v) = vars
+                .get(&name)
+                .cloned()
+                .or_else(|| std::env::var(&name).ok())
+            {
                 redactor.register_secret(&v);
             }
         }
     }
 
-    let progress = if args.json { Progress::hidden() } else { Progress::new(args.quiet) };
     progress.set("launching Chromium");
     let browser = Browser::launch(&BrowserOptions {
         chrome: args.chrome.clone(),
@@ -385,21 +564,31 @@ pub async fn run(args: RunArgs) -> anyhow::Result<i32> {
 
     let report_path = out_dir.join("report.json");
     let stats_browser = &browser;
-    let (capture, step_error) = capture_journeys(
-        &browser,
-        &journeys,
-        &vars,
-        &out_dir,
-        &progress,
-        |partial| {
-            let mut r = build_report(&target, started, partial, stats_browser.stats(), &redactor, Some(&dist));
+    let (capture, step_error) =
+        capture_journeys(&browser, journeys, vars, &out_dir, progress, |partial| {
+            let mut r = build_report(
+                &target.label,
+                started,
+                partial,
+                stats_browser.stats(),
+                &redactor,
+                dists,
+            );
+            r.notes = target.notes.clone();
             r.summary.partial = true;
             r.summarize();
             let _ = report::json::write(&r, &report_path);
-        },
-    )
-    .await?;
-    let report = build_report(&target, started, &capture, browser.stats(), &redactor, Some(&dist));
+        })
+        .await?;
+    let mut report = build_report(
+        &target.label,
+        started,
+        &capture,
+        browser.stats(),
+        &redactor,
+        dists,
+    );
+    report.notes = target.notes.clone();
     browser.close().await;
     let redacted: Vec<Exchange> = capture
         .exchanges
@@ -408,6 +597,11 @@ pub async fn run(args: RunArgs) -> anyhow::Result<i32> {
         .collect();
     let files = report::write_all(&report, &redacted, &out_dir)?;
     progress.finish();
+    for n in &report.notes {
+        if !args.quiet && !args.json {
+            eprintln!("note: {n}");
+        }
+    }
 
     if args.json {
         print!("{}", String::from_utf8(report::json::to_bytes(&report)?)?);
@@ -428,7 +622,10 @@ pub async fn run(args: RunArgs) -> anyhow::Result<i32> {
         eprintln!("error: {}", redactor.redact_text(&e.to_string()));
     }
     if capture.interrupted {
-        eprintln!("interrupted: partial report written to {}", report_path.display());
+        eprintln!(
+            "interrupted: partial report written to {}",
+            report_path.display()
+        );
     }
     Ok(report.summary.exit_code)
 }

@@ -161,7 +161,7 @@ fn no_output_file_contains_the_password_or_the_session_cookie() {
         &cap,
         Default::default(),
         &redactor,
-        Some(&fx::distribution()),
+        &[fx::distribution()],
     );
     let (fixture, _) = fx::report_and_exchanges(true);
     report.behaviors = fixture.behaviors;

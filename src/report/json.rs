@@ -3,8 +3,6 @@
 
 use std::path::Path;
 
-use anyhow::Context;
-
 use super::{ExportContext, Exporter, Report, SCHEMA_VERSION};
 use crate::UserError;
 
@@ -37,7 +35,14 @@ pub fn read(path: &Path) -> anyhow::Result<Report> {
             "pass the report.json from a cdnprobe run's output directory",
         )
     })?;
-    from_str(&text).with_context(|| path.display().to_string())
+    // Name the file in the message (main prints a UserError's message and hint only).
+    from_str(&text).map_err(|e| match e.downcast::<UserError>() {
+        Ok(UserError::Input { message, hint }) => {
+            UserError::input(format!("{}: {message}", path.display()), hint).into()
+        }
+        Ok(other) => other.into(),
+        Err(e) => e,
+    })
 }
 
 /// Parse a report, checking its schema version first so an incompatible file gets a clear message

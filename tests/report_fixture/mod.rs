@@ -455,7 +455,7 @@ pub fn report_and_exchanges(alb_stickiness: bool) -> (Report, Vec<Exchange>) {
         &cap,
         stats,
         &redactor,
-        Some(&distribution()),
+        &[distribution()],
     );
     report.duration_ms = 14_250;
     let redacted: Vec<Exchange> = cap
