@@ -33,6 +33,7 @@ pub const VOLATILE_HEADERS: &[&str] = &[
     "server-timing",
     "x-request-id",
     "x-arequestid",
+    "x-confluence-request-time",
     "x-asessionid",
     "x-amzn-requestid",
     "x-amzn-trace-id",
@@ -196,15 +197,34 @@ fn normalize_expires(v: &str, date: Option<&str>) -> String {
     ) else {
         return v.to_string();
     };
+    // In the past is in the past (1970, or a second ago): already stale either way.
     match e.duration_since(d) {
         Ok(ahead) => format!("Date+{}s", ahead.as_secs()),
-        Err(behind) => format!("Date-{}s", behind.duration().as_secs()),
+        Err(_) => "before Date".into(),
     }
 }
 
-/// The comparable response headers of one record: name (lower case) -> normalized value.
+/// `scheme://host[:port]` of a URL.
+fn origin_of(url: &str) -> Option<String> {
+    let u = url::Url::parse(url).ok()?;
+    Some(u.origin().ascii_serialization()).filter(|o| o != "null")
+}
+
+/// Epoch timestamps in seconds or milliseconds (`X-Confluence-Request-Time: 1795563787135`).
+fn looks_like_timestamp(v: &str) -> bool {
+    matches!(v.len(), 10 | 13) && v.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// The comparable response headers of one record: name (lower case) -> normalized value. The
+/// site's own origin becomes `<origin>` (UAT and prod differ only in host; an
+/// `Access-Control-Allow-Origin` that echoes the page is the same answer on both).
 pub fn comparable_headers(r: &RequestRecord) -> BTreeMap<String, String> {
     let date = r.response_headers.get("date");
+    let origins: Vec<String> = origin_of(&r.url)
+        .into_iter()
+        .chain(r.request_headers.get("origin").map(str::to_string))
+        .filter(|o| o != "null")
+        .collect();
     let mut out = BTreeMap::new();
     for (name, value) in r.response_headers.iter() {
         let name = name.to_ascii_lowercase();
@@ -216,7 +236,13 @@ pub fn comparable_headers(r: &RequestRecord) -> BTreeMap<String, String> {
             "expires" => normalize_expires(value, date),
             _ => value.to_string(),
         };
-        let v = unmark(&v);
+        let mut v = unmark(&v);
+        for o in &origins {
+            v = v.replace(o.as_str(), "<origin>");
+        }
+        if looks_like_timestamp(&v) {
+            v = "<timestamp>".into();
+        }
         out.entry(name)
             .and_modify(|e: &mut String| {
                 e.push('\n');
@@ -537,6 +563,64 @@ pub fn render(d: &Diff) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::exchange::Headers;
+
+    fn record(url: &str, origin: Option<&str>, resp: &[(&str, &str)]) -> RequestRecord {
+        let mut req = Headers::new();
+        if let Some(o) = origin {
+            req.push("Origin", o);
+        }
+        let mut r = RequestRecord::from_exchange(
+            &crate::exchange::Exchange {
+                url: url.into(),
+                method: "GET".into(),
+                status: Some(200),
+                request_headers: req,
+                ..Default::default()
+            },
+            None,
+        );
+        r.response_headers = Headers(
+            resp.iter()
+                .map(|(a, b)| (a.to_string(), b.to_string()))
+                .collect(),
+        );
+        r
+    }
+
+    #[test]
+    fn uat_and_prod_hosts_and_timestamps_do_not_count_as_changes() {
+        let uat = record(
+            "https://uat.example.com/s/a/_/x.woff",
+            Some("https://uat.example.com"),
+            &[
+                ("Access-Control-Allow-Origin", "https://uat.example.com"),
+                ("X-Confluence-Request-Time", "1795563787135"),
+                ("X-Ratelimit-Reset", "1795563787"),
+                ("Cache-Control", "max-age=31536000"),
+            ],
+        );
+        let prod = record(
+            "https://prod.example.com/s/b/_/x.woff",
+            Some("https://prod.example.com"),
+            &[
+                ("Access-Control-Allow-Origin", "https://prod.example.com"),
+                ("X-Confluence-Request-Time", "1795563837674"),
+                ("X-Ratelimit-Reset", "1795563999"),
+                ("Cache-Control", "max-age=31536000"),
+            ],
+        );
+        assert_eq!(comparable_headers(&uat), comparable_headers(&prod));
+        let wildcard = record(
+            "https://prod.example.com/x",
+            None,
+            &[("Access-Control-Allow-Origin", "*")],
+        );
+        assert_eq!(
+            comparable_headers(&wildcard)["access-control-allow-origin"],
+            "*"
+        );
+    }
 
     #[test]
     fn path_key_folds_the_versioned_s_prefix_and_drops_host_and_query() {
