@@ -10,6 +10,9 @@ use crate::diagnose::Severity;
 
 pub struct MarkdownExporter;
 
+/// Findings listed before "… and N more" (a PR comment should stay short).
+pub const MAX_FINDINGS: usize = 8;
+
 impl Exporter for MarkdownExporter {
     fn file_name(&self) -> &'static str {
         "summary.md"
@@ -129,7 +132,7 @@ pub fn to_markdown(report: &Report) -> String {
         .collect();
     if !shown.is_empty() {
         let _ = writeln!(md, "\n**Findings**\n");
-        for f in &shown {
+        for f in shown.iter().take(MAX_FINDINGS) {
             let icon = if f.severity == Severity::Error {
                 "🔴"
             } else {
@@ -158,6 +161,9 @@ pub fn to_markdown(report: &Report) -> String {
                 let _ = writeln!(md, "  - fix: {}", cell(&f.fix));
             }
         }
+    }
+    if shown.len() > MAX_FINDINGS {
+        let _ = writeln!(md, "- … and {} more in report.html", shown.len() - MAX_FINDINGS);
     }
     if s.findings_info > 0 {
         let _ = writeln!(
