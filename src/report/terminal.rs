@@ -47,19 +47,22 @@ pub fn sequence_letters(statuses: &[String]) -> String {
         .join(" ")
 }
 
+/// The letter of one normalized status word (the same alphabet as verify's tables).
 pub fn status_letter(status: &str) -> &'static str {
     match status {
+        "absent" => ".",
+        "failed" => "!",
         "hit" => "H",
         "refresh_hit" => "R",
-        "miss" => "M",
-        "error" => "E",
-        "bypass" => "B",
-        "expired" => "X",
         "stale" => "S",
+        "miss" => "M",
+        "expired" => "X",
+        "bypass" => "B",
+        "error" => "E",
+        "limit_exceeded" => "L",
         "redirect" => "D",
         "generated" => "G",
-        "limit_exceeded" => "L",
-        "denied" => "!",
+        "denied" => "Z",
         "none" => "-",
         _ => "?",
     }

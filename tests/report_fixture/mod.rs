@@ -421,17 +421,16 @@ pub fn capture(alb_stickiness: bool) -> Capture {
 }
 
 fn seq(path: &str, statuses: &[&str], ages: &[Option<u64>], verdict: Verdict) -> Sequence {
-    Sequence {
-        url: url(path),
-        statuses: statuses.iter().map(|s| s.to_string()).collect(),
-        pops: statuses
-            .iter()
-            .map(|_| Some("FRA56-P1".to_string()))
-            .collect(),
-        ages: ages.to_vec(),
-        http_statuses: statuses.iter().map(|_| Some(200)).collect(),
-        verdict,
-    }
+    // Built from JSON so fields verify adds later (with serde defaults) do not break the fixture.
+    serde_json::from_value(serde_json::json!({
+        "url": url(path),
+        "statuses": statuses,
+        "pops": statuses.iter().map(|_| "FRA56-P1").collect::<Vec<_>>(),
+        "ages": ages,
+        "http_statuses": statuses.iter().map(|_| 200).collect::<Vec<_>>(),
+        "verdict": verdict,
+    }))
+    .unwrap()
 }
 
 /// The report of the run, built as `cdnprobe run` builds it, plus the redacted exchanges that
