@@ -16,7 +16,7 @@ use std::fmt::Write;
 
 use serde::Serialize;
 
-use super::terminal::{sequence_letters, verdict_str};
+use super::terminal::{grouped_sequences, verdict_str};
 use super::{Report, RequestRecord};
 use crate::diagnose::{Finding, Severity};
 use crate::verify::BehaviorReport;
@@ -60,7 +60,8 @@ pub const VOLATILE_HEADERS: &[&str] = &[
 pub struct BehaviorSide {
     pub verdict: String,
     pub pass: bool,
-    pub sequences: Vec<String>,
+    /// Distinct sequences with their counts (`M H H H ×33 | M M H H ×2`).
+    pub sequences: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -284,11 +285,7 @@ fn side(b: &BehaviorReport) -> BehaviorSide {
     BehaviorSide {
         verdict: verdict_str(b.verdict),
         pass: b.pass,
-        sequences: b
-            .sequences
-            .iter()
-            .map(|s| sequence_letters(&s.statuses))
-            .collect(),
+        sequences: grouped_sequences(b.sequences.iter().map(|s| s.statuses.as_slice()), 4),
     }
 }
 
@@ -485,10 +482,10 @@ pub fn render(d: &Diff) -> String {
                 "{} {}{}",
                 if s.pass { "met" } else { "FAILED" },
                 s.verdict,
-                if s.sequences.is_empty() {
+                if s.sequences == "-" {
                     String::new()
                 } else {
-                    format!(" [{}]", s.sequences.join(" | "))
+                    format!(" [{}]", s.sequences)
                 }
             ),
             None => "(absent)".into(),

@@ -4,7 +4,7 @@
 
 use std::fmt::Write;
 
-use super::terminal::{outcome_word, sequence_letters, sorted_findings, verdict_str};
+use super::terminal::{grouped_sequences, outcome_word, sorted_findings, verdict_str};
 use super::{ExportContext, Exporter, Report};
 use crate::diagnose::Severity;
 
@@ -101,11 +101,7 @@ pub fn to_markdown(report: &Report) -> String {
         let _ = writeln!(md, "\n| Behavior | Expect | Sequences | Verdict | Reason |");
         let _ = writeln!(md, "|---|---|---|---|---|");
         for b in &report.behaviors {
-            let seqs: Vec<String> = b
-                .sequences
-                .iter()
-                .map(|q| code(&sequence_letters(&q.statuses)))
-                .collect();
+            let seqs = grouped_sequences(b.sequences.iter().map(|q| q.statuses.as_slice()), 4);
             let _ = writeln!(
                 md,
                 "| {} | {} | {} | {} {} | {} |",
@@ -114,10 +110,10 @@ pub fn to_markdown(report: &Report) -> String {
                     .ok()
                     .and_then(|v| v.as_str().map(str::to_string))
                     .unwrap_or_default(),
-                if seqs.is_empty() {
-                    "–".into()
+                if seqs == "-" {
+                    "–".to_string()
                 } else {
-                    seqs.join(" ")
+                    code(&seqs)
                 },
                 if b.pass { "✅" } else { "❌" },
                 verdict_str(b.verdict),
@@ -163,7 +159,11 @@ pub fn to_markdown(report: &Report) -> String {
         }
     }
     if shown.len() > MAX_FINDINGS {
-        let _ = writeln!(md, "- … and {} more in report.html", shown.len() - MAX_FINDINGS);
+        let _ = writeln!(
+            md,
+            "- … and {} more in report.html",
+            shown.len() - MAX_FINDINGS
+        );
     }
     if s.findings_info > 0 {
         let _ = writeln!(

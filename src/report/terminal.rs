@@ -47,6 +47,41 @@ pub fn sequence_letters(statuses: &[String]) -> String {
         .join(" ")
 }
 
+/// Sequences grouped by their letters, in first-seen order: `M H H H ×33 | M M H H ×2`. At most
+/// `max` groups are shown, then `+N` for the sequences left out.
+pub fn grouped_sequences<'a>(
+    sequences: impl IntoIterator<Item = &'a [String]>,
+    max: usize,
+) -> String {
+    let mut groups: Vec<(String, usize)> = Vec::new();
+    for s in sequences {
+        let letters = sequence_letters(s);
+        match groups.iter_mut().find(|(l, _)| *l == letters) {
+            Some((_, n)) => *n += 1,
+            None => groups.push((letters, 1)),
+        }
+    }
+    if groups.is_empty() {
+        return "-".into();
+    }
+    let mut parts: Vec<String> = groups
+        .iter()
+        .take(max)
+        .map(|(l, n)| {
+            if *n > 1 {
+                format!("{l} ×{n}")
+            } else {
+                l.clone()
+            }
+        })
+        .collect();
+    let left: usize = groups.iter().skip(max).map(|(_, n)| n).sum();
+    if left > 0 {
+        parts.push(format!("+{left}"));
+    }
+    parts.join(" | ")
+}
+
 /// The letter of one normalized status word (the same alphabet as verify's tables).
 pub fn status_letter(status: &str) -> &'static str {
     match status {
@@ -199,20 +234,7 @@ fn behaviors_table(report: &Report, color: bool) -> String {
             .collect::<Vec<_>>(),
     ];
     for b in &report.behaviors {
-        let mut seqs: Vec<String> = b
-            .sequences
-            .iter()
-            .take(3)
-            .map(|s| sequence_letters(&s.statuses))
-            .collect();
-        if b.sequences.len() > 3 {
-            seqs.push(format!("+{}", b.sequences.len() - 3));
-        }
-        let seqs = if seqs.is_empty() {
-            "-".into()
-        } else {
-            seqs.join(" | ")
-        };
+        let seqs = grouped_sequences(b.sequences.iter().map(|s| s.statuses.as_slice()), 3);
         let verdict = if b.pass {
             (format!("ok {}", verdict_str(b.verdict)), Tone::Good)
         } else {
@@ -385,6 +407,22 @@ mod tests {
         assert!(color_wanted(true, Some(OsStr::new(""))));
         assert!(!color_wanted(true, Some(OsStr::new("1"))));
         assert!(!color_wanted(false, None));
+    }
+
+    #[test]
+    fn sequences_are_grouped() {
+        let v = |x: &[&str]| x.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let seqs = [
+            v(&["miss", "hit"]),
+            v(&["miss", "hit"]),
+            v(&["miss", "miss"]),
+            v(&["hit", "hit"]),
+            v(&["error"]),
+        ];
+        let g = |max| grouped_sequences(seqs.iter().map(Vec::as_slice), max);
+        assert_eq!(g(5), "M H ×2 | M M | H H | E");
+        assert_eq!(g(1), "M H ×2 | +3");
+        assert_eq!(grouped_sequences(std::iter::empty(), 3), "-");
     }
 
     #[test]
