@@ -55,9 +55,7 @@ fn diff_of_healthy_and_alb_stickiness_exits_1_naming_the_s_regression() {
         .assert()
         .code(1)
         .stdout(predicate::str::contains("REGRESSION /s/*: met HITS"))
-        .stdout(predicate::str::contains(
-            "FAILED NEVER_HITS [M M M M ×2]",
-        ))
+        .stdout(predicate::str::contains("FAILED NEVER_HITS [M M M M ×2]"))
         .stdout(predicate::str::contains(
             "+ error rotating-cookie-in-key [/s/*]",
         ))
