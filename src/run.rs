@@ -234,6 +234,7 @@ pub async fn run_journey(
     Ok((
         JourneyResult {
             name: name.clone(),
+            source: None,
             file: journey
                 .scenario
                 .file
@@ -643,7 +644,12 @@ async fn run_target(
     );
     report.notes = target.notes.clone();
     browser.close().await;
-    report::json::write(&report, &report_path)?;
+    let redacted: Vec<Exchange> = capture
+        .exchanges
+        .iter()
+        .map(|ex| redactor.redact_exchange(ex))
+        .collect();
+    let files = report::write_all(&report, &redacted, &out_dir)?;
     progress.finish();
     for n in &report.notes {
         if !args.quiet && !args.json {
@@ -652,14 +658,18 @@ async fn run_target(
     }
 
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        print!("{}", String::from_utf8(report::json::to_bytes(&report)?)?);
     } else if !args.quiet {
-        println!("{}", report::table::requests_table(&report.requests));
-        println!(
-            "{} requests, {} failed; report: {}",
-            report.summary.requests,
-            report.summary.failed_requests,
-            report_path.display()
+        print!(
+            "{}",
+            report::terminal::render(
+                &report,
+                &report::terminal::TerminalOptions {
+                    color: report::terminal::use_color(),
+                    verbose: args.verbose,
+                    files: &files,
+                }
+            )
         );
     }
     if let Some(e) = step_error {
