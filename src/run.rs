@@ -336,6 +336,7 @@ pub async fn capture_journeys(
                         screenshot: None,
                     }],
                     ok: false,
+                    source: None,
                 });
                 break;
             }
