@@ -1,7 +1,8 @@
 //! `cdnprobe analyze FILE.har`: the back half of `run` on a HAR someone already has.
 //!
 //! Import (lenient, `har::import`), then exactly what `run` does after capture: redact,
-//! classify against the distribution, diagnose, write report.json (`run::build_report`, shared).
+//! classify against the distribution, diagnose (`run::build_report`, shared), and write the same
+//! files as a run (`report::write_all`).
 //! The distribution serves the hosts of the HAR's pages (and `--cdn-host`), so third-party
 //! requests in the HAR are not judged against the CloudFront behaviors.
 
@@ -109,7 +110,12 @@ pub async fn analyze(args: AnalyzeArgs) -> anyhow::Result<i32> {
     std::fs::create_dir_all(&out_dir)
         .with_context(|| format!("creating output directory {}", out_dir.display()))?;
     let report_path = out_dir.join("report.json");
-    report::json::write(&report, &report_path)?;
+    let redacted: Vec<Exchange> = capture
+        .exchanges
+        .iter()
+        .map(|ex| redactor.redact_exchange(ex))
+        .collect();
+    report::write_all(&report, &redacted, &out_dir)?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else if !args.quiet {

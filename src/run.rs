@@ -234,6 +234,7 @@ pub async fn run_journey(
     Ok((
         JourneyResult {
             name: name.clone(),
+            source: None,
             file: journey
                 .scenario
                 .file
@@ -335,6 +336,7 @@ pub async fn capture_journeys(
                         screenshot: None,
                     }],
                     ok: false,
+                    source: None,
                 });
                 break;
             }
@@ -661,7 +663,12 @@ async fn run_target(
         .await;
         crate::diagnose::health::attach(&mut report, checks);
     }
-    report::json::write(&report, &report_path)?;
+    let redacted: Vec<Exchange> = capture
+        .exchanges
+        .iter()
+        .map(|ex| redactor.redact_exchange(ex))
+        .collect();
+    let files = report::write_all(&report, &redacted, &out_dir)?;
     progress.finish();
     for n in &report.notes {
         if !args.quiet && !args.json {
@@ -670,20 +677,18 @@ async fn run_target(
     }
 
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        print!("{}", String::from_utf8(report::json::to_bytes(&report)?)?);
     } else if !args.quiet {
-        println!("{}", report::table::requests_table(&report.requests));
-        if !report.findings.is_empty() {
-            println!("{}", report::table::findings_details(&report.findings));
-        }
-        println!(
-            "{} requests, {} failed; findings: {} error, {} warn, {} info; report: {}",
-            report.summary.requests,
-            report.summary.failed_requests,
-            report.summary.findings_error,
-            report.summary.findings_warn,
-            report.summary.findings_info,
-            report_path.display()
+        print!(
+            "{}",
+            report::terminal::render(
+                &report,
+                &report::terminal::TerminalOptions {
+                    color: report::terminal::use_color(),
+                    verbose: args.verbose,
+                    files: &files,
+                }
+            )
         );
     }
     if let Some(e) = step_error {
