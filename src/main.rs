@@ -1,8 +1,8 @@
 //! Thin entry point: parse flags, run, map errors to exit codes (see `error::exit`).
 
-use clap::Parser;
 use cdnprobe::cli::{Cli, Command};
 use cdnprobe::error::exit;
+use clap::Parser;
 
 fn main() {
     let cli = Cli::parse();

@@ -112,7 +112,13 @@ fn check_url(url: &str) -> Result<(), UserError> {
 pub fn default_out_dir(started: chrono::DateTime<chrono::Utc>, host: &str) -> PathBuf {
     let host: String = host
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '.' || c == '-' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     PathBuf::from("output").join(format!("{}-{host}", started.format("%Y%m%dT%H%M%SZ")))
 }
@@ -206,7 +212,11 @@ pub async fn run_journey(
     Ok((
         JourneyResult {
             name: name.clone(),
-            file: journey.scenario.file.as_ref().map(|f| f.display().to_string()),
+            file: journey
+                .scenario
+                .file
+                .as_ref()
+                .map(|f| f.display().to_string()),
             base_url: journey.base_url.clone(),
             steps,
             ok,
@@ -238,9 +248,9 @@ async fn run_step(
             settle(page).await
         }
         Action::Fill { selector, value } => {
-            let v = value
-                .resolve(vars)
-                .map_err(|name| ActionError::Failed(format!("environment variable `{name}` is not set")))?;
+            let v = value.resolve(vars).map_err(|name| {
+                ActionError::Failed(format!("environment variable `{name}` is not set"))
+            })?;
             page.fill(selector, &v, timeout).await
         }
         Action::Press(key) => {
@@ -355,25 +365,41 @@ pub async fn run(args: RunArgs) -> anyhow::Result<i32> {
             .filter_map(|j| url::Url::parse(&j.base_url).ok())
             .filter_map(|u| crate::classify::edge::host_port(&u)),
     );
-    let out_dir = args.out.clone().unwrap_or_else(|| default_out_dir(started, &host));
+    let verify_opts = args.verify_options();
+    crate::verify::expectations(&dist, &verify_opts.expects)?;
+    let out_dir = args
+        .out
+        .clone()
+        .unwrap_or_else(|| default_out_dir(started, &host));
     std::fs::create_dir_all(&out_dir)
         .with_context(|| format!("creating output directory {}", out_dir.display()))?;
 
     let mut redactor = if args.keep_secrets {
-        eprintln!("warning: --keep-secrets: cookies, tokens and passwords are written in clear to {}", out_dir.display());
+        eprintln!(
+            "warning: --keep-secrets: cookies, tokens and passwords are written in clear to {}",
+            out_dir.display()
+        );
         Redactor::keep()
     } else {
         Redactor::new_random()
     };
     for j in &journeys {
         for name in j.scenario.required_vars() {
-            if let Some(v) = vars.get(&name).cloned().or_else(|| std::env::var(&name).ok()) {
+            if let Some(v) = vars
+                .get(&name)
+                .cloned()
+                .or_else(|| std::env::var(&name).ok())
+            {
                 redactor.register_secret(&v);
             }
         }
     }
 
-    let progress = if args.json { Progress::hidden() } else { Progress::new(args.quiet) };
+    let progress = if args.json {
+        Progress::hidden()
+    } else {
+        Progress::new(args.quiet)
+    };
     progress.set("launching Chromium");
     let browser = Browser::launch(&BrowserOptions {
         chrome: args.chrome.clone(),
@@ -384,21 +410,50 @@ pub async fn run(args: RunArgs) -> anyhow::Result<i32> {
 
     let report_path = out_dir.join("report.json");
     let stats_browser = &browser;
-    let (capture, step_error) = capture_journeys(
-        &browser,
-        &journeys,
-        &vars,
-        &out_dir,
-        &progress,
-        |partial| {
-            let mut r = build_report(&target, started, partial, stats_browser.stats(), &redactor, Some(&dist));
+    let (capture, step_error) =
+        capture_journeys(&browser, &journeys, &vars, &out_dir, &progress, |partial| {
+            let mut r = build_report(
+                &target,
+                started,
+                partial,
+                stats_browser.stats(),
+                &redactor,
+                Some(&dist),
+            );
             r.summary.partial = true;
             r.summarize();
             let _ = report::json::write(&r, &report_path);
-        },
-    )
-    .await?;
-    let report = build_report(&target, started, &capture, browser.stats(), &redactor, Some(&dist));
+        })
+        .await?;
+    let mut report = build_report(
+        &target,
+        started,
+        &capture,
+        browser.stats(),
+        &redactor,
+        Some(&dist),
+    );
+    if !args.no_verify && !capture.interrupted {
+        let say = |m: String| progress.set(m);
+        let work = crate::verify::run(
+            &verify_opts,
+            &capture.exchanges,
+            &dist,
+            &report.findings,
+            &redactor,
+            Some(&browser),
+            &say,
+        );
+        tokio::select! {
+            v = work => v?.apply(&mut report, &redactor, Some(&dist)),
+            _ = tokio::signal::ctrl_c() => {
+                report.summary.partial = true;
+                report.notes.push("interrupted during verification: no verdicts".into());
+                report.summarize();
+            }
+        }
+        report.duration_ms = (chrono::Utc::now() - started).num_milliseconds().max(0) as u64;
+    }
     browser.close().await;
     report::json::write(&report, &report_path)?;
     progress.finish();
@@ -407,6 +462,23 @@ pub async fn run(args: RunArgs) -> anyhow::Result<i32> {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else if !args.quiet {
         println!("{}", report::table::requests_table(&report.requests));
+        if !report.behaviors.is_empty() {
+            let color = crate::verify::table::use_color();
+            if args.verbose {
+                println!(
+                    "{}",
+                    crate::verify::table::sequences_table(&report.behaviors, color)
+                );
+            }
+            println!(
+                "{}",
+                crate::verify::table::behaviors_table(&report.behaviors, color)
+            );
+            println!("{}", crate::verify::table::summary_line(&report.behaviors));
+        }
+        for n in &report.notes {
+            println!("note: {n}");
+        }
         println!(
             "{} requests, {} failed; report: {}",
             report.summary.requests,
@@ -418,7 +490,10 @@ pub async fn run(args: RunArgs) -> anyhow::Result<i32> {
         eprintln!("error: {}", redactor.redact_text(&e.to_string()));
     }
     if capture.interrupted {
-        eprintln!("interrupted: partial report written to {}", report_path.display());
+        eprintln!(
+            "interrupted: partial report written to {}",
+            report_path.display()
+        );
     }
     Ok(report.summary.exit_code)
 }

@@ -16,7 +16,8 @@ static SERIAL: Mutex<()> = Mutex::new(());
 
 fn cdnprobe() -> Command {
     let mut c = Command::cargo_bin("cdnprobe").unwrap();
-    c.env_remove("RUST_LOG").timeout(std::time::Duration::from_secs(120));
+    c.env_remove("RUST_LOG")
+        .timeout(std::time::Duration::from_secs(120));
     c
 }
 
@@ -67,7 +68,7 @@ fn run_url_writes_a_report_matching_what_the_server_saw() {
     let out = tempfile::tempdir().unwrap();
     let url = format!("http://127.0.0.1:{}/", addr.port());
     cdnprobe()
-        .args(["run", &url, "--out"])
+        .args(["run", &url, "--no-verify", "--out"])
         .arg(out.path())
         .assert()
         .code(0)
@@ -78,13 +79,23 @@ fn run_url_writes_a_report_matching_what_the_server_saw() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|r| (r["url"].as_str().unwrap().to_string(), r["status"].as_u64().unwrap()))
+        .map(|r| {
+            (
+                r["url"].as_str().unwrap().to_string(),
+                r["status"].as_u64().unwrap(),
+            )
+        })
         .collect();
     let mut seen: Vec<(String, u64)> = log
         .lock()
         .unwrap()
         .iter()
-        .map(|s| (format!("http://127.0.0.1:{}{}", addr.port(), s.uri), s.status as u64))
+        .map(|s| {
+            (
+                format!("http://127.0.0.1:{}{}", addr.port(), s.uri),
+                s.status as u64,
+            )
+        })
         .collect();
     captured.sort();
     seen.sort();
@@ -119,7 +130,11 @@ fn missing_chromium_exits_2_with_the_install_command() {
 fn malformed_scenario_exits_2_naming_file_line_and_column() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("bad.toml");
-    std::fs::write(&file, "name = \"bad\"\n[[step]]\ngoto = \"/\"\n[[step]]\nhover = \"#menu\"\n").unwrap();
+    std::fs::write(
+        &file,
+        "name = \"bad\"\n[[step]]\ngoto = \"/\"\n[[step]]\nhover = \"#menu\"\n",
+    )
+    .unwrap();
     cdnprobe()
         .args(["run", "http://127.0.0.1:9/", "--scenario"])
         .arg(&file)
@@ -152,10 +167,19 @@ fn password_must_come_from_the_environment() {
 fn unreachable_target_exits_2_with_a_hint_and_leaves_a_report() {
     let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     // Bind then drop a listener: that port now refuses connections.
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let out = tempfile::tempdir().unwrap();
     cdnprobe()
-        .args(["run", &format!("http://127.0.0.1:{port}/"), "--quiet", "--out"])
+        .args([
+            "run",
+            &format!("http://127.0.0.1:{port}/"),
+            "--quiet",
+            "--out",
+        ])
         .arg(out.path())
         .assert()
         .code(2)

@@ -30,6 +30,8 @@ pub struct Page {
     /// Sessions of this page and of the frames/workers attached under it.
     sessions: Arc<Mutex<Vec<String>>>,
     timeout: Duration,
+    /// Background tasks bound to this page (the GET/HEAD-only guard), stopped on close.
+    guards: Mutex<Vec<tokio::task::JoinHandle<()>>>,
 }
 
 /// What a failed action says (turned into a `UserError::Step` by the runner).
@@ -126,6 +128,7 @@ impl Page {
             pump,
             sessions,
             timeout,
+            guards: Mutex::new(Vec::new()),
         };
         prepare_session(&page.cdp, &page.session).await;
         page.call("Page.enable", json!({})).await?;
@@ -365,6 +368,58 @@ impl Page {
         Ok(r["cookies"].as_array().cloned().unwrap_or_default())
     }
 
+    /// Give this page's browser context cookies (`Storage.setCookies` parameters), e.g. a
+    /// journey's cookies for verification reloads.
+    pub async fn set_cookies(&self, cookies: Vec<Value>) -> Result<(), ActionError> {
+        self.cdp
+            .call(
+                None,
+                "Storage.setCookies",
+                json!({"cookies": cookies, "browserContextId": self.context_id}),
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// From now on, fail every request of this page that is not GET or HEAD (`Fetch` interception
+    /// of the page's own session): verification reloads must never repeat a POST. Requests of
+    /// out-of-process iframes and workers are not intercepted.
+    pub async fn only_get_and_head(&self) -> Result<(), ActionError> {
+        let mut events = self.cdp.subscribe();
+        let (cdp, session) = (self.cdp.clone(), self.session.clone());
+        let task = tokio::spawn(async move {
+            while let Some(ev) = events.recv().await {
+                if ev.method != "Fetch.requestPaused" || ev.session_id.as_deref() != Some(&session)
+                {
+                    continue;
+                }
+                let id = ev.params["requestId"].clone();
+                let method = ev.params["request"]["method"].as_str().unwrap_or("GET");
+                if method.eq_ignore_ascii_case("GET") || method.eq_ignore_ascii_case("HEAD") {
+                    cdp.send(
+                        Some(&session),
+                        "Fetch.continueRequest",
+                        json!({"requestId": id}),
+                    );
+                } else {
+                    tracing::debug!(target: "cdnprobe::browser", "blocked a {method} during verification");
+                    cdp.send(
+                        Some(&session),
+                        "Fetch.failRequest",
+                        json!({"requestId": id, "errorReason": "BlockedByClient"}),
+                    );
+                }
+            }
+        });
+        self.guards.lock().unwrap().push(task);
+        self.call(
+            "Fetch.enable",
+            json!({"patterns": [{"urlPattern": "*", "requestStage": "Request"}]}),
+        )
+        .await?;
+        Ok(())
+    }
+
     pub fn timeout(&self) -> Duration {
         self.timeout
     }
@@ -389,6 +444,9 @@ impl Page {
             .await;
         self.sessions.lock().unwrap().clear();
         self.pump.abort();
+        for g in self.guards.lock().unwrap().drain(..) {
+            g.abort();
+        }
     }
 }
 

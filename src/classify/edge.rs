@@ -96,7 +96,10 @@ mod tests {
             method: "GET".into(),
             status: Some(200),
             response_headers: Headers(
-                headers.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect(),
+                headers
+                    .iter()
+                    .map(|(a, b)| (a.to_string(), b.to_string()))
+                    .collect(),
             ),
             ..Default::default()
         }
@@ -104,11 +107,18 @@ mod tests {
 
     #[test]
     fn behavior_only_for_the_distributions_hosts() {
-        let d = Distribution::new(BehaviorSet::seed_default(), ["jira.example.com".to_string()]);
-        let (_, _, p) = d.behavior_for("https://jira.example.com/s/abc/_/download/batch.js?locale=en-US").unwrap();
+        let d = Distribution::new(
+            BehaviorSet::seed_default(),
+            ["jira.example.com".to_string()],
+        );
+        let (_, _, p) = d
+            .behavior_for("https://jira.example.com/s/abc/_/download/batch.js?locale=en-US")
+            .unwrap();
         assert_eq!(p, "/s/*");
         assert!(d.behavior_for("https://fonts.other.com/s/x.woff").is_none());
-        let (_, b, _) = d.behavior_for("https://jira.example.com/secure/Dashboard.jspa").unwrap();
+        let (_, b, _) = d
+            .behavior_for("https://jira.example.com/secure/Dashboard.jspa")
+            .unwrap();
         assert!(b.is_default);
     }
 
@@ -127,7 +137,10 @@ mod tests {
         assert!(!t.store);
         assert!(t.rule.contains("already stale"), "{}", t.rule);
         let t = d
-            .edge_treatment(&ex("https://j/s/x.js", &[("Cache-Control", "max-age=31536000")]))
+            .edge_treatment(&ex(
+                "https://j/s/x.js",
+                &[("Cache-Control", "max-age=31536000")],
+            ))
             .unwrap();
         assert!(t.store);
         assert_eq!(t.ttl_secs, 31_536_000);

@@ -332,7 +332,11 @@ fn method_list(src: &Src, v: &Spanned<toml::Value>) -> Result<Vec<String>, UserE
                 match m {
                     Some(m) if ALL_METHODS.contains(&m.as_str()) => out.push(m),
                     _ => {
-                        return Err(src.err(Some(v.span()), format!("unknown method {item}"), hint));
+                        return Err(src.err(
+                            Some(v.span()),
+                            format!("unknown method {item}"),
+                            hint,
+                        ));
                     }
                 }
             }

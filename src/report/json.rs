@@ -19,7 +19,12 @@ pub fn read(path: &Path) -> anyhow::Result<Report> {
         std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     serde_json::from_str(&text).map_err(|e| {
         crate::UserError::input(
-            format!("{}:{}:{}: not a cdnprobe report.json: {e}", path.display(), e.line(), e.column()),
+            format!(
+                "{}:{}:{}: not a cdnprobe report.json: {e}",
+                path.display(),
+                e.line(),
+                e.column()
+            ),
             "pass the report.json from a cdnprobe run's output directory",
         )
         .into()

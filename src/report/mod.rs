@@ -97,7 +97,9 @@ pub struct RequestRecord {
 impl RequestRecord {
     /// Classify one (already redacted) exchange against the distribution, if one is known.
     pub fn from_exchange(ex: &Exchange, dist: Option<&Distribution>) -> RequestRecord {
-        let behavior = dist.and_then(|d| d.behavior_for(&ex.url)).map(|(_, _, p)| p);
+        let behavior = dist
+            .and_then(|d| d.behavior_for(&ex.url))
+            .map(|(_, _, p)| p);
         RequestRecord {
             url: ex.url.clone(),
             method: ex.method.clone(),

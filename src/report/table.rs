@@ -70,7 +70,11 @@ pub fn requests_table(records: &[RequestRecord]) -> String {
         let cache = r
             .response_headers
             .get("x-cache")
-            .or(r.cache.raw.as_deref().and_then(|l| l.split_once(": ").map(|(_, v)| v)))
+            .or(r
+                .cache
+                .raw
+                .as_deref()
+                .and_then(|l| l.split_once(": ").map(|(_, v)| v)))
             .map(str::to_string)
             .unwrap_or_else(|| r.cache.status.as_str().to_string());
         b.push_record([
