@@ -128,7 +128,7 @@ fn cover(
             }
         }
         let Some((p, _)) = best else {
-            orphans.extend(uncovered.drain(..));
+            orphans.append(&mut uncovered);
             break;
         };
         uncovered.retain(|k| {

@@ -48,7 +48,7 @@ fn grouped(b: &BehaviorReport) -> String {
             None => groups.push((l, 1)),
         }
     }
-    groups.sort_by(|a, b| b.1.cmp(&a.1));
+    groups.sort_by_key(|g| std::cmp::Reverse(g.1));
     let shown = 4;
     let mut lines: Vec<String> = groups
         .iter()
