@@ -3,6 +3,11 @@
 //! The edge stores with these and the diagnosis explains misses with them, so the rule that
 //! decided is part of the answer (`TtlRule::explain`). Only the *origin's* response headers count:
 //! the viewer's `Cache-Control` / `Pragma` never reach this function, by construction.
+//!
+//! Simplifications: a cacheable 4xx/5xx is kept for the default error caching minimum TTL (10 s)
+//! whatever its own headers say (no custom error responses); statuses other than 2xx/3xx (minus
+//! 304) and the cacheable error list are not stored; `Expires` is measured from the response's
+//! `Date` (or `now` when it has none).
 
 use std::time::SystemTime;
 

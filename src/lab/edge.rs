@@ -1,0 +1,562 @@
+//! The lab's CloudFront-faithful edge: a reverse proxy that behaves, per request, the way the
+//! `cloudfront` model says CloudFront would.
+//!
+//! It contains no CloudFront rule of its own: behavior matching, cache keys, what is forwarded
+//! and how long a response is stored all come from `crate::cloudfront`. What lives here is the
+//! plumbing: one cache per POP, the origin round trip, and CloudFront's response headers
+//! (`X-Cache`, `Age`, `Via`, `X-Amz-Cf-Pop`, `X-Amz-Cf-Id`) and error pages.
+//!
+//! Faithful on purpose:
+//! - cookies the behavior does not forward are stripped before the origin, and `Set-Cookie` is
+//!   removed from its responses; forwarded cookies' `Set-Cookie` is cached and replayed on hits;
+//! - the viewer's `Cache-Control` / `Pragma` never change what is stored (they reach the origin
+//!   only when the behavior forwards them, e.g. all headers);
+//! - `Vary` is honoured only for `Accept-Encoding`, `Cookie` and forwarded headers;
+//! - a connection failure is a 502 `Error from cloudfront`; cacheable errors stick for 10 s.
+//!
+//! Simplifications (documented, not hidden): no request collapsing, no revalidation (an expired
+//! entry is a plain Miss, never `RefreshHit`), no websocket upgrade passthrough (`Upgrade` is
+//! dropped like any hop-by-hop header), no stale-on-error serving; headers not forwarded include
+//! `Accept-Encoding`, so the origin answers uncompressed unless a behavior forwards it.
+//! `X-Forwarded-For` carries the viewer address when served through `serve` (which records it). The origin sees `User-Agent: Amazon CloudFront`
+//! unless `User-Agent` is forwarded, as with CloudFront.
+//!
+//! Control: `POST /__edge/invalidate` empties every POP cache (`?path=/s/*` limits it to paths
+//! matching a CloudFront pattern), like an invalidation.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant, SystemTime};
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::{ConnectInfo, Query, Request, State};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+
+use crate::cloudfront::key::{cookie_header, select_cookies, select_headers, select_query};
+use crate::cloudfront::{Behavior, BehaviorSet, NameSet, cache_key, decide_for, pattern};
+use crate::exchange::Headers;
+
+/// How the edge is set up.
+#[derive(Clone)]
+pub struct EdgeConfig {
+    /// Where misses go, e.g. `http://127.0.0.1:8081/`.
+    pub origin: url::Url,
+    /// Shared so the lab can swap behaviors while the edge runs.
+    pub behaviors: Arc<RwLock<BehaviorSet>>,
+    /// Edge locations, e.g. `["FRA56-P1"]`. More than one: round-robin per request, each POP with
+    /// its own cache (a Hit on one POP and a Miss on the next is normal). Empty: one `FRA56-P1`.
+    pub pops: Vec<String>,
+    /// If set (e.g. `X-Lab-Behavior`), every response names its behavior in this header, like a
+    /// response-headers policy with one custom header per behavior.
+    pub behavior_header: Option<String>,
+}
+
+impl EdgeConfig {
+    /// One POP, no behavior header.
+    pub fn new(origin: url::Url, behaviors: BehaviorSet) -> Self {
+        EdgeConfig {
+            origin,
+            behaviors: Arc::new(RwLock::new(behaviors)),
+            pops: vec!["FRA56-P1".into()],
+            behavior_header: None,
+        }
+    }
+}
+
+/// Largest viewer request body the edge forwards.
+const MAX_BODY: usize = 64 * 1024 * 1024;
+/// How long the edge waits for the origin (CloudFront's default origin response timeout).
+const ORIGIN_TIMEOUT: Duration = Duration::from_secs(30);
+/// Cache size (keys per POP) at which expired entries are swept out.
+const SWEEP_AT: usize = 4096;
+
+struct Entry {
+    /// `(lower-case header name, request value)` for each honoured `Vary` header.
+    vary: Vec<(String, String)>,
+    path: String,
+    status: u16,
+    headers: Headers,
+    body: Bytes,
+    stored_at: Instant,
+    ttl: Duration,
+}
+
+type Cache = HashMap<String, Vec<Entry>>;
+
+struct Edge {
+    cfg: EdgeConfig,
+    pops: Vec<String>,
+    caches: Vec<Mutex<Cache>>,
+    next_pop: AtomicUsize,
+    client: reqwest::Client,
+    /// The `<id>` of `Via: 1.1 <id>.cloudfront.net (CloudFront)`, one per edge.
+    via_id: String,
+}
+
+/// The edge as an axum router (serve it with `axum::serve`, or use `serve`).
+pub fn router(cfg: EdgeConfig) -> Router {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let pops = if cfg.pops.is_empty() {
+        vec!["FRA56-P1".to_string()]
+    } else {
+        cfg.pops.clone()
+    };
+    let client = reqwest::Client::builder()
+        .no_gzip()
+        .no_brotli()
+        .no_proxy()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(ORIGIN_TIMEOUT)
+        .build()
+        .expect("a plain reqwest client always builds");
+    let edge = Arc::new(Edge {
+        caches: pops.iter().map(|_| Mutex::new(Cache::new())).collect(),
+        pops,
+        cfg,
+        next_pop: AtomicUsize::new(0),
+        client,
+        via_id: hex::encode(rand::random::<[u8; 16]>()),
+    });
+    Router::new()
+        .route("/__edge/invalidate", post(invalidate))
+        .fallback(handle)
+        .with_state(edge)
+}
+
+/// Serve the edge on `listener` until the task is dropped.
+pub async fn serve(cfg: EdgeConfig, listener: tokio::net::TcpListener) -> std::io::Result<()> {
+    axum::serve(
+        listener,
+        router(cfg).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .await
+}
+
+#[derive(serde::Deserialize)]
+struct InvalidateQuery {
+    path: Option<String>,
+}
+
+async fn invalidate(State(edge): State<Arc<Edge>>, Query(q): Query<InvalidateQuery>) -> Response {
+    let mut removed = 0usize;
+    for cache in &edge.caches {
+        let mut cache = lock(cache);
+        match &q.path {
+            None => {
+                removed += cache.values().map(Vec::len).sum::<usize>();
+                cache.clear();
+            }
+            Some(p) => cache.retain(|_, entries| {
+                let before = entries.len();
+                entries.retain(|e| !pattern::matches(p, &e.path));
+                removed += before - entries.len();
+                !entries.is_empty()
+            }),
+        }
+    }
+    axum::Json(serde_json::json!({ "invalidated": removed })).into_response()
+}
+
+fn lock(m: &Mutex<Cache>) -> std::sync::MutexGuard<'_, Cache> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn to_headers(map: &HeaderMap) -> Headers {
+    Headers(
+        map.iter()
+            .map(|(n, v)| {
+                (
+                    n.as_str().to_string(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
+            .collect(),
+    )
+}
+
+/// Hop-by-hop and framing headers never copied between the two legs.
+fn is_hop_by_hop(name: &str) -> bool {
+    [
+        "connection",
+        "keep-alive",
+        "proxy-connection",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+        "content-length",
+        "host",
+    ]
+    .iter()
+    .any(|h| name.eq_ignore_ascii_case(h))
+}
+
+async fn handle(State(edge): State<Arc<Edge>>, req: Request) -> Response {
+    let pop_idx = edge.next_pop.fetch_add(1, Ordering::Relaxed) % edge.pops.len();
+    let pop = edge.pops[pop_idx].clone();
+    let cf_id = cf_id();
+    let (parts, body) = req.into_parts();
+    let method = parts.method.clone();
+    let req_headers = to_headers(&parts.headers);
+    let path_and_query = parts
+        .uri
+        .path_and_query()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_else(|| "/".into());
+    let host = req_headers
+        .get("host")
+        .unwrap_or("edge.invalid")
+        .to_string();
+    let viewer_url = url::Url::parse(&format!("http://{host}{path_and_query}"))
+        .or_else(|_| url::Url::parse(&format!("http://edge.invalid{path_and_query}")));
+    let Ok(viewer_url) = viewer_url else {
+        return edge.finish(
+            error_page(400, "Bad request.", &cf_id),
+            "Error from cloudfront",
+            None,
+            &pop,
+            &cf_id,
+            None,
+        );
+    };
+
+    let behavior: Behavior = {
+        let set = edge.cfg.behaviors.read().unwrap_or_else(|e| e.into_inner());
+        set.matching(viewer_url.path()).1.clone()
+    };
+
+    if !behavior.allows(method.as_str()) {
+        let page = error_page(
+            403,
+            "This distribution is not configured to allow the HTTP request method that was used for this request. The distribution supports only cachable requests.",
+            &cf_id,
+        );
+        return edge.finish(
+            page,
+            "Error from cloudfront",
+            None,
+            &pop,
+            &cf_id,
+            Some(&behavior),
+        );
+    }
+
+    let key = cache_key(&behavior, method.as_str(), &viewer_url, &req_headers);
+    let cacheable = behavior.caches_method(method.as_str()) && !behavior.caching_off();
+
+    if cacheable && let Some(hit) = edge.lookup(pop_idx, &key, &behavior, &req_headers, &method) {
+        return edge.finish(hit.0, hit.1, Some(hit.2), &pop, &cf_id, Some(&behavior));
+    }
+
+    // Miss: ask the origin with only what the behavior forwards.
+    let body = match axum::body::to_bytes(body, MAX_BODY).await {
+        Ok(b) => b,
+        Err(_) => {
+            let page = error_page(413, "The request body is too large.", &cf_id);
+            return edge.finish(
+                page,
+                "Error from cloudfront",
+                None,
+                &pop,
+                &cf_id,
+                Some(&behavior),
+            );
+        }
+    };
+    let origin_url = origin_url(
+        &edge.cfg.origin,
+        &viewer_url,
+        &behavior.origin_forward.query,
+    );
+    let mut out = reqwest::header::HeaderMap::new();
+    for (name, value) in select_headers(&behavior.origin_forward.headers, &req_headers) {
+        if is_hop_by_hop(&name) || name == "x-forwarded-for" {
+            continue;
+        }
+        append(&mut out, &name, &value);
+    }
+    // CloudFront always passes the body's type, and names itself.
+    if let Some(ct) = req_headers.get("content-type") {
+        append(&mut out, "content-type", ct);
+    }
+    if !out.contains_key("user-agent") {
+        append(&mut out, "user-agent", "Amazon CloudFront");
+    }
+    append(
+        &mut out,
+        "via",
+        &format!("1.1 {}.cloudfront.net (CloudFront)", edge.via_id),
+    );
+    append(&mut out, "x-amz-cf-id", &cf_id);
+    if let Some(ConnectInfo(peer)) = parts.extensions.get::<ConnectInfo<SocketAddr>>() {
+        let xff = match req_headers.get("x-forwarded-for") {
+            Some(prev) => format!("{prev}, {}", peer.ip()),
+            None => peer.ip().to_string(),
+        };
+        append(&mut out, "x-forwarded-for", &xff);
+    }
+    let cookies = select_cookies(&behavior.origin_forward.cookies, &req_headers);
+    if !cookies.is_empty() {
+        append(&mut out, "cookie", &cookie_header(&cookies));
+    }
+    let reqwest_method =
+        reqwest::Method::from_bytes(method.as_str().as_bytes()).unwrap_or(reqwest::Method::GET);
+    let sent = edge
+        .client
+        .request(reqwest_method, origin_url)
+        .headers(out)
+        .body(body)
+        .send()
+        .await;
+
+    let origin_response = match sent {
+        Ok(resp) => {
+            let status = resp.status().as_u16();
+            let headers = to_headers(resp.headers());
+            match resp.bytes().await {
+                Ok(body) => Some((status, headers, body)),
+                Err(_) => None,
+            }
+        }
+        Err(_) => None,
+    };
+    let (status, mut headers, body) = origin_response.unwrap_or_else(|| {
+        let page = error_page(
+            502,
+            "CloudFront wasn't able to connect to the origin. We can't connect to the server for this app or website at this time. There might be too much traffic or a configuration error. Try again later, or contact the app or website owner.",
+            &cf_id,
+        );
+        (page.status, page.headers, page.body)
+    });
+    headers
+        .0
+        .retain(|(n, _)| !is_hop_by_hop(n) && !n.eq_ignore_ascii_case("age"));
+    if behavior.origin_forward.cookies.is_none() {
+        headers.remove("set-cookie");
+    }
+
+    let stored = Stored {
+        status,
+        headers,
+        body,
+    };
+    // A HEAD answer has no body: storing it would serve empty GETs.
+    if cacheable && method != Method::HEAD {
+        let decision = decide_for(&behavior, status, &stored.headers, SystemTime::now());
+        if decision.store {
+            let vary = honoured_vary(&stored.headers, &behavior, &req_headers);
+            let entry = Entry {
+                vary,
+                path: viewer_url.path().to_string(),
+                status,
+                headers: stored.headers.clone(),
+                body: stored.body.clone(),
+                stored_at: Instant::now(),
+                ttl: Duration::from_secs(decision.ttl_secs),
+            };
+            let mut cache = lock(&edge.caches[pop_idx]);
+            if cache.len() >= SWEEP_AT {
+                // Rotating keys (AWSALB in the key) would otherwise grow the cache forever.
+                cache.retain(|_, entries| {
+                    entries.retain(|e| e.stored_at.elapsed() < e.ttl);
+                    !entries.is_empty()
+                });
+            }
+            let slot = cache.entry(key).or_default();
+            slot.retain(|e| e.vary != entry.vary);
+            slot.push(entry);
+        }
+    }
+    let x_cache = if status >= 400 {
+        "Error from cloudfront"
+    } else {
+        "Miss from cloudfront"
+    };
+    edge.finish(stored, x_cache, None, &pop, &cf_id, Some(&behavior))
+}
+
+/// A response as stored or about to be sent, before the edge's own headers.
+struct Stored {
+    status: u16,
+    headers: Headers,
+    body: Bytes,
+}
+
+impl Edge {
+    /// A fresh entry for `key` whose `Vary` values match this request: (response, X-Cache, age).
+    fn lookup(
+        &self,
+        pop_idx: usize,
+        key: &str,
+        behavior: &Behavior,
+        req: &Headers,
+        method: &Method,
+    ) -> Option<(Stored, &'static str, u64)> {
+        let mut cache = lock(&self.caches[pop_idx]);
+        let entries = cache.get_mut(key)?;
+        entries.retain(|e| e.stored_at.elapsed() < e.ttl);
+        let e = entries.iter().find(|e| {
+            e.vary
+                .iter()
+                .all(|(name, value)| vary_value(name, behavior, req) == *value)
+        })?;
+        let mut headers = e.headers.clone();
+        let body = if *method == Method::HEAD {
+            headers.set("content-length", e.body.len().to_string());
+            Bytes::new()
+        } else {
+            e.body.clone()
+        };
+        let x_cache = if e.status >= 400 {
+            "Error from cloudfront"
+        } else {
+            "Hit from cloudfront"
+        };
+        Some((
+            Stored {
+                status: e.status,
+                headers,
+                body,
+            },
+            x_cache,
+            e.stored_at.elapsed().as_secs(),
+        ))
+    }
+
+    /// Add CloudFront's response headers and build the response.
+    fn finish(
+        &self,
+        r: Stored,
+        x_cache: &str,
+        age: Option<u64>,
+        pop: &str,
+        cf_id: &str,
+        behavior: Option<&Behavior>,
+    ) -> Response {
+        let mut headers = r.headers;
+        headers.set("X-Cache", x_cache);
+        headers.set(
+            "Via",
+            format!("1.1 {}.cloudfront.net (CloudFront)", self.via_id),
+        );
+        headers.set("X-Amz-Cf-Pop", pop);
+        headers.set("X-Amz-Cf-Id", cf_id);
+        if let Some(age) = age {
+            headers.set("Age", age.to_string());
+        }
+        if let Some(b) = behavior {
+            for (n, v) in &b.response_headers {
+                headers.set(n, v.clone());
+            }
+            if let Some(h) = &self.cfg.behavior_header {
+                headers.set(h, b.name.clone());
+            }
+        }
+        let mut resp = Response::new(Body::from(r.body));
+        *resp.status_mut() = StatusCode::from_u16(r.status).unwrap_or(StatusCode::BAD_GATEWAY);
+        let map = resp.headers_mut();
+        for (n, v) in headers.iter() {
+            if let (Ok(n), Ok(v)) = (
+                HeaderName::from_bytes(n.as_bytes()),
+                HeaderValue::from_str(v),
+            ) {
+                map.append(n, v);
+            }
+        }
+        resp
+    }
+}
+
+fn append(map: &mut reqwest::header::HeaderMap, name: &str, value: &str) {
+    if let (Ok(n), Ok(v)) = (
+        reqwest::header::HeaderName::from_bytes(name.as_bytes()),
+        reqwest::header::HeaderValue::from_str(value),
+    ) {
+        map.append(n, v);
+    }
+}
+
+/// Origin base + viewer path + the query strings the behavior forwards.
+fn origin_url(origin: &url::Url, viewer: &url::Url, query: &NameSet) -> url::Url {
+    let mut u = origin.clone();
+    let base = origin.path().trim_end_matches('/');
+    u.set_path(&format!("{base}{}", viewer.path()));
+    let q = select_query(query, viewer).join("&");
+    u.set_query(if q.is_empty() { None } else { Some(&q) });
+    u
+}
+
+/// The `Vary` headers CloudFront honours for this behavior, with this request's values.
+fn honoured_vary(response: &Headers, behavior: &Behavior, req: &Headers) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = Vec::new();
+    for line in response.get_all("vary") {
+        for name in line.split(',').map(|n| n.trim().to_ascii_lowercase()) {
+            let honoured = name == "accept-encoding"
+                || name == "cookie"
+                || (name != "*" && behavior.origin_forward.headers.contains_header(&name));
+            if honoured && !out.iter().any(|(n, _)| *n == name) {
+                let v = vary_value(&name, behavior, req);
+                out.push((name, v));
+            }
+        }
+    }
+    out
+}
+
+/// The request's value for a honoured `Vary` header: for `Cookie`, the forwarded cookies only.
+fn vary_value(name: &str, behavior: &Behavior, req: &Headers) -> String {
+    if name == "cookie" {
+        cookie_header(&select_cookies(&behavior.origin_forward.cookies, req))
+    } else {
+        req.get_all(name).collect::<Vec<_>>().join(",")
+    }
+}
+
+/// A CloudFront-style request id (56 URL-safe characters).
+fn cf_id() -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let bytes: [u8; 56] = rand::random();
+    bytes
+        .iter()
+        .map(|b| ALPHABET[(*b as usize) % ALPHABET.len()] as char)
+        .collect::<String>()
+        + "=="
+}
+
+/// CloudFront's own HTML error page.
+fn error_page(status: u16, message: &str, cf_id: &str) -> Stored {
+    let body = format!(
+        "<!DOCTYPE HTML PUBLIC \"-//W3C//DTD HTML 4.01 Transitional//EN\" \"http://www.w3.org/TR/html4/loose.dtd\">\n\
+<HTML><HEAD><META HTTP-EQUIV=\"Content-Type\" CONTENT=\"text/html; charset=iso-8859-1\">\n\
+<TITLE>ERROR: The request could not be satisfied</TITLE>\n\
+</HEAD><BODY>\n\
+<H1>{status} ERROR</H1>\n\
+<H2>The request could not be satisfied.</H2>\n\
+<HR noshade size=\"1px\">\n\
+{message}\n\
+<BR clear=\"all\">\n\
+<HR noshade size=\"1px\">\n\
+<PRE>\n\
+Generated by cloudfront (CloudFront)\n\
+Request ID: {cf_id}\n\
+</PRE>\n\
+<ADDRESS>\n\
+</ADDRESS>\n\
+</BODY></HTML>"
+    );
+    let mut headers = Headers::new();
+    headers.push("Server", "CloudFront");
+    headers.push("Content-Type", "text/html");
+    Stored {
+        status,
+        headers,
+        body: Bytes::from(body),
+    }
+}

@@ -1,0 +1,348 @@
+//! The seed's real failures, as switches on the lab.
+//!
+//! Each `Fault` reproduces one way a CloudFront-fronted Jira/Confluence goes wrong in the community
+//! thread (DESIGN.md): the origin's headers (`expires-now`, `no-cache-static`), a load balancer's
+//! stickiness cookie (`alb-stickiness`), the edge failing to reach the origin (`font-502`), the
+//! distribution's behaviors (`cors-missing`, `private-cached`) or the pages' URLs (`bypass-static`,
+//! `query-buster`). They are switchable at run time so that a demo (or a test) can show the same
+//! page before and after.
+
+use std::collections::BTreeSet;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::str::FromStr;
+use std::sync::{Arc, RwLock};
+
+use crate::cloudfront::{BehaviorSet, NameSet, TtlSettings};
+
+/// One reproducible failure. Names (`Display`/`FromStr`) are the CLI's `--fault NAME`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Fault {
+    /// The origin sends `Expires` equal to `Date` and no `max-age` on `/s/`: already stale, so an
+    /// edge with MinTTL 0 never stores it.
+    ExpiresNow,
+    /// An ALB with stickiness in front of the origin sets a new `AWSALB`/`AWSALBCORS` on every
+    /// response; with `/s/*` forwarding all cookies every request has a new cache key.
+    AlbStickiness,
+    /// The origin sends `Cache-Control: no-cache` on `/s/`.
+    NoCacheStatic,
+    /// The origin drops the connection on font requests: the edge answers 502 `Error from
+    /// cloudfront` (what a TLS or port problem between edge and origin looks like to a browser).
+    Font502,
+    /// The font behavior does not whitelist `Origin`: the origin never sees it and never answers
+    /// with `Access-Control-Allow-Origin`. Only visible cross-origin (the `cdn-host` topology).
+    CorsMissing,
+    /// The default behavior caches authenticated HTML/REST: MinTTL > 0, no cookies in the cache
+    /// key, all cookies forwarded by an origin request policy. User A's pages are served to B.
+    PrivateCached,
+    /// Pages reference static resources on the app host directly instead of through the edge.
+    BypassStatic,
+    /// Pages add a changing `_=<n>` query parameter to every `/s/` URL.
+    QueryBuster,
+}
+
+impl Fault {
+    pub const ALL: [Fault; 8] = [
+        Fault::ExpiresNow,
+        Fault::AlbStickiness,
+        Fault::NoCacheStatic,
+        Fault::Font502,
+        Fault::CorsMissing,
+        Fault::PrivateCached,
+        Fault::BypassStatic,
+        Fault::QueryBuster,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Fault::ExpiresNow => "expires-now",
+            Fault::AlbStickiness => "alb-stickiness",
+            Fault::NoCacheStatic => "no-cache-static",
+            Fault::Font502 => "font-502",
+            Fault::CorsMissing => "cors-missing",
+            Fault::PrivateCached => "private-cached",
+            Fault::BypassStatic => "bypass-static",
+            Fault::QueryBuster => "query-buster",
+        }
+    }
+
+    /// One line: what the fault does and what it looks like.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Fault::ExpiresNow => {
+                "origin sends Expires = Date and no max-age on /s/: the edge never stores them (always Miss)"
+            }
+            Fault::AlbStickiness => {
+                "an ALB sets a rotating AWSALB/AWSALBCORS cookie on every response: /s/* forwards all cookies, so every request has a new cache key (always Miss)"
+            }
+            Fault::NoCacheStatic => {
+                "origin sends Cache-Control: no-cache on /s/: not stored with MinTTL 0 (always Miss)"
+            }
+            Fault::Font502 => {
+                "origin drops the connection on font requests: the edge answers 502 Error from cloudfront"
+            }
+            Fault::CorsMissing => {
+                "the font behavior does not forward Origin: no Access-Control-Allow-Origin, cross-origin fonts are blocked"
+            }
+            Fault::PrivateCached => {
+                "the default behavior caches authenticated pages (MinTTL > 0, no cookies in the key, cookies forwarded): one user's dashboard is served to another"
+            }
+            Fault::BypassStatic => {
+                "pages reference /s/ and /download/resources on the origin host directly: static traffic never touches the edge"
+            }
+            Fault::QueryBuster => {
+                "pages add a changing _=<n> query parameter to every /s/ URL: every load is a new cache key"
+            }
+        }
+    }
+
+    /// Does switching this fault change the edge's behaviors (rather than the origin's answers)?
+    pub fn changes_behaviors(self) -> bool {
+        matches!(self, Fault::CorsMissing | Fault::PrivateCached)
+    }
+
+    /// Only visible when fonts are fetched cross-origin (`cdn-host`).
+    pub fn needs_cdn_host(self) -> bool {
+        matches!(self, Fault::CorsMissing)
+    }
+}
+
+impl fmt::Display for Fault {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// An unknown fault name; lists the known ones.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown fault `{0}` (known: {known})", known = Fault::ALL.map(|f| f.name()).join(", "))]
+pub struct UnknownFault(pub String);
+
+impl FromStr for Fault {
+    type Err = UnknownFault;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let t = s.trim();
+        Fault::ALL
+            .into_iter()
+            .find(|f| f.name().eq_ignore_ascii_case(t) || f.name().replace('-', "_") == t)
+            .ok_or_else(|| UnknownFault(s.to_string()))
+    }
+}
+
+/// The set of active faults, shared by the origins, their ALB layer and the lab.
+#[derive(Debug, Clone, Default)]
+pub struct Faults(Arc<RwLock<BTreeSet<Fault>>>);
+
+impl Faults {
+    pub fn new(initial: impl IntoIterator<Item = Fault>) -> Self {
+        Faults(Arc::new(RwLock::new(initial.into_iter().collect())))
+    }
+
+    pub fn is_on(&self, f: Fault) -> bool {
+        self.0.read().expect("faults lock").contains(&f)
+    }
+
+    /// Switch `f`; returns whether anything changed.
+    pub fn set(&self, f: Fault, on: bool) -> bool {
+        let mut set = self.0.write().expect("faults lock");
+        if on { set.insert(f) } else { set.remove(&f) }
+    }
+
+    pub fn active(&self) -> Vec<Fault> {
+        self.0
+            .read()
+            .expect("faults lock")
+            .iter()
+            .copied()
+            .collect()
+    }
+}
+
+/// What switching a fault did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SwitchReport {
+    /// The fault was not already in the requested state.
+    pub changed: bool,
+    /// What else happened (behaviors swapped, caches invalidated, caveats).
+    pub notes: Vec<String>,
+}
+
+type SwitchFn =
+    dyn Fn(Fault, bool) -> Pin<Box<dyn Future<Output = SwitchReport> + Send>> + Send + Sync;
+
+/// How a fault is switched at run time: the lab's own procedure (flip the set, swap the edge's
+/// behaviors, invalidate its caches), callable from the origins' control endpoint.
+#[derive(Clone)]
+pub struct FaultSwitch(Arc<SwitchFn>);
+
+impl FaultSwitch {
+    pub fn new<F, Fut>(f: F) -> Self
+    where
+        F: Fn(Fault, bool) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = SwitchReport> + Send + 'static,
+    {
+        FaultSwitch(Arc::new(move |fault, on| Box::pin(f(fault, on))))
+    }
+
+    /// A switch that only flips the set (an origin on its own, without an edge).
+    pub fn plain(faults: Faults) -> Self {
+        FaultSwitch::new(move |fault, on| {
+            let changed = faults.set(fault, on);
+            async move {
+                SwitchReport {
+                    changed,
+                    notes: Vec::new(),
+                }
+            }
+        })
+    }
+
+    pub async fn switch(&self, fault: Fault, on: bool) -> SwitchReport {
+        (self.0)(fault, on).await
+    }
+}
+
+impl fmt::Debug for FaultSwitch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("FaultSwitch")
+    }
+}
+
+/// The behaviors the edge should run with, given the configured ones and the active faults.
+///
+/// `font_path` is a font URL path the lab's pages use (with context path), so that the behavior
+/// which really serves fonts is the one that loses `Origin`.
+pub fn behaviors_with_faults(base: &BehaviorSet, faults: &[Fault], font_path: &str) -> BehaviorSet {
+    let mut set = base.clone();
+    if faults.contains(&Fault::CorsMissing) {
+        let (idx, _) = set.matching(font_path);
+        if let Some(b) = set.behaviors.get_mut(idx) {
+            strip_header(&mut b.key.headers, "Origin");
+            strip_header(&mut b.origin_forward.headers, "Origin");
+            b.warnings
+                .push("lab fault cors-missing: Origin removed from the header whitelist".into());
+        }
+    }
+    if faults.contains(&Fault::PrivateCached)
+        && let Some(b) = set.behaviors.iter_mut().find(|b| b.is_default)
+    {
+        // A custom cache policy that caches everything for at least a minute and keys on no cookie,
+        // plus the managed AllViewer origin request policy (cookies reach the origin, so the
+        // pages are personal, yet every user shares one cache entry).
+        b.ttl = TtlSettings::new(60, 300, 3600);
+        b.key.cookies = NameSet::None;
+        b.key.headers = NameSet::None;
+        b.key.query = NameSet::All;
+        b.origin_forward.cookies = NameSet::All;
+        b.origin_forward.query = NameSet::All;
+        b.origin_forward.headers = NameSet::All;
+        b.cache_policy = Some("lab-private-cached (MinTTL 60, no cookies)".into());
+        b.origin_request_policy = Some("AllViewer".into());
+        b.warnings.push(
+            "lab fault private-cached: authenticated pages cached without cookies in the key"
+                .into(),
+        );
+    }
+    set
+}
+
+fn strip_header(set: &mut NameSet, name: &str) {
+    match set {
+        NameSet::Whitelist(names) => names.retain(|n| !n.eq_ignore_ascii_case(name)),
+        // `All` forwards Origin by definition; a fault cannot take it away without inventing a
+        // whitelist, so it stays (and the fault is then invisible, as it would be in reality).
+        NameSet::All | NameSet::None => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip() {
+        for f in Fault::ALL {
+            assert_eq!(f.to_string().parse::<Fault>(), Ok(f));
+        }
+        assert_eq!("expires-now".parse::<Fault>(), Ok(Fault::ExpiresNow));
+        assert_eq!("alb-stickiness".parse::<Fault>(), Ok(Fault::AlbStickiness));
+        assert_eq!("no-cache-static".parse::<Fault>(), Ok(Fault::NoCacheStatic));
+        assert_eq!("font-502".parse::<Fault>(), Ok(Fault::Font502));
+        assert_eq!("cors-missing".parse::<Fault>(), Ok(Fault::CorsMissing));
+        assert_eq!("private-cached".parse::<Fault>(), Ok(Fault::PrivateCached));
+        assert_eq!("bypass-static".parse::<Fault>(), Ok(Fault::BypassStatic));
+        assert_eq!("query-buster".parse::<Fault>(), Ok(Fault::QueryBuster));
+    }
+
+    #[test]
+    fn unknown_name_lists_the_known_ones() {
+        let err = "expires".parse::<Fault>().unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.contains("unknown fault `expires`"), "{msg}");
+        assert!(msg.contains("alb-stickiness"), "{msg}");
+    }
+
+    #[test]
+    fn shared_set_switches() {
+        let f = Faults::new([Fault::ExpiresNow]);
+        let g = f.clone();
+        assert!(g.is_on(Fault::ExpiresNow));
+        assert!(f.set(Fault::Font502, true));
+        assert!(!f.set(Fault::Font502, true), "already on");
+        assert!(g.is_on(Fault::Font502));
+        assert!(g.set(Fault::ExpiresNow, false));
+        assert_eq!(f.active(), vec![Fault::Font502]);
+    }
+
+    const FONT: &str = "/s/x-CDN/en_US/1/y/1.0/_/download/resources/com.atlassian.auiplugin:aui-fonts/adgs-icons.woff";
+
+    #[test]
+    fn cors_missing_removes_origin_from_the_font_behavior_only() {
+        let base = BehaviorSet::seed_default();
+        let (idx, b) = base.matching(FONT);
+        assert!(b.key.headers.contains_header("Origin"));
+        let set = behaviors_with_faults(&base, &[Fault::CorsMissing], FONT);
+        assert!(!set.behaviors[idx].key.headers.contains_header("Origin"));
+        assert!(
+            !set.behaviors[idx]
+                .origin_forward
+                .headers
+                .contains_header("Origin")
+        );
+        let others = set
+            .behaviors
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| *i != idx)
+            .all(|(i, b)| b == &base.behaviors[i]);
+        assert!(others, "only the font behavior changes");
+        assert_eq!(behaviors_with_faults(&base, &[], FONT), base);
+    }
+
+    #[test]
+    fn private_cached_makes_the_default_behavior_store_without_cookies() {
+        let base = BehaviorSet::seed_default();
+        let set = behaviors_with_faults(&base, &[Fault::PrivateCached], FONT);
+        let d = set.behaviors.iter().find(|b| b.is_default).unwrap();
+        assert!(d.ttl.min > 0);
+        assert!(d.can_store());
+        assert!(d.key.cookies.is_none());
+        assert!(d.origin_forward.cookies.contains("JSESSIONID"));
+        let base_default = base.behaviors.iter().find(|b| b.is_default).unwrap();
+        assert!(
+            !base_default.can_store(),
+            "the seed's default caches nothing"
+        );
+    }
+
+    #[test]
+    fn origin_side_faults_leave_behaviors_alone() {
+        let base = BehaviorSet::seed_default();
+        let origin_side: Vec<Fault> = Fault::ALL
+            .into_iter()
+            .filter(|f| !f.changes_behaviors())
+            .collect();
+        assert_eq!(behaviors_with_faults(&base, &origin_side, FONT), base);
+    }
+}

@@ -1,0 +1,588 @@
+//! The lab edge against a tiny origin, over real sockets on 127.0.0.1: each test is one CloudFront
+//! fact from DESIGN.md, observed the way a browser would see it (`X-Cache`, `Age`, `Set-Cookie`)
+//! and the way the origin would (what reached it, how often).
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use cdnprobe::cloudfront::{BehaviorSet, KeyPolicy, NameSet, load};
+use cdnprobe::lab::edge::{self, EdgeConfig};
+
+#[derive(Default)]
+struct Origin {
+    /// (path and query, request headers) of every request that reached the origin.
+    seen: Mutex<Vec<(String, HeaderMap)>>,
+    counter: AtomicUsize,
+}
+
+impl Origin {
+    fn count(&self, path: &str) -> usize {
+        self.seen
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(p, _)| p.split('?').next() == Some(path))
+            .count()
+    }
+    fn last(&self, path: &str) -> (String, HeaderMap) {
+        self.seen
+            .lock()
+            .unwrap()
+            .iter()
+            .rev()
+            .find(|(p, _)| p.split('?').next() == Some(path))
+            .cloned()
+            .expect("origin saw the path")
+    }
+}
+
+async fn origin_handler(State(o): State<Arc<Origin>>, req: Request) -> Response {
+    let pq = req.uri().path_and_query().unwrap().as_str().to_string();
+    let path = req.uri().path().to_string();
+    let headers = req.headers().clone();
+    o.seen.lock().unwrap().push((pq, headers.clone()));
+    let n = o.counter.fetch_add(1, Ordering::SeqCst);
+    let now = httpdate::fmt_http_date(std::time::SystemTime::now());
+    let cookie = |name: &str| {
+        headers
+            .get_all("cookie")
+            .iter()
+            .flat_map(|v| v.to_str().unwrap().split(';'))
+            .map(str::trim)
+            .find_map(|c| c.strip_prefix(&format!("{name}=")).map(str::to_string))
+    };
+    match path.as_str() {
+        "/s/max-age.js" | "/secure/max-age" => (
+            [("Cache-Control", "public, max-age=3600")],
+            format!("body {n}"),
+        )
+            .into_response(),
+        "/s/expires.js" => (
+            [("Date", now.as_str()), ("Expires", now.as_str())],
+            format!("body {n}"),
+        )
+            .into_response(),
+        "/s/sticky.js" | "/download/resources/sticky.png" => (
+            [
+                ("Cache-Control", "max-age=3600".to_string()),
+                ("Set-Cookie", format!("AWSALB=rotated{n}; Path=/")),
+            ],
+            format!("body {n}"),
+        )
+            .into_response(),
+        "/secure/Dashboard.jspa" => {
+            let user = cookie("JSESSIONID").unwrap_or_else(|| "anonymous".into());
+            format!("dashboard of {user}").into_response()
+        }
+        "/s/font.woff" => {
+            let mut h = vec![("Cache-Control", "max-age=3600".to_string())];
+            if let Some(o) = headers.get("origin") {
+                h.push((
+                    "Access-Control-Allow-Origin",
+                    o.to_str().unwrap().to_string(),
+                ));
+                h.push(("Vary", "Origin".to_string()));
+            }
+            let h: Vec<(String, String)> = h.into_iter().map(|(a, b)| (a.to_string(), b)).collect();
+            let mut resp = "wOFF".into_response();
+            for (k, v) in h {
+                resp.headers_mut().insert(
+                    axum::http::HeaderName::from_bytes(k.as_bytes()).unwrap(),
+                    v.parse().unwrap(),
+                );
+            }
+            resp
+        }
+        "/s/vary.js" => (
+            [
+                ("Cache-Control", "max-age=3600"),
+                ("Vary", "Accept-Encoding, User-Agent"),
+            ],
+            format!("vary {n}"),
+        )
+            .into_response(),
+        "/s/broken.js" => (
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            format!("down {n}"),
+        )
+            .into_response(),
+        _ => ([("Cache-Control", "max-age=3600")], format!("other {n}")).into_response(),
+    }
+}
+
+async fn listen(router: Router) -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    addr
+}
+
+async fn start_origin() -> (Arc<Origin>, SocketAddr) {
+    let o = Arc::new(Origin::default());
+    let addr = listen(Router::new().fallback(origin_handler).with_state(o.clone())).await;
+    (o, addr)
+}
+
+async fn start_edge(origin: SocketAddr, set: BehaviorSet, pops: &[&str]) -> String {
+    let mut cfg = EdgeConfig::new(format!("http://{origin}/").parse().unwrap(), set);
+    cfg.pops = pops.iter().map(|p| p.to_string()).collect();
+    cfg.behavior_header = Some("X-Lab-Behavior".into());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(edge::serve(cfg, listener));
+    format!("http://{addr}")
+}
+
+async fn setup(set: BehaviorSet) -> (Arc<Origin>, String, reqwest::Client) {
+    let (o, addr) = start_origin().await;
+    let edge = start_edge(addr, set, &["FRA56-P1"]).await;
+    (o, edge, client())
+}
+
+fn client() -> reqwest::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder().no_proxy().build().unwrap()
+}
+
+fn x_cache(r: &reqwest::Response) -> String {
+    r.headers()
+        .get("x-cache")
+        .map(|v| v.to_str().unwrap().to_string())
+        .unwrap_or_default()
+}
+
+async fn get(c: &reqwest::Client, url: &str) -> reqwest::Response {
+    c.get(url).send().await.unwrap()
+}
+
+#[tokio::test]
+async fn max_age_resource_goes_miss_then_hit_with_age() {
+    let (o, edge, c) = setup(BehaviorSet::seed_default()).await;
+    let r1 = get(&c, &format!("{edge}/s/max-age.js")).await;
+    assert_eq!(x_cache(&r1), "Miss from cloudfront");
+    assert!(r1.headers().get("age").is_none());
+    let via = r1.headers()["via"].to_str().unwrap().to_string();
+    assert!(
+        via.starts_with("1.1 ") && via.ends_with(".cloudfront.net (CloudFront)"),
+        "{via}"
+    );
+    assert_eq!(r1.headers()["x-amz-cf-pop"], "FRA56-P1");
+    let id1 = r1.headers()["x-amz-cf-id"].to_str().unwrap().to_string();
+    assert_eq!(r1.headers()["x-lab-behavior"], "#1 /s/*");
+    let b1 = r1.text().await.unwrap();
+
+    let r2 = get(&c, &format!("{edge}/s/max-age.js")).await;
+    assert_eq!(x_cache(&r2), "Hit from cloudfront");
+    assert!(r2.headers().get("age").is_some(), "Age on hits");
+    assert_ne!(
+        r2.headers()["x-amz-cf-id"].to_str().unwrap(),
+        id1,
+        "one id per request"
+    );
+    assert_eq!(r2.text().await.unwrap(), b1);
+    assert_eq!(o.count("/s/max-age.js"), 1);
+
+    // HEAD shares the GET entry.
+    let r3 = c.head(format!("{edge}/s/max-age.js")).send().await.unwrap();
+    assert_eq!(x_cache(&r3), "Hit from cloudfront");
+    assert_eq!(o.count("/s/max-age.js"), 1);
+}
+
+#[tokio::test]
+async fn expires_equal_to_date_never_hits_with_min_ttl_zero() {
+    let (o, edge, c) = setup(BehaviorSet::seed_default()).await;
+    for _ in 0..3 {
+        let r = get(&c, &format!("{edge}/s/expires.js")).await;
+        assert_eq!(x_cache(&r), "Miss from cloudfront");
+    }
+    assert_eq!(o.count("/s/expires.js"), 3);
+}
+
+/// Send back the cookie the previous response set, as a browser would.
+async fn sticky_loop(c: &reqwest::Client, url: &str, n: usize) -> Vec<(String, Option<String>)> {
+    let mut cookie: Option<String> = None;
+    let mut out = Vec::new();
+    for _ in 0..n {
+        let mut rb = c.get(url);
+        if let Some(ck) = &cookie {
+            rb = rb.header("Cookie", format!("JSESSIONID=s1; {ck}"));
+        }
+        let r = rb.send().await.unwrap();
+        let set = r
+            .headers()
+            .get("set-cookie")
+            .map(|v| v.to_str().unwrap().split(';').next().unwrap().to_string());
+        if let Some(s) = &set {
+            cookie = Some(s.clone());
+        }
+        out.push((x_cache(&r), set));
+    }
+    out
+}
+
+#[tokio::test]
+async fn rotating_awsalb_with_all_cookies_forwarded_never_hits() {
+    let (o, edge, c) = setup(BehaviorSet::seed_default()).await;
+    let seen = sticky_loop(&c, &format!("{edge}/s/sticky.js"), 4).await;
+    for (xc, set) in &seen {
+        assert_eq!(xc, "Miss from cloudfront");
+        assert!(set.as_deref().unwrap().starts_with("AWSALB=rotated"));
+    }
+    assert_eq!(o.count("/s/sticky.js"), 4);
+    let (_, h) = o.last("/s/sticky.js");
+    let sent = h["cookie"].to_str().unwrap();
+    assert!(
+        sent.contains("AWSALB=") && sent.contains("JSESSIONID=s1"),
+        "{sent}"
+    );
+}
+
+#[tokio::test]
+async fn rotating_awsalb_with_no_cookies_forwarded_hits_and_sets_no_cookie() {
+    let (o, edge, c) = setup(BehaviorSet::seed_default()).await;
+    let url = format!("{edge}/download/resources/sticky.png");
+    let r = c
+        .get(&url)
+        .header("Cookie", "AWSALB=fromabrowser; JSESSIONID=s1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(x_cache(&r), "Miss from cloudfront");
+    assert!(
+        r.headers().get("set-cookie").is_none(),
+        "Set-Cookie removed"
+    );
+    let r = c
+        .get(&url)
+        .header("Cookie", "AWSALB=other; JSESSIONID=s1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(x_cache(&r), "Hit from cloudfront");
+    assert!(r.headers().get("set-cookie").is_none());
+    assert_eq!(o.count("/download/resources/sticky.png"), 1);
+    let (_, h) = o.last("/download/resources/sticky.png");
+    assert!(
+        h.get("cookie").is_none(),
+        "cookies stripped before the origin"
+    );
+}
+
+#[tokio::test]
+async fn default_behavior_forwarding_all_headers_never_caches() {
+    let (o, edge, c) = setup(BehaviorSet::seed_default()).await;
+    for _ in 0..3 {
+        let r = get(&c, &format!("{edge}/secure/max-age")).await;
+        assert_eq!(x_cache(&r), "Miss from cloudfront");
+        assert_eq!(r.headers()["x-lab-behavior"], "#7 default (*)");
+    }
+    assert_eq!(o.count("/secure/max-age"), 3);
+}
+
+#[tokio::test]
+async fn viewer_cache_control_no_cache_does_not_prevent_a_hit() {
+    let (o, edge, c) = setup(BehaviorSet::seed_default()).await;
+    let url = format!("{edge}/s/max-age.js");
+    assert_eq!(x_cache(&get(&c, &url).await), "Miss from cloudfront");
+    let r = c
+        .get(&url)
+        .header("Cache-Control", "no-cache")
+        .header("Pragma", "no-cache")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(x_cache(&r), "Hit from cloudfront");
+    assert_eq!(o.count("/s/max-age.js"), 1);
+}
+
+#[tokio::test]
+async fn origin_down_is_a_502_error_from_cloudfront() {
+    // A port nothing listens on.
+    let dead = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap()
+    };
+    let edge = start_edge(dead, BehaviorSet::seed_default(), &["FRA56-P1"]).await;
+    let c = client();
+    for _ in 0..2 {
+        let r = get(&c, &format!("{edge}/s/max-age.js")).await;
+        assert_eq!(r.status(), 502);
+        assert_eq!(x_cache(&r), "Error from cloudfront");
+        assert_eq!(r.headers()["server"], "CloudFront");
+        let body = r.text().await.unwrap();
+        assert!(body.contains("502 ERROR") && body.contains("The request could not be satisfied"));
+    }
+}
+
+#[tokio::test]
+async fn origin_errors_pass_through_and_are_cached_for_the_error_caching_ttl() {
+    let (o, edge, c) = setup(BehaviorSet::seed_default()).await;
+    let r1 = get(&c, &format!("{edge}/s/broken.js")).await;
+    assert_eq!(r1.status(), 503);
+    assert_eq!(x_cache(&r1), "Error from cloudfront");
+    let b1 = r1.text().await.unwrap();
+    let r2 = get(&c, &format!("{edge}/s/broken.js")).await;
+    assert_eq!(r2.status(), 503);
+    assert_eq!(x_cache(&r2), "Error from cloudfront");
+    assert_eq!(r2.text().await.unwrap(), b1, "served from the error cache");
+    assert_eq!(o.count("/s/broken.js"), 1);
+}
+
+#[tokio::test]
+async fn each_pop_has_its_own_cache() {
+    let (o, addr) = start_origin().await;
+    let edge = start_edge(addr, BehaviorSet::seed_default(), &["FRA56-P1", "LHR62-C2"]).await;
+    let c = client();
+    let mut seen = Vec::new();
+    for _ in 0..4 {
+        let r = get(&c, &format!("{edge}/s/max-age.js")).await;
+        seen.push((
+            r.headers()["x-amz-cf-pop"].to_str().unwrap().to_string(),
+            x_cache(&r),
+        ));
+    }
+    let expect = [
+        ("FRA56-P1", "Miss from cloudfront"),
+        ("LHR62-C2", "Miss from cloudfront"),
+        ("FRA56-P1", "Hit from cloudfront"),
+        ("LHR62-C2", "Hit from cloudfront"),
+    ];
+    let expect: Vec<(String, String)> = expect
+        .iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect();
+    assert_eq!(seen, expect);
+    assert_eq!(o.count("/s/max-age.js"), 2);
+}
+
+#[tokio::test]
+async fn cache_key_without_cookies_but_forwarded_cookies_leaks_a_users_page() {
+    let toml = r#"
+[[behavior]]
+pattern = "/secure/Dashboard.jspa"
+cache_policy = "CachingOptimized"
+origin_request_policy = "AllViewer"
+"#;
+    let set = load::from_toml_str(toml, Path::new("leak.toml")).unwrap();
+    let (o, edge, c) = setup(set).await;
+    let url = format!("{edge}/secure/Dashboard.jspa");
+    let a = c
+        .get(&url)
+        .header("Cookie", "JSESSIONID=alice")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(x_cache(&a), "Miss from cloudfront");
+    assert_eq!(a.text().await.unwrap(), "dashboard of alice");
+    let b = c
+        .get(&url)
+        .header("Cookie", "JSESSIONID=bob")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(x_cache(&b), "Hit from cloudfront");
+    assert_eq!(
+        b.text().await.unwrap(),
+        "dashboard of alice",
+        "bob is served alice's page"
+    );
+    assert_eq!(o.count("/secure/Dashboard.jspa"), 1);
+}
+
+#[tokio::test]
+async fn whitelisted_origin_header_reaches_the_origin_and_cors_answer_the_client() {
+    let (o, edge, c) = setup(BehaviorSet::seed_default()).await;
+    let r = c
+        .get(format!("{edge}/s/font.woff"))
+        .header("Origin", "https://cdn.example.com")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.headers()["access-control-allow-origin"],
+        "https://cdn.example.com"
+    );
+    let (_, h) = o.last("/s/font.woff");
+    assert_eq!(h["origin"], "https://cdn.example.com");
+    // Origin is in the key: another origin is its own object.
+    let r = c
+        .get(format!("{edge}/s/font.woff"))
+        .header("Origin", "https://other.example.com")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(x_cache(&r), "Miss from cloudfront");
+    assert_eq!(
+        r.headers()["access-control-allow-origin"],
+        "https://other.example.com"
+    );
+}
+
+#[tokio::test]
+async fn origin_header_not_whitelisted_never_reaches_the_origin() {
+    let mut set = BehaviorSet::seed_default();
+    set.behaviors[0].key.headers = NameSet::None;
+    set.behaviors[0].origin_forward.headers = NameSet::None;
+    let (o, edge, c) = setup(set).await;
+    let r = c
+        .get(format!("{edge}/s/font.woff"))
+        .header("Origin", "https://cdn.example.com")
+        .send()
+        .await
+        .unwrap();
+    assert!(r.headers().get("access-control-allow-origin").is_none());
+    let (_, h) = o.last("/s/font.woff");
+    assert!(h.get("origin").is_none());
+    assert_eq!(h["user-agent"], "Amazon CloudFront");
+    assert_eq!(h["x-forwarded-for"], "127.0.0.1");
+}
+
+#[tokio::test]
+async fn methods_not_allowed_get_403_from_cloudfront() {
+    let (o, edge, c) = setup(BehaviorSet::seed_default()).await;
+    let r = c
+        .post(format!("{edge}/download/resources/x.png"))
+        .body("x")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    assert_eq!(x_cache(&r), "Error from cloudfront");
+    assert_eq!(o.count("/download/resources/x.png"), 0);
+    // POST is allowed on /s/* and never cached.
+    for _ in 0..2 {
+        let r = c
+            .post(format!("{edge}/s/max-age.js"))
+            .body("x")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(x_cache(&r), "Miss from cloudfront");
+    }
+}
+
+#[tokio::test]
+async fn query_forward_all_cache_on_whitelist() {
+    let (o, edge, c) = setup(BehaviorSet::seed_default()).await;
+    let r = get(
+        &c,
+        &format!("{edge}/secure/projectavatar?pid=10000&size=small"),
+    )
+    .await;
+    assert_eq!(x_cache(&r), "Miss from cloudfront");
+    assert_eq!(
+        o.last("/secure/projectavatar").0,
+        "/secure/projectavatar?pid=10000&size=small"
+    );
+    let r = get(
+        &c,
+        &format!("{edge}/secure/projectavatar?size=large&pid=10000"),
+    )
+    .await;
+    assert_eq!(
+        x_cache(&r),
+        "Hit from cloudfront",
+        "size is forwarded but not in the key"
+    );
+    let r = get(&c, &format!("{edge}/robots.txt?x=1")).await;
+    assert_eq!(x_cache(&r), "Miss from cloudfront");
+    assert_eq!(
+        o.last("/robots.txt").0,
+        "/robots.txt",
+        "query strings: none"
+    );
+}
+
+#[tokio::test]
+async fn invalidation_empties_the_caches() {
+    let (o, edge, c) = setup(BehaviorSet::seed_default()).await;
+    let url = format!("{edge}/s/max-age.js");
+    get(&c, &url).await;
+    assert_eq!(x_cache(&get(&c, &url).await), "Hit from cloudfront");
+    let r = c
+        .post(format!("{edge}/__edge/invalidate?path=/download/*"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&r.text().await.unwrap()).unwrap()["invalidated"],
+        0
+    );
+    assert_eq!(x_cache(&get(&c, &url).await), "Hit from cloudfront");
+    let r = c
+        .post(format!("{edge}/__edge/invalidate"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&r.text().await.unwrap()).unwrap()["invalidated"],
+        1
+    );
+    assert_eq!(x_cache(&get(&c, &url).await), "Miss from cloudfront");
+    assert_eq!(o.count("/s/max-age.js"), 2);
+}
+
+#[tokio::test]
+async fn behaviors_can_be_swapped_while_running() {
+    let (o, addr) = start_origin().await;
+    let mut cfg = EdgeConfig::new(
+        format!("http://{addr}/").parse().unwrap(),
+        BehaviorSet::seed_default(),
+    );
+    let shared = cfg.behaviors.clone();
+    cfg.pops = vec!["FRA56-P1".into()];
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let edge = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(edge::serve(cfg, listener));
+    let c = client();
+    {
+        let mut set = shared.write().unwrap();
+        set.behaviors[0].key = KeyPolicy {
+            headers: NameSet::All,
+            ..set.behaviors[0].key.clone()
+        };
+    }
+    for _ in 0..2 {
+        assert_eq!(
+            x_cache(&get(&c, &format!("{edge}/s/max-age.js")).await),
+            "Miss from cloudfront"
+        );
+    }
+    assert_eq!(o.count("/s/max-age.js"), 2);
+}
+
+#[tokio::test]
+async fn vary_is_honoured_for_accept_encoding_but_not_for_unforwarded_headers() {
+    let (o, edge, c) = setup(BehaviorSet::seed_default()).await;
+    let url = format!("{edge}/s/vary.js");
+    let send = |ae: &'static str, ua: &'static str| {
+        c.get(&url)
+            .header("Accept-Encoding", ae)
+            .header("User-Agent", ua)
+            .send()
+    };
+    assert_eq!(
+        x_cache(&send("gzip", "a").await.unwrap()),
+        "Miss from cloudfront"
+    );
+    assert_eq!(
+        x_cache(&send("br", "a").await.unwrap()),
+        "Miss from cloudfront"
+    );
+    assert_eq!(
+        x_cache(&send("gzip", "a").await.unwrap()),
+        "Hit from cloudfront"
+    );
+    // User-Agent is not forwarded by /s/*: its Vary is ignored.
+    assert_eq!(
+        x_cache(&send("gzip", "b").await.unwrap()),
+        "Hit from cloudfront"
+    );
+    assert_eq!(o.count("/s/vary.js"), 2);
+}
