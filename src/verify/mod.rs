@@ -283,6 +283,7 @@ pub fn attempt_of(ex: &Exchange, label: &str, dist: &Distribution) -> verdict::A
             .filter_map(jar::set_cookie_name_value)
             .map(|(n, v)| (n, fingerprint(&v)))
             .collect(),
+        url_fp: fingerprint(&ex.url),
         edge: dist.edge_treatment(ex),
     }
 }

@@ -40,6 +40,8 @@ pub struct Attempt {
     pub sent_cookies: Vec<(String, u64)>,
     /// Cookies the response set: (name, fingerprint of the value).
     pub set_cookies: Vec<(String, u64)>,
+    /// Fingerprint of the URL requested (cache busters make it differ between loads).
+    pub url_fp: u64,
     /// What the edge should do with this response under its behavior (TTL rules), when known.
     pub edge: Option<EdgeTreatment>,
 }
@@ -226,43 +228,52 @@ pub fn judge(subject: &Subject, attempts: &[Attempt]) -> Judgement {
         if !a.hit() {
             continue;
         }
-        let sessions: Vec<String> = a
-            .set_cookies
-            .iter()
-            .map(|(n, _)| n.clone())
-            .filter(|n| is_session_cookie(n))
-            .collect();
-        if !sessions.is_empty() {
-            return judged(
-                Verdict::Leak,
-                format!(
-                    "the {} load was a cache hit ({}) that sets session cookie(s) {}: the edge replays one user's Set-Cookie to everyone who loads this URL",
-                    ordinal(*i),
-                    raw_or_word(&a.cache),
-                    names(&dedup(sessions))
-                ),
-            );
+        let sessions = dedup(
+            a.set_cookies
+                .iter()
+                .map(|(n, _)| n.clone())
+                .filter(|n| is_session_cookie(n))
+                .collect(),
+        );
+        let page = subject.dynamic && !(subject.explicit && subject.expect == Expect::Hit);
+        if !page && sessions.is_empty() {
+            continue;
         }
-        if subject.dynamic && !(subject.explicit && subject.expect == Expect::Hit) {
+        let cache = format!(
+            "{}{}",
+            raw_or_word(&a.cache),
+            a.cache
+                .age
+                .map(|s| format!(", Age {s}"))
+                .unwrap_or_default()
+        );
+        let replayed = format!(
+            "the edge replays session cookie{} {} from its cache to everyone who loads this URL",
+            if sessions.len() > 1 { "s" } else { "" },
+            names(&sessions)
+        );
+        let reason = if page {
             let authenticated = a.sent_cookies.iter().any(|(n, _)| is_session_cookie(n));
-            return judged(
-                Verdict::Leak,
-                format!(
-                    "{} page served from the edge cache on the {} load ({}{}): per-user content must not be cached — one user's page is served to others",
-                    if authenticated {
-                        "authenticated"
-                    } else {
-                        "dynamic"
-                    },
-                    ordinal(*i),
-                    raw_or_word(&a.cache),
-                    a.cache
-                        .age
-                        .map(|s| format!(", Age {s}"))
-                        .unwrap_or_default()
-                ),
+            let mut r = format!(
+                "{} page served from the edge cache on the {} load ({cache}): per-user content must not be cached — one user's page is served to others",
+                if authenticated {
+                    "authenticated"
+                } else {
+                    "dynamic"
+                },
+                ordinal(*i),
             );
-        }
+            if !sessions.is_empty() {
+                r.push_str(&format!("; {replayed}"));
+            }
+            r
+        } else {
+            format!(
+                "the {} load was a cache hit ({cache}) that sets cookies: {replayed}",
+                ordinal(*i)
+            )
+        };
+        return judged(Verdict::Leak, reason);
     }
 
     // 2. ERROR
@@ -323,31 +334,38 @@ pub fn judge(subject: &Subject, attempts: &[Attempt]) -> Judgement {
                 format!("not cached, as expected: every load went to the origin ({seq})"),
             );
         }
+        let (causes, proven) = never_hits_causes(subject, &present);
+        // A miss proves something only where the same POP got the same request (URL and key
+        // cookies) a second time: each POP has its own cache.
+        let keys: Vec<(Option<&str>, u64)> = present
+            .iter()
+            .map(|(_, a)| (a.cache.pop.as_deref(), request_key(a, subject)))
+            .collect();
+        let repeated = keys.iter().enumerate().any(|(i, k)| keys[..i].contains(k));
+        if proven || repeated {
+            return judged(
+                Verdict::NeverHits,
+                format!("never a hit ({seq}): {}", causes.join("; ")),
+            );
+        }
         if present.len() < 2 {
             return judged(
                 Verdict::Inconclusive,
                 format!("only one load ({seq}): cannot tell whether it would hit (raise --repeat)"),
             );
         }
-        let pops: Vec<&str> = present
-            .iter()
-            .filter_map(|(_, a)| a.cache.pop.as_deref())
-            .collect();
-        let distinct: std::collections::BTreeSet<&str> = pops.iter().copied().collect();
-        if pops.len() == present.len() && distinct.len() == pops.len() && distinct.len() > 1 {
-            return judged(
-                Verdict::Inconclusive,
-                format!(
-                    "no hit ({seq}), but every load came from a different POP ({}): each POP has its own cache, so a Miss on a new POP is normal (raise --repeat)",
-                    pops.join(", ")
-                ),
-            );
+        let mut pops: Vec<&str> = Vec::new();
+        for (p, _) in &keys {
+            let p = p.unwrap_or("?");
+            if !pops.contains(&p) {
+                pops.push(p);
+            }
         }
         return judged(
-            Verdict::NeverHits,
+            Verdict::Inconclusive,
             format!(
-                "never a hit ({seq}): {}",
-                never_hits_causes(subject, &present)
+                "no hit ({seq}), but no POP received the same request twice (POPs {}): each POP has its own cache, so these misses prove nothing (raise --repeat)",
+                pops.join(", ")
             ),
         );
     };
@@ -423,8 +441,24 @@ fn dedup(mut v: Vec<String>) -> Vec<String> {
     v
 }
 
-/// Why a URL that should hit never did, from what its loads show.
-fn never_hits_causes(subject: &Subject, present: &[(usize, &Attempt)]) -> String {
+/// The request as the cache keys it: the URL and the cookies the behavior puts in its key.
+fn request_key(a: &Attempt, subject: &Subject) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut cookies: Vec<&(String, u64)> = a
+        .sent_cookies
+        .iter()
+        .filter(|(n, _)| subject.key_cookies.contains(n))
+        .collect();
+    cookies.sort();
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    a.url_fp.hash(&mut h);
+    cookies.hash(&mut h);
+    h.finish()
+}
+
+/// Why a URL that should hit never did, from what its loads show; `true` when a cause is proven
+/// (not just "nothing changed").
+fn never_hits_causes(subject: &Subject, present: &[(usize, &Attempt)]) -> (Vec<String>, bool) {
     let mut causes = Vec::new();
     if let Some((_, a)) = present
         .iter()
@@ -449,8 +483,11 @@ fn never_hits_causes(subject: &Subject, present: &[(usize, &Attempt)]) -> String
         if !subject.key_cookies.contains(name) {
             continue;
         }
+        // What the repeats sent (the journey's own load may predate a login: a value that changed
+        // once since then is not a rotation).
         let sent: Vec<u64> = present
             .iter()
+            .filter(|(i, _)| *i > 0)
             .filter_map(|(_, a)| {
                 a.sent_cookies
                     .iter()
@@ -467,7 +504,7 @@ fn never_hits_causes(subject: &Subject, present: &[(usize, &Attempt)]) -> String
                     .map(|(_, v)| *v)
             })
             .collect();
-        let sent_changes = sent.windows(2).any(|w| w[0] != w[1]);
+        let sent_changes = sent.len() > 1 && sent.windows(2).all(|w| w[0] != w[1]);
         let set_rotates = set.len() > 1 && set.windows(2).all(|w| w[0] != w[1]);
         if sent_changes || set_rotates {
             rotating.push(name.to_string());
@@ -500,6 +537,7 @@ fn never_hits_causes(subject: &Subject, present: &[(usize, &Attempt)]) -> String
             edge.rule
         ));
     }
+    let proven = !causes.is_empty();
     if causes.is_empty() {
         let pops: std::collections::BTreeSet<&str> = present
             .iter()
@@ -514,7 +552,7 @@ fn never_hits_causes(subject: &Subject, present: &[(usize, &Attempt)]) -> String
             }
         ));
     }
-    causes.join("; ")
+    (causes, proven)
 }
 
 /// How bad a verdict is, for a behavior's overall verdict (worst URL wins). A proven Miss -> Hit
@@ -674,6 +712,15 @@ mod tests {
             "stable cookies are not blamed: {}",
             j.reason
         );
+        // A cookie that changed once (a login between the journey's load and the repeats) is
+        // not a rotation.
+        let mut b = a.clone();
+        for (i, x) in b.iter_mut().enumerate() {
+            x.sent_cookies = vec![("atlassian.xsrf.token".into(), if i == 0 { 1 } else { 2 })];
+            x.set_cookies.clear();
+        }
+        let jb = judge(&static_hit(), &b);
+        assert!(!jb.reason.contains("xsrf"), "{}", jb.reason);
         assert!(
             j.reason.contains("all cookies in the cache key"),
             "{}",
@@ -740,12 +787,28 @@ mod tests {
         for x in &mut a {
             x.sent_cookies = vec![("JSESSIONID".into(), 7)];
         }
+        a[1].set_cookies = vec![("atlassian.xsrf.token".into(), 3)];
         let j = judge(&s, &a);
         assert_eq!(j.verdict, Verdict::Leak);
-        assert!(j.reason.contains("authenticated"), "{}", j.reason);
+        assert!(j.reason.contains("authenticated page"), "{}", j.reason);
+        assert!(j.reason.contains("atlassian.xsrf.token"), "{}", j.reason);
         assert!(!meets(Expect::Bypass, j.verdict));
         assert!(!meets(Expect::Hit, j.verdict));
-        // Explicitly expected to be cached: a hit is what the user asked for.
+        // Explicitly expected to be cached: a hit is what the user asked for (but a cached
+        // session cookie never is).
+        assert_eq!(
+            judge(
+                &Subject {
+                    expect: Expect::Hit,
+                    explicit: true,
+                    ..s.clone()
+                },
+                &a
+            )
+            .verdict,
+            Verdict::Leak
+        );
+        a[1].set_cookies.clear();
         let s = Subject {
             expect: Expect::Hit,
             explicit: true,
@@ -840,6 +903,21 @@ mod tests {
             at("H", "AMS1-C1"),
         ];
         assert_eq!(judge(&static_hit(), &a).verdict, Verdict::Hits);
+        // The same POP twice, but the request changed in between (a login changed the cookies
+        // in the key): still nothing proven.
+        let mut a = vec![at("M", "FRA56-P1"), at("M", "AMS1-C1"), at("M", "FRA56-P1")];
+        a[0].sent_cookies = vec![("JSESSIONID".into(), 1)];
+        a[1].sent_cookies = vec![("JSESSIONID".into(), 2)];
+        a[2].sent_cookies = vec![("JSESSIONID".into(), 2)];
+        let j = judge(&static_hit(), &a);
+        assert_eq!(j.verdict, Verdict::Inconclusive, "{}", j.reason);
+        assert!(j.reason.contains("same request twice"), "{}", j.reason);
+        // ... unless a cause is proven (here a buster): then the POPs do not matter.
+        let s = Subject {
+            busters: vec!["_".into()],
+            ..static_hit()
+        };
+        assert_eq!(judge(&s, &a).verdict, Verdict::NeverHits);
         // One load only.
         assert_eq!(
             judge(&static_hit(), &seq("M")).verdict,

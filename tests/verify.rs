@@ -1,0 +1,447 @@
+//! Verification against the embedded lab: the bundled journeys run in the shared Chromium, then
+//! every behavior is loaded again (replay over HTTP, or reloads in the browser) and judged. Each
+//! fault of the seed must give its verdict, a healthy lab must pass — in both topologies — and
+//! both modes must agree. No timing assertions: verdicts only.
+
+mod common;
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+
+use assert_cmd::Command;
+use cdnprobe::classify::{Distribution, edge::host_port};
+use cdnprobe::cloudfront::BehaviorSet;
+use cdnprobe::exchange::Exchange;
+use cdnprobe::lab::{self, Fault, Lab, LabOptions, Product, Topology};
+use cdnprobe::redact::Redactor;
+use cdnprobe::run::{Journey, Progress, capture_journeys};
+use cdnprobe::scenario::Scenario;
+use cdnprobe::verify::{self, BehaviorReport, Mode, Verdict};
+use common::block_on;
+use predicates::prelude::*;
+
+/// The lab's distribution as the tool sees it: the seed's behaviors, answering on the edge hosts.
+fn distribution(lab: &Lab) -> Distribution {
+    Distribution::new(
+        BehaviorSet::seed_default(),
+        [Product::Jira, Product::Confluence]
+            .into_iter()
+            .filter_map(|p| host_port(&lab.edge_url(p))),
+    )
+}
+
+async fn start(faults: &[Fault], topology: Topology, pops: &[&str]) -> Lab {
+    lab::start(LabOptions {
+        faults: faults.to_vec(),
+        topology,
+        pops: pops.iter().map(|p| p.to_string()).collect(),
+        ..Default::default()
+    })
+    .await
+    .expect("lab starts")
+}
+
+/// Run the bundled journeys against the lab in the shared browser; the raw capture.
+async fn capture(lab: &Lab, products: &[Product]) -> Vec<Exchange> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
+    let journeys: Vec<Journey> = products
+        .iter()
+        .map(|p| Journey {
+            scenario: Scenario::from_file(&root.join(match p {
+                Product::Jira => "jira-smoke.toml",
+                Product::Confluence => "confluence-smoke.toml",
+            }))
+            .unwrap(),
+            base_url: lab.url(*p).to_string(),
+        })
+        .collect();
+    let vars: HashMap<String, String> = lab.journey_env();
+    let out = tempfile::tempdir().unwrap();
+    let browser = common::browser().await;
+    let (cap, err) = capture_journeys(
+        browser,
+        &journeys,
+        &vars,
+        out.path(),
+        &Progress::hidden(),
+        |_| {},
+    )
+    .await
+    .unwrap();
+    assert!(err.is_none(), "journey failed: {err:?}");
+    cap.exchanges
+}
+
+async fn verify_with(lab: &Lab, exchanges: &[Exchange], mode: Mode) -> verify::Verification {
+    let opts = verify::Options {
+        mode,
+        ..Default::default()
+    };
+    let v = verify::run(
+        &opts,
+        exchanges,
+        &distribution(lab),
+        &[],
+        &Redactor::new_random(),
+        Some(common::browser().await),
+        &|_| {},
+    )
+    .await
+    .unwrap();
+    println!(
+        "{mode:?}\n{}",
+        verify::table::behaviors_table(&v.behaviors, false)
+    );
+    for n in &v.notes {
+        println!("note: {n}");
+    }
+    v
+}
+
+fn behavior<'a>(b: &'a [BehaviorReport], pattern: &str) -> &'a BehaviorReport {
+    b.iter().find(|x| x.pattern == pattern).unwrap_or_else(|| {
+        panic!(
+            "no behavior {pattern} in {:?}",
+            b.iter().map(|x| &x.pattern).collect::<Vec<_>>()
+        )
+    })
+}
+
+fn verdicts(b: &[BehaviorReport]) -> BTreeMap<String, Verdict> {
+    b.iter().map(|x| (x.pattern.clone(), x.verdict)).collect()
+}
+
+/// A healthy lab: every static behavior HITS or WARM, the default BYPASS, everything passes.
+fn assert_healthy(b: &[BehaviorReport]) {
+    assert!(!b.is_empty());
+    for r in b {
+        if r.pattern == "*" {
+            assert_eq!(r.verdict, Verdict::Bypass, "{}: {}", r.pattern, r.reason);
+        } else {
+            assert!(
+                matches!(r.verdict, Verdict::Hits | Verdict::Warm),
+                "{}: {:?} {}",
+                r.pattern,
+                r.verdict,
+                r.reason
+            );
+        }
+        assert!(r.pass, "{}: {}", r.pattern, r.reason);
+    }
+    // Every sampled /s/ URL showed the seed's Miss -> Hit.
+    let s = behavior(b, "/s/*");
+    assert_eq!(s.verdict, Verdict::Hits, "{}", s.reason);
+    assert!(
+        s.sequences
+            .iter()
+            .all(|q| q.statuses[0] == "miss" && q.statuses.last().unwrap() == "hit")
+    );
+}
+
+#[test]
+fn healthy_proxy_passes_and_both_modes_agree() {
+    block_on(async {
+        let lab = start(&[], Topology::Proxy, &["FRA56-P1"]).await;
+        let ex = capture(&lab, &[Product::Jira, Product::Confluence]).await;
+        let replay = verify_with(&lab, &ex, Mode::Replay).await;
+        assert_healthy(&replay.behaviors);
+        assert_eq!(behavior(&replay.behaviors, "*").verdict, Verdict::Bypass);
+        // Repeat loads are recorded, phase `repeat N`, and only GET/HEAD.
+        assert_eq!(
+            replay.exchanges.len(),
+            replay
+                .behaviors
+                .iter()
+                .map(|b| b.sequences.len())
+                .sum::<usize>()
+                * 3
+        );
+        assert!(
+            replay.exchanges.iter().all(
+                |e| e.phase.starts_with("repeat ") && (e.method == "GET" || e.method == "HEAD")
+            )
+        );
+        let browser = verify_with(&lab, &ex, Mode::Browser).await;
+        assert_healthy(&browser.behaviors);
+        assert_eq!(verdicts(&replay.behaviors), verdicts(&browser.behaviors));
+        assert!(
+            browser
+                .exchanges
+                .iter()
+                .all(|e| e.method == "GET" || e.method == "HEAD" || e.failure.is_some())
+        );
+        lab.shutdown().await;
+    });
+}
+
+#[test]
+fn healthy_cdn_host_passes_and_both_modes_agree() {
+    block_on(async {
+        let lab = start(&[], Topology::CdnHost, &["FRA56-P1"]).await;
+        let ex = capture(&lab, &[Product::Jira]).await;
+        let replay = verify_with(&lab, &ex, Mode::Replay).await;
+        assert_healthy(&replay.behaviors);
+        // Fonts come cross-origin from the CDN host: the replay sends the browser's Origin.
+        let font = ex.iter().find(|e| e.url.contains(".woff")).unwrap();
+        assert!(font.request_headers.get("origin").is_some());
+        let replayed_font = replay
+            .exchanges
+            .iter()
+            .find(|e| e.url.contains(".woff"))
+            .unwrap();
+        assert_eq!(
+            replayed_font.request_headers.get("origin"),
+            font.request_headers.get("origin")
+        );
+        let browser = verify_with(&lab, &ex, Mode::Browser).await;
+        assert_healthy(&browser.behaviors);
+        assert_eq!(verdicts(&replay.behaviors), verdicts(&browser.behaviors));
+        lab.shutdown().await;
+    });
+}
+
+/// `/s/*` never hits, in replay mode (and in browser mode when `browser` is set).
+fn s_never_hits(fault: Fault, topology: Topology, browser: bool) -> Vec<BehaviorReport> {
+    block_on(async {
+        let lab = start(&[fault], topology, &["FRA56-P1"]).await;
+        let ex = capture(&lab, &[Product::Jira]).await;
+        let v = verify_with(&lab, &ex, Mode::Replay).await;
+        let s = behavior(&v.behaviors, "/s/*");
+        assert_eq!(s.verdict, Verdict::NeverHits, "{fault}: {}", s.reason);
+        assert!(!s.pass);
+        if browser {
+            let b = verify_with(&lab, &ex, Mode::Browser).await;
+            let bs = behavior(&b.behaviors, "/s/*");
+            assert_eq!(
+                bs.verdict,
+                Verdict::NeverHits,
+                "{fault} (browser): {}",
+                bs.reason
+            );
+        }
+        lab.shutdown().await;
+        v.behaviors
+    })
+}
+
+#[test]
+fn alb_stickiness_never_hits_and_names_the_cookie_in_both_topologies() {
+    for topology in [Topology::Proxy, Topology::CdnHost] {
+        let b = s_never_hits(Fault::AlbStickiness, topology, topology == Topology::Proxy);
+        let s = behavior(&b, "/s/*");
+        assert!(s.reason.contains("AWSALB"), "{topology}: {}", s.reason);
+        assert!(
+            s.reason.contains("all cookies in the cache key"),
+            "{}",
+            s.reason
+        );
+        // Not blamed: cookies that did not rotate.
+        assert!(!s.reason.contains("JSESSIONID"), "{}", s.reason);
+    }
+}
+
+#[test]
+fn expires_now_never_hits_and_names_the_ttl_rule() {
+    let b = s_never_hits(Fault::ExpiresNow, Topology::Proxy, false);
+    let s = behavior(&b, "/s/*");
+    assert!(s.reason.contains("TTL rules"), "{}", s.reason);
+    assert!(s.reason.contains("Expires"), "{}", s.reason);
+}
+
+#[test]
+fn no_cache_static_never_hits() {
+    let b = s_never_hits(Fault::NoCacheStatic, Topology::Proxy, false);
+    let s = behavior(&b, "/s/*");
+    assert!(s.reason.contains("no-cache"), "{}", s.reason);
+}
+
+#[test]
+fn query_buster_never_hits_in_both_modes() {
+    let b = s_never_hits(Fault::QueryBuster, Topology::Proxy, true);
+    let s = behavior(&b, "/s/*");
+    assert!(s.reason.contains("query parameter _"), "{}", s.reason);
+}
+
+#[test]
+fn private_cached_is_a_leak() {
+    block_on(async {
+        let lab = start(&[Fault::PrivateCached], Topology::Proxy, &["FRA56-P1"]).await;
+        let ex = capture(&lab, &[Product::Jira]).await;
+        let v = verify_with(&lab, &ex, Mode::Replay).await;
+        let d = behavior(&v.behaviors, "*");
+        assert_eq!(d.verdict, Verdict::Leak, "{}", d.reason);
+        assert!(!d.pass);
+        assert!(d.reason.contains("authenticated"), "{}", d.reason);
+        // Static behaviors are unaffected.
+        assert_eq!(behavior(&v.behaviors, "/s/*").verdict, Verdict::Hits);
+        lab.shutdown().await;
+    });
+}
+
+#[test]
+fn font_502_is_an_error() {
+    block_on(async {
+        let lab = start(&[Fault::Font502], Topology::Proxy, &["FRA56-P1"]).await;
+        let ex = capture(&lab, &[Product::Jira]).await;
+        let v = verify_with(&lab, &ex, Mode::Replay).await;
+        let s = behavior(&v.behaviors, "/s/*");
+        assert_eq!(s.verdict, Verdict::Error, "{}", s.reason);
+        assert!(s.reason.contains("502"), "{}", s.reason);
+        assert!(!s.pass);
+        let font = s
+            .sequences
+            .iter()
+            .find(|q| q.url.contains(".woff"))
+            .unwrap();
+        assert_eq!(font.verdict, Verdict::Error);
+        // The batches of the same behavior still hit.
+        assert!(s.sequences.iter().any(|q| q.verdict == Verdict::Hits));
+        lab.shutdown().await;
+    });
+}
+
+#[test]
+fn bypass_static_is_no_cdn_in_both_topologies() {
+    for topology in [Topology::Proxy, Topology::CdnHost] {
+        block_on(async {
+            let lab = start(&[Fault::BypassStatic], topology, &["FRA56-P1"]).await;
+            let ex = capture(&lab, &[Product::Jira]).await;
+            let v = verify_with(&lab, &ex, Mode::Replay).await;
+            let s = behavior(&v.behaviors, "/s/*");
+            assert_eq!(s.verdict, Verdict::NoCdn, "{topology}: {}", s.reason);
+            assert!(s.reason.contains("not by the distribution"), "{}", s.reason);
+            assert!(!s.pass);
+            lab.shutdown().await;
+        });
+    }
+}
+
+#[test]
+fn several_pops_with_a_healthy_origin_do_not_fail() {
+    block_on(async {
+        let pops = ["FRA56-P1", "AMS1-C1", "LHR3-P2", "CDG50-C1", "MAD53-P3"];
+        let lab = start(&[], Topology::Proxy, &pops).await;
+        let ex = capture(&lab, &[Product::Jira]).await;
+        let v = verify_with(&lab, &ex, Mode::Replay).await;
+        for r in &v.behaviors {
+            assert!(r.pass, "{}: {:?} {}", r.pattern, r.verdict, r.reason);
+            assert!(
+                matches!(
+                    r.verdict,
+                    Verdict::Hits | Verdict::Warm | Verdict::Inconclusive | Verdict::Bypass
+                ),
+                "{}: {:?}",
+                r.pattern,
+                r.verdict
+            );
+        }
+        // The loads really were spread over several POPs.
+        let seen: std::collections::BTreeSet<String> = v
+            .behaviors
+            .iter()
+            .flat_map(|b| {
+                b.sequences
+                    .iter()
+                    .flat_map(|s| s.pops.iter().flatten().cloned())
+            })
+            .collect();
+        assert!(seen.len() > 1, "{seen:?}");
+        lab.shutdown().await;
+    });
+}
+
+// ---- the binary -----------------------------------------------------------------------------
+
+fn cdnprobe() -> Command {
+    let mut c = Command::cargo_bin("cdnprobe").unwrap();
+    c.env_remove("RUST_LOG")
+        .env("NO_COLOR", "1")
+        .timeout(std::time::Duration::from_secs(180));
+    c
+}
+
+#[test]
+fn cli_run_exits_0_on_a_healthy_lab_and_1_with_alb_stickiness() {
+    let out = tempfile::tempdir().unwrap();
+    let lab = block_on(start(&[], Topology::Proxy, &["FRA56-P1"]));
+    let url = lab.jira_url().to_string();
+    cdnprobe()
+        .args(["run", &url, "--out"])
+        .arg(out.path())
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("/s/*"))
+        .stdout(predicate::str::contains("M H H H"))
+        .stdout(predicate::str::contains("HITS"));
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.path().join("report.json")).unwrap())
+            .unwrap();
+    let s = report["behaviors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["pattern"] == "/s/*")
+        .unwrap();
+    assert_eq!(s["verdict"], "HITS");
+    assert_eq!(s["pass"], true);
+    assert!(
+        report["requests"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["phase"] == "repeat 3"),
+        "repeat loads are in requests[]"
+    );
+    block_on(lab.shutdown());
+
+    let out = tempfile::tempdir().unwrap();
+    let lab = block_on(start(
+        &[Fault::AlbStickiness],
+        Topology::Proxy,
+        &["FRA56-P1"],
+    ));
+    let url = lab.jira_url().to_string();
+    cdnprobe()
+        .args(["run", &url, "--repeat", "2", "--out"])
+        .arg(out.path())
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("NEVER_HITS"))
+        .stdout(predicate::str::contains("AWSALB"));
+    let text = std::fs::read_to_string(out.path().join("report.json")).unwrap();
+    let report: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(report["summary"]["exit_code"], 1);
+    // The rotating cookie is named, its values never written.
+    let set_cookie_values: Vec<String> = report["requests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|r| r["response_headers"]["set-cookie"].as_str())
+        .map(str::to_string)
+        .collect();
+    assert!(!set_cookie_values.is_empty());
+    assert!(
+        set_cookie_values.iter().all(|v| v.contains("<redacted:")),
+        "{set_cookie_values:?}"
+    );
+    block_on(lab.shutdown());
+}
+
+#[test]
+fn cli_rejects_an_expectation_for_an_unknown_pattern() {
+    cdnprobe()
+        .args(["run", "http://127.0.0.1:9/", "--expect", "/nope/*=hit"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--expect /nope/*"))
+        .stderr(predicate::str::contains("/s/*"));
+    cdnprobe()
+        .args(["run", "http://127.0.0.1:9/", "--expect", "/s/*=sometimes"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("hit"));
+    cdnprobe()
+        .args(["run", "http://127.0.0.1:9/", "--repeat", "0"])
+        .assert()
+        .code(2);
+}
