@@ -77,6 +77,16 @@ pub struct RunArgs {
     #[arg(long)]
     pub insecure: bool,
 
+    /// Start every journey with the cookies of this Netscape cookies.txt: a session made
+    /// elsewhere, for SSO or 2-step logins that a journey cannot script.
+    #[arg(long, value_name = "FILE")]
+    pub cookie_file: Option<PathBuf>,
+
+    /// Send this header with every browser request: 'Name: value'. Repeatable. Values may use
+    /// ${ENV} so that a token never appears on the command line.
+    #[arg(long = "header", short = 'H', value_name = "HEADER")]
+    pub headers: Vec<String>,
+
     /// Lab only: switch on a fault (expires-now, alb-stickiness, no-cache-static, font-502,
     /// cors-missing, private-cached, bypass-static, query-buster). Repeatable.
     #[arg(long = "lab-fault", value_name = "NAME")]

@@ -6,6 +6,7 @@
 //! `cloudfront` is the one model of CloudFront (behaviors, patterns, TTL rules, cache key), used by
 //! the lab's edge and by classification alike. `lab` is the embedded Atlassian-like origin + edge.
 
+pub mod auth;
 pub mod browser;
 pub mod classify;
 pub mod cli;
@@ -13,6 +14,7 @@ pub mod cloudfront;
 pub mod diagnose;
 pub mod error;
 pub mod exchange;
+pub mod har;
 pub mod lab;
 pub mod logging;
 pub mod redact;
@@ -28,10 +30,24 @@ pub use exchange::{Exchange, Failure, Headers, Timing};
 pub async fn dispatch(cli: cli::Cli) -> anyhow::Result<i32> {
     match cli.command {
         cli::Command::Run(args) => run::run(args).await,
-        cli::Command::Lab(_args) => Err(UserError::input(
-            "the lab is not built yet",
-            "run against a URL: cdnprobe run http://127.0.0.1:PORT/",
-        )
-        .into()),
+        cli::Command::Lab(args) => {
+            let behaviors = match &args.behaviors {
+                Some(f) => Some(cloudfront::load::from_file(f)?),
+                None => None,
+            };
+            lab::serve_forever(lab::LabOptions {
+                port: args.port,
+                topology: match args.topology {
+                    cli::TopologyArg::Proxy => lab::Topology::Proxy,
+                    cli::TopologyArg::CdnHost => lab::Topology::CdnHost,
+                },
+                faults: run::parse_faults(&args.faults)?,
+                behaviors,
+                context_path: args.context_path.clone(),
+                ..Default::default()
+            })
+            .await?;
+            Ok(error::exit::OK)
+        }
     }
 }

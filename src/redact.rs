@@ -83,7 +83,8 @@ impl Redactor {
                 self.secrets.push((variant, s.to_string()));
             }
         }
-        self.secrets.sort_by(|a, b| b.0.len().cmp(&a.0.len()));
+        self.secrets
+            .sort_by_key(|(needle, _)| std::cmp::Reverse(needle.len()));
     }
 
     /// 8 hex digits of HMAC-SHA256(key, value).

@@ -24,6 +24,21 @@ use crate::scenario::{Action, Scenario};
 pub struct Journey {
     pub scenario: Scenario,
     pub base_url: String,
+    /// Cookies (CDP `CookieParam`s) to start with: a session made elsewhere (`--cookie-file`).
+    pub cookies: Vec<serde_json::Value>,
+    /// Extra request headers (`--header`).
+    pub headers: Vec<(String, String)>,
+}
+
+impl Journey {
+    pub fn new(scenario: Scenario, base_url: impl Into<String>) -> Journey {
+        Journey {
+            scenario,
+            base_url: base_url.into(),
+            cookies: Vec::new(),
+            headers: Vec::new(),
+        }
+    }
 }
 
 /// Everything one run produced before reporting.
@@ -73,10 +88,7 @@ pub fn journeys_from_args(args: &RunArgs) -> Result<Vec<Journey>, UserError> {
     if args.scenarios.is_empty() {
         if let Some(url) = &args.url {
             check_url(url)?;
-            out.push(Journey {
-                scenario: Scenario::for_url(url),
-                base_url: url.clone(),
-            });
+            out.push(Journey::new(Scenario::for_url(url), url.clone()));
         }
         return Ok(out);
     }
@@ -93,7 +105,7 @@ pub fn journeys_from_args(args: &RunArgs) -> Result<Vec<Journey>, UserError> {
                 )
             })?;
         check_url(&base_url)?;
-        out.push(Journey { scenario, base_url });
+        out.push(Journey::new(scenario, base_url));
     }
     Ok(out)
 }
@@ -148,6 +160,8 @@ pub async fn run_journey(
     progress: &Progress,
 ) -> anyhow::Result<(JourneyResult, Vec<Exchange>, EventCounts, Option<UserError>)> {
     let page = browser.new_page().await?;
+    page.set_cookies(journey.cookies.clone()).await?;
+    page.set_extra_headers(&journey.headers).await?;
     let name = &journey.scenario.name;
     let mut steps = Vec::new();
     let mut failure = None;
@@ -178,7 +192,13 @@ pub async fn run_journey(
                     url,
                     message: error,
                 },
-                other => UserError::Step {
+                other => {
+                    let expected_host = url::Url::parse(&journey.base_url)
+                        .ok()
+                        .and_then(|u| crate::classify::edge::host_port(&u))
+                        .unwrap_or_default();
+                    let login = crate::browser::login::detect(&page, &expected_host).await;
+                    UserError::Step {
                     step: format!(
                         "{name}#{index} `{}`{}",
                         step.describe(),
@@ -192,11 +212,13 @@ pub async fn run_journey(
                     url,
                     message: other.to_string(),
                     screenshot: shot,
-                    hint: match other {
-                        ActionError::Timeout(..) => "check the selector/text against the page (see the screenshot), or raise the step's `timeout`".into(),
-                        _ => "see the screenshot and the page's state".into(),
+                    hint: match (login, other) {
+                        (Some(problem), _) => problem.hint(),
+                        (None, ActionError::Timeout(..)) => "check the selector/text against the page (see the screenshot), or raise the step's `timeout`".into(),
+                        (None, _) => "see the screenshot and the page's state".into(),
                     },
-                },
+                }
+                }
             });
             steps.push(record);
             break;
@@ -307,6 +329,11 @@ pub async fn capture_journeys(
     Ok((capture, first_error))
 }
 
+/// The distribution serving `url`, if any of `dists` does.
+pub fn distribution_for<'a>(dists: &'a [Distribution], url: &str) -> Option<&'a Distribution> {
+    dists.iter().find(|d| d.behavior_for(url).is_some())
+}
+
 /// Build the report from a capture (redacting every exchange first).
 pub fn build_report(
     target: &str,
@@ -314,7 +341,7 @@ pub fn build_report(
     capture: &Capture,
     browser_stats: crate::browser::CdpStats,
     redactor: &Redactor,
-    dist: Option<&Distribution>,
+    dists: &[Distribution],
 ) -> Report {
     let mut report = Report::new(target, started);
     report.duration_ms = (chrono::Utc::now() - started).num_milliseconds().max(0) as u64;
@@ -329,7 +356,12 @@ pub fn build_report(
     report.requests = capture
         .exchanges
         .iter()
-        .map(|ex| RequestRecord::from_exchange(&redactor.redact_exchange(ex), dist))
+        .map(|ex| {
+            RequestRecord::from_exchange(
+                &redactor.redact_exchange(ex),
+                distribution_for(dists, &ex.url),
+            )
+        })
         .collect();
     report.capture.cdp = browser_stats;
     report.capture.events = capture.events.clone();
@@ -338,39 +370,198 @@ pub fn build_report(
     report
 }
 
-/// `cdnprobe run`. Returns the exit code.
-pub async fn run(args: RunArgs) -> anyhow::Result<i32> {
-    let started = chrono::Utc::now();
-    let journeys = journeys_from_args(&args)?;
-    if journeys.is_empty() {
+/// What a run probes: its journeys, the variables they read, the distributions serving them,
+/// and the lab when the run started one.
+pub struct Target {
+    pub label: String,
+    pub host: String,
+    pub journeys: Vec<Journey>,
+    pub vars: HashMap<String, String>,
+    pub dists: Vec<Distribution>,
+    pub lab: Option<crate::lab::Lab>,
+    pub notes: Vec<String>,
+}
+
+/// The bundled journeys, compiled in so `cdnprobe run` works from any directory.
+pub fn bundled_journeys() -> Vec<Scenario> {
+    [
+        (
+            "scenarios/jira-smoke.toml",
+            include_str!("../scenarios/jira-smoke.toml"),
+        ),
+        (
+            "scenarios/confluence-smoke.toml",
+            include_str!("../scenarios/confluence-smoke.toml"),
+        ),
+    ]
+    .into_iter()
+    .map(|(file, text)| {
+        let mut s = Scenario::parse(text, Path::new(file)).expect("bundled journeys parse");
+        s.file = Some(PathBuf::from(file));
+        s
+    })
+    .collect()
+}
+
+/// Parse `--lab-fault` names, naming the known ones when one is wrong.
+pub fn parse_faults(names: &[String]) -> Result<Vec<crate::lab::Fault>, UserError> {
+    names
+        .iter()
+        .map(|n| {
+            n.parse::<crate::lab::Fault>().map_err(|e| {
+                UserError::input(
+                    e.to_string(),
+                    "pass one of the known names, e.g. --lab-fault alb-stickiness",
+                )
+            })
+        })
+        .collect()
+}
+
+/// Start the embedded lab and point the bundled journeys at it.
+pub async fn lab_target(args: &RunArgs) -> anyhow::Result<Target> {
+    use crate::lab::{LabOptions, Product, Topology};
+    let faults = parse_faults(&args.lab_faults)?;
+    let lab = crate::lab::start(LabOptions {
+        topology: match args.lab_topology {
+            crate::cli::TopologyArg::Proxy => Topology::Proxy,
+            crate::cli::TopologyArg::CdnHost => Topology::CdnHost,
+        },
+        faults,
+        ..Default::default()
+    })
+    .await
+    .context("starting the embedded lab")?;
+    let mut journeys = Vec::new();
+    let mut dists = Vec::new();
+    for scenario in bundled_journeys() {
+        let product = match scenario.product.as_deref() {
+            Some("confluence") => Product::Confluence,
+            _ => Product::Jira,
+        };
+        let edge = lab.edge_url(product);
+        dists.push(Distribution::new(
+            lab.behaviors(product),
+            crate::classify::edge::host_port(&edge),
+        ));
+        journeys.push(Journey::new(scenario, lab.url(product).to_string()));
+    }
+    let mut notes = lab.notes().to_vec();
+    let faults = lab.faults();
+    notes.push(format!(
+        "embedded lab, topology {}, faults: {}",
+        lab.topology(),
+        if faults.is_empty() {
+            "none".to_string()
+        } else {
+            faults
+                .iter()
+                .map(|f| f.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        }
+    ));
+    Ok(Target {
+        label: format!("lab ({})", lab.topology()),
+        host: "lab".into(),
+        vars: lab.journey_env(),
+        journeys,
+        dists,
+        lab: Some(lab),
+        notes,
+    })
+}
+
+/// A real site: the URL and/or --scenario files, with the seed's behaviors.
+pub fn site_target(args: &RunArgs) -> Result<Target, UserError> {
+    if !args.lab_faults.is_empty() {
         return Err(UserError::input(
-            "nothing to run",
-            "pass a URL, or --scenario FILE with a URL",
-        )
-        .into());
+            "--lab-fault only applies to the embedded lab",
+            "drop the URL and --scenario to run against the lab, or drop --lab-fault",
+        ));
     }
-    let vars: HashMap<String, String> = HashMap::new();
-    for j in &journeys {
-        j.scenario.check_vars(&vars)?;
+    let mut journeys = journeys_from_args(args)?;
+    let cookies: Vec<serde_json::Value> = match &args.cookie_file {
+        Some(f) => crate::auth::read_cookie_file(f)?
+            .iter()
+            .map(|c| c.to_cdp())
+            .collect(),
+        None => Vec::new(),
+    };
+    let headers = crate::auth::parse_headers(&args.headers)?;
+    for j in &mut journeys {
+        j.cookies = cookies.clone();
+        j.headers = headers.clone();
     }
-    let target = journeys[0].base_url.clone();
-    let host = url::Url::parse(&target)
+    let first = journeys
+        .first()
+        .map(|j| j.base_url.clone())
+        .unwrap_or_default();
+    let host = url::Url::parse(&first)
         .ok()
         .and_then(|u| u.host_str().map(str::to_string))
         .unwrap_or_else(|| "target".into());
-    let dist = Distribution::new(
+    let dists = vec![Distribution::new(
         crate::cloudfront::BehaviorSet::seed_default(),
         journeys
             .iter()
             .filter_map(|j| url::Url::parse(&j.base_url).ok())
             .filter_map(|u| crate::classify::edge::host_port(&u)),
-    );
+    )];
+    Ok(Target {
+        label: first,
+        host,
+        journeys,
+        vars: HashMap::new(),
+        dists,
+        lab: None,
+        notes: Vec::new(),
+    })
+}
+
+/// `cdnprobe run`. Returns the exit code.
+pub async fn run(args: RunArgs) -> anyhow::Result<i32> {
+    let started = chrono::Utc::now();
+    let use_lab = args.url.is_none() && args.scenarios.is_empty();
+    let progress = if args.json {
+        Progress::hidden()
+    } else {
+        Progress::new(args.quiet)
+    };
+    if use_lab {
+        progress.set("starting the embedded lab");
+    }
+    let target = if use_lab {
+        lab_target(&args).await?
+    } else {
+        site_target(&args)?
+    };
+    let result = run_target(&args, &target, started, &progress).await;
+    if let Some(lab) = target.lab {
+        lab.shutdown().await;
+    }
+    progress.finish();
+    result
+}
+
+async fn run_target(
+    args: &RunArgs,
+    target: &Target,
+    started: chrono::DateTime<chrono::Utc>,
+    progress: &Progress,
+) -> anyhow::Result<i32> {
+    let journeys = &target.journeys;
+    let vars = &target.vars;
+    for j in journeys {
+        j.scenario.check_vars(vars)?;
+    }
+    let dists = &target.dists;
     let verify_opts = args.verify_options();
-    crate::verify::expectations(&dist, &verify_opts.expects)?;
+    crate::verify::expectations(dists, &verify_opts.expects)?;
     let out_dir = args
         .out
         .clone()
-        .unwrap_or_else(|| default_out_dir(started, &host));
+        .unwrap_or_else(|| default_out_dir(started, &target.host));
     std::fs::create_dir_all(&out_dir)
         .with_context(|| format!("creating output directory {}", out_dir.display()))?;
 
@@ -383,7 +574,15 @@ pub async fn run(args: RunArgs) -> anyhow::Result<i32> {
     } else {
         Redactor::new_random()
     };
-    for j in &journeys {
+    for j in journeys {
+        for c in &j.cookies {
+            if let Some(v) = c["value"].as_str() {
+                redactor.register_secret(v);
+            }
+        }
+        for (_, v) in &j.headers {
+            redactor.register_secret(v);
+        }
         for name in j.scenario.required_vars() {
             if let Some(v) = vars
                 .get(&name)
@@ -395,11 +594,6 @@ pub async fn run(args: RunArgs) -> anyhow::Result<i32> {
         }
     }
 
-    let progress = if args.json {
-        Progress::hidden()
-    } else {
-        Progress::new(args.quiet)
-    };
     progress.set("launching Chromium");
     let browser = Browser::launch(&BrowserOptions {
         chrome: args.chrome.clone(),
@@ -411,41 +605,43 @@ pub async fn run(args: RunArgs) -> anyhow::Result<i32> {
     let report_path = out_dir.join("report.json");
     let stats_browser = &browser;
     let (capture, step_error) =
-        capture_journeys(&browser, &journeys, &vars, &out_dir, &progress, |partial| {
+        capture_journeys(&browser, journeys, vars, &out_dir, progress, |partial| {
             let mut r = build_report(
-                &target,
+                &target.label,
                 started,
                 partial,
                 stats_browser.stats(),
                 &redactor,
-                Some(&dist),
+                dists,
             );
+            r.notes = target.notes.clone();
             r.summary.partial = true;
             r.summarize();
             let _ = report::json::write(&r, &report_path);
         })
         .await?;
     let mut report = build_report(
-        &target,
+        &target.label,
         started,
         &capture,
         browser.stats(),
         &redactor,
-        Some(&dist),
+        dists,
     );
+    report.notes = target.notes.clone();
     if !args.no_verify && !capture.interrupted {
         let say = |m: String| progress.set(m);
         let work = crate::verify::run(
             &verify_opts,
             &capture.exchanges,
-            &dist,
+            dists,
             &report.findings,
             &redactor,
             Some(&browser),
             &say,
         );
         tokio::select! {
-            v = work => v?.apply(&mut report, &redactor, Some(&dist)),
+            v = work => v?.apply(&mut report, &redactor, dists),
             _ = tokio::signal::ctrl_c() => {
                 report.summary.partial = true;
                 report.notes.push("interrupted during verification: no verdicts".into());
@@ -457,6 +653,11 @@ pub async fn run(args: RunArgs) -> anyhow::Result<i32> {
     browser.close().await;
     report::json::write(&report, &report_path)?;
     progress.finish();
+    for n in &report.notes {
+        if !args.quiet && !args.json {
+            eprintln!("note: {n}");
+        }
+    }
 
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
@@ -475,9 +676,6 @@ pub async fn run(args: RunArgs) -> anyhow::Result<i32> {
                 crate::verify::table::behaviors_table(&report.behaviors, color)
             );
             println!("{}", crate::verify::table::summary_line(&report.behaviors));
-        }
-        for n in &report.notes {
-            println!("note: {n}");
         }
         println!(
             "{} requests, {} failed; report: {}",

@@ -191,3 +191,110 @@ fn unreachable_target_exits_2_with_a_hint_and_leaves_a_report() {
     assert_eq!(report["summary"]["exit_code"], 2);
     assert_eq!(report["journeys"][0]["ok"], false);
 }
+
+fn lab_jira() -> (cdnprobe::lab::Lab, String) {
+    block_on(async {
+        let lab = cdnprobe::lab::start(Default::default()).await.unwrap();
+        let url = lab.jira_url().to_string();
+        (lab, url)
+    })
+}
+
+#[test]
+fn a_refused_login_exits_2_saying_so_with_a_screenshot() {
+    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let (lab, url) = lab_jira();
+    let out = tempfile::tempdir().unwrap();
+    cdnprobe()
+        .args([
+            "run",
+            &url,
+            "--quiet",
+            "--scenario",
+            "scenarios/jira-smoke.toml",
+            "--out",
+        ])
+        .arg(out.path())
+        .env("CDNPROBE_JIRA_USER", "alice")
+        .env("CDNPROBE_JIRA_PASSWORD", "not-alices-password-42")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("refused the login"))
+        .stderr(predicate::str::contains(
+            "username and password are incorrect",
+        ))
+        .stderr(predicate::str::contains("screenshot:"));
+    for entry in std::fs::read_dir(out.path()).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "json") {
+            let text = std::fs::read_to_string(&path).unwrap();
+            assert!(
+                !text.contains("not-alices-password-42"),
+                "password leaked into {}",
+                path.display()
+            );
+        }
+    }
+    assert!(std::fs::read_dir(out.path()).unwrap().any(|e| {
+        e.unwrap()
+            .file_name()
+            .to_string_lossy()
+            .starts_with("failure-jira-smoke")
+    }));
+    block_on(lab.shutdown());
+}
+
+#[test]
+fn a_cookie_file_session_skips_the_login() {
+    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let (lab, url) = lab_jira();
+    // Log in out-of-band, as a user would in their own browser, and export the session.
+    let session = block_on(async {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let resp = client
+            .post(format!("{url}login.jsp"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body("os_username=alice&os_password=cdnprobe-lab-alice")
+            .send()
+            .await
+            .unwrap();
+        resp.cookies()
+            .find(|c| c.name() == "JSESSIONID")
+            .map(|c| c.value().to_string())
+            .expect("lab login sets JSESSIONID")
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let cookies = dir.path().join("cookies.txt");
+    std::fs::write(
+        &cookies,
+        format!("# Netscape HTTP Cookie File\n#HttpOnly_127.0.0.1\tFALSE\t/\tFALSE\t0\tJSESSIONID\t{session}\n"),
+    )
+    .unwrap();
+    let journey = dir.path().join("dash.toml");
+    std::fs::write(
+        &journey,
+        "name = \"dash\"\n[[step]]\ngoto = \"/secure/Dashboard.jspa\"\n[[step]]\nexpect_text = \"System Dashboard\"\ntimeout = 10\n",
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    cdnprobe()
+        .args(["run", &url, "--quiet", "--scenario"])
+        .arg(&journey)
+        .arg("--cookie-file")
+        .arg(&cookies)
+        .arg("--out")
+        .arg(&out)
+        .assert()
+        .code(0);
+    let text = std::fs::read_to_string(out.join("report.json")).unwrap();
+    assert!(text.contains("JSESSIONID"));
+    assert!(
+        !text.contains(&session),
+        "the session from the cookie file leaked"
+    );
+    block_on(lab.shutdown());
+}

@@ -6,28 +6,24 @@
 mod common;
 
 use std::collections::{BTreeMap, HashMap};
-use std::path::Path;
 
 use assert_cmd::Command;
 use cdnprobe::classify::{Distribution, edge::host_port};
-use cdnprobe::cloudfront::BehaviorSet;
 use cdnprobe::exchange::Exchange;
 use cdnprobe::lab::{self, Fault, Lab, LabOptions, Product, Topology};
 use cdnprobe::redact::Redactor;
-use cdnprobe::run::{Journey, Progress, capture_journeys};
-use cdnprobe::scenario::Scenario;
+use cdnprobe::run::{Journey, Progress, bundled_journeys, capture_journeys};
 use cdnprobe::verify::{self, BehaviorReport, Mode, Verdict};
 use common::block_on;
 use predicates::prelude::*;
 
-/// The lab's distribution as the tool sees it: the seed's behaviors, answering on the edge hosts.
-fn distribution(lab: &Lab) -> Distribution {
-    Distribution::new(
-        BehaviorSet::seed_default(),
-        [Product::Jira, Product::Confluence]
-            .into_iter()
-            .filter_map(|p| host_port(&lab.edge_url(p))),
-    )
+/// The lab's distributions as `cdnprobe run` sees them: per product, the edge's behaviors,
+/// answering on the edge host.
+fn distributions(lab: &Lab) -> Vec<Distribution> {
+    [Product::Jira, Product::Confluence]
+        .into_iter()
+        .map(|p| Distribution::new(lab.behaviors(p), host_port(&lab.edge_url(p))))
+        .collect()
 }
 
 async fn start(faults: &[Fault], topology: Topology, pops: &[&str]) -> Lab {
@@ -43,18 +39,19 @@ async fn start(faults: &[Fault], topology: Topology, pops: &[&str]) -> Lab {
 
 /// Run the bundled journeys against the lab in the shared browser; the raw capture.
 async fn capture(lab: &Lab, products: &[Product]) -> Vec<Exchange> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
-    let journeys: Vec<Journey> = products
-        .iter()
-        .map(|p| Journey {
-            scenario: Scenario::from_file(&root.join(match p {
-                Product::Jira => "jira-smoke.toml",
-                Product::Confluence => "confluence-smoke.toml",
-            }))
-            .unwrap(),
-            base_url: lab.url(*p).to_string(),
+    let journeys: Vec<Journey> = bundled_journeys()
+        .into_iter()
+        .filter_map(|sc| {
+            let p = match sc.product.as_deref() {
+                Some("confluence") => Product::Confluence,
+                _ => Product::Jira,
+            };
+            products
+                .contains(&p)
+                .then(|| Journey::new(sc, lab.url(p).to_string()))
         })
         .collect();
+    assert_eq!(journeys.len(), products.len());
     let vars: HashMap<String, String> = lab.journey_env();
     let out = tempfile::tempdir().unwrap();
     let browser = common::browser().await;
@@ -80,7 +77,7 @@ async fn verify_with(lab: &Lab, exchanges: &[Exchange], mode: Mode) -> verify::V
     let v = verify::run(
         &opts,
         exchanges,
-        &distribution(lab),
+        &distributions(lab),
         &[],
         &Redactor::new_random(),
         Some(common::browser().await),

@@ -325,6 +325,13 @@ impl Recorder {
             let Some(p) = requests.remove(&id) else {
                 continue;
             };
+            // data: and blob: URLs never touch the network: they are not exchanges.
+            if p.hops
+                .first()
+                .is_some_and(|h| h.url.starts_with("data:") || h.url.starts_with("blob:"))
+            {
+                continue;
+            }
             out.extend(build_exchanges(&id, p));
         }
         out

@@ -29,6 +29,8 @@ pub struct Page {
     pump: tokio::task::JoinHandle<()>,
     /// Sessions of this page and of the frames/workers attached under it.
     sessions: Arc<Mutex<Vec<String>>>,
+    /// `--header`s, applied to every session (frames and workers attach later).
+    extra_headers: Arc<Mutex<Option<Value>>>,
     timeout: Duration,
     /// Background tasks bound to this page (the GET/HEAD-only guard), stopped on close.
     guards: Mutex<Vec<tokio::task::JoinHandle<()>>>,
@@ -51,6 +53,7 @@ impl Page {
     pub(super) async fn open(cdp: Cdp, timeout: Duration) -> anyhow::Result<Page> {
         let recorder = Recorder::new();
         let sessions: Arc<Mutex<Vec<String>>> = Default::default();
+        let extra_headers: Arc<Mutex<Option<Value>>> = Default::default();
         // Subscribe before anything can happen, so no event is missed.
         let mut events = cdp.subscribe();
         let ctx = cdp
@@ -88,7 +91,12 @@ impl Page {
 
         // The pump feeds the recorder and attaches to child targets (cross-site iframes, workers)
         // as they appear; they start paused so their first request is not missed.
-        let (rec2, cdp2, sess2) = (recorder.clone(), cdp.clone(), sessions.clone());
+        let (rec2, cdp2, sess2, hdr2) = (
+            recorder.clone(),
+            cdp.clone(),
+            sessions.clone(),
+            extra_headers.clone(),
+        );
         let pump = tokio::spawn(async move {
             while let Some(ev) = events.recv().await {
                 let Some(sid) = ev.session_id.as_deref() else {
@@ -109,8 +117,18 @@ impl Page {
                     rec2.add_session(&child, &kind);
                     sess2.lock().unwrap().push(child.clone());
                     let cdp3 = cdp2.clone();
+                    let headers = hdr2.lock().unwrap().clone();
                     tokio::spawn(async move {
                         prepare_session(&cdp3, &child).await;
+                        if let Some(h) = headers {
+                            let _ = cdp3
+                                .call(
+                                    Some(&child),
+                                    "Network.setExtraHTTPHeaders",
+                                    json!({"headers": h}),
+                                )
+                                .await;
+                        }
                         cdp3.send(Some(&child), "Runtime.runIfWaitingForDebugger", json!({}));
                     });
                     continue;
@@ -127,6 +145,7 @@ impl Page {
             recorder,
             pump,
             sessions,
+            extra_headers,
             timeout,
             guards: Mutex::new(Vec::new()),
         };
@@ -355,6 +374,40 @@ impl Page {
         Ok(())
     }
 
+    /// Put cookies (CDP `CookieParam`s) into this page's browser context, before the first goto.
+    pub async fn set_cookies(&self, cookies: Vec<Value>) -> Result<(), ActionError> {
+        if cookies.is_empty() {
+            return Ok(());
+        }
+        // Network.setCookies on the page's own session lands in the page's browser context.
+        self.call("Network.setCookies", json!({"cookies": cookies}))
+            .await?;
+        Ok(())
+    }
+
+    /// Send these headers with every request of the page (and of frames attached later).
+    pub async fn set_extra_headers(&self, headers: &[(String, String)]) -> Result<(), ActionError> {
+        if headers.is_empty() {
+            return Ok(());
+        }
+        let map: serde_json::Map<String, Value> = headers
+            .iter()
+            .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+            .collect();
+        *self.extra_headers.lock().unwrap() = Some(Value::Object(map.clone()));
+        let sessions = self.sessions.lock().unwrap().clone();
+        for s in sessions {
+            self.cdp
+                .call(
+                    Some(&s),
+                    "Network.setExtraHTTPHeaders",
+                    json!({"headers": map}),
+                )
+                .await?;
+        }
+        Ok(())
+    }
+
     /// Cookies of this page's browser context (name, value, domain), for replay loads.
     pub async fn cookies(&self) -> Result<Vec<Value>, ActionError> {
         let r = self
@@ -366,19 +419,6 @@ impl Page {
             )
             .await?;
         Ok(r["cookies"].as_array().cloned().unwrap_or_default())
-    }
-
-    /// Give this page's browser context cookies (`Storage.setCookies` parameters), e.g. a
-    /// journey's cookies for verification reloads.
-    pub async fn set_cookies(&self, cookies: Vec<Value>) -> Result<(), ActionError> {
-        self.cdp
-            .call(
-                None,
-                "Storage.setCookies",
-                json!({"cookies": cookies, "browserContextId": self.context_id}),
-            )
-            .await?;
-        Ok(())
     }
 
     /// From now on, fail every request of this page that is not GET or HEAD (`Fetch` interception

@@ -499,6 +499,11 @@ impl Lab {
             .clone()
     }
 
+    /// What the lab changed on its own (e.g. a topology switch a fault needs).
+    pub fn notes(&self) -> &[String] {
+        &self.notes
+    }
+
     pub fn faults(&self) -> Vec<Fault> {
         self.shared.faults.active()
     }
@@ -571,10 +576,12 @@ impl Lab {
                 x.key.headers.describe()
             ));
         }
-        let ctl = self.url(Product::Jira);
+        // On the app host directly: the control answers must not go through (or be cached by)
+        // the edge whose behavior they change. Any origin's endpoint switches the whole lab.
+        let ctl = self.app_url(Product::Jira);
         let base = ctl.as_str().trim_end_matches('/');
         s.push_str(&format!(
-            "\nSwitch faults at run time:\n  curl -X POST {base}/__lab/fault/expires-now    (DELETE to switch off)\n  curl {base}/__lab/faults\n  known: {}\n",
+            "\nSwitch faults at run time (any origin, through the edge or not):\n  curl -X POST {base}/__lab/fault/expires-now    (DELETE to switch off)\n  curl {base}/__lab/faults\n  known: {}\n",
             Fault::ALL.map(|f| f.name()).join(", ")
         ));
         s.push_str(&format!(

@@ -189,12 +189,11 @@ pub struct Verification {
 
 impl Verification {
     /// Put it into the report: repeat loads into `requests`, `behaviors`, notes; then summarize.
-    pub fn apply(self, report: &mut Report, redactor: &Redactor, dist: Option<&Distribution>) {
-        report.requests.extend(
-            self.exchanges
-                .iter()
-                .map(|ex| RequestRecord::from_exchange(&redactor.redact_exchange(ex), dist)),
-        );
+    pub fn apply(self, report: &mut Report, redactor: &Redactor, dists: &[Distribution]) {
+        report.requests.extend(self.exchanges.iter().map(|ex| {
+            let dist = dists.iter().find(|d| d.behavior_for(&ex.url).is_some());
+            RequestRecord::from_exchange(&redactor.redact_exchange(ex), dist)
+        }));
         report.behaviors = self.behaviors;
         report.notes.extend(self.notes);
         report.summarize();
@@ -214,38 +213,52 @@ fn rule_matches(dist: &Distribution, idx: usize, rule: &str) -> bool {
         || (b.is_default && (r == "*" || r.eq_ignore_ascii_case("default")))
 }
 
-/// Expectation per behavior index (`behaviors.len() + 1` entries; the last is the no-match
-/// fallback): `(expect, explicit)`. A rule that names no behavior is an input error.
+/// Expectations per distribution, per behavior index (`behaviors.len() + 1` entries; the last is
+/// the no-match fallback): `(expect, explicit)`. A rule that names no behavior of any
+/// distribution is an input error.
 pub fn expectations(
-    dist: &Distribution,
+    dists: &[Distribution],
     rules: &[ExpectRule],
-) -> Result<Vec<(Expect, bool)>, UserError> {
-    let n = dist.behaviors.behaviors.len();
-    let mut out: Vec<(Expect, bool)> = (0..=n)
-        .map(|i| {
-            let explicit = dist
-                .behaviors
-                .behaviors
-                .get(i)
-                .is_some_and(|b| b.expect.is_some());
-            (dist.behaviors.expectation(i), explicit)
+) -> Result<Vec<Vec<(Expect, bool)>>, UserError> {
+    let mut out: Vec<Vec<(Expect, bool)>> = dists
+        .iter()
+        .map(|dist| {
+            (0..=dist.behaviors.behaviors.len())
+                .map(|i| {
+                    let explicit = dist
+                        .behaviors
+                        .behaviors
+                        .get(i)
+                        .is_some_and(|b| b.expect.is_some());
+                    (dist.behaviors.expectation(i), explicit)
+                })
+                .collect()
         })
         .collect();
     for r in rules {
-        let hits: Vec<usize> = (0..n)
-            .filter(|i| rule_matches(dist, *i, &r.pattern))
-            .collect();
-        if hits.is_empty() {
-            let known: Vec<String> = (0..n)
-                .map(|i| dist.behaviors.effective_pattern(i))
-                .collect();
+        let mut matched = false;
+        for (d, dist) in dists.iter().enumerate() {
+            for i in 0..dist.behaviors.behaviors.len() {
+                if rule_matches(dist, i, &r.pattern) {
+                    out[d][i] = (r.expect, true);
+                    matched = true;
+                }
+            }
+        }
+        if !matched {
+            let mut known: Vec<String> = Vec::new();
+            for dist in dists {
+                for i in 0..dist.behaviors.behaviors.len() {
+                    let p = dist.behaviors.effective_pattern(i);
+                    if !known.contains(&p) {
+                        known.push(p);
+                    }
+                }
+            }
             return Err(UserError::input(
                 format!("--expect {}: no behavior has that pattern", r.pattern),
                 format!("use one of: {}", known.join(", ")),
             ));
-        }
-        for i in hits {
-            out[i] = (r.expect, true);
         }
     }
     Ok(out)
@@ -259,7 +272,7 @@ fn fingerprint(v: &str) -> u64 {
 }
 
 /// What one exchange shows, as a verdict input.
-pub fn attempt_of(ex: &Exchange, label: &str, dist: &Distribution) -> verdict::Attempt {
+pub fn attempt_of(ex: &Exchange, label: &str, dist: Option<&Distribution>) -> verdict::Attempt {
     verdict::Attempt {
         label: label.into(),
         cache: classify::parse_cache_status(&ex.response_headers),
@@ -284,7 +297,7 @@ pub fn attempt_of(ex: &Exchange, label: &str, dist: &Distribution) -> verdict::A
             .map(|(n, v)| (n, fingerprint(&v)))
             .collect(),
         url_fp: fingerprint(&ex.url),
-        edge: dist.edge_treatment(ex),
+        edge: dist.and_then(|d| d.edge_treatment(ex)),
     }
 }
 
@@ -350,23 +363,23 @@ fn linked_findings(findings: &[Finding], pattern: &str, urls: &[String]) -> Vec<
 pub async fn run(
     opts: &Options,
     exchanges: &[Exchange],
-    dist: &Distribution,
+    dists: &[Distribution],
     findings: &[Finding],
     redactor: &Redactor,
     browser: Option<&Browser>,
     progress: &(dyn Fn(String) + Sync),
 ) -> anyhow::Result<Verification> {
-    let exps = expectations(dist, &opts.expects)?;
-    let expect_of = |i: usize| {
-        exps.get(i)
-            .or(exps.last())
-            .map(|e| e.0)
-            .unwrap_or(Expect::Bypass)
+    let exps = expectations(dists, &opts.expects)?;
+    let expect_of = |d: usize, i: usize| -> (Expect, bool) {
+        exps.get(d)
+            .and_then(|e| e.get(i).or(e.last()))
+            .copied()
+            .unwrap_or((Expect::Bypass, false))
     };
     let selection = sample::select(
         exchanges,
-        dist,
-        expect_of,
+        dists,
+        |d, i| expect_of(d, i).0,
         &sample::SampleOptions {
             per_behavior: opts.samples,
             dynamic_per_behavior: opts.dynamic_samples,
@@ -383,7 +396,13 @@ pub async fn run(
     let mut repeat_exchanges: Vec<Exchange> = Vec::new();
     let mut attempts: Vec<Vec<verdict::Attempt>> = samples
         .iter()
-        .map(|s| vec![attempt_of(&exchanges[s.first], "journey", dist)])
+        .map(|s| {
+            vec![attempt_of(
+                &exchanges[s.first],
+                "journey",
+                dists.get(s.dist),
+            )]
+        })
         .collect();
     match opts.mode {
         Mode::Replay => {
@@ -403,7 +422,11 @@ pub async fn run(
             .await?;
             for (n, list) in loads.into_iter().enumerate() {
                 for (k, ex) in list.into_iter().enumerate() {
-                    attempts[n].push(attempt_of(&ex, &format!("repeat {}", k + 1), dist));
+                    attempts[n].push(attempt_of(
+                        &ex,
+                        &format!("repeat {}", k + 1),
+                        dists.get(samples[n].dist),
+                    ));
                     repeat_exchanges.push(ex);
                 }
             }
@@ -432,7 +455,7 @@ pub async fn run(
                 for (k, idx) in rounds.iter().enumerate() {
                     let label = format!("repeat {}", k + 1);
                     attempts[n].push(match idx {
-                        Some(i) => attempt_of(&r.exchanges[*i], &label, dist),
+                        Some(i) => attempt_of(&r.exchanges[*i], &label, dists.get(samples[n].dist)),
                         None => absent(&label),
                     });
                 }
@@ -442,65 +465,86 @@ pub async fn run(
         }
     }
 
-    // Judge every URL, then every behavior.
+    // Judge every URL, then every behavior. Behaviors of several distributions (Jira and
+    // Confluence) with the same pattern and expectation are reported as one.
+    let mut traffic: Vec<&sample::Traffic> = selection.traffic.iter().collect();
+    traffic.sort_by_key(|t| (t.behavior, t.dist));
+    let mut groups: Vec<(String, Expect, Vec<&sample::Traffic>)> = Vec::new();
+    for t in traffic {
+        let expect = expect_of(t.dist, t.behavior).0;
+        match groups
+            .iter_mut()
+            .find(|g| g.0 == t.pattern && g.1 == expect)
+        {
+            Some(g) => g.2.push(t),
+            None => groups.push((t.pattern.clone(), expect, vec![t])),
+        }
+    }
     let mut behaviors = Vec::new();
-    for t in &selection.traffic {
-        let (expect, explicit) = exps
-            .get(t.behavior)
-            .or(exps.last())
-            .copied()
-            .unwrap_or((Expect::Bypass, false));
-        let behavior = dist
-            .behaviors
-            .behaviors
-            .get(t.behavior)
-            .or_else(|| dist.behaviors.behaviors.iter().find(|b| b.is_default));
-        let key_cookies = behavior
-            .map(|b| b.key.cookies.clone())
-            .unwrap_or(crate::cloudfront::NameSet::All);
-        let key_query = behavior
-            .map(|b| b.key.query.clone())
-            .unwrap_or(crate::cloudfront::NameSet::All);
+    for (pattern, expect, members) in &groups {
         let mut judgements = Vec::new();
         let mut sequences = Vec::new();
         let mut urls = Vec::new();
-        for (n, s) in samples
-            .iter()
-            .enumerate()
-            .filter(|(_, s)| s.behavior == t.behavior)
-        {
-            let subject = verdict::Subject {
-                expect,
-                explicit,
-                dynamic: s.dynamic,
-                key_cookies: key_cookies.clone(),
-                busters: s
-                    .busters
-                    .iter()
-                    .filter(|b| key_query.contains(b))
-                    .cloned()
-                    .collect(),
-                off_distribution: s.off_distribution.clone(),
-            };
-            let j = verdict::judge(&subject, &attempts[n]);
-            let a = &attempts[n];
-            let url = redactor.redact_url(&s.url);
-            sequences.push(Sequence {
-                url: url.clone(),
-                statuses: a.iter().map(|x| x.status_word()).collect(),
-                pops: a.iter().map(|x| x.cache.pop.clone()).collect(),
-                ages: a.iter().map(|x| x.cache.age).collect(),
-                http_statuses: a.iter().map(|x| x.http_status).collect(),
-                verdict: j.verdict,
-                reason: redactor.redact_text(&j.reason),
-            });
-            urls.push(url);
-            judgements.push(j);
+        for t in members {
+            let dist = &dists[t.dist];
+            let explicit = expect_of(t.dist, t.behavior).1;
+            let behavior = dist
+                .behaviors
+                .behaviors
+                .get(t.behavior)
+                .or_else(|| dist.behaviors.behaviors.iter().find(|b| b.is_default));
+            let key_cookies = behavior
+                .map(|b| b.key.cookies.clone())
+                .unwrap_or(crate::cloudfront::NameSet::All);
+            let key_query = behavior
+                .map(|b| b.key.query.clone())
+                .unwrap_or(crate::cloudfront::NameSet::All);
+            for (n, s) in samples
+                .iter()
+                .enumerate()
+                .filter(|(_, s)| s.dist == t.dist && s.behavior == t.behavior)
+            {
+                let subject = verdict::Subject {
+                    expect: *expect,
+                    explicit,
+                    dynamic: s.dynamic,
+                    key_cookies: key_cookies.clone(),
+                    busters: s
+                        .busters
+                        .iter()
+                        .filter(|b| key_query.contains(b))
+                        .cloned()
+                        .collect(),
+                    off_distribution: s.off_distribution.clone(),
+                };
+                let j = verdict::judge(&subject, &attempts[n]);
+                let a = &attempts[n];
+                let url = redactor.redact_url(&s.url);
+                sequences.push(Sequence {
+                    url: url.clone(),
+                    statuses: a.iter().map(|x| x.status_word()).collect(),
+                    pops: a.iter().map(|x| x.cache.pop.clone()).collect(),
+                    ages: a.iter().map(|x| x.cache.age).collect(),
+                    http_statuses: a.iter().map(|x| x.http_status).collect(),
+                    verdict: j.verdict,
+                    reason: redactor.redact_text(&j.reason),
+                });
+                urls.push(url);
+                judgements.push(j);
+            }
+        }
+        let requests: usize = members.iter().map(|t| t.requests).sum();
+        let candidates: usize = members.iter().map(|t| t.candidates).sum();
+        let mut kinds: Vec<classify::AssetKind> = Vec::new();
+        for k in members.iter().flat_map(|t| t.kinds.iter()) {
+            if !kinds.contains(k) {
+                kinds.push(*k);
+            }
         }
         let j = if judgements.is_empty() {
             verdict::Judgement {
                 verdict: Verdict::Inconclusive,
-                reason: if t.candidates > 0 {
+                reason: if candidates > 0 {
                     "not verified: the request cap left no room for this behavior (raise --max-requests)".into()
                 } else {
                     "nothing to load again: the journeys made no GET/HEAD request here that can be safely repeated".into()
@@ -509,8 +553,8 @@ pub async fn run(
         } else {
             verdict::aggregate(&judgements)
         };
-        let pass = verdict::meets(expect, j.verdict);
-        let ids = linked_findings(findings, &t.pattern, &urls);
+        let pass = verdict::meets(*expect, j.verdict);
+        let ids = linked_findings(findings, pattern, &urls);
         let mut reason = redactor.redact_text(&j.reason);
         if (!pass || j.verdict == Verdict::Inconclusive) && !ids.is_empty() {
             reason.push_str(&format!(
@@ -520,23 +564,28 @@ pub async fn run(
             ));
         }
         behaviors.push(BehaviorReport {
-            pattern: t.pattern.clone(),
-            expect,
+            pattern: pattern.clone(),
+            expect: *expect,
             verdict: j.verdict,
             reason,
             pass,
             sequences,
             urls,
-            requests: t.requests,
-            asset_kinds: t.kinds.iter().map(|k| k.as_str().to_string()).collect(),
+            requests,
+            asset_kinds: kinds.iter().map(|k| k.as_str().to_string()).collect(),
             findings: ids,
         });
     }
-    let exercised: BTreeSet<usize> = selection.traffic.iter().map(|t| t.behavior).collect();
-    let idle: Vec<String> = (0..dist.behaviors.behaviors.len())
-        .filter(|i| !exercised.contains(i))
-        .map(|i| dist.behaviors.effective_pattern(i))
-        .collect();
+    let exercised: BTreeSet<&str> = groups.iter().map(|g| g.0.as_str()).collect();
+    let mut idle: Vec<String> = Vec::new();
+    for dist in dists {
+        for i in 0..dist.behaviors.behaviors.len() {
+            let p = dist.behaviors.effective_pattern(i);
+            if !exercised.contains(p.as_str()) && !idle.contains(&p) {
+                idle.push(p);
+            }
+        }
+    }
     if !idle.is_empty() {
         notes.push(format!(
             "behaviors the journeys did not exercise (not verified): {}",
@@ -579,11 +628,11 @@ mod tests {
 
     #[test]
     fn expectations_from_ttls_then_rules() {
-        let d = dist();
+        let d = [dist(), dist()];
         let e = expectations(&d, &[]).unwrap();
-        assert_eq!(e[0], (Expect::Hit, false), "/s/*");
+        assert_eq!(e[0][0], (Expect::Hit, false), "/s/*");
         assert_eq!(
-            e[6],
+            e[0][6],
             (Expect::Bypass, false),
             "default forwards all headers"
         );
@@ -595,8 +644,8 @@ mod tests {
             ],
         )
         .unwrap();
-        assert_eq!(e[0], (Expect::Bypass, true));
-        assert_eq!(e[6], (Expect::Hit, true));
+        assert_eq!(e[1][0], (Expect::Bypass, true));
+        assert_eq!(e[1][6], (Expect::Hit, true));
         let err = expectations(&d, &["/nope/*=hit".parse().unwrap()]).unwrap_err();
         assert!(err.to_string().contains("/s/*"), "{err}");
     }

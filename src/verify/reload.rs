@@ -265,6 +265,7 @@ mod tests {
         let u = url::Url::parse(url).unwrap();
         let b: BTreeSet<String> = busters.iter().map(|s| s.to_string()).collect();
         Sample {
+            dist: 0,
             behavior: 0,
             pattern: "/s/*".into(),
             first: 0,

@@ -56,6 +56,8 @@ const NOT_REPEATABLE: &[&str] = &[
 /// One sampled URL.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Sample {
+    /// Index of the distribution (in the list given to [`select`]).
+    pub dist: usize,
     /// Index of the behavior in the distribution (`behaviors.len()`: no behavior matched).
     pub behavior: usize,
     /// The behavior's effective pattern.
@@ -81,6 +83,7 @@ pub struct Sample {
 /// A behavior's traffic in the capture.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Traffic {
+    pub dist: usize,
     pub behavior: usize,
     pub pattern: String,
     pub requests: usize,
@@ -92,7 +95,7 @@ pub struct Traffic {
 #[derive(Debug, Clone, Default)]
 pub struct Selection {
     pub samples: Vec<Sample>,
-    /// Every behavior that had traffic, in behavior order.
+    /// Every (distribution, behavior) that had traffic, in that order.
     pub traffic: Vec<Traffic>,
     pub notes: Vec<String>,
 }
@@ -218,20 +221,32 @@ fn related(url: &url::Url, dist: &Distribution) -> bool {
     same_name || p.contains("/_/download/") || p.contains("/download/resources/")
 }
 
-/// The behavior of an exchange: `(index, pattern, off-distribution host)`.
-pub fn behavior_of(ex_url: &str, dist: &Distribution) -> Option<(usize, String, Option<String>)> {
-    if let Some((idx, _, pattern)) = dist.behavior_for(ex_url) {
-        return Some((idx, pattern, None));
+/// Where an exchange belongs: `(distribution, behavior, pattern, off-distribution host)`. The
+/// first distribution serving the URL wins; else the first one it is related to.
+pub fn behavior_of(
+    ex_url: &str,
+    dists: &[Distribution],
+) -> Option<(usize, usize, String, Option<String>)> {
+    for (d, dist) in dists.iter().enumerate() {
+        if let Some((idx, _, pattern)) = dist.behavior_for(ex_url) {
+            return Some((d, idx, pattern, None));
+        }
     }
     let u = url::Url::parse(ex_url).ok()?;
-    if !matches!(u.scheme(), "http" | "https") || !related(&u, dist) {
+    if !matches!(u.scheme(), "http" | "https") {
         return None;
     }
-    let (idx, b) = dist.behaviors.matching(u.path());
-    if b.is_default || idx >= dist.behaviors.behaviors.len() {
-        return None;
+    for (d, dist) in dists.iter().enumerate() {
+        if !related(&u, dist) {
+            continue;
+        }
+        let (idx, b) = dist.behaviors.matching(u.path());
+        if b.is_default || idx >= dist.behaviors.behaviors.len() {
+            continue;
+        }
+        return Some((d, idx, dist.behaviors.effective_pattern(idx), host_port(&u)));
     }
-    Some((idx, dist.behaviors.effective_pattern(idx), host_port(&u)))
+    None
 }
 
 fn is_main_document(ex: &Exchange) -> bool {
@@ -269,27 +284,28 @@ pub fn pages(exchanges: &[Exchange]) -> Vec<Option<String>> {
     out
 }
 
-/// Pick the samples. `expect_of(idx)` is the behavior's (resolved) expectation.
+/// Pick the samples. `expect_of(dist, behavior)` is the behavior's (resolved) expectation.
 pub fn select(
     exchanges: &[Exchange],
-    dist: &Distribution,
-    expect_of: impl Fn(usize) -> Expect,
+    dists: &[Distribution],
+    expect_of: impl Fn(usize, usize) -> Expect,
     opts: &SampleOptions,
 ) -> Selection {
     let busters = busters(exchanges);
     let pages = pages(exchanges);
-    let mut traffic: BTreeMap<usize, Traffic> = BTreeMap::new();
-    // Per behavior, candidates in first-seen order: (static?, sample).
-    let mut cands: BTreeMap<usize, Vec<Sample>> = BTreeMap::new();
+    let mut traffic: BTreeMap<(usize, usize), Traffic> = BTreeMap::new();
+    // Per (distribution, behavior), candidates in first-seen order.
+    let mut cands: BTreeMap<(usize, usize), Vec<Sample>> = BTreeMap::new();
     let mut seen: BTreeSet<(String, String)> = BTreeSet::new(); // (method, identity)
 
     for i in time_order(exchanges) {
         let ex = &exchanges[i];
-        let Some((idx, pattern, off)) = behavior_of(&ex.url, dist) else {
+        let Some((d, idx, pattern, off)) = behavior_of(&ex.url, dists) else {
             continue;
         };
         let kind = classify::asset_kind(&ex.url, ex.mime_type.as_deref(), &ex.resource_type);
-        let t = traffic.entry(idx).or_insert_with(|| Traffic {
+        let t = traffic.entry((d, idx)).or_insert_with(|| Traffic {
+            dist: d,
             behavior: idx,
             pattern: pattern.clone(),
             requests: 0,
@@ -316,7 +332,7 @@ pub fn select(
         }
         let dynamic = classify::is_dynamic(kind);
         if dynamic
-            && (expect_of(idx) != Expect::Bypass
+            && (expect_of(d, idx) != Expect::Bypass
                 || ex.status.is_none_or(|s| !(200..300).contains(&s)))
         {
             continue;
@@ -327,7 +343,8 @@ pub fn select(
             .map(|(k, _)| k.into_owned())
             .filter(|k| b.contains(k))
             .collect();
-        cands.entry(idx).or_default().push(Sample {
+        cands.entry((d, idx)).or_default().push(Sample {
+            dist: d,
             behavior: idx,
             pattern,
             first: i,
@@ -349,7 +366,7 @@ pub fn select(
 
     // Per behavior: static round-robin over kinds up to N, dynamic (documents first, distinct
     // paths) up to D; interleaved so a capped run still checks a page of a bypass behavior.
-    let mut ordered: BTreeMap<usize, Vec<Sample>> = BTreeMap::new();
+    let mut ordered: BTreeMap<(usize, usize), Vec<Sample>> = BTreeMap::new();
     for (idx, list) in cands {
         let mut by_kind: Vec<(AssetKind, std::collections::VecDeque<Sample>)> = Vec::new();
         let mut dynamic: Vec<Sample> = Vec::new();
@@ -428,8 +445,8 @@ pub fn select(
             opts.max_requests
         ));
     }
-    // Keep behavior order, then selection order, for stable reports.
-    samples.sort_by_key(|s| s.behavior);
+    // Keep (distribution, behavior) order, then selection order, for stable reports.
+    samples.sort_by_key(|s| (s.dist, s.behavior));
     Selection {
         samples,
         traffic: traffic.into_values().collect(),
@@ -475,8 +492,8 @@ mod tests {
         }
     }
 
-    fn expect(d: &Distribution) -> impl Fn(usize) -> Expect + '_ {
-        |i| d.behaviors.expectation(i)
+    fn expect(d: &Distribution) -> impl Fn(usize, usize) -> Expect + '_ {
+        |_, i| d.behaviors.expectation(i)
     }
 
     #[test]
@@ -586,7 +603,7 @@ mod tests {
             Some(200),
         ));
         let d = dist();
-        let sel = select(&caps, &d, expect(&d), &opts(3, 400));
+        let sel = select(&caps, std::slice::from_ref(&d), expect(&d), &opts(3, 400));
         let s_star: Vec<&Sample> = sel.samples.iter().filter(|s| s.pattern == "/s/*").collect();
         assert_eq!(s_star.len(), 3);
         assert!(
@@ -645,7 +662,7 @@ mod tests {
             Some(200),
         ));
         let d = dist();
-        let sel = select(&caps, &d, expect(&d), &opts(20, 9));
+        let sel = select(&caps, std::slice::from_ref(&d), expect(&d), &opts(20, 9));
         assert_eq!(sel.samples.len(), 3, "9 requests / 3 repeats");
         let pats: BTreeSet<&str> = sel.samples.iter().map(|s| s.pattern.as_str()).collect();
         assert_eq!(
@@ -685,7 +702,7 @@ mod tests {
             ),
         ];
         let d = dist();
-        let sel = select(&caps, &d, expect(&d), &opts(20, 400));
+        let sel = select(&caps, std::slice::from_ref(&d), expect(&d), &opts(20, 400));
         let off: Vec<&Sample> = sel
             .samples
             .iter()
@@ -700,6 +717,43 @@ mod tests {
                 .any(|s| s.url == "http://127.0.0.1:8002/secure/Dashboard.jspa"),
             "default behavior stays on the distribution"
         );
+    }
+
+    #[test]
+    fn each_url_goes_to_the_distribution_that_serves_it() {
+        let jira = Distribution::new(BehaviorSet::seed_default(), ["127.0.0.1:8000".to_string()]);
+        let conf = Distribution::new(BehaviorSet::seed_default(), ["127.0.0.1:8001".to_string()]);
+        let caps = vec![
+            ex(
+                0,
+                &format!("http://127.0.0.1:8000{S}/batch/js/a.js"),
+                "Script",
+                Some(200),
+            ),
+            ex(
+                1,
+                &format!("http://127.0.0.1:8001{S}/batch/js/a.js"),
+                "Script",
+                Some(200),
+            ),
+            // The app host of either: related to both, taken by the first.
+            ex(
+                2,
+                &format!("http://127.0.0.1:8002{S}/batch/js/a.js"),
+                "Script",
+                Some(200),
+            ),
+        ];
+        let d = [jira, conf];
+        let sel = select(&caps, &d, |_, _| Expect::Hit, &opts(20, 400));
+        let got: Vec<(usize, bool)> = sel
+            .samples
+            .iter()
+            .map(|s| (s.dist, s.off_distribution.is_some()))
+            .collect();
+        assert_eq!(got, vec![(0, false), (0, true), (1, false)]);
+        assert_eq!(sel.traffic.len(), 2);
+        assert!(sel.traffic.iter().all(|t| t.pattern == "/s/*"));
     }
 
     #[test]
