@@ -125,14 +125,18 @@ fn assert_healthy(b: &[BehaviorReport]) {
         }
         assert!(r.pass, "{}: {}", r.pattern, r.reason);
     }
-    // Every sampled /s/ URL showed the seed's Miss -> Hit.
+    // Every sampled /s/ URL that was loaded again showed the seed's Miss -> Hit (browser mode
+    // may leave some out within the request cap: `.`).
     let s = behavior(b, "/s/*");
     assert_eq!(s.verdict, Verdict::Hits, "{}", s.reason);
-    assert!(
-        s.sequences
-            .iter()
-            .all(|q| q.statuses[0] == "miss" && q.statuses.last().unwrap() == "hit")
-    );
+    for q in &s.sequences {
+        if q.statuses.iter().any(|x| x == "absent") {
+            assert_eq!(q.verdict, Verdict::Inconclusive);
+            continue;
+        }
+        assert_eq!(q.statuses[0], "miss", "{q:?}");
+        assert_eq!(q.statuses.last().unwrap(), "hit", "{q:?}");
+    }
 }
 
 #[test]

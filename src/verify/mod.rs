@@ -379,7 +379,7 @@ pub async fn run(
     let selection = sample::select(
         exchanges,
         dists,
-        |d, i| expect_of(d, i).0,
+        expect_of,
         &sample::SampleOptions {
             per_behavior: opts.samples,
             dynamic_per_behavior: opts.dynamic_samples,

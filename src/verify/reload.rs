@@ -69,7 +69,8 @@ pub fn find(s: &Sample, round: &[(usize, &Exchange)]) -> Option<usize> {
     (cands.len() == 1 && !want.is_empty()).then(|| cands[0])
 }
 
-/// Pick pages covering every sample of one session: `(page, cost)` in first-load order.
+/// Pick pages covering every sample of one session: `(page, cost)`, the page covering the most
+/// samples first; and the samples no page covers.
 fn cover(
     samples: &[(usize, &Sample)],
     captured: &[Exchange],
@@ -137,15 +138,14 @@ fn cover(
         });
         chosen.push(p);
     }
-    let mut out: Vec<(String, usize)> = first_seen
+    // Greedy order (most samples covered first): the cap drops from the end.
+    let out: Vec<(String, usize)> = chosen
         .into_iter()
-        .filter(|p| chosen.contains(p))
         .map(|p| {
-            let c = per_load(&p);
-            (p, c.max(1))
+            let c = per_load(&p).max(1);
+            (p, c)
         })
         .collect();
-    out.dedup();
     (out, orphans)
 }
 
@@ -168,6 +168,7 @@ pub async fn reload(
         sessions.entry(s.session.as_str()).or_default().push((n, s));
     }
     let mut used = 0usize;
+    let mut sessions_left = sessions.len();
     for (session, list) in sessions {
         let (mut chosen, orphans) = cover(&list, captured, &pages);
         if !orphans.is_empty() {
@@ -176,17 +177,19 @@ pub async fn reload(
                 orphans.len()
             ));
         }
-        // Fit the reloads into the cap: drop the last pages first.
-        let remaining = opts.max_requests.saturating_sub(used);
-        let fits = |c: &[(String, usize)]| {
-            c.iter().map(|(_, n)| n).sum::<usize>() * opts.repeat <= remaining
-        };
+        // Fit the reloads into this journey's share of the cap: drop the pages covering the
+        // fewest samples first.
+        let share = opts.max_requests.saturating_sub(used) / sessions_left.max(1);
+        sessions_left -= 1;
+        let fits =
+            |c: &[(String, usize)]| c.iter().map(|(_, n)| n).sum::<usize>() * opts.repeat <= share;
         if !fits(&chosen) {
+            let all = chosen.len();
             while !chosen.is_empty() && !fits(&chosen) {
                 chosen.pop();
             }
             out.notes.push(format!(
-                "request cap: browser mode reloads {} page(s) of {session} within --max-requests {}",
+                "request cap: browser mode reloads {} of {all} page(s) of {session} within --max-requests {} (raise it to verify every sampled URL)",
                 chosen.len(),
                 opts.max_requests
             ));
@@ -194,6 +197,15 @@ pub async fn reload(
         if chosen.is_empty() {
             continue;
         }
+        // Reload in the order the journey visited them.
+        let visit = sample::time_order(captured);
+        let first_visit = |p: &str| {
+            visit
+                .iter()
+                .position(|&i| captured[i].url == p)
+                .unwrap_or(usize::MAX)
+        };
+        chosen.sort_by_key(|(p, _)| first_visit(p));
         let origins: Vec<url::Url> = captured
             .iter()
             .filter(|e| sample::session_of(&e.phase) == session)

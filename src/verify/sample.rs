@@ -3,8 +3,8 @@
 //! A URL is only ever repeated if the browser fetched it with GET or HEAD, and never if it looks
 //! like an action (`logout`, an `atl_token` in the query). Per behavior: every distinct static URL
 //! up to `--samples` (round-robin over asset kinds, so twenty JS batches do not crowd out the one
-//! font), and for a behavior expected to bypass the cache a few dynamic URLs (pages, REST) too —
-//! that is how a cached authenticated page (LEAK) is caught. A total cap (`--max-requests`) bounds
+//! font), and a few dynamic URLs (pages, REST) too unless the behavior is explicitly expected to
+//! hit — that is how a cached authenticated page (LEAK) is caught. A total cap (`--max-requests`) bounds
 //! samples x repeats, shared round-robin between behaviors.
 //!
 //! Two capture facts shape the samples:
@@ -284,11 +284,13 @@ pub fn pages(exchanges: &[Exchange]) -> Vec<Option<String>> {
     out
 }
 
-/// Pick the samples. `expect_of(dist, behavior)` is the behavior's (resolved) expectation.
+/// Pick the samples. `expect_of(dist, behavior)` is the behavior's (resolved) expectation and
+/// whether it was given explicitly. Dynamic URLs are sampled unless the behavior is explicitly
+/// expected to hit: a behavior whose TTLs let it store pages is exactly where a leak hides.
 pub fn select(
     exchanges: &[Exchange],
     dists: &[Distribution],
-    expect_of: impl Fn(usize, usize) -> Expect,
+    expect_of: impl Fn(usize, usize) -> (Expect, bool),
     opts: &SampleOptions,
 ) -> Selection {
     let busters = busters(exchanges);
@@ -332,7 +334,7 @@ pub fn select(
         }
         let dynamic = classify::is_dynamic(kind);
         if dynamic
-            && (expect_of(d, idx) != Expect::Bypass
+            && (expect_of(d, idx) == (Expect::Hit, true)
                 || ex.status.is_none_or(|s| !(200..300).contains(&s)))
         {
             continue;
@@ -492,8 +494,8 @@ mod tests {
         }
     }
 
-    fn expect(d: &Distribution) -> impl Fn(usize, usize) -> Expect + '_ {
-        |_, i| d.behaviors.expectation(i)
+    fn expect(d: &Distribution) -> impl Fn(usize, usize) -> (Expect, bool) + '_ {
+        |_, i| (d.behaviors.expectation(i), false)
     }
 
     #[test]
@@ -556,7 +558,7 @@ mod tests {
     }
 
     #[test]
-    fn samples_static_round_robin_with_dynamic_only_for_bypass_behaviors() {
+    fn samples_static_round_robin_and_a_few_dynamic_urls() {
         let h = "http://127.0.0.1:8000";
         let mut caps = vec![ex(
             0,
@@ -628,6 +630,14 @@ mod tests {
             !sel.samples.iter().any(|s| s.url.contains("gstatic")),
             "third-party hosts are never probed"
         );
+        // A behavior explicitly expected to hit gets no dynamic samples.
+        let explicit = select(
+            &caps,
+            std::slice::from_ref(&d),
+            |_, _| (Expect::Hit, true),
+            &opts(3, 400),
+        );
+        assert!(explicit.samples.iter().all(|s| !s.dynamic));
         let t = sel.traffic.iter().find(|t| t.pattern == "*").unwrap();
         assert_eq!(
             t.requests, 6,
@@ -745,7 +755,7 @@ mod tests {
             ),
         ];
         let d = [jira, conf];
-        let sel = select(&caps, &d, |_, _| Expect::Hit, &opts(20, 400));
+        let sel = select(&caps, &d, |_, _| (Expect::Hit, true), &opts(20, 400));
         let got: Vec<(usize, bool)> = sel
             .samples
             .iter()
