@@ -237,10 +237,10 @@ pub fn expectations(
         .collect();
     for r in rules {
         let mut matched = false;
-        for (d, dist) in dists.iter().enumerate() {
-            for i in 0..dist.behaviors.behaviors.len() {
+        for (dist, per_behavior) in dists.iter().zip(out.iter_mut()) {
+            for (i, e) in per_behavior.iter_mut().enumerate() {
                 if rule_matches(dist, i, &r.pattern) {
-                    out[d][i] = (r.expect, true);
+                    *e = (r.expect, true);
                     matched = true;
                 }
             }
