@@ -446,3 +446,118 @@ fn cli_rejects_an_expectation_for_an_unknown_pattern() {
         .assert()
         .code(2);
 }
+
+// ---- replay fidelity, against a logging server (no browser) ----------------------------------
+
+#[test]
+fn replay_sends_what_the_browser_sent_and_takes_new_cookies_like_a_browser() {
+    use axum::http::{HeaderMap, header};
+    use axum::routing::get;
+    use cdnprobe::exchange::{Headers, Timing};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let log: common::Log = Default::default();
+    let router = axum::Router::new().route(
+        "/s/x-CDN/en_US/1/_/download/batch.js",
+        get(|_h: HeaderMap| async {
+            let n = N.fetch_add(1, Ordering::SeqCst);
+            (
+                [
+                    (header::SET_COOKIE, format!("AWSALB=rot{n}; Path=/")),
+                    (header::CACHE_CONTROL, "max-age=600".to_string()),
+                    (
+                        header::HeaderName::from_static("x-cache"),
+                        "Miss from cloudfront".to_string(),
+                    ),
+                ],
+                "js",
+            )
+        }),
+    );
+    let addr = block_on(common::serve_logged("edge", router, log.clone()));
+    let url = format!(
+        "http://127.0.0.1:{}/s/x-CDN/en_US/1/_/download/batch.js?locale=en-US&_=1732000000000001",
+        addr.port()
+    );
+    let mut req = Headers::new();
+    for (n, v) in [
+        ("User-Agent", "Mozilla/5.0 HeadlessChrome/146"),
+        ("Accept", "*/*"),
+        ("Accept-Encoding", "gzip, deflate, br, zstd"),
+        ("Origin", "http://127.0.0.1:1"),
+        ("Cookie", "JSESSIONID=s1; AWSALB=first"),
+    ] {
+        req.push(n, v);
+    }
+    let mut resp = Headers::new();
+    resp.push("Set-Cookie", "AWSALB=second; Path=/");
+    resp.push("X-Cache", "Miss from cloudfront");
+    let captured = vec![Exchange {
+        id: "1".into(),
+        url: url.clone(),
+        method: "GET".into(),
+        resource_type: "Script".into(),
+        target_type: "page".into(),
+        request_headers: req,
+        status: Some(200),
+        response_headers: resp,
+        phase: "j#1 goto /".into(),
+        timing: Timing {
+            start_ms: 1.0,
+            ..Default::default()
+        },
+        ..Default::default()
+    }];
+    let dist = Distribution::new(
+        cdnprobe::cloudfront::BehaviorSet::seed_default(),
+        [format!("127.0.0.1:{}", addr.port())],
+    );
+    let v = block_on(verify::run(
+        &verify::Options {
+            repeat: 3,
+            ..Default::default()
+        },
+        &captured,
+        &[dist],
+        &[],
+        &Redactor::new_random(),
+        None,
+        &|_| {},
+    ))
+    .unwrap();
+    let seen = log.lock().unwrap().clone();
+    assert_eq!(seen.len(), 3, "three repeats, nothing else");
+    // Exactly the browser's headers ...
+    for s in &seen {
+        assert_eq!(
+            s.header("user-agent"),
+            Some("Mozilla/5.0 HeadlessChrome/146")
+        );
+        assert_eq!(s.header("accept-encoding"), Some("gzip, deflate, br, zstd"));
+        assert_eq!(s.header("origin"), Some("http://127.0.0.1:1"));
+    }
+    // ... with the cookie the previous response set, as a browser would send it.
+    let cookies: Vec<&str> = seen.iter().map(|s| s.header("cookie").unwrap()).collect();
+    assert_eq!(cookies[0], "JSESSIONID=s1; AWSALB=second");
+    assert_eq!(cookies[1], "JSESSIONID=s1; AWSALB=rot0");
+    assert_eq!(cookies[2], "JSESSIONID=s1; AWSALB=rot1");
+    // The buster got a fresh value every time.
+    let busters: std::collections::BTreeSet<&str> = seen.iter().map(|s| s.uri.as_str()).collect();
+    assert_eq!(busters.len(), 3);
+    assert!(!busters.iter().any(|u| u.ends_with("_=1732000000000001")));
+    let s = &v.behaviors[0];
+    assert_eq!(s.verdict, Verdict::NeverHits);
+    assert!(s.reason.contains("AWSALB"), "{}", s.reason);
+    assert!(s.reason.contains("query parameter _"), "{}", s.reason);
+    // What goes into the report is redacted.
+    let mut report = cdnprobe::report::Report::new("t", chrono::Utc::now());
+    let redactor = Redactor::new_random();
+    v.apply(&mut report, &redactor, &[]);
+    let text = serde_json::to_string(&report).unwrap();
+    assert!(
+        !text.contains("rot1") && !text.contains("JSESSIONID=s1"),
+        "{text}"
+    );
+    assert!(text.contains("AWSALB="));
+}

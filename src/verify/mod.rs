@@ -651,6 +651,40 @@ mod tests {
     }
 
     #[test]
+    fn each_journey_has_its_own_jar() {
+        let ex = |phase: &str, cookie: &str, t: f64| {
+            let mut h = crate::exchange::Headers::new();
+            h.push("Cookie", cookie);
+            Exchange {
+                url: "http://127.0.0.1:8000/s/a.js".into(),
+                method: "GET".into(),
+                request_headers: h,
+                phase: phase.into(),
+                timing: crate::exchange::Timing {
+                    start_ms: t,
+                    ..Default::default()
+                },
+                ..Default::default()
+            }
+        };
+        let caps = [
+            ex("jira#1 goto /", "JSESSIONID=j1", 1.0),
+            ex("confluence#1 goto /", "JSESSIONID=c1", 2.0),
+            ex("jira#2 goto /x", "JSESSIONID=j2", 3.0),
+        ];
+        let jars = jars(&caps);
+        let u = url::Url::parse("http://127.0.0.1:8000/s/a.js").unwrap();
+        let header = |s: &str| {
+            jars[s]
+                .lock()
+                .unwrap()
+                .header_for(&u, Some("JSESSIONID=old"), false)
+        };
+        assert_eq!(header("jira").as_deref(), Some("JSESSIONID=j2"));
+        assert_eq!(header("confluence").as_deref(), Some("JSESSIONID=c1"));
+    }
+
+    #[test]
     fn findings_link_by_behavior_or_url() {
         use crate::diagnose::{Evidence, Severity};
         let f = |id: &str, b: Option<&str>, url: &str| Finding {
