@@ -148,6 +148,17 @@ mod tests {
         assert_eq!(c[1].to_cdp()["expires"], 1_893_456_000);
     }
 
+    proptest::proptest! {
+        #[test]
+        fn cookie_parser_never_panics(text in "\\PC{0,300}") {
+            let _ = parse_cookies_txt(&text, Path::new("c.txt"));
+        }
+        #[test]
+        fn header_parser_never_panics(h in "\\PC{0,80}") {
+            let _ = parse_headers(&[h]);
+        }
+    }
+
     #[test]
     fn malformed_cookie_line_names_the_line() {
         let err = parse_cookies_txt("a\tb\n", Path::new("c.txt")).unwrap_err();

@@ -24,6 +24,39 @@ pub enum Command {
     Run(RunArgs),
     /// Serve the embedded lab (an Atlassian-like origin behind a CloudFront-like edge) until Ctrl-C.
     Lab(LabArgs),
+    /// Print the JSON Schema of report.json (the committed schema/report.schema.json).
+    Schema,
+    /// Compare two report.json files (UAT vs prod, before vs after): behavior verdicts, findings,
+    /// headers and edge TTLs per URL path. Exit 1 on a regression (a behavior that was met now
+    /// fails, a new error finding, a journey step that now fails), 0 otherwise, 2 on bad input.
+    Diff(DiffArgs),
+    /// Combine report.json files from several runs (regions, POPs) into one report that keeps
+    /// each run's origin (`runs[]`, and `source` on every request and journey).
+    Merge(MergeArgs),
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct DiffArgs {
+    /// The baseline report.json (e.g. UAT, or before the change).
+    #[arg(value_name = "A")]
+    pub a: PathBuf,
+    /// The report.json to compare with it (e.g. prod, or after the change).
+    #[arg(value_name = "B")]
+    pub b: PathBuf,
+    /// Print the differences as JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct MergeArgs {
+    /// report.json files, in the order their runs should be listed. A run is labelled by its
+    /// output directory's name (or the file name).
+    #[arg(value_name = "REPORT", required = true, num_args = 1..)]
+    pub reports: Vec<PathBuf>,
+    /// Write the merged report.json here instead of stdout.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -49,5 +49,8 @@ pub async fn dispatch(cli: cli::Cli) -> anyhow::Result<i32> {
             .await?;
             Ok(error::exit::OK)
         }
+        cli::Command::Schema => Ok(report::commands::schema()),
+        cli::Command::Diff(args) => report::commands::diff(&args),
+        cli::Command::Merge(args) => report::commands::merge(&args),
     }
 }

@@ -234,6 +234,7 @@ pub async fn run_journey(
     Ok((
         JourneyResult {
             name: name.clone(),
+            source: None,
             file: journey
                 .scenario
                 .file
@@ -321,6 +322,22 @@ pub async fn capture_journeys(
             }
             _ = tokio::signal::ctrl_c() => {
                 capture.interrupted = true;
+                capture.exchanges.extend(browser.drain_uncollected());
+                capture.journeys.push(JourneyResult {
+                    name: journey.scenario.name.clone(),
+                    file: journey.scenario.file.as_ref().map(|f| f.display().to_string()),
+                    base_url: journey.base_url.clone(),
+                    steps: vec![StepResult {
+                        index: 0,
+                        description: "interrupted (Ctrl-C)".into(),
+                        ok: false,
+                        duration_ms: 0,
+                        error: Some("interrupted by Ctrl-C".into()),
+                        screenshot: None,
+                    }],
+                    ok: false,
+                    source: None,
+                });
                 break;
             }
         }
@@ -651,7 +668,12 @@ async fn run_target(
         report.duration_ms = (chrono::Utc::now() - started).num_milliseconds().max(0) as u64;
     }
     browser.close().await;
-    report::json::write(&report, &report_path)?;
+    let redacted: Vec<Exchange> = capture
+        .exchanges
+        .iter()
+        .map(|ex| redactor.redact_exchange(ex))
+        .collect();
+    let files = report::write_all(&report, &redacted, &out_dir)?;
     progress.finish();
     for n in &report.notes {
         if !args.quiet && !args.json {
@@ -660,29 +682,29 @@ async fn run_target(
     }
 
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        print!("{}", String::from_utf8(report::json::to_bytes(&report)?)?);
     } else if !args.quiet {
-        println!("{}", report::table::requests_table(&report.requests));
-        if !report.behaviors.is_empty() {
-            let color = crate::verify::table::use_color();
-            if args.verbose {
-                println!(
-                    "{}",
-                    crate::verify::table::sequences_table(&report.behaviors, color)
-                );
-            }
+        print!(
+            "{}",
+            report::terminal::render(
+                &report,
+                &report::terminal::TerminalOptions {
+                    color: report::terminal::use_color(),
+                    verbose: args.verbose,
+                    files: &files,
+                }
+            )
+        );
+        if args.verbose && !report.behaviors.is_empty() {
+            // Every sampled URL's loads, behind the behaviors table.
             println!(
                 "{}",
-                crate::verify::table::behaviors_table(&report.behaviors, color)
+                crate::verify::table::sequences_table(
+                    &report.behaviors,
+                    report::terminal::use_color()
+                )
             );
-            println!("{}", crate::verify::table::summary_line(&report.behaviors));
         }
-        println!(
-            "{} requests, {} failed; report: {}",
-            report.summary.requests,
-            report.summary.failed_requests,
-            report_path.display()
-        );
     }
     if let Some(e) = step_error {
         eprintln!("error: {}", redactor.redact_text(&e.to_string()));

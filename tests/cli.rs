@@ -67,8 +67,9 @@ fn run_url_writes_a_report_matching_what_the_server_saw() {
     let addr = block_on(serve_logged("a", site(), log.clone()));
     let out = tempfile::tempdir().unwrap();
     let url = format!("http://127.0.0.1:{}/", addr.port());
+    // --verbose adds the per-request table (the concise default shows verdicts only).
     cdnprobe()
-        .args(["run", &url, "--no-verify", "--out"])
+        .args(["run", &url, "--no-verify", "--verbose", "--out"])
         .arg(out.path())
         .assert()
         .code(0)
@@ -100,7 +101,7 @@ fn run_url_writes_a_report_matching_what_the_server_saw() {
     captured.sort();
     seen.sort();
     assert_eq!(captured, seen);
-    assert_eq!(report["schema_version"], "1.0");
+    assert_eq!(report["schema_version"], cdnprobe::report::SCHEMA_VERSION);
     assert_eq!(report["capture"]["cdp"]["parse_errors"], 0);
     let css = report["requests"]
         .as_array()

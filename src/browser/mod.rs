@@ -103,6 +103,9 @@ pub struct Browser {
     _profile: tempfile::TempDir,
     version: String,
     timeout: Duration,
+    /// Recorders of every page opened, so an interrupted run can still collect what a page
+    /// captured (a finished page's recorder is already drained).
+    recorders: std::sync::Mutex<Vec<Recorder>>,
 }
 
 impl Browser {
@@ -171,6 +174,7 @@ impl Browser {
             _profile: profile,
             version,
             timeout: opts.timeout,
+            recorders: Default::default(),
         })
     }
 
@@ -181,7 +185,19 @@ impl Browser {
     /// A new page in a fresh browser context (its own cookie jar), with capture running and
     /// the browser cache disabled.
     pub async fn new_page(&self) -> anyhow::Result<Page> {
-        Page::open(self.cdp.clone(), self.timeout).await
+        let page = Page::open(self.cdp.clone(), self.timeout).await?;
+        self.recorders.lock().unwrap().push(page.recorder.clone());
+        Ok(page)
+    }
+
+    /// Whatever pages captured and nobody collected yet (after Ctrl-C or a crash mid-journey).
+    pub fn drain_uncollected(&self) -> Vec<crate::exchange::Exchange> {
+        self.recorders
+            .lock()
+            .unwrap()
+            .drain(..)
+            .flat_map(|r| r.take_exchanges())
+            .collect()
     }
 
     pub fn stats(&self) -> CdpStats {

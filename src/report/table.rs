@@ -28,7 +28,7 @@ pub fn short_url(url: &str, max: usize) -> String {
     if chars.len() <= max || max < 10 {
         return s;
     }
-    let head = max * 2 / 5;
+    let head = max * 9 / 20;
     let tail = max - head - 1;
     format!(
         "{}…{}",

@@ -405,7 +405,10 @@ pub fn join_url(base: &str, target: &str) -> Result<String, UserError> {
 }
 
 fn line_col(text: &str, offset: usize) -> (usize, usize) {
-    let offset = offset.min(text.len());
+    let mut offset = offset.min(text.len());
+    while !text.is_char_boundary(offset) {
+        offset -= 1;
+    }
     let before = &text[..offset];
     let line = before.matches('\n').count() + 1;
     let column = before.rfind('\n').map(|i| offset - i).unwrap_or(offset + 1);
@@ -553,6 +556,24 @@ screenshot = "d.png"
             substitute("${SURELY_UNSET_CDNPROBE_VAR}", &vars).unwrap_err(),
             "SURELY_UNSET_CDNPROBE_VAR"
         );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn parse_never_panics(text in "\\PC{0,400}") {
+            let _ = parse(&text);
+        }
+
+        #[test]
+        fn parse_never_panics_on_step_shaped_input(
+            key in "(goto|click|fill|press|wait_for|wait_idle|expect_text|expect_url|screenshot|name|value|timeout|x)",
+            val in "(\"[^\"\\\\]{0,20}\"|-?[0-9]{1,5}|true|false|\\[\\]|\\{\\})",
+            key2 in "(value|timeout|name|goto)",
+            val2 in "(\"\\$\\{[A-Z_]{0,8}\\}\"|0|1.5|-3|\"\")",
+        ) {
+            let text = format!("name = \"p\"\n[[step]]\n{key} = {val}\n{key2} = {val2}\n");
+            let _ = parse(&text);
+        }
     }
 
     #[test]

@@ -1,0 +1,155 @@
+//! Robustness: Ctrl-C mid-run leaves a partial report, and no run leaves a Chromium behind.
+//! Each run gets its own TMPDIR, so its Chromium profile directory (and with it every Chromium
+//! process of that run) can be recognised in /proc.
+
+mod common;
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::routing::get;
+use common::{Log, block_on, serve_logged};
+
+/// Processes whose command line mentions `marker` (other than ourselves).
+fn processes_mentioning(marker: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name
+            .to_str()
+            .filter(|s| s.chars().all(|c| c.is_ascii_digit()))
+        else {
+            continue;
+        };
+        if let Ok(cmd) = std::fs::read(format!("/proc/{pid}/cmdline")) {
+            let cmd = String::from_utf8_lossy(&cmd).replace('\0', " ");
+            if cmd.contains(marker) {
+                out.push(format!("{pid}: {cmd}"));
+            }
+        }
+    }
+    out
+}
+
+fn wait_until(deadline: Duration, mut f: impl FnMut() -> bool) -> bool {
+    let end = Instant::now() + deadline;
+    while Instant::now() < end {
+        if f() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    f()
+}
+
+fn slow_site() -> Router {
+    Router::new()
+        .route(
+            "/",
+            get(|| async {
+                axum::response::Html(
+                    "<!doctype html><link rel=icon href='data:,'><img src='/slow.png'>",
+                )
+            }),
+        )
+        .route(
+            "/slow.png",
+            get(|| async {
+                tokio::time::sleep(Duration::from_secs(120)).await;
+                "never"
+            }),
+        )
+}
+
+#[test]
+fn ctrl_c_mid_run_writes_a_partial_report_and_leaves_no_chromium() {
+    let log: Log = Default::default();
+    let addr = block_on(serve_logged("a", slow_site(), log.clone()));
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_cdnprobe"))
+        .args([
+            "run",
+            &format!("http://127.0.0.1:{}/", addr.port()),
+            "--quiet",
+            "--out",
+        ])
+        .arg(&out)
+        .env("TMPDIR", tmp.path())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until the browser is mid-journey: the slow image has been requested.
+    assert!(
+        wait_until(Duration::from_secs(60), || log
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|s| s.uri == "/")),
+        "the page was never requested"
+    );
+    std::thread::sleep(Duration::from_millis(500));
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let exit = child.wait().unwrap();
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut stderr).unwrap();
+    assert_eq!(exit.code(), Some(2), "stderr: {stderr}");
+    assert!(stderr.contains("partial report"), "stderr: {stderr}");
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
+    assert_eq!(report["summary"]["partial"], true);
+    assert!(
+        report["requests"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["url"]
+                .as_str()
+                .unwrap()
+                .ends_with(&format!("{}/", addr.port()))),
+        "what was captured before Ctrl-C is in the report"
+    );
+    let marker = tmp.path().to_string_lossy().to_string();
+    assert!(
+        wait_until(Duration::from_secs(10), || processes_mentioning(&marker)
+            .iter()
+            .all(|p| !p.contains("chrom"))),
+        "Chromium processes left behind: {:?}",
+        processes_mentioning(&marker)
+    );
+}
+
+#[test]
+fn a_normal_run_leaves_no_chromium_behind() {
+    let log: Log = Default::default();
+    let router = Router::new().route("/", get(|| async { axum::response::Html("<p>ok</p>") }));
+    let addr = block_on(serve_logged("a", router, log));
+    let tmp = tempfile::tempdir().unwrap();
+    let status = Command::new(env!("CARGO_BIN_EXE_cdnprobe"))
+        .args([
+            "run",
+            &format!("http://127.0.0.1:{}/", addr.port()),
+            "--quiet",
+            "--out",
+        ])
+        .arg(tmp.path().join("out"))
+        .env("TMPDIR", tmp.path())
+        .stdin(Stdio::null())
+        .status()
+        .unwrap();
+    assert_eq!(status.code(), Some(0));
+    let marker = tmp.path().to_string_lossy().to_string();
+    assert!(
+        wait_until(Duration::from_secs(10), || processes_mentioning(&marker)
+            .is_empty()),
+        "processes left behind: {:?}",
+        processes_mentioning(&marker)
+    );
+}
