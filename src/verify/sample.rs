@@ -1,11 +1,12 @@
 //! Which URLs to load again, per behavior, picked from the capture.
 //!
-//! A URL is only ever repeated if the browser fetched it with GET or HEAD, and never if it looks
-//! like an action (`logout`, an `atl_token` in the query). Per behavior: every distinct static URL
-//! up to `--samples` (round-robin over asset kinds, so twenty JS batches do not crowd out the one
-//! font), and a few dynamic URLs (pages, REST) too unless the behavior is explicitly expected to
-//! hit — that is how a cached authenticated page (LEAK) is caught. A total cap (`--max-requests`) bounds
-//! samples x repeats, shared round-robin between behaviors.
+//! A URL is only ever repeated if the browser fetched it with GET or HEAD and got content (2xx)
+//! or a server error (5xx), and never if it looks like an action (`logout`, an `atl_token` in the
+//! query). Per behavior: every distinct static URL up to `--samples` (round-robin over asset kinds,
+//! so twenty JS batches do not crowd out the one font), and a few dynamic URLs (pages, REST) too
+//! unless the behavior is explicitly expected to hit — that is how a cached authenticated page
+//! (LEAK) is caught. A total cap (`--max-requests`) bounds samples x repeats, shared round-robin
+//! between behaviors.
 //!
 //! Two capture facts shape the samples:
 //! - **Cache busters.** A query parameter the page changes on every load (`_=<timestamp>`) makes
@@ -152,7 +153,9 @@ fn repeatable(ex: &Exchange) -> bool {
         return false;
     }
     match ex.status {
-        Some(s) => !(300..400).contains(&s),
+        // Content and server errors. Redirects are not content, and a 4xx (a missing favicon) is
+        // no question of caching.
+        Some(s) => (200..300).contains(&s) || s >= 500,
         // No response at all: worth repeating (an ERROR) unless the browser itself gave up.
         None => ex
             .failure
@@ -785,6 +788,18 @@ mod tests {
             "WebSocket",
             Some(101)
         )));
+        let status = |s| {
+            repeatable(&ex(
+                0,
+                "http://127.0.0.1:8000/favicon.ico",
+                "Other",
+                Some(s),
+            ))
+        };
+        assert!(!status(404), "a missing favicon is no question of caching");
+        assert!(!status(302));
+        assert!(status(200));
+        assert!(status(502), "server errors are repeated: ERROR");
     }
 
     #[test]
