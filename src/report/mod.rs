@@ -35,8 +35,10 @@ use crate::verify::BehaviorReport;
 ///
 /// - 1.0: first version.
 /// - 1.1: `runs[]` (a merged report's per-run origin), `source` on requests and journeys.
-/// - 1.2: `reason` on `behaviors[].sequences[]` (why each sampled URL got its verdict).
-pub const SCHEMA_VERSION: &str = "1.2";
+/// - 1.2: `observed_behavior` on requests (`--behavior-header`), `health_checks[]` (Atlassian's
+///   static asset caching health check).
+/// - 1.3: `reason` on `behaviors[].sequences[]` (why each sampled URL got its verdict).
+pub const SCHEMA_VERSION: &str = "1.3";
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Tool {
@@ -116,6 +118,10 @@ pub struct RequestRecord {
     /// What the edge should do with this response under its behavior (TTL rule), when known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub edge_treatment: Option<EdgeTreatment>,
+    /// The behavior the response says served it (`--behavior-header`), verbatim; shown beside
+    /// the predicted `behavior`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed_behavior: Option<String>,
     /// The run this request came from, in a merged report (`runs[].source`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<String>,
@@ -151,6 +157,7 @@ impl RequestRecord {
             encoded_size: ex.encoded_size,
             redirected_to: ex.redirected_to.clone(),
             edge_treatment: dist.and_then(|d| d.edge_treatment(ex)),
+            observed_behavior: dist.and_then(|d| d.observed_behavior(ex)),
             source: None,
         }
     }
@@ -199,6 +206,10 @@ pub struct Report {
     /// Free-form notes the run wants the reader to see (lab topology switches, warnings).
     #[serde(default)]
     pub notes: Vec<String>,
+    /// Atlassian's `/rest/static-asset-caching/health-checks` answers, verbatim (redacted), one
+    /// per journey base URL (added in 1.1).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub health_checks: Vec<crate::diagnose::health::HealthCheck>,
     /// Only in a report made by `cdnprobe merge`: one entry per merged run, in input order,
     /// with that run's own verdicts. Requests and journeys name their run in `source`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
