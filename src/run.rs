@@ -590,6 +590,8 @@ async fn run_target(
         j.scenario.check_vars(vars)?;
     }
     let dists = &target.dists;
+    let verify_opts = args.verify_options();
+    crate::verify::expectations(dists, &verify_opts.expects)?;
     let out_dir = args
         .out
         .clone()
@@ -661,6 +663,27 @@ async fn run_target(
         dists,
     );
     report.notes = target.notes.clone();
+    if !args.no_verify && !capture.interrupted {
+        let say = |m: String| progress.set(m);
+        let work = crate::verify::run(
+            &verify_opts,
+            &capture.exchanges,
+            dists,
+            &report.findings,
+            &redactor,
+            Some(&browser),
+            &say,
+        );
+        tokio::select! {
+            v = work => v?.apply(&mut report, &redactor, dists),
+            _ = tokio::signal::ctrl_c() => {
+                report.summary.partial = true;
+                report.notes.push("interrupted during verification: no verdicts".into());
+                report.summarize();
+            }
+        }
+        report.duration_ms = (chrono::Utc::now() - started).num_milliseconds().max(0) as u64;
+    }
     browser.close().await;
     if !args.no_health_check && !capture.interrupted {
         progress.set("Atlassian health check");
@@ -703,6 +726,16 @@ async fn run_target(
                 }
             )
         );
+        if args.verbose && !report.behaviors.is_empty() {
+            // Every sampled URL's loads, behind the behaviors table.
+            println!(
+                "{}",
+                crate::verify::table::sequences_table(
+                    &report.behaviors,
+                    report::terminal::use_color()
+                )
+            );
+        }
     }
     if let Some(e) = step_error {
         eprintln!("error: {}", redactor.redact_text(&e.to_string()));
