@@ -279,18 +279,7 @@ pub fn session_cookie_cached(ctx: &Ctx) -> Vec<Finding> {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-    use crate::diagnose::diagnose;
     use crate::diagnose::testkit::*;
-
-    fn run(recs: &[Rec]) -> Vec<Finding> {
-        let d = seed();
-        diagnose(&records(recs, Some(&d)), Some(&d))
-    }
-
-    fn only<'a>(f: &'a [Finding], id: &str) -> Vec<&'a Finding> {
-        f.iter().filter(|x| x.id == id).collect()
-    }
 
     /// The alb-stickiness fault: every response sets a new AWSALB, the browser sends it back.
     fn sticky() -> Vec<Rec> {

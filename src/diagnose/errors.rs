@@ -197,19 +197,9 @@ pub fn cors_blocked(ctx: &Ctx) -> Vec<Finding> {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
     use crate::diagnose::testkit::*;
     use crate::diagnose::{Severity, diagnose};
     use crate::exchange::Failure;
-
-    fn run(recs: &[Rec]) -> Vec<Finding> {
-        let d = seed();
-        diagnose(&records(recs, Some(&d)), Some(&d))
-    }
-
-    fn only<'a>(f: &'a [Finding], id: &str) -> Vec<&'a Finding> {
-        f.iter().filter(|x| x.id == id).collect()
-    }
 
     fn font_502_rec() -> Rec {
         Rec::get(FONT)

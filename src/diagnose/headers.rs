@@ -286,18 +286,8 @@ pub fn short_ttl_versioned(ctx: &Ctx) -> Vec<Finding> {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use crate::diagnose::Severity;
     use crate::diagnose::testkit::*;
-    use crate::diagnose::{Severity, diagnose};
-
-    fn run(recs: &[Rec]) -> Vec<Finding> {
-        let d = seed();
-        diagnose(&records(recs, Some(&d)), Some(&d))
-    }
-
-    fn only<'a>(f: &'a [Finding], id: &str) -> Vec<&'a Finding> {
-        f.iter().filter(|x| x.id == id).collect()
-    }
 
     #[test]
     fn healthy_capture_has_no_error_or_warn() {

@@ -330,18 +330,8 @@ pub fn browser_cache_replay(ctx: &Ctx) -> Vec<Finding> {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
     use crate::diagnose::testkit::*;
     use crate::diagnose::{Severity, diagnose};
-
-    fn run(recs: &[Rec]) -> Vec<Finding> {
-        let d = seed();
-        diagnose(&records(recs, Some(&d)), Some(&d))
-    }
-
-    fn only<'a>(f: &'a [Finding], id: &str) -> Vec<&'a Finding> {
-        f.iter().filter(|x| x.id == id).collect()
-    }
 
     #[test]
     fn a_page_from_the_edge_cache_is_a_security_error() {

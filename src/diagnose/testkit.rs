@@ -2,6 +2,7 @@
 
 use crate::classify::Distribution;
 use crate::cloudfront::BehaviorSet;
+use crate::diagnose::Finding;
 use crate::exchange::{Exchange, Failure};
 use crate::report::RequestRecord;
 
@@ -148,4 +149,15 @@ pub fn healthy() -> Vec<Rec> {
         Rec::static_ok(S_JS, "Hit").resp("Age", "3"),
         Rec::static_ok(S_CSS, "Hit").resp("Age", "3"),
     ]
+}
+
+/// Diagnose `recs` against the seed's behaviors.
+pub fn run(recs: &[Rec]) -> Vec<Finding> {
+    let d = seed();
+    crate::diagnose::diagnose(&records(recs, Some(&d)), Some(&d))
+}
+
+/// The findings with this id.
+pub fn only<'a>(f: &'a [Finding], id: &str) -> Vec<&'a Finding> {
+    f.iter().filter(|x| x.id == id).collect()
 }
