@@ -397,13 +397,14 @@ fn cdnprobe() -> Command {
     c
 }
 
+/// The issue's "done when": `cdnprobe run` (the embedded lab, both journeys) exits 0 showing every
+/// behavior's Miss -> Hit; with `--lab-fault alb-stickiness` it exits 1 with `/s/*` NEVER_HITS
+/// naming the cookie.
 #[test]
-fn cli_run_exits_0_on_a_healthy_lab_and_1_with_alb_stickiness() {
+fn cli_run_on_the_lab_exits_0_healthy_and_1_with_alb_stickiness() {
     let out = tempfile::tempdir().unwrap();
-    let lab = block_on(start(&[], Topology::Proxy, &["FRA56-P1"]));
-    let url = lab.jira_url().to_string();
     cdnprobe()
-        .args(["run", &url, "--out"])
+        .args(["run", "--out"])
         .arg(out.path())
         .assert()
         .code(0)
@@ -413,14 +414,17 @@ fn cli_run_exits_0_on_a_healthy_lab_and_1_with_alb_stickiness() {
     let report: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.path().join("report.json")).unwrap())
             .unwrap();
-    let s = report["behaviors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|b| b["pattern"] == "/s/*")
-        .unwrap();
-    assert_eq!(s["verdict"], "HITS");
-    assert_eq!(s["pass"], true);
+    let behaviors = report["behaviors"].as_array().unwrap();
+    assert!(behaviors.len() >= 5, "{behaviors:?}");
+    for b in behaviors {
+        let v = b["verdict"].as_str().unwrap();
+        if b["pattern"] == "*" {
+            assert_eq!(v, "BYPASS");
+        } else {
+            assert!(v == "HITS" || v == "WARM", "{}: {v}", b["pattern"]);
+        }
+        assert_eq!(b["pass"], true);
+    }
     assert!(
         report["requests"]
             .as_array()
@@ -429,17 +433,10 @@ fn cli_run_exits_0_on_a_healthy_lab_and_1_with_alb_stickiness() {
             .any(|r| r["phase"] == "repeat 3"),
         "repeat loads are in requests[]"
     );
-    block_on(lab.shutdown());
 
     let out = tempfile::tempdir().unwrap();
-    let lab = block_on(start(
-        &[Fault::AlbStickiness],
-        Topology::Proxy,
-        &["FRA56-P1"],
-    ));
-    let url = lab.jira_url().to_string();
     cdnprobe()
-        .args(["run", &url, "--repeat", "2", "--out"])
+        .args(["run", "--lab-fault", "alb-stickiness", "--out"])
         .arg(out.path())
         .assert()
         .code(1)
@@ -448,19 +445,61 @@ fn cli_run_exits_0_on_a_healthy_lab_and_1_with_alb_stickiness() {
     let text = std::fs::read_to_string(out.path().join("report.json")).unwrap();
     let report: serde_json::Value = serde_json::from_str(&text).unwrap();
     assert_eq!(report["summary"]["exit_code"], 1);
-    // The rotating cookie is named, its values never written.
+    let s = report["behaviors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["pattern"] == "/s/*")
+        .unwrap();
+    assert_eq!(s["verdict"], "NEVER_HITS");
+    assert!(s["reason"].as_str().unwrap().contains("AWSALB"));
+    // The rotating cookie is named; its values are never written.
     let set_cookie_values: Vec<String> = report["requests"]
         .as_array()
         .unwrap()
         .iter()
         .filter_map(|r| r["response_headers"]["set-cookie"].as_str())
+        .filter(|v| v.contains("AWSALB"))
         .map(str::to_string)
         .collect();
     assert!(!set_cookie_values.is_empty());
     assert!(
-        set_cookie_values.iter().all(|v| v.contains("<redacted:")),
+        set_cookie_values
+            .iter()
+            .all(|v| v.contains("AWSALB=<redacted:")),
         "{set_cookie_values:?}"
     );
+}
+
+/// A bare URL is a one-page journey; verification runs on it too, with the flags' bounds.
+#[test]
+fn cli_run_url_verifies_within_the_request_cap() {
+    let lab = block_on(start(&[], Topology::Proxy, &["FRA56-P1"]));
+    let out = tempfile::tempdir().unwrap();
+    cdnprobe()
+        .args([
+            "run",
+            lab.jira_url().as_str(),
+            "--repeat",
+            "2",
+            "--max-requests",
+            "8",
+            "--out",
+        ])
+        .arg(out.path())
+        .assert()
+        .code(0)
+        .stderr(predicate::str::contains("request cap"));
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.path().join("report.json")).unwrap())
+            .unwrap();
+    let repeats = report["requests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["phase"].as_str().unwrap().starts_with("repeat "))
+        .count();
+    assert!(repeats > 0 && repeats <= 8, "{repeats} repeat loads");
     block_on(lab.shutdown());
 }
 
