@@ -171,7 +171,16 @@ pub async fn run_journey(
         progress.set(label.clone());
         page.recorder.set_phase(label.clone());
         let started = Instant::now();
-        let result = run_step(&page, journey, &step.action, step.timeout, vars, out_dir).await;
+        let result = run_step(
+            &page,
+            journey,
+            &step.action,
+            step.timeout
+                .unwrap_or(crate::scenario::DEFAULT_STEP_TIMEOUT),
+            vars,
+            out_dir,
+        )
+        .await;
         let mut record = StepResult {
             index,
             description: step.describe(),
@@ -552,11 +561,15 @@ pub async fn run(args: RunArgs) -> anyhow::Result<i32> {
     if use_lab {
         progress.set("starting the embedded lab");
     }
-    let target = if use_lab {
+    let mut target = if use_lab {
         lab_target(&args).await?
     } else {
         site_target(&args)?
     };
+    let step_timeout = Duration::from_secs(args.timeout);
+    for j in &mut target.journeys {
+        j.scenario.set_default_timeout(step_timeout);
+    }
     let result = run_target(&args, &target, started, &progress).await;
     if let Some(lab) = target.lab {
         lab.shutdown().await;
