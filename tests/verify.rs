@@ -12,7 +12,8 @@ use cdnprobe::classify::{Distribution, edge::host_port};
 use cdnprobe::exchange::Exchange;
 use cdnprobe::lab::{self, Fault, Lab, LabOptions, Product, Topology};
 use cdnprobe::redact::Redactor;
-use cdnprobe::run::{Journey, Progress, bundled_journeys, capture_journeys};
+use cdnprobe::report::RequestRecord;
+use cdnprobe::run::{Journey, Progress, bundled_journeys, capture_journeys, distribution_for};
 use cdnprobe::verify::{self, BehaviorReport, Mode, Verdict};
 use common::block_on;
 use predicates::prelude::*;
@@ -69,7 +70,20 @@ async fn capture(lab: &Lab, products: &[Product]) -> Vec<Exchange> {
     cap.exchanges
 }
 
+/// Diagnose the capture (as `cdnprobe run` does before verifying), then verify with those findings.
 async fn verify_with(lab: &Lab, exchanges: &[Exchange], mode: Mode) -> verify::Verification {
+    let dists = distributions(lab);
+    let redactor = Redactor::new_random();
+    let records: Vec<RequestRecord> = exchanges
+        .iter()
+        .map(|ex| {
+            RequestRecord::from_exchange(
+                &redactor.redact_exchange(ex),
+                distribution_for(&dists, &ex.url),
+            )
+        })
+        .collect();
+    let findings = cdnprobe::diagnose::diagnose_with(&records, &dists);
     let opts = verify::Options {
         mode,
         ..Default::default()
@@ -77,9 +91,9 @@ async fn verify_with(lab: &Lab, exchanges: &[Exchange], mode: Mode) -> verify::V
     let v = verify::run(
         &opts,
         exchanges,
-        &distributions(lab),
-        &[],
-        &Redactor::new_random(),
+        &dists,
+        &findings,
+        &redactor,
         Some(common::browser().await),
         &|_| {},
     )
@@ -93,6 +107,17 @@ async fn verify_with(lab: &Lab, exchanges: &[Exchange], mode: Mode) -> verify::V
         println!("note: {n}");
     }
     v
+}
+
+/// The behavior's verdict names this finding (it explains the verdict).
+fn assert_explained(b: &BehaviorReport, finding: &str) {
+    assert!(
+        b.findings.iter().any(|f| f == finding),
+        "{}: findings {:?} lack {finding}",
+        b.pattern,
+        b.findings
+    );
+    assert!(b.reason.contains(finding), "{}", b.reason);
 }
 
 fn behavior<'a>(b: &'a [BehaviorReport], pattern: &str) -> &'a BehaviorReport {
@@ -231,6 +256,7 @@ fn alb_stickiness_never_hits_and_names_the_cookie_in_both_topologies() {
         let b = s_never_hits(Fault::AlbStickiness, topology, topology == Topology::Proxy);
         let s = behavior(&b, "/s/*");
         assert!(s.reason.contains("AWSALB"), "{topology}: {}", s.reason);
+        assert_explained(s, "rotating-cookie-in-key");
         assert!(
             s.reason.contains("all cookies in the cache key"),
             "{}",
@@ -246,6 +272,7 @@ fn expires_now_never_hits_and_names_the_ttl_rule() {
     let b = s_never_hits(Fault::ExpiresNow, Topology::Proxy, false);
     let s = behavior(&b, "/s/*");
     assert!(s.reason.contains("TTL rules"), "{}", s.reason);
+    assert_explained(s, "expires-before-date");
     assert!(s.reason.contains("Expires"), "{}", s.reason);
 }
 
@@ -254,6 +281,7 @@ fn no_cache_static_never_hits() {
     let b = s_never_hits(Fault::NoCacheStatic, Topology::Proxy, false);
     let s = behavior(&b, "/s/*");
     assert!(s.reason.contains("no-cache"), "{}", s.reason);
+    assert_explained(s, "no-cache-on-static");
 }
 
 #[test]
@@ -261,6 +289,7 @@ fn query_buster_never_hits_in_both_modes() {
     let b = s_never_hits(Fault::QueryBuster, Topology::Proxy, true);
     let s = behavior(&b, "/s/*");
     assert!(s.reason.contains("query parameter _"), "{}", s.reason);
+    assert_explained(s, "query-string-changes");
 }
 
 #[test]
@@ -273,6 +302,7 @@ fn private_cached_is_a_leak() {
         assert_eq!(d.verdict, Verdict::Leak, "{}", d.reason);
         assert!(!d.pass);
         assert!(d.reason.contains("authenticated"), "{}", d.reason);
+        assert_explained(d, "dynamic-cached");
         // Static behaviors are unaffected.
         assert_eq!(behavior(&v.behaviors, "/s/*").verdict, Verdict::Hits);
         lab.shutdown().await;
@@ -288,6 +318,7 @@ fn font_502_is_an_error() {
         let s = behavior(&v.behaviors, "/s/*");
         assert_eq!(s.verdict, Verdict::Error, "{}", s.reason);
         assert!(s.reason.contains("502"), "{}", s.reason);
+        assert_explained(s, "font-502");
         assert!(!s.pass);
         let font = s
             .sequences
@@ -311,6 +342,11 @@ fn bypass_static_is_no_cdn_in_both_topologies() {
             let s = behavior(&v.behaviors, "/s/*");
             assert_eq!(s.verdict, Verdict::NoCdn, "{topology}: {}", s.reason);
             assert!(s.reason.contains("not by the distribution"), "{}", s.reason);
+            if topology == Topology::Proxy {
+                // In cdn-host nothing at all reaches the CDN, and diagnosis raises no finding
+                // (yet): the verdict stands on its own there.
+                assert_explained(s, "static-bypasses-cdn");
+            }
             assert!(!s.pass);
             lab.shutdown().await;
         });
@@ -361,13 +397,14 @@ fn cdnprobe() -> Command {
     c
 }
 
+/// The issue's "done when": `cdnprobe run` (the embedded lab, both journeys) exits 0 showing every
+/// behavior's Miss -> Hit; with `--lab-fault alb-stickiness` it exits 1 with `/s/*` NEVER_HITS
+/// naming the cookie.
 #[test]
-fn cli_run_exits_0_on_a_healthy_lab_and_1_with_alb_stickiness() {
+fn cli_run_on_the_lab_exits_0_healthy_and_1_with_alb_stickiness() {
     let out = tempfile::tempdir().unwrap();
-    let lab = block_on(start(&[], Topology::Proxy, &["FRA56-P1"]));
-    let url = lab.jira_url().to_string();
     cdnprobe()
-        .args(["run", &url, "--out"])
+        .args(["run", "--out"])
         .arg(out.path())
         .assert()
         .code(0)
@@ -377,14 +414,17 @@ fn cli_run_exits_0_on_a_healthy_lab_and_1_with_alb_stickiness() {
     let report: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.path().join("report.json")).unwrap())
             .unwrap();
-    let s = report["behaviors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|b| b["pattern"] == "/s/*")
-        .unwrap();
-    assert_eq!(s["verdict"], "HITS");
-    assert_eq!(s["pass"], true);
+    let behaviors = report["behaviors"].as_array().unwrap();
+    assert!(behaviors.len() >= 5, "{behaviors:?}");
+    for b in behaviors {
+        let v = b["verdict"].as_str().unwrap();
+        if b["pattern"] == "*" {
+            assert_eq!(v, "BYPASS");
+        } else {
+            assert!(v == "HITS" || v == "WARM", "{}: {v}", b["pattern"]);
+        }
+        assert_eq!(b["pass"], true);
+    }
     assert!(
         report["requests"]
             .as_array()
@@ -393,17 +433,10 @@ fn cli_run_exits_0_on_a_healthy_lab_and_1_with_alb_stickiness() {
             .any(|r| r["phase"] == "repeat 3"),
         "repeat loads are in requests[]"
     );
-    block_on(lab.shutdown());
 
     let out = tempfile::tempdir().unwrap();
-    let lab = block_on(start(
-        &[Fault::AlbStickiness],
-        Topology::Proxy,
-        &["FRA56-P1"],
-    ));
-    let url = lab.jira_url().to_string();
     cdnprobe()
-        .args(["run", &url, "--repeat", "2", "--out"])
+        .args(["run", "--lab-fault", "alb-stickiness", "--out"])
         .arg(out.path())
         .assert()
         .code(1)
@@ -412,19 +445,61 @@ fn cli_run_exits_0_on_a_healthy_lab_and_1_with_alb_stickiness() {
     let text = std::fs::read_to_string(out.path().join("report.json")).unwrap();
     let report: serde_json::Value = serde_json::from_str(&text).unwrap();
     assert_eq!(report["summary"]["exit_code"], 1);
-    // The rotating cookie is named, its values never written.
+    let s = report["behaviors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["pattern"] == "/s/*")
+        .unwrap();
+    assert_eq!(s["verdict"], "NEVER_HITS");
+    assert!(s["reason"].as_str().unwrap().contains("AWSALB"));
+    // The rotating cookie is named; its values are never written.
     let set_cookie_values: Vec<String> = report["requests"]
         .as_array()
         .unwrap()
         .iter()
         .filter_map(|r| r["response_headers"]["set-cookie"].as_str())
+        .filter(|v| v.contains("AWSALB"))
         .map(str::to_string)
         .collect();
     assert!(!set_cookie_values.is_empty());
     assert!(
-        set_cookie_values.iter().all(|v| v.contains("<redacted:")),
+        set_cookie_values
+            .iter()
+            .all(|v| v.contains("AWSALB=<redacted:")),
         "{set_cookie_values:?}"
     );
+}
+
+/// A bare URL is a one-page journey; verification runs on it too, with the flags' bounds.
+#[test]
+fn cli_run_url_verifies_within_the_request_cap() {
+    let lab = block_on(start(&[], Topology::Proxy, &["FRA56-P1"]));
+    let out = tempfile::tempdir().unwrap();
+    cdnprobe()
+        .args([
+            "run",
+            lab.jira_url().as_str(),
+            "--repeat",
+            "2",
+            "--max-requests",
+            "8",
+            "--out",
+        ])
+        .arg(out.path())
+        .assert()
+        .code(0)
+        .stderr(predicate::str::contains("request cap"));
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.path().join("report.json")).unwrap())
+            .unwrap();
+    let repeats = report["requests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["phase"].as_str().unwrap().starts_with("repeat "))
+        .count();
+    assert!(repeats > 0 && repeats <= 8, "{repeats} repeat loads");
     block_on(lab.shutdown());
 }
 
