@@ -162,3 +162,61 @@ fn a_normal_run_leaves_no_chromium_behind() {
         processes_mentioning(&marker)
     );
 }
+
+#[test]
+fn a_chromium_crash_mid_run_still_leaves_the_report() {
+    let log: Log = Default::default();
+    let addr = block_on(serve_logged("a", slow_site(), log.clone()));
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_cdnprobe"))
+        .args([
+            "run",
+            &format!("http://127.0.0.1:{}/", addr.port()),
+            "--quiet",
+            "--no-verify",
+            "--out",
+        ])
+        .arg(&out)
+        .env("TMPDIR", tmp.path())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    assert!(
+        wait_until(Duration::from_secs(60), || log
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|s| s.uri == "/")),
+        "the page was never requested"
+    );
+    std::thread::sleep(Duration::from_millis(500));
+    // Crash the browser: kill every Chromium process of this run.
+    let marker = tmp.path().to_string_lossy().to_string();
+    for p in processes_mentioning(&marker) {
+        if p.contains("chrom") {
+            let pid = p.split(':').next().unwrap();
+            let _ = Command::new("kill").args(["-KILL", pid]).status();
+        }
+    }
+    let exit = child.wait().unwrap();
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut stderr).unwrap();
+    assert_eq!(exit.code(), Some(2), "stderr: {stderr}");
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
+    assert_eq!(report["journeys"][0]["ok"], false, "stderr: {stderr}");
+    assert!(
+        report["requests"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["url"]
+                .as_str()
+                .unwrap()
+                .ends_with(&format!("{}/", addr.port()))),
+        "what was captured before the crash is in the report"
+    );
+}
