@@ -24,6 +24,117 @@ pub enum Command {
     Run(RunArgs),
     /// Serve the embedded lab (an Atlassian-like origin behind a CloudFront-like edge) until Ctrl-C.
     Lab(LabArgs),
+    /// Classify and diagnose a HAR file (Chrome/Firefox DevTools, Playwright, WebPageTest) without
+    /// a browser: print the findings and write report.json. Exit 1 on an error finding.
+    Analyze(AnalyzeArgs),
+    /// Lint CloudFront behaviors without a browser: our TOML behaviors file or the JSON of
+    /// `aws cloudfront get-distribution-config`. Prints the findings; exit 1 if any is an error or
+    /// a warning, 0 if there are none or only infos, 2 if the file cannot be read.
+    CheckConfig(CheckConfigArgs),
+    /// Print the JSON Schema of report.json (the committed schema/report.schema.json).
+    Schema,
+    /// Compare two report.json files (UAT vs prod, before vs after): behavior verdicts, findings,
+    /// headers and edge TTLs per URL path. Exit 1 on a regression (a behavior that was met now
+    /// fails, a new error finding, a journey step that now fails), 0 otherwise, 2 on bad input.
+    Diff(DiffArgs),
+    /// Combine report.json files from several runs (regions, POPs) into one report that keeps
+    /// each run's origin (`runs[]`, and `source` on every request and journey).
+    Merge(MergeArgs),
+}
+
+/// The distribution the captures are classified against (run and analyze).
+#[derive(Debug, Args, Clone, Default)]
+pub struct DistributionArgs {
+    /// CloudFront behaviors in our TOML format (see src/cloudfront/load.rs); default: the seed's
+    /// seven behaviors (/s/*, avatars, /download/resources/*, robots.txt, favicon.ico, default).
+    #[arg(long, value_name = "FILE")]
+    pub behaviors: Option<PathBuf>,
+
+    /// The JSON printed by `aws cloudfront get-distribution-config --id <ID>` (instead of
+    /// --behaviors).
+    #[arg(long = "distribution-config", value_name = "FILE")]
+    pub distribution_config: Option<PathBuf>,
+
+    /// The application's context path (e.g. /jira): prefixes the seed's patterns, and a TOML
+    /// file's when it has no context_path of its own. A distribution config is taken as it is.
+    #[arg(long = "context-path", value_name = "PATH")]
+    pub context_path: Option<String>,
+
+    /// The CDN host of the cdn-host topology (Jira's jira.fixed.cdn.prefix): requests to it are
+    /// classified against the behaviors too. `host`, `host:port` or a URL; repeatable.
+    #[arg(long = "cdn-host", value_name = "HOST")]
+    pub cdn_hosts: Vec<String>,
+
+    /// Response header that names the behavior that served each response (a response-headers
+    /// policy with one value per behavior, e.g. X-Lab-Behavior). Shown beside the predicted
+    /// behavior; a difference is a finding (`behavior-mismatch`).
+    #[arg(long = "behavior-header", value_name = "NAME")]
+    pub behavior_header: Option<String>,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct AnalyzeArgs {
+    /// The HAR file to analyze.
+    #[arg(value_name = "FILE.har")]
+    pub file: PathBuf,
+
+    #[command(flatten)]
+    pub distribution: DistributionArgs,
+
+    /// Output directory for report.json (default: output/<UTC timestamp>-<host>/).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+
+    /// Print report.json to stdout instead of the findings.
+    #[arg(long)]
+    pub json: bool,
+
+    /// Print nothing; the exit code and report.json say it all.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+
+    /// Write cookies, tokens and passwords from the HAR in clear. Dangerous.
+    #[arg(long)]
+    pub keep_secrets: bool,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct CheckConfigArgs {
+    /// Behaviors file: our TOML format, or the JSON of `aws cloudfront get-distribution-config`.
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+
+    /// The context path the site really runs under (e.g. /jira): every pattern must include it.
+    #[arg(long = "context-path", value_name = "PATH")]
+    pub context_path: Option<String>,
+
+    /// Print the findings as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct DiffArgs {
+    /// The baseline report.json (e.g. UAT, or before the change).
+    #[arg(value_name = "A")]
+    pub a: PathBuf,
+    /// The report.json to compare with it (e.g. prod, or after the change).
+    #[arg(value_name = "B")]
+    pub b: PathBuf,
+    /// Print the differences as JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct MergeArgs {
+    /// report.json files, in the order their runs should be listed. A run is labelled by its
+    /// output directory's name (or the file name).
+    #[arg(value_name = "REPORT", required = true, num_args = 1..)]
+    pub reports: Vec<PathBuf>,
+    /// Write the merged report.json here instead of stdout.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -95,6 +206,14 @@ pub struct RunArgs {
     /// Lab only: topology.
     #[arg(long = "lab-topology", value_enum, default_value_t = TopologyArg::Proxy)]
     pub lab_topology: TopologyArg,
+
+    #[command(flatten)]
+    pub distribution: DistributionArgs,
+
+    /// Skip Atlassian's CDN health check (GET <base>/rest/static-asset-caching/health-checks
+    /// with the journey's cookies, run after the journeys).
+    #[arg(long)]
+    pub no_health_check: bool,
 }
 
 #[derive(Debug, Args, Clone)]

@@ -6,8 +6,10 @@
 //! `cloudfront` is the one model of CloudFront (behaviors, patterns, TTL rules, cache key), used by
 //! the lab's edge and by classification alike. `lab` is the embedded Atlassian-like origin + edge.
 
+pub mod analyze;
 pub mod auth;
 pub mod browser;
+pub mod check_config;
 pub mod classify;
 pub mod cli;
 pub mod cloudfront;
@@ -30,6 +32,8 @@ pub use exchange::{Exchange, Failure, Headers, Timing};
 pub async fn dispatch(cli: cli::Cli) -> anyhow::Result<i32> {
     match cli.command {
         cli::Command::Run(args) => run::run(args).await,
+        cli::Command::Analyze(args) => analyze::analyze(args).await,
+        cli::Command::CheckConfig(args) => check_config::check_config(args),
         cli::Command::Lab(args) => {
             let behaviors = match &args.behaviors {
                 Some(f) => Some(cloudfront::load::from_file(f)?),
@@ -49,5 +53,8 @@ pub async fn dispatch(cli: cli::Cli) -> anyhow::Result<i32> {
             .await?;
             Ok(error::exit::OK)
         }
+        cli::Command::Schema => Ok(report::commands::schema()),
+        cli::Command::Diff(args) => report::commands::diff(&args),
+        cli::Command::Merge(args) => report::commands::merge(&args),
     }
 }

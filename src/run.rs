@@ -234,6 +234,7 @@ pub async fn run_journey(
     Ok((
         JourneyResult {
             name: name.clone(),
+            source: None,
             file: journey
                 .scenario
                 .file
@@ -335,6 +336,7 @@ pub async fn capture_journeys(
                         screenshot: None,
                     }],
                     ok: false,
+                    source: None,
                 });
                 break;
             }
@@ -378,6 +380,7 @@ pub fn build_report(
             )
         })
         .collect();
+    report.findings = crate::diagnose::diagnose_with(&report.requests, dists);
     report.capture.cdp = browser_stats;
     report.capture.events = capture.events.clone();
     report.summary.partial = capture.interrupted;
@@ -443,6 +446,7 @@ pub async fn lab_target(args: &RunArgs) -> anyhow::Result<Target> {
             crate::cli::TopologyArg::CdnHost => Topology::CdnHost,
         },
         faults,
+        behavior_header: args.distribution.behavior_header.clone(),
         ..Default::default()
     })
     .await
@@ -455,10 +459,12 @@ pub async fn lab_target(args: &RunArgs) -> anyhow::Result<Target> {
             _ => Product::Jira,
         };
         let edge = lab.edge_url(product);
-        dists.push(Distribution::new(
+        let mut dist = Distribution::new(
             lab.behaviors(product),
             crate::classify::edge::host_port(&edge),
-        ));
+        );
+        dist.behavior_header = args.distribution.behavior_header.clone();
+        dists.push(dist);
         journeys.push(Journey::new(scenario, lab.url(product).to_string()));
     }
     let mut notes = lab.notes().to_vec();
@@ -516,13 +522,13 @@ pub fn site_target(args: &RunArgs) -> Result<Target, UserError> {
         .ok()
         .and_then(|u| u.host_str().map(str::to_string))
         .unwrap_or_else(|| "target".into());
-    let dists = vec![Distribution::new(
-        crate::cloudfront::BehaviorSet::seed_default(),
+    let dists = vec![Distribution::from_args(
+        &args.distribution,
         journeys
             .iter()
             .filter_map(|j| url::Url::parse(&j.base_url).ok())
             .filter_map(|u| crate::classify::edge::host_port(&u)),
-    )];
+    )?];
     Ok(Target {
         label: first,
         host,
@@ -643,7 +649,26 @@ async fn run_target(
     );
     report.notes = target.notes.clone();
     browser.close().await;
-    report::json::write(&report, &report_path)?;
+    if !args.no_health_check && !capture.interrupted {
+        progress.set("Atlassian health check");
+        let bases: Vec<String> = journeys.iter().map(|j| j.base_url.clone()).collect();
+        let checks = crate::diagnose::health::check_all(
+            &bases,
+            args.distribution.context_path.as_deref(),
+            &capture.exchanges,
+            &redactor,
+            args.insecure,
+            Duration::from_secs(args.timeout),
+        )
+        .await;
+        crate::diagnose::health::attach(&mut report, checks);
+    }
+    let redacted: Vec<Exchange> = capture
+        .exchanges
+        .iter()
+        .map(|ex| redactor.redact_exchange(ex))
+        .collect();
+    let files = report::write_all(&report, &redacted, &out_dir)?;
     progress.finish();
     for n in &report.notes {
         if !args.quiet && !args.json {
@@ -652,14 +677,18 @@ async fn run_target(
     }
 
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        print!("{}", String::from_utf8(report::json::to_bytes(&report)?)?);
     } else if !args.quiet {
-        println!("{}", report::table::requests_table(&report.requests));
-        println!(
-            "{} requests, {} failed; report: {}",
-            report.summary.requests,
-            report.summary.failed_requests,
-            report_path.display()
+        print!(
+            "{}",
+            report::terminal::render(
+                &report,
+                &report::terminal::TerminalOptions {
+                    color: report::terminal::use_color(),
+                    verbose: args.verbose,
+                    files: &files,
+                }
+            )
         );
     }
     if let Some(e) = step_error {

@@ -76,6 +76,7 @@ struct State {
     sessions: HashMap<String, String>,
     last_activity: Option<Instant>,
     counts: EventCounts,
+    console_errors: Vec<String>,
 }
 
 /// Collects the events of one page (and the frames and workers attached to it).
@@ -135,6 +136,12 @@ impl Recorder {
 
     pub fn counts(&self) -> EventCounts {
         self.state.lock().unwrap().counts.clone()
+    }
+
+    /// Errors the page reported so far: `console.error`/`console.assert`, uncaught exceptions,
+    /// and browser log errors (failed loads, CSP violations).
+    pub fn console_errors(&self) -> Vec<String> {
+        self.state.lock().unwrap().console_errors.clone()
     }
 
     /// Requests started in the last `recent` that have neither finished nor failed, and how long
@@ -308,6 +315,55 @@ impl Recorder {
                 if let Some(hop) = st.requests.get_mut(&id).and_then(|e| e.hops.last_mut()) {
                     hop.response = p.get("response").cloned();
                     hop.response_ts = Some(ts);
+                }
+            }
+            "Runtime.consoleAPICalled" => {
+                let kind = p.get("type").and_then(Value::as_str).unwrap_or("");
+                if matches!(kind, "error" | "assert") {
+                    let text = p
+                        .get("args")
+                        .and_then(Value::as_array)
+                        .map(|args| {
+                            args.iter()
+                                .map(|a| {
+                                    a.get("value")
+                                        .map(|v| {
+                                            v.as_str()
+                                                .map(str::to_string)
+                                                .unwrap_or_else(|| v.to_string())
+                                        })
+                                        .or_else(|| {
+                                            a.get("description")
+                                                .and_then(Value::as_str)
+                                                .map(str::to_string)
+                                        })
+                                        .unwrap_or_default()
+                                })
+                                .collect::<Vec<_>>()
+                                .join(" ")
+                        })
+                        .unwrap_or_default();
+                    st.console_errors.push(format!("console.{kind}: {text}"));
+                }
+            }
+            "Runtime.exceptionThrown" => {
+                let d = p.get("exceptionDetails").unwrap_or(&Value::Null);
+                let text = d
+                    .pointer("/exception/description")
+                    .or_else(|| d.get("text"))
+                    .and_then(Value::as_str)
+                    .unwrap_or("exception");
+                st.console_errors.push(format!("exception: {text}"));
+            }
+            "Log.entryAdded" => {
+                let e = p.get("entry").unwrap_or(&Value::Null);
+                if e.get("level").and_then(Value::as_str) == Some("error") {
+                    st.console_errors.push(format!(
+                        "{}: {} {}",
+                        s(e, "source"),
+                        s(e, "text"),
+                        s(e, "url")
+                    ));
                 }
             }
             _ => {}

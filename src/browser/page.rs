@@ -149,6 +149,8 @@ impl Page {
         prepare_session(&page.cdp, &page.session).await;
         page.call("Page.enable", json!({})).await?;
         page.call("Runtime.enable", json!({})).await?;
+        // Browser log errors (failed loads, CSP violations) for `Recorder::console_errors`.
+        let _ = page.call("Log.enable", json!({})).await;
         page.call(
             "Emulation.setDeviceMetricsOverride",
             json!({"width": 1366, "height": 900, "deviceScaleFactor": 1, "mobile": false}),

@@ -64,7 +64,7 @@ fn origin_of(url: &str) -> Option<String> {
 }
 
 /// The header a CDP `CorsError` complains about, when the name says so.
-fn header_for(error: &str) -> Option<&'static str> {
+pub fn header_for(error: &str) -> Option<&'static str> {
     match error {
         "MissingAllowOriginHeader"
         | "MultipleAllowOriginValues"

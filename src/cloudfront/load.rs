@@ -462,10 +462,17 @@ pub fn from_distribution_json_str(text: &str, file: &Path) -> Result<BehaviorSet
     })?;
     let cfg = root.get("DistributionConfig").unwrap_or(&root);
     let bad = |at: &str, message: String| {
-        UserError::input(
-            format!("{}: {at}: {message}", file.display()),
-            "expected the JSON of `aws cloudfront get-distribution-config --id <ID>` (or its DistributionConfig object)",
-        )
+        let hint = "expected the JSON of `aws cloudfront get-distribution-config --id <ID>` (or its DistributionConfig object)";
+        match json_position(text, at) {
+            Some((line, column)) => UserError::Scenario {
+                file: file.to_path_buf(),
+                line,
+                column,
+                message: format!("{at}: {message}"),
+                hint: hint.into(),
+            },
+            None => UserError::input(format!("{}: {at}: {message}", file.display()), hint),
+        }
     };
     let Some(default) = cfg.get("DefaultCacheBehavior") else {
         return Err(bad("DistributionConfig", "no DefaultCacheBehavior".into()));
@@ -489,6 +496,96 @@ pub fn from_distribution_json_str(text: &str, file: &Path) -> Result<BehaviorSet
             .map_err(|m| bad("DefaultCacheBehavior", m))?,
     );
     Ok(BehaviorSet::new(behaviors))
+}
+
+/// 1-based line and column of the value at `path` (`CacheBehaviors.Items[2].PathPattern`,
+/// matched as a suffix of the full path, so a `DistributionConfig` wrapper does not matter), by
+/// scanning the text: serde_json's `Value` keeps no positions.
+fn json_position(text: &str, path: &str) -> Option<(usize, usize)> {
+    let b = text.as_bytes();
+    let mut stack: Vec<String> = Vec::new(); // path segments of the containers we are in
+    let mut index: Vec<Option<usize>> = Vec::new(); // array element counters (None: object)
+    let mut key: Option<String> = None;
+    let mut i = 0;
+    let full = |stack: &[String]| stack.join(".").replace(".[", "[");
+    let hit = |p: &str| p == path || p.ends_with(&format!(".{path}"));
+    while i < b.len() {
+        let c = b[i];
+        // The segment a value starting here gets.
+        let seg = || -> Option<String> {
+            match index.last() {
+                Some(Some(n)) => Some(format!("[{n}]")),
+                Some(None) => key.clone(),
+                None => None,
+            }
+        };
+        match c {
+            b'"' => {
+                let start = i;
+                i += 1;
+                while i < b.len() && b[i] != b'"' {
+                    if b[i] == b'\\' {
+                        i += 1;
+                    }
+                    i += 1;
+                }
+                let s = String::from_utf8_lossy(&b[start + 1..i.min(b.len())]).into_owned();
+                // A key if a ':' follows.
+                let mut j = i + 1;
+                while j < b.len() && b[j].is_ascii_whitespace() {
+                    j += 1;
+                }
+                if matches!(index.last(), Some(None)) && j < b.len() && b[j] == b':' {
+                    key = Some(s);
+                    i = j;
+                } else if let Some(sg) = seg() {
+                    let mut p = stack.clone();
+                    p.push(sg);
+                    if hit(&full(&p)) {
+                        return Some(line_col(text, start));
+                    }
+                }
+            }
+            b'{' | b'[' => {
+                if let Some(sg) = seg() {
+                    stack.push(sg);
+                    if hit(&full(&stack)) {
+                        return Some(line_col(text, i));
+                    }
+                } else {
+                    stack.push(String::new());
+                }
+                index.push(if c == b'[' { Some(0) } else { None });
+                key = None;
+            }
+            b'}' | b']' => {
+                stack.pop();
+                index.pop();
+            }
+            b',' => {
+                if let Some(Some(n)) = index.last_mut() {
+                    *n += 1;
+                }
+            }
+            c if c.is_ascii_alphanumeric() || c == b'-' => {
+                if let Some(sg) = seg() {
+                    let mut p = stack.clone();
+                    p.push(sg);
+                    if hit(&full(&p)) {
+                        return Some(line_col(text, i));
+                    }
+                }
+                while i + 1 < b.len()
+                    && (b[i + 1].is_ascii_alphanumeric() || matches!(b[i + 1], b'.' | b'-' | b'+'))
+                {
+                    i += 1;
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    None
 }
 
 /// `{Quantity, Items}` -> Items (missing or null -> empty).
@@ -673,6 +770,23 @@ mod tests {
             assert_eq!(x.origin_forward, y.origin_forward, "{}", x.name);
             assert_eq!(x.is_default, y.is_default);
         }
+    }
+
+    #[test]
+    fn structural_json_errors_point_at_the_line() {
+        let text = "{\"DistributionConfig\": {\n  \"CacheBehaviors\": {\"Quantity\": 2, \"Items\": [\n    {\"PathPattern\": \"/s/*\", \"ForwardedValues\": {}},\n    {\"TargetOriginId\": \"x\"}\n  ]},\n  \"DefaultCacheBehavior\": {\"CachePolicyId\": \"658327ea-f89d-4fab-a63d-7e88639e58f6\"}\n}}";
+        let e = from_distribution_json_str(text, Path::new("d.json")).unwrap_err();
+        let msg = e.to_string();
+        assert!(
+            msg.starts_with("d.json:4:5: CacheBehaviors.Items[1]: no PathPattern"),
+            "{msg}"
+        );
+        assert_eq!(json_position(text, "DefaultCacheBehavior"), Some((6, 27)));
+        assert_eq!(
+            json_position(text, "CacheBehaviors.Items[0].PathPattern"),
+            Some((3, 21))
+        );
+        assert_eq!(json_position(text, "Nope"), None);
     }
 
     #[test]

@@ -1,9 +1,37 @@
 //! Findings: what is wrong, the evidence (URLs and exact header lines), and the fix.
 //!
-//! The catalogue of finding ids lives here and in the README's findings table; ids are stable so
-//! pipelines and `diff` can track them across runs.
+//! Capturing headers is what DevTools already does; this stage says *why*. Each finding has a
+//! stable id from [`CATALOGUE`] (pipelines and `diff` track ids across runs), a severity, the
+//! exact header lines that prove it, and the fix on both sides: CloudFront, and Jira/Confluence or
+//! the proxy in front of them. The README's findings table is generated from the catalogue
+//! ([`catalogue_markdown`]) and a test keeps the two equal.
+//!
+//! One module per family, one function per finding, each reading only the classified
+//! `RequestRecord`s and the `Distribution` (when known): the same code runs on a live capture, a
+//! HAR and repeat loads. [`lint`] is the config-only counterpart (`check-config`), [`health`]
+//! reads Atlassian's own CDN health check.
+//!
+//! Severity policy: `error` breaks the site or leaks data (fonts that 502, CORS failures, edge
+//! errors, per-user responses served from the edge cache) and fails the run (exit 1); `warn`
+//! explains why caching does not work (never-hit causes); verification's `NEVER_HITS` verdict is
+//! what fails a run for those, so a finding here never double-counts; `info` is context.
+
+pub mod cookies;
+pub mod errors;
+pub mod evidence;
+pub mod headers;
+pub mod health;
+pub mod lint;
+pub mod observed;
+pub mod paths;
+#[cfg(test)]
+pub(crate) mod testkit;
 
 use serde::{Deserialize, Serialize};
+
+use crate::classify::Distribution;
+use crate::cloudfront::Behavior;
+use crate::report::RequestRecord;
 
 #[derive(
     Debug,
@@ -35,6 +63,12 @@ impl Severity {
     }
 }
 
+impl std::fmt::Display for Severity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// One piece of evidence: a URL and the header lines (or other facts) that show the problem.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Evidence {
@@ -45,17 +79,436 @@ pub struct Evidence {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Finding {
-    /// Stable id, e.g. `expires-before-date`, `rotating-cookie-in-key`.
+    /// Stable id, e.g. `expires-before-date`, `rotating-cookie-in-key` (see the README's table).
     pub id: String,
     pub severity: Severity,
     pub title: String,
     /// Behavior pattern it concerns, if any (e.g. `/s/*`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub behavior: Option<String>,
-    /// Why this matters, in a sentence or two.
+    /// Why this matters, in a sentence or two, with the numbers of this run.
     #[serde(default)]
     pub explanation: String,
     pub evidence: Vec<Evidence>,
-    /// What to change (CloudFront and/or Jira/Confluence/proxy).
+    /// What to change: `CloudFront: ...` and `Jira/Confluence/proxy: ...`.
     pub fix: String,
+}
+
+/// Where a finding comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// The captured exchanges (`run`, `analyze`).
+    Capture,
+    /// Atlassian's `/rest/static-asset-caching/health-checks` (`run` against a real instance).
+    HealthCheck,
+    /// The behaviors alone (`check-config`).
+    Config,
+}
+
+/// One row of the catalogue.
+#[derive(Debug, Clone, Copy)]
+pub struct Spec {
+    pub id: &'static str,
+    pub severity: Severity,
+    pub title: &'static str,
+    /// The fix on the CloudFront side.
+    pub cloudfront: &'static str,
+    /// The fix on the Jira/Confluence or proxy (ALB, Apache, nginx) side.
+    pub origin: &'static str,
+    pub source: Source,
+}
+
+impl Spec {
+    pub fn fix(&self) -> String {
+        format!(
+            "CloudFront: {} Jira/Confluence/proxy: {}",
+            self.cloudfront, self.origin
+        )
+    }
+
+    /// A finding of this kind with the catalogue's title and fix.
+    pub fn finding(
+        &self,
+        behavior: Option<String>,
+        explanation: impl Into<String>,
+        evidence: Vec<Evidence>,
+    ) -> Finding {
+        Finding {
+            id: self.id.to_string(),
+            severity: self.severity,
+            title: self.title.to_string(),
+            behavior,
+            explanation: explanation.into(),
+            evidence,
+            fix: self.fix(),
+        }
+    }
+}
+
+macro_rules! spec {
+    ($name:ident, $id:literal, $sev:ident, $src:ident, $title:literal, cf: $cf:literal, origin: $origin:literal) => {
+        pub const $name: Spec = Spec {
+            id: $id,
+            severity: Severity::$sev,
+            title: $title,
+            cloudfront: $cf,
+            origin: $origin,
+            source: Source::$src,
+        };
+    };
+}
+
+/// The catalogue, one constant per finding id.
+pub mod ids {
+    use super::{Severity, Source, Spec};
+
+    spec!(EXPIRES_BEFORE_DATE, "expires-before-date", Warn, Capture,
+        "Expires at or before Date, no max-age: the edge takes static responses as already stale",
+        cf: "set MinTTL > 0 on the behavior (e.g. 86400 on /s/*) so CloudFront stores them whatever Expires says.",
+        origin: "send `Cache-Control: public, max-age=31536000` on versioned /s/ resources (max-age beats Expires), or unset Expires for /s/ in the proxy (Apache `Header unset Expires`, nginx `expires 1y;` in `location /s/`).");
+    spec!(SET_COOKIE_ON_CACHEABLE, "set-cookie-on-cacheable", Warn, Capture,
+        "Set-Cookie on a response the edge caches",
+        cf: "forward no cookies on static behaviors (CloudFront then strips Set-Cookie instead of caching it and replaying it to every viewer).",
+        origin: "do not set cookies on static responses: turn off load-balancer stickiness for the target the CDN uses (Atlassian recommends a separate internet-facing load balancer for the CDN), and keep the app or proxy from issuing cookies on /s/.");
+    spec!(ROTATING_COOKIE_IN_KEY, "rotating-cookie-in-key", Warn, Capture,
+        "A cookie that rotates on every response is in the cache key: every request is a new key, never a Hit",
+        cf: "stop forwarding cookies on this behavior (Forward Cookies = None, or a cache policy without cookies); static resources need none. If some cookie must be forwarded, whitelist it by name and leave AWSALB/AWSALBCORS out.",
+        origin: "ALB stickiness rewrites AWSALB/AWSALBCORS on every response: disable stickiness on the target group the CDN reaches, or enable Jira 8.3+/Confluence 7.0+ CDN support (jira.fixed.cdn.prefix) so static URLs go to a cookie-less CDN host.");
+    spec!(NO_CACHE_ON_STATIC, "no-cache-on-static", Warn, Capture,
+        "Static resource sent with no-cache, no-store or private: the edge does not store it",
+        cf: "MinTTL > 0 on the behavior makes CloudFront store it anyway (for MinTTL seconds).",
+        origin: "send `Cache-Control: public, max-age=31536000` on versioned static resources; remove the proxy rule that adds no-cache/no-store/private to every path.");
+    spec!(QUERY_STRING_CHANGES, "query-string-changes", Warn, Capture,
+        "A query parameter changes between loads on a behavior that caches on all query strings",
+        cf: "cache on a whitelist of query strings (e.g. only `locale` on /s/*) instead of all of them.",
+        origin: "find what appends the changing parameter to static URLs (a plugin, a proxy rewrite, jQuery `cache: false`) and stop it for static resources.");
+    spec!(VARY_UNFORWARDED, "vary-unforwarded", Warn, Capture,
+        "Vary names a header the behavior does not forward: CloudFront ignores it and serves one variant to everyone",
+        cf: "whitelist the header in the behavior's cache key (cache policy headers) if the content really varies on it (e.g. Origin for CORS).",
+        origin: "drop the header from Vary if the response does not depend on it.");
+    spec!(VARY_STAR, "vary-star", Warn, Capture,
+        "Vary: * on a cacheable response: no cache may reuse it",
+        cf: "nothing to set: the origin must stop sending it.",
+        origin: "remove `Vary: *` (list the request headers the response really depends on, usually none or Accept-Encoding).");
+    spec!(FONT_502, "font-502", Error, Capture,
+        "Font answered 502 by the edge",
+        cf: "the edge cannot talk to the origin: check the origin's TLS certificate is valid for the origin domain name (not only the CloudFront alias), not expired or self-signed, shares a protocol and cipher, and that the origin port and protocol policy are right. Errors stick for the error caching minimum TTL (10 s): set it to 0 while fixing.",
+        origin: "make the proxy serve font files on the path the edge requests (MIME types, WAF rules, size limits) and check its access log for the edge's requests.");
+    spec!(EDGE_ERROR, "edge-error", Error, Capture,
+        "Error response from the edge or origin (5xx, Error from cloudfront)",
+        cf: "502/504 from the edge: origin unreachable (TLS certificate for the origin domain, protocol/cipher, port, timeouts); 403: method not allowed by the behavior or WAF; errors are cached for the error caching minimum TTL (10 s).",
+        origin: "check the node and proxy logs for the failing URLs; a 5xx from the origin is the application's.");
+    spec!(CORS_BLOCKED, "cors-blocked", Error, Capture,
+        "CORS failure: the browser refused a cross-origin response",
+        cf: "whitelist the `Origin` header on the behavior (in the cache key) so the origin sees it and each site origin gets its own cached answer; for preflights also `Access-Control-Request-Headers` and `Access-Control-Request-Method`, and allow OPTIONS.",
+        origin: "answer with `Access-Control-Allow-Origin` for the site's origin on fonts and other cross-origin resources (Jira 8.3+/Confluence 7.0+ do when Origin reaches them; otherwise add it in the proxy for /s/).");
+    spec!(STATIC_BYPASSES_CDN, "static-bypasses-cdn", Warn, Capture,
+        "Static resource loaded without going through the CDN",
+        cf: "make sure the host the page uses for static resources points at the distribution, and that a behavior covers the path.",
+        origin: "enable CDN support (jira.fixed.cdn.enabled + jira.fixed.cdn.prefix, Confluence's CDN setting) or fix the base URL / proxyName so pages reference the CDN host; no plugin should hard-code the node's host.");
+    spec!(SHORT_TTL_VERSIONED, "short-ttl-versioned", Warn, Capture,
+        "Versioned /s/ resource cached at the edge for less than a day",
+        cf: "raise MinTTL (e.g. 86400) or MaxTTL on the /s/* behavior: /s/ URLs are versioned, so a year is safe.",
+        origin: "send `Cache-Control: public, max-age=31536000` on versioned /s/ resources.");
+    spec!(DYNAMIC_CACHED, "dynamic-cached", Error, Capture,
+        "Dynamic or authenticated response served from the edge cache (one user's page can reach another)",
+        cf: "the behavior serving pages and REST must not cache: CachingDisabled (or TTL 0/0/0, or all headers forwarded), never MinTTL > 0, and never cookies forwarded that the cache key leaves out; then invalidate /*.",
+        origin: "keep `Cache-Control: no-cache, no-store` (or private) on pages and REST; make sure the proxy does not override it.");
+    spec!(SESSION_COOKIE_CACHED, "session-cookie-cached", Error, Capture,
+        "A session cookie was replayed from the edge cache",
+        cf: "do not cache responses that set cookies: forward no cookies on caching behaviors (CloudFront strips Set-Cookie then); invalidate the affected paths now.",
+        origin: "never set session cookies on cacheable responses; expire the sessions that were replayed (log those users out).");
+    spec!(BROWSER_CACHE_REPLAY, "browser-cache-replay", Info, Capture,
+        "Responses replayed from the browser's own cache: their headers are old and prove nothing about the CDN",
+        cf: "nothing to change.",
+        origin: "nothing to change; for a HAR, export it with DevTools' \"Disable cache\" ticked (cdnprobe disables the browser cache for its own loads).");
+    spec!(POP_CHANGE_MISS, "pop-change-miss", Info, Capture,
+        "Miss explained by a different edge location (POP): each POP has its own cache",
+        cf: "normal; Origin Shield gives the POPs one shared regional cache if the origin load matters.",
+        origin: "nothing to change.");
+    spec!(BEHAVIOR_MISMATCH, "behavior-mismatch", Warn, Capture,
+        "The behavior that served differs from the one the configuration predicts",
+        cf: "the configuration given is stale or ordered differently: pass the live one (`aws cloudfront get-distribution-config --id <ID>` with --distribution-config), and check the order of behaviors (first match wins) and the context path.",
+        origin: "nothing to change at the origin.");
+    spec!(HEALTH_CHECK_FAILED, "health-check-failed", Error, HealthCheck,
+        "Atlassian's static asset caching health check reports a failure",
+        cf: "see the check's failure reason; CDN prefix and CORS checks usually point at the distribution's host or its Origin whitelisting.",
+        origin: "follow the failure reason in Jira/Confluence's CDN administration (e.g. fonts in a plugin not declared `allow-public-use`, CDN prefix not set).");
+    spec!(HEALTH_CHECK_UNAVAILABLE, "health-check-unavailable", Info, HealthCheck,
+        "Atlassian's static asset caching health check is not available",
+        cf: "nothing to change.",
+        origin: "404: this version has no such check (Jira 8.3+, Confluence 7.0+ Data Center have it); 401/403: it needs an administrator's session.");
+
+    spec!(CONFIG_SHADOWED, "config-shadowed-behavior", Warn, Config,
+        "Behavior never used: an earlier pattern matches every path it matches",
+        cf: "move the behavior above the one that shadows it (first match wins), or delete it.",
+        origin: "nothing to change.");
+    spec!(CONFIG_STATIC_ALL_COOKIES, "config-static-all-cookies", Warn, Config,
+        "A static behavior puts all cookies in the cache key (the AWSALB never-hit trap)",
+        cf: "Forward Cookies = None on static behaviors (/s/*, avatars), or a whitelist without AWSALB, AWSALBCORS and JSESSIONID.",
+        origin: "with ALB stickiness on, every response rotates AWSALB: static resources must not depend on cookies (Jira 7+/Confluence 7+ serve /s/ statelessly).");
+    spec!(CONFIG_DEFAULT_CACHES, "config-default-caches", Warn, Config,
+        "The behavior serving pages and REST can cache",
+        cf: "use CachingDisabled on the default behavior (or forward all headers, or TTL 0/0/0) so pages and REST always go to the origin.",
+        origin: "keep no-cache/no-store on pages and REST.");
+    spec!(CONFIG_SESSION_LEAK, "config-session-leak", Error, Config,
+        "The behavior serving pages and REST can cache them under a key without the session cookie",
+        cf: "the cache key must never leave out cookies the origin reads: CachingDisabled on that behavior, or the session cookies in the key, and no origin request policy forwarding cookies the key lacks.",
+        origin: "keep no-cache/no-store on pages and REST (CloudFront's MinTTL > 0 overrides them).");
+    spec!(CONFIG_MISSING_STATIC, "config-missing-static-behavior", Warn, Config,
+        "No caching behavior for /s/* or /download/resources/*: static resources fall to the default behavior",
+        cf: "add the seed's behaviors for /s/* and /download/resources/* (with the context path) above the default.",
+        origin: "nothing to change.");
+    spec!(CONFIG_MISSING_MINOR, "config-missing-minor-behavior", Info, Config,
+        "No behavior for /robots.txt or /favicon.ico",
+        cf: "add behaviors for /robots.txt and /favicon.ico with a long TTL (the seed uses a year).",
+        origin: "nothing to change.");
+    spec!(CONFIG_STATIC_TTL_ZERO, "config-static-ttl-zero", Warn, Config,
+        "A behavior serving static resources can never store anything (MaxTTL 0, CachingDisabled or all headers)",
+        cf: "give the behavior a MaxTTL of a year and a whitelist of headers (Origin), or the CachingOptimized policy.",
+        origin: "nothing to change.");
+    spec!(CONFIG_FONT_ORIGIN, "config-font-origin-not-keyed", Warn, Config,
+        "Fonts are cached without the Origin header in the cache key: CORS answers are wrong or missing",
+        cf: "whitelist `Origin` in the cache key of every behavior serving fonts (/s/*, /download/resources/*, *.woff).",
+        origin: "answer fonts with `Access-Control-Allow-Origin` when Origin is present.");
+    spec!(CONFIG_CONTEXT_PATH, "config-context-path-mismatch", Warn, Config,
+        "The behaviors' patterns do not match the site's context path",
+        cf: "prefix every pattern with the context path (`/jira/s/*`), once.",
+        origin: "or serve the application at the context path the distribution expects.");
+    spec!(CONFIG_UNRESOLVED_POLICY, "config-unresolved-policy", Info, Config,
+        "A custom cache or origin request policy could not be modelled from this file",
+        cf: "run `aws cloudfront get-cache-policy --id <ID>` to see what it does; the lint assumed console defaults.",
+        origin: "nothing to change.");
+}
+
+/// Every finding id, in the order the README lists them.
+pub const CATALOGUE: &[Spec] = &[
+    ids::DYNAMIC_CACHED,
+    ids::SESSION_COOKIE_CACHED,
+    ids::FONT_502,
+    ids::EDGE_ERROR,
+    ids::CORS_BLOCKED,
+    ids::HEALTH_CHECK_FAILED,
+    ids::ROTATING_COOKIE_IN_KEY,
+    ids::SET_COOKIE_ON_CACHEABLE,
+    ids::EXPIRES_BEFORE_DATE,
+    ids::NO_CACHE_ON_STATIC,
+    ids::QUERY_STRING_CHANGES,
+    ids::VARY_UNFORWARDED,
+    ids::VARY_STAR,
+    ids::SHORT_TTL_VERSIONED,
+    ids::STATIC_BYPASSES_CDN,
+    ids::BEHAVIOR_MISMATCH,
+    ids::POP_CHANGE_MISS,
+    ids::BROWSER_CACHE_REPLAY,
+    ids::HEALTH_CHECK_UNAVAILABLE,
+    ids::CONFIG_SESSION_LEAK,
+    ids::CONFIG_STATIC_ALL_COOKIES,
+    ids::CONFIG_SHADOWED,
+    ids::CONFIG_DEFAULT_CACHES,
+    ids::CONFIG_MISSING_STATIC,
+    ids::CONFIG_STATIC_TTL_ZERO,
+    ids::CONFIG_FONT_ORIGIN,
+    ids::CONFIG_CONTEXT_PATH,
+    ids::CONFIG_MISSING_MINOR,
+    ids::CONFIG_UNRESOLVED_POLICY,
+];
+
+/// The catalogue entry for an id.
+pub fn spec(id: &str) -> Option<&'static Spec> {
+    CATALOGUE.iter().find(|s| s.id == id)
+}
+
+/// What every finding function reads: the classified records and the distributions serving
+/// them (none when unknown; one per product when Jira and Confluence sit behind separate edges).
+pub struct Ctx<'a> {
+    pub records: &'a [RequestRecord],
+    pub dists: &'a [Distribution],
+}
+
+impl<'a> Ctx<'a> {
+    pub fn new(records: &'a [RequestRecord], dists: &'a [Distribution]) -> Self {
+        Ctx { records, dists }
+    }
+
+    /// Some distribution is known (so the cache key and TTLs are known).
+    pub fn has_dist(&self) -> bool {
+        !self.dists.is_empty()
+    }
+
+    /// The distribution serving `url`, if any.
+    pub fn dist_for(&self, url: &str) -> Option<&'a Distribution> {
+        self.dists.iter().find(|d| d.behavior_for(url).is_some())
+    }
+
+    /// The behavior serving this record's URL: index, behavior, effective pattern.
+    pub fn behavior(&self, r: &RequestRecord) -> Option<(usize, &'a Behavior, String)> {
+        self.dist_for(&r.url)?.behavior_for(&r.url)
+    }
+
+    /// A successful response the edge's caching applies to: static, or under a non-default
+    /// behavior that can store; with a distribution, only URLs it serves.
+    pub fn cacheable(&self, r: &RequestRecord) -> bool {
+        if !evidence::fresh(r) || !r.status.is_some_and(|s| (200..300).contains(&s)) {
+            return false;
+        }
+        if !self.has_dist() {
+            return crate::classify::is_static(r.asset_kind);
+        }
+        match self.behavior(r) {
+            None => false,
+            Some((_, b, _)) => {
+                b.can_store() && (crate::classify::is_static(r.asset_kind) || !b.is_default)
+            }
+        }
+    }
+}
+
+/// Every finding the captured records show, against one distribution (or none).
+pub fn diagnose(records: &[RequestRecord], dist: Option<&Distribution>) -> Vec<Finding> {
+    diagnose_with(records, dist.map(std::slice::from_ref).unwrap_or(&[]))
+}
+
+/// Every finding the captured records show, in a deterministic order: severity (errors first),
+/// then catalogue order, then behavior, then the first evidence URL. Each record is judged
+/// against the distribution that serves its URL.
+pub fn diagnose_with(records: &[RequestRecord], dists: &[Distribution]) -> Vec<Finding> {
+    let ctx = Ctx::new(records, dists);
+    let mut out = Vec::new();
+    out.extend(paths::dynamic_cached(&ctx));
+    out.extend(cookies::session_cookie_cached(&ctx));
+    out.extend(errors::font_502(&ctx));
+    out.extend(errors::edge_error(&ctx));
+    out.extend(errors::cors_blocked(&ctx));
+    out.extend(cookies::rotating_cookie_in_key(&ctx));
+    out.extend(cookies::set_cookie_on_cacheable(&ctx));
+    out.extend(headers::expires_before_date(&ctx));
+    out.extend(headers::no_cache_on_static(&ctx));
+    out.extend(paths::query_string_changes(&ctx));
+    out.extend(headers::vary_unforwarded(&ctx));
+    out.extend(headers::vary_star(&ctx));
+    out.extend(headers::short_ttl_versioned(&ctx));
+    out.extend(paths::static_bypasses_cdn(&ctx));
+    out.extend(observed::behavior_mismatch(&ctx));
+    out.extend(paths::pop_change_miss(&ctx));
+    out.extend(paths::browser_cache_replay(&ctx));
+    sort(&mut out);
+    out
+}
+
+/// Sort findings: severity (errors first), catalogue order, behavior, first evidence URL.
+pub fn sort(findings: &mut [Finding]) {
+    let rank = |id: &str| {
+        CATALOGUE
+            .iter()
+            .position(|s| s.id == id)
+            .unwrap_or(usize::MAX)
+    };
+    findings.sort_by(|a, b| {
+        b.severity
+            .cmp(&a.severity)
+            .then_with(|| rank(&a.id).cmp(&rank(&b.id)))
+            .then_with(|| a.behavior.cmp(&b.behavior))
+            .then_with(|| {
+                let u = |f: &Finding| f.evidence.first().map(|e| e.url.clone());
+                u(a).cmp(&u(b))
+            })
+    });
+}
+
+/// The catalogue as a Markdown table (id, severity, title, fix), for the README.
+pub fn catalogue_markdown() -> String {
+    let mut s = String::from(
+        "| id | severity | what it means | fix: CloudFront | fix: Jira/Confluence/proxy |\n|---|---|---|---|---|\n",
+    );
+    for spec in CATALOGUE {
+        let cell = |t: &str| t.replace('|', "\\|");
+        s.push_str(&format!(
+            "| `{}` | {} | {}{} | {} | {} |\n",
+            spec.id,
+            spec.severity,
+            cell(spec.title),
+            match spec.source {
+                Source::Capture => "",
+                Source::HealthCheck => " (run, real instance)",
+                Source::Config => " (check-config)",
+            },
+            cell(spec.cloudfront),
+            cell(spec.origin)
+        ));
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_unique_and_kebab_case() {
+        let mut seen = std::collections::HashSet::new();
+        for s in CATALOGUE {
+            assert!(seen.insert(s.id), "duplicate id {}", s.id);
+            assert!(
+                s.id.chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'),
+                "{}",
+                s.id
+            );
+            assert!(!s.cloudfront.is_empty() && !s.origin.is_empty());
+            assert_eq!(
+                s.source == Source::Config,
+                s.id.starts_with("config-"),
+                "{}",
+                s.id
+            );
+        }
+    }
+
+    #[test]
+    fn readme_findings_table_is_the_catalogue() {
+        let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
+            .expect("README.md");
+        assert!(
+            readme.contains(&catalogue_markdown()),
+            "README.md's findings table is out of date; paste diagnose::catalogue_markdown():\n{}",
+            catalogue_markdown()
+        );
+    }
+
+    #[test]
+    fn sort_is_by_severity_then_catalogue_order() {
+        let f = |spec: &Spec, url: &str| {
+            spec.finding(
+                None,
+                "",
+                vec![Evidence {
+                    url: url.into(),
+                    lines: vec![],
+                }],
+            )
+        };
+        let mut v = vec![
+            f(&ids::POP_CHANGE_MISS, "a"),
+            f(&ids::EXPIRES_BEFORE_DATE, "b"),
+            f(&ids::FONT_502, "c"),
+            f(&ids::DYNAMIC_CACHED, "d"),
+            f(&ids::EXPIRES_BEFORE_DATE, "a"),
+        ];
+        sort(&mut v);
+        let got: Vec<(&str, &str)> = v
+            .iter()
+            .map(|f| (f.id.as_str(), f.evidence[0].url.as_str()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("dynamic-cached", "d"),
+                ("font-502", "c"),
+                ("expires-before-date", "a"),
+                ("expires-before-date", "b"),
+                ("pop-change-miss", "a"),
+            ]
+        );
+    }
 }

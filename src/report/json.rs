@@ -1,32 +1,116 @@
-//! report.json: write (atomically, so a crash never leaves half a file) and read.
+//! report.json: the record itself. Written atomically (a crash never leaves half a file) and read
+//! back by `diff` and `merge`, which refuse a report of another major schema version.
 
 use std::path::Path;
 
-use anyhow::Context;
+use super::{ExportContext, Exporter, Report, SCHEMA_VERSION};
+use crate::UserError;
 
-use super::Report;
+pub struct JsonExporter;
+
+impl Exporter for JsonExporter {
+    fn file_name(&self) -> &'static str {
+        "report.json"
+    }
+    fn render(&self, report: &Report, _: &ExportContext) -> anyhow::Result<Vec<u8>> {
+        to_bytes(report)
+    }
+}
+
+/// Pretty JSON with a trailing newline (what report.json holds and `--json` prints).
+pub fn to_bytes(report: &Report) -> anyhow::Result<Vec<u8>> {
+    let mut bytes = serde_json::to_vec_pretty(report)?;
+    bytes.push(b'\n');
+    Ok(bytes)
+}
 
 pub fn write(report: &Report, path: &Path) -> anyhow::Result<()> {
-    let text = serde_json::to_string_pretty(report)?;
-    let tmp = path.with_extension("json.tmp");
-    std::fs::write(&tmp, text).with_context(|| format!("writing {}", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))?;
-    Ok(())
+    super::write_atomically(path, &to_bytes(report)?)
 }
 
 pub fn read(path: &Path) -> anyhow::Result<Report> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    serde_json::from_str(&text).map_err(|e| {
-        crate::UserError::input(
-            format!(
-                "{}:{}:{}: not a cdnprobe report.json: {e}",
-                path.display(),
-                e.line(),
-                e.column()
-            ),
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        UserError::input(
+            format!("cannot read {}: {e}", path.display()),
             "pass the report.json from a cdnprobe run's output directory",
+        )
+    })?;
+    // Name the file in the message (main prints a UserError's message and hint only).
+    from_str(&text).map_err(|e| match e.downcast::<UserError>() {
+        Ok(UserError::Input { message, hint }) => {
+            UserError::input(format!("{}: {message}", path.display()), hint).into()
+        }
+        Ok(other) => other.into(),
+        Err(e) => e,
+    })
+}
+
+/// Parse a report, checking its schema version first so an incompatible file gets a clear message
+/// rather than a confusing "missing field".
+pub fn from_str(text: &str) -> anyhow::Result<Report> {
+    let value: serde_json::Value = serde_json::from_str(text).map_err(|e| {
+        UserError::input(
+            format!("not JSON ({}:{}): {e}", e.line(), e.column()),
+            "pass the report.json from a cdnprobe run's output directory",
+        )
+    })?;
+    let version = value
+        .get("schema_version")
+        .and_then(|v| v.as_str())
+        .ok_or_else(|| {
+            UserError::input(
+                "not a cdnprobe report.json (no `schema_version`)",
+                "pass the report.json from a cdnprobe run's output directory (not capture.har)",
+            )
+        })?;
+    let major = |v: &str| v.split('.').next().unwrap_or("").to_string();
+    if major(version) != major(SCHEMA_VERSION) {
+        return Err(UserError::input(
+            format!(
+                "report schema version {version} is not readable by this cdnprobe (reads {}.x)",
+                major(SCHEMA_VERSION)
+            ),
+            "use the cdnprobe version that wrote the report, or re-run the probe",
+        )
+        .into());
+    }
+    serde_json::from_value(value).map_err(|e| {
+        UserError::input(
+            format!("not a valid cdnprobe report.json: {e}"),
+            "the file was edited or truncated; re-run the probe",
         )
         .into()
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_what_it_writes_and_refuses_other_majors() {
+        let r = Report::new("https://jira.example.com/", chrono::Utc::now());
+        let bytes = to_bytes(&r).unwrap();
+        let back = from_str(std::str::from_utf8(&bytes).unwrap()).unwrap();
+        assert_eq!(back, r);
+
+        let mut v: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+        v["schema_version"] = "2.0".into();
+        let err = from_str(&v.to_string()).unwrap_err();
+        assert!(err.to_string().contains("2.0"), "{err}");
+        assert!(err.downcast_ref::<UserError>().is_some());
+
+        let err = from_str(r#"{"log": {"entries": []}}"#).unwrap_err();
+        assert!(err.to_string().contains("capture.har"), "{err}");
+    }
+
+    #[test]
+    fn a_1_0_report_without_runs_or_sources_still_reads() {
+        let r = Report::new("t", chrono::Utc::now());
+        let mut v = serde_json::to_value(&r).unwrap();
+        v["schema_version"] = "1.0".into();
+        v.as_object_mut().unwrap().remove("runs");
+        let back = from_str(&v.to_string()).unwrap();
+        assert!(back.runs.is_empty());
+    }
 }

@@ -1,11 +1,28 @@
 //! The run's record (`Report`, serialized as report.json) and its renderings, one file per format.
 //!
 //! `Report` is the contract with pipelines and with `diff`/`merge`: it is versioned
-//! (`SCHEMA_VERSION`) and its JSON Schema is generated from these types (`cdnprobe schema`).
+//! (`SCHEMA_VERSION`) and its JSON Schema is generated from these types (`cdnprobe schema`,
+//! committed as `schema/report.schema.json`).
+//!
+//! Every file a run leaves behind is one [`Exporter`] (one module per format, as hyperfine's
+//! `export/`): each renders the same `Report` (plus the redacted exchanges, for the HAR), so the
+//! formats cannot disagree about what happened. [`write_all`] writes them all.
 
+pub mod commands;
+pub mod diff;
+pub mod har;
+pub mod html;
 pub mod json;
+pub mod junit;
+pub mod markdown;
+pub mod merge;
+pub mod schema;
 pub mod table;
+pub mod terminal;
 
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
 use serde::{Deserialize, Serialize};
 
 use crate::browser::{CdpStats, EventCounts};
@@ -15,7 +32,12 @@ use crate::exchange::{Exchange, Failure, Headers, Timing};
 use crate::verify::BehaviorReport;
 
 /// Bump the minor part for additive changes, the major part for breaking ones.
-pub const SCHEMA_VERSION: &str = "1.0";
+///
+/// - 1.0: first version.
+/// - 1.1: `runs[]` (a merged report's per-run origin), `source` on requests and journeys.
+/// - 1.2: `observed_behavior` on requests (`--behavior-header`), `health_checks[]` (Atlassian's
+///   static asset caching health check).
+pub const SCHEMA_VERSION: &str = "1.2";
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Tool {
@@ -48,6 +70,9 @@ pub struct StepResult {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct JourneyResult {
     pub name: String,
+    /// The run this journey came from, in a merged report (`runs[].source`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub file: Option<String>,
     pub base_url: String,
@@ -92,6 +117,13 @@ pub struct RequestRecord {
     /// What the edge should do with this response under its behavior (TTL rule), when known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub edge_treatment: Option<EdgeTreatment>,
+    /// The behavior the response says served it (`--behavior-header`), verbatim; shown beside
+    /// the predicted `behavior`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed_behavior: Option<String>,
+    /// The run this request came from, in a merged report (`runs[].source`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
 }
 
 impl RequestRecord {
@@ -124,6 +156,8 @@ impl RequestRecord {
             encoded_size: ex.encoded_size,
             redirected_to: ex.redirected_to.clone(),
             edge_treatment: dist.and_then(|d| d.edge_treatment(ex)),
+            observed_behavior: dist.and_then(|d| d.observed_behavior(ex)),
+            source: None,
         }
     }
 }
@@ -171,6 +205,37 @@ pub struct Report {
     /// Free-form notes the run wants the reader to see (lab topology switches, warnings).
     #[serde(default)]
     pub notes: Vec<String>,
+    /// Atlassian's `/rest/static-asset-caching/health-checks` answers, verbatim (redacted), one
+    /// per journey base URL (added in 1.1).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub health_checks: Vec<crate::diagnose::health::HealthCheck>,
+    /// Only in a report made by `cdnprobe merge`: one entry per merged run, in input order,
+    /// with that run's own verdicts. Requests and journeys name their run in `source`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub runs: Vec<RunOrigin>,
+}
+
+/// One run inside a merged report: where it came from and what it concluded on its own.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct RunOrigin {
+    /// Short unique label (the run's output directory name, or the file name).
+    pub source: String,
+    /// The report.json it was read from, as given on the command line.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+    pub target: String,
+    pub started_at: String,
+    pub duration_ms: u64,
+    /// Edge locations (POPs) that answered this run's requests, sorted.
+    #[serde(default)]
+    pub pops: Vec<String>,
+    /// This run's own behavior verdicts (the merged `behaviors[]` combines them).
+    #[serde(default)]
+    pub behaviors: Vec<BehaviorReport>,
+    /// Finding ids this run raised (`id` or `id behavior`), sorted.
+    #[serde(default)]
+    pub findings: Vec<String>,
+    pub summary: Summary,
 }
 
 impl Report {
@@ -218,4 +283,79 @@ impl Report {
         };
         self.summary = s;
     }
+}
+
+/// What an exporter may need besides the report.
+pub struct ExportContext<'a> {
+    /// Every exchange of the run, **already redacted**, in capture order (the HAR holds them).
+    pub exchanges: &'a [Exchange],
+    /// The directory the files go to (links between them are relative to it).
+    pub out_dir: &'a Path,
+}
+
+/// One output file.
+pub trait Exporter {
+    /// File name inside the output directory.
+    fn file_name(&self) -> &'static str;
+    fn render(&self, report: &Report, ctx: &ExportContext) -> anyhow::Result<Vec<u8>>;
+}
+
+/// Every file a run leaves, in the order `write_all` writes them (report.json first: it is the
+/// record the others are views of).
+pub fn exporters() -> Vec<Box<dyn Exporter>> {
+    vec![
+        Box::new(json::JsonExporter),
+        Box::new(har::HarExporter),
+        Box::new(junit::JunitExporter),
+        Box::new(html::HtmlExporter),
+        Box::new(markdown::MarkdownExporter),
+    ]
+}
+
+/// The file names `write_all` writes, in order.
+pub fn file_names() -> Vec<&'static str> {
+    exporters().iter().map(|e| e.file_name()).collect()
+}
+
+/// Write every output file into `out_dir` (created if missing); each file is written atomically.
+/// `exchanges` must already be redacted. A format that fails does not stop the others: every
+/// file that can be written is, then the first error is returned.
+pub fn write_all(
+    report: &Report,
+    exchanges: &[Exchange],
+    out_dir: &Path,
+) -> anyhow::Result<Vec<PathBuf>> {
+    std::fs::create_dir_all(out_dir)
+        .with_context(|| format!("creating output directory {}", out_dir.display()))?;
+    let ctx = ExportContext { exchanges, out_dir };
+    let mut written = Vec::new();
+    let mut first_error = None;
+    for exporter in exporters() {
+        let path = out_dir.join(exporter.file_name());
+        let result = exporter
+            .render(report, &ctx)
+            .with_context(|| format!("rendering {}", exporter.file_name()))
+            .and_then(|bytes| write_atomically(&path, &bytes));
+        match result {
+            Ok(()) => written.push(path),
+            Err(e) => {
+                tracing::error!("{e:#}");
+                first_error.get_or_insert(e);
+            }
+        }
+    }
+    match first_error {
+        Some(e) => Err(e),
+        None => Ok(written),
+    }
+}
+
+/// Write to `path.tmp` then rename, so a reader never sees half a file.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    let tmp = PathBuf::from(tmp);
+    std::fs::write(&tmp, bytes).with_context(|| format!("writing {}", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))?;
+    Ok(())
 }

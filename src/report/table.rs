@@ -5,6 +5,7 @@ use tabled::builder::Builder;
 use tabled::settings::Style;
 
 use super::RequestRecord;
+use crate::diagnose::Finding;
 
 /// Shorten a URL for a table cell: drop scheme and host when `base_host` matches, keep the
 /// path's head and tail, and at most `max` characters.
@@ -28,7 +29,7 @@ pub fn short_url(url: &str, max: usize) -> String {
     if chars.len() <= max || max < 10 {
         return s;
     }
-    let head = max * 2 / 5;
+    let head = max * 9 / 20;
     let tail = max - head - 1;
     format!(
         "{}…{}",
@@ -81,7 +82,7 @@ pub fn requests_table(records: &[RequestRecord]) -> String {
             short_url(&r.url, 60),
             status,
             r.asset_kind.as_str().to_string(),
-            cell(r.behavior.as_deref(), 24),
+            behavior_cell(r),
             cell(Some(&cache), 24),
             cell(r.response_headers.get("cache-control"), 30),
             cell(r.response_headers.get("expires"), 29),
@@ -93,9 +94,81 @@ pub fn requests_table(records: &[RequestRecord]) -> String {
     t.to_string()
 }
 
+/// Predicted behavior, and the observed one (`--behavior-header`) beside it when it names
+/// another (a label like `#1 /s/*` or `#7 default (*)` names its own pattern).
+fn behavior_cell(r: &RequestRecord) -> String {
+    let predicted = cell(r.behavior.as_deref(), 24);
+    let same = |o: &str, p: &str| {
+        o == p || o.ends_with(&format!(" {p}")) || (p == "*" && o.ends_with("default (*)"))
+    };
+    match (r.observed_behavior.as_deref(), r.behavior.as_deref()) {
+        (Some(o), Some(p)) if same(o, p) => predicted,
+        (Some(o), _) => format!("{predicted} (seen: {})", cell(Some(o), 20)),
+        _ => predicted,
+    }
+}
+
+/// One line per finding: severity, id, behavior, title.
+pub fn findings_table(findings: &[Finding]) -> String {
+    let mut b = Builder::default();
+    b.push_record(["severity", "id", "behavior", "title"]);
+    for f in findings {
+        b.push_record([
+            f.severity.as_str().to_string(),
+            f.id.clone(),
+            cell(f.behavior.as_deref(), 28),
+            cell(Some(&f.title), 90),
+        ]);
+    }
+    let mut t = b.build();
+    t.with(Style::sharp());
+    t.to_string()
+}
+
+/// Every finding in full: title, why, the evidence lines, the fix.
+pub fn findings_details(findings: &[Finding]) -> String {
+    let mut out = String::new();
+    for f in findings {
+        out.push_str(&format!("[{}] {}: {}\n", f.severity, f.id, f.title));
+        if let Some(b) = &f.behavior {
+            out.push_str(&format!("  behavior: {b}\n"));
+        }
+        if !f.explanation.is_empty() {
+            out.push_str(&format!("  why: {}\n", f.explanation));
+        }
+        for e in &f.evidence {
+            out.push_str(&format!("  evidence: {}\n", e.url));
+            for l in &e.lines {
+                out.push_str(&format!("    {l}\n"));
+            }
+        }
+        out.push_str(&format!("  fix: {}\n\n", f.fix));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn observed_behavior_shows_only_when_it_differs() {
+        let d = crate::diagnose::testkit::seed();
+        let rec = |url: &str, seen: &str| {
+            let mut r = crate::diagnose::testkit::Rec::get(url).record(Some(&d));
+            r.observed_behavior = Some(seen.into());
+            behavior_cell(&r)
+        };
+        assert_eq!(rec(crate::diagnose::testkit::S_JS, "#1 /s/*"), "/s/*");
+        assert_eq!(
+            rec(crate::diagnose::testkit::DASHBOARD, "#7 default (*)"),
+            "*"
+        );
+        assert_eq!(
+            rec(crate::diagnose::testkit::S_JS, "#7 default (*)"),
+            "/s/* (seen: #7 default (*))"
+        );
+    }
 
     #[test]
     fn short_url_keeps_host_head_and_tail() {

@@ -1,0 +1,136 @@
+//! `cdnprobe analyze FILE.har`: the back half of `run` on a HAR someone already has.
+//!
+//! Import (lenient, `har::import`), then exactly what `run` does after capture: redact,
+//! classify against the distribution, diagnose (`run::build_report`, shared), and write the same
+//! files as a run (`report::write_all`).
+//! The distribution serves the hosts of the HAR's pages (and `--cdn-host`), so third-party
+//! requests in the HAR are not judged against the CloudFront behaviors.
+
+use anyhow::Context;
+
+use crate::classify::Distribution;
+use crate::cli::AnalyzeArgs;
+use crate::error::UserError;
+use crate::exchange::Exchange;
+use crate::redact::Redactor;
+use crate::report;
+use crate::run::{Capture, build_report, default_out_dir};
+
+/// The hosts of the HAR's documents (the pages the user opened); the first request's host when
+/// the HAR names no document.
+pub fn page_hosts(exchanges: &[Exchange]) -> Vec<String> {
+    let host = |ex: &Exchange| {
+        url::Url::parse(&ex.url)
+            .ok()
+            .and_then(|u| crate::classify::edge::host_port(&u))
+    };
+    let mut hosts: Vec<String> = Vec::new();
+    for ex in exchanges
+        .iter()
+        .filter(|e| e.resource_type.eq_ignore_ascii_case("document"))
+    {
+        if let Some(h) = host(ex)
+            && !hosts.contains(&h)
+        {
+            hosts.push(h);
+        }
+    }
+    if hosts.is_empty() {
+        hosts.extend(exchanges.iter().find_map(host));
+    }
+    hosts
+}
+
+/// `cdnprobe analyze`. Returns the exit code.
+pub async fn analyze(args: AnalyzeArgs) -> anyhow::Result<i32> {
+    let started = chrono::Utc::now();
+    let text = std::fs::read_to_string(&args.file).map_err(|e| {
+        UserError::input(
+            format!("cannot read {}: {e}", args.file.display()),
+            "pass a HAR file exported from Chrome/Firefox DevTools, Playwright or WebPageTest",
+        )
+    })?;
+    let exchanges = crate::har::import(&text).map_err(|e| {
+        let u = UserError::from(e);
+        match u {
+            UserError::Input { message, hint } => {
+                UserError::input(format!("{}: {message}", args.file.display()), hint)
+            }
+            other => other,
+        }
+    })?;
+    if exchanges.is_empty() {
+        return Err(UserError::input(
+            format!("{}: the HAR has no entries", args.file.display()),
+            "export the HAR after the page has loaded (DevTools keeps only what the Network tab recorded)",
+        )
+        .into());
+    }
+    let hosts = page_hosts(&exchanges);
+    let dist = Distribution::from_args(&args.distribution, hosts.clone())?;
+    let target = exchanges
+        .iter()
+        .find(|e| e.resource_type.eq_ignore_ascii_case("document"))
+        .map(|e| e.url.clone())
+        .unwrap_or_else(|| args.file.display().to_string());
+    let redactor = if args.keep_secrets {
+        eprintln!(
+            "warning: --keep-secrets: cookies, tokens and passwords from the HAR are written in clear"
+        );
+        Redactor::keep()
+    } else {
+        Redactor::new_random()
+    };
+    let capture = Capture {
+        exchanges,
+        ..Default::default()
+    };
+    let mut report = build_report(
+        &redactor.redact_url(&target),
+        started,
+        &capture,
+        Default::default(),
+        &redactor,
+        std::slice::from_ref(&dist),
+    );
+    report.notes.push(format!(
+        "analyzed {} ({} entries) against {} behaviors serving {}",
+        args.file.display(),
+        report.requests.len(),
+        dist.behaviors.behaviors.len(),
+        if dist.hosts.is_empty() {
+            "every host".to_string()
+        } else {
+            dist.hosts.join(", ")
+        }
+    ));
+    let out_dir = args.out.clone().unwrap_or_else(|| {
+        default_out_dir(started, hosts.first().map(String::as_str).unwrap_or("har"))
+    });
+    std::fs::create_dir_all(&out_dir)
+        .with_context(|| format!("creating output directory {}", out_dir.display()))?;
+    let report_path = out_dir.join("report.json");
+    let redacted: Vec<Exchange> = capture
+        .exchanges
+        .iter()
+        .map(|ex| redactor.redact_exchange(ex))
+        .collect();
+    report::write_all(&report, &redacted, &out_dir)?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else if !args.quiet {
+        if !report.findings.is_empty() {
+            println!("{}", report::table::findings_table(&report.findings));
+            println!("{}", report::table::findings_details(&report.findings));
+        }
+        println!(
+            "{} requests; findings: {} error, {} warn, {} info; report: {}",
+            report.summary.requests,
+            report.summary.findings_error,
+            report.summary.findings_warn,
+            report.summary.findings_info,
+            report_path.display()
+        );
+    }
+    Ok(report.summary.exit_code)
+}

@@ -1,0 +1,312 @@
+//! Things that break the page: fonts answering 502, other edge/origin errors, CORS failures.
+
+use super::evidence::{
+    cache_lines, cap, ev, group_by, header_lines, plural, response_lines, status_line,
+};
+use super::headers::distinct_urls;
+use super::{Ctx, Finding, ids};
+use crate::classify::{AssetKind, CacheOutcome};
+use crate::report::RequestRecord;
+
+fn failure_lines(r: &RequestRecord) -> Vec<String> {
+    let Some(f) = &r.failure else {
+        return Vec::new();
+    };
+    let mut v = vec![format!(
+        "browser: {}{}",
+        f.error_text,
+        if f.canceled { " (canceled)" } else { "" }
+    )];
+    if let Some(b) = &f.blocked_reason {
+        v.push(format!("blockedReason: {b}"));
+    }
+    v
+}
+
+fn error_lines(r: &RequestRecord) -> Vec<String> {
+    let mut lines = vec![status_line(r)];
+    lines.extend(cache_lines(r));
+    lines.extend(response_lines(r, &["Server", "X-Amz-Cf-Id"]));
+    lines.extend(failure_lines(r));
+    lines.dedup();
+    lines
+}
+
+/// `font-502`: a font answered 502 (typically `Error from cloudfront`).
+pub fn font_502(ctx: &Ctx) -> Vec<Finding> {
+    let hits = ctx.records.iter().filter(|r| {
+        !r.from_browser_cache && r.asset_kind == AssetKind::Font && r.status == Some(502)
+    });
+    group_by(hits, |r| Some(r.behavior.clone()))
+        .into_iter()
+        .map(|(behavior, rs)| {
+            let from_edge = rs.iter().filter(|r| r.cache.status == CacheOutcome::Error).count();
+            let evidence = distinct_urls(&rs).into_iter().map(|r| ev(r, error_lines(r))).collect();
+            ids::FONT_502.finding(
+                behavior.clone(),
+                format!(
+                    "{} answered 502{}: the edge could not fetch them from the origin, so icons and text in \
+                     those fonts are missing. A 502 from CloudFront usually means the origin's TLS certificate, \
+                     protocol or port is wrong for the origin domain; errors are cached for 10 s.",
+                    plural(rs.len(), "font request", "font requests"),
+                    if from_edge > 0 {
+                        format!(" ({from_edge} with X-Cache: Error from cloudfront)")
+                    } else {
+                        String::new()
+                    }
+                ),
+                cap(evidence),
+            )
+        })
+        .collect()
+}
+
+/// `edge-error`: 5xx answers and `LimitExceeded` (other than fonts' 502, reported on their own).
+pub fn edge_error(ctx: &Ctx) -> Vec<Finding> {
+    let hits = ctx.records.iter().filter(|r| {
+        let font_502 = r.asset_kind == AssetKind::Font && r.status == Some(502);
+        !(r.from_browser_cache || font_502)
+            && (r.status.is_some_and(|s| s >= 500)
+                || r.cache.status == CacheOutcome::LimitExceeded
+                || (r.cache.status == CacheOutcome::Error && r.status.is_none()))
+    });
+    group_by(hits, |r| Some(r.behavior.clone()))
+        .into_iter()
+        .map(|(behavior, rs)| {
+            let statuses: std::collections::BTreeSet<String> = rs
+                .iter()
+                .map(|r| {
+                    r.status
+                        .map(|s| s.to_string())
+                        .unwrap_or_else(|| "no status".into())
+                })
+                .collect();
+            let from_edge = rs
+                .iter()
+                .filter(|r| {
+                    matches!(
+                        r.cache.status,
+                        CacheOutcome::Error | CacheOutcome::LimitExceeded
+                    )
+                })
+                .count();
+            let evidence = distinct_urls(&rs)
+                .into_iter()
+                .map(|r| ev(r, error_lines(r)))
+                .collect();
+            ids::EDGE_ERROR.finding(
+                behavior.clone(),
+                format!(
+                    "{} failed with {} ({from_edge} of them marked as errors by the CDN).",
+                    plural(rs.len(), "request", "requests"),
+                    statuses.into_iter().collect::<Vec<_>>().join(", ")
+                ),
+                cap(evidence),
+            )
+        })
+        .collect()
+}
+
+/// A HAR carries no `corsErrorStatus`: a cross-origin font with no response and
+/// `net::ERR_FAILED` is what a CORS block looks like there.
+fn har_cors_block(r: &RequestRecord) -> bool {
+    r.cors == "no response"
+        && r.asset_kind == AssetKind::Font
+        && r.failure
+            .as_ref()
+            .is_some_and(|f| f.error_text.contains("ERR_FAILED"))
+}
+
+/// `cors-blocked`: the browser blocked a cross-origin response (`corsErrorStatus`), or a
+/// cross-origin request was answered without a matching `Access-Control-Allow-Origin`.
+pub fn cors_blocked(ctx: &Ctx) -> Vec<Finding> {
+    let blocked = |r: &RequestRecord| {
+        r.failure.as_ref().is_some_and(|f| f.cors_error.is_some())
+            || r.cors == "missing ACAO"
+            || r.cors == "ACAO mismatch"
+            || har_cors_block(r)
+    };
+    let hits = ctx
+        .records
+        .iter()
+        .filter(|r| !r.from_browser_cache && blocked(r));
+    group_by(hits, |r| Some(r.behavior.clone()))
+        .into_iter()
+        .map(|(behavior, rs)| {
+            let mut missing: Vec<String> = Vec::new();
+            let evidence = distinct_urls(&rs)
+                .into_iter()
+                .map(|r| {
+                    let mut lines = Vec::new();
+                    let f = r.failure.as_ref();
+                    let err = f.and_then(|f| f.cors_error.clone());
+                    let header = f
+                        .and_then(|f| f.cors_failed_parameter.clone())
+                        .filter(|p| !p.is_empty())
+                        .or_else(|| err.as_deref().and_then(crate::classify::cors::header_for).map(str::to_string))
+                        .unwrap_or_else(|| "Access-Control-Allow-Origin".into());
+                    if !missing.contains(&header) {
+                        missing.push(header.clone());
+                    }
+                    match &err {
+                        Some(e) => lines.push(format!("corsErrorStatus: {e} (header: {header})")),
+                        None if har_cors_block(r) => lines.push(format!(
+                            "cross-origin font, no response, {}: a CORS block as a HAR shows it (no corsErrorStatus recorded)",
+                            r.failure.as_ref().map(|f| f.error_text.as_str()).unwrap_or("")
+                        )),
+                        None => lines.push(format!("CORS: {} (header: {header})", r.cors)),
+                    }
+                    lines.extend(header_lines(&r.request_headers, "origin"));
+                    let acao = header_lines(&r.response_headers, "access-control-allow-origin");
+                    if acao.is_empty() && r.status.is_some() {
+                        lines.push("(no Access-Control-Allow-Origin in the response)".into());
+                    }
+                    lines.extend(acao);
+                    lines.extend(response_lines(r, &["Vary"]));
+                    lines.extend(cache_lines(r));
+                    lines.extend(failure_lines(r));
+                    ev(r, lines)
+                })
+                .collect();
+            let no_origin = rs
+                .first()
+                .and_then(|r| ctx.behavior(r))
+                .filter(|(_, b, _)| !b.origin_forward.headers.contains_header("origin"));
+            let fonts = rs.iter().filter(|r| r.asset_kind == AssetKind::Font).count();
+            let mut f = ids::CORS_BLOCKED.finding(
+                behavior.clone(),
+                format!(
+                    "{} ({} fonts) were refused by the browser: the response lacked a valid {}.{}",
+                    plural(rs.len(), "cross-origin request", "cross-origin requests"),
+                    fonts,
+                    missing.join(", "),
+                    match no_origin {
+                        Some((_, _, p)) => format!(
+                            " {p} does not forward the Origin header, so the origin never sees it and never answers with Access-Control-Allow-Origin (and a cached answer for one origin is served to all)."
+                        ),
+                        None => String::new(),
+                    }
+                ),
+                cap(evidence),
+            );
+            f.title = format!("CORS failure: missing {}", missing.join(", "));
+            f
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diagnose::testkit::*;
+    use crate::diagnose::{Severity, diagnose};
+    use crate::exchange::Failure;
+
+    fn run(recs: &[Rec]) -> Vec<Finding> {
+        let d = seed();
+        diagnose(&records(recs, Some(&d)), Some(&d))
+    }
+
+    fn only<'a>(f: &'a [Finding], id: &str) -> Vec<&'a Finding> {
+        f.iter().filter(|x| x.id == id).collect()
+    }
+
+    fn font_502_rec() -> Rec {
+        Rec::get(FONT)
+            .status(502)
+            .resp("Server", "CloudFront")
+            .cf("Error", "FRA56-P1")
+            .failure(Failure {
+                error_text: "net::ERR_ABORTED".into(),
+                canceled: true,
+                ..Default::default()
+            })
+    }
+
+    #[test]
+    fn font_502_is_an_error_with_the_edge_lines() {
+        let f = run(&[font_502_rec()]);
+        let x = only(&f, "font-502");
+        assert_eq!(x.len(), 1);
+        assert_eq!(x[0].severity, Severity::Error);
+        let lines = &x[0].evidence[0].lines;
+        assert!(
+            lines.contains(&"HTTP 502 (GET Font)".to_string()),
+            "{lines:?}"
+        );
+        assert!(lines.contains(&"X-Cache: Error from cloudfront".to_string()));
+        assert!(lines.contains(&"browser: net::ERR_ABORTED (canceled)".to_string()));
+        assert!(x[0].fix.contains("certificate"));
+        assert!(only(&f, "edge-error").is_empty(), "not reported twice");
+    }
+
+    #[test]
+    fn healthy_fonts_and_pages_are_not_errors() {
+        let f = run(&healthy());
+        assert!(only(&f, "font-502").is_empty());
+        assert!(only(&f, "edge-error").is_empty());
+        assert!(only(&f, "cors-blocked").is_empty());
+    }
+
+    #[test]
+    fn edge_errors_5xx() {
+        let r = Rec::page_ok(DASHBOARD).status(503);
+        let f = run(&[r, Rec::static_ok(S_JS, "Miss").status(504)]);
+        let x = only(&f, "edge-error");
+        assert_eq!(x.len(), 2, "one per behavior");
+        assert!(x.iter().any(|f| f.explanation.contains("503")));
+        // A 404 is not an edge error.
+        assert!(only(&run(&[Rec::page_ok(DASHBOARD).status(404)]), "edge-error").is_empty());
+    }
+
+    #[test]
+    fn cors_blocked_font_names_the_missing_header_and_the_unforwarded_origin() {
+        let mut d = seed();
+        d.behaviors.behaviors[0].origin_forward.headers = crate::cloudfront::NameSet::None;
+        d.behaviors.behaviors[0].key.headers = crate::cloudfront::NameSet::None;
+        let r = Rec::get(FONT)
+            .req("Origin", "https://app.example.com")
+            .cf("Miss", "FRA56-P1")
+            .no_response(Failure {
+                error_text: "net::ERR_FAILED".into(),
+                cors_error: Some("MissingAllowOriginHeader".into()),
+                ..Default::default()
+            });
+        let f = diagnose(&records(&[r], Some(&d)), Some(&d));
+        let x = only(&f, "cors-blocked");
+        assert_eq!(x.len(), 1);
+        assert_eq!(
+            x[0].title,
+            "CORS failure: missing Access-Control-Allow-Origin"
+        );
+        let lines = &x[0].evidence[0].lines;
+        assert!(
+            lines.contains(
+                &"corsErrorStatus: MissingAllowOriginHeader (header: Access-Control-Allow-Origin)"
+                    .to_string()
+            ),
+            "{lines:?}"
+        );
+        assert!(lines.contains(&"Origin: https://app.example.com".to_string()));
+        assert!(
+            x[0].explanation
+                .contains("does not forward the Origin header"),
+            "{}",
+            x[0].explanation
+        );
+        assert!(x[0].fix.contains("whitelist the `Origin` header"));
+    }
+
+    #[test]
+    fn cross_origin_answer_without_acao_in_a_har() {
+        let r = Rec::static_ok(FONT, "Hit").req("Origin", "https://app.example.com");
+        let f = run(&[r]);
+        let x = only(&f, "cors-blocked");
+        assert_eq!(x.len(), 1);
+        assert!(
+            x[0].evidence[0]
+                .lines
+                .contains(&"(no Access-Control-Allow-Origin in the response)".to_string())
+        );
+    }
+}
