@@ -108,7 +108,7 @@ if want memory; then
     srv=$!
     for _ in $(seq 50); do grep -q ready "$OUT/many-server.log" 2>/dev/null && break; sleep 0.1; done
     d=$OUT/many
-    m=$(measure --stdout "$OUT/many.stdout" -- "$BIN" run "http://127.0.0.1:$port/" --quiet --timeout 180 --out "$d")
+    m=$(measure --stdout "$OUT/many.stdout" -- "$BIN" run "http://127.0.0.1:$port/" --scenario "$TOOLS/many.toml" --quiet --out "$d")
     served=$(curl -s "http://127.0.0.1:$port/__count")
     captured=$(json_get "$d/report.json" 'len(d["requests"])' 2>/dev/null || echo null)
     journey=$(json_get "$d/report.json" 'sum(1 for x in d["requests"] if not str(x.get("phase","")).lower().startswith(("repeat","verif")))' 2>/dev/null || echo null)

@@ -45,4 +45,4 @@ print(json.dumps({
     "only_in_cdnprobe": [f"{m} {u}" for m, u in extra_set],
     "fewer_times_in_cdnprobe": fewer,
     "covers_other": not missing_set and not fewer,
-}, indent=1))
+}))

@@ -29,7 +29,9 @@ def page():
     imgs = "".join(f'<img src="/img/{k}.gif" width="1" height="1">' for k in range(N_IMG))
     script = (
         "<script>const n=%d;let done=0;for(let k=0;k<n;k++){fetch('/api/'+k)"
-        ".then(r=>r.json()).finally(()=>{if(++done===n)document.title='done'})}</script>" % N_FETCH
+        ".then(r=>r.json()).finally(()=>{if(++done===n){document.title='done';"
+        "const p=document.createElement('p');p.id='done';p.textContent='all fetches answered';"
+        "document.body.append(p)}})}</script>" % N_FETCH
     )
     return (
         "<!doctype html><html><head><meta charset=utf-8><title>many</title></head><body>"
@@ -42,6 +44,9 @@ PAGE = page()
 
 class H(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in separate writes: without TCP_NODELAY, Nagle + delayed ACK stall
+    # every keep-alive response by ~40 ms (measured: 21 requests/s instead of thousands).
+    disable_nagle_algorithm = True
 
     def log_message(self, *a):
         pass
