@@ -214,6 +214,57 @@ pub struct RunArgs {
     /// with the journey's cookies, run after the journeys).
     #[arg(long)]
     pub no_health_check: bool,
+
+    /// Verification: loads per sampled URL after the journey's own (Miss -> Hit needs at least 1).
+    #[arg(long, value_name = "K", default_value_t = 3, value_parser = clap::value_parser!(u16).range(1..=20))]
+    pub repeat: u16,
+
+    /// Verification: static URLs sampled per behavior (every distinct one up to N). Behaviors
+    /// expected to bypass the cache also get up to 3 pages/REST calls, to catch cached private
+    /// content.
+    #[arg(long, value_name = "N", default_value_t = 20, value_parser = clap::value_parser!(u16).range(1..))]
+    pub samples: u16,
+
+    /// Verification: `replay` sends each sampled request again over HTTP with exactly the
+    /// browser's headers and cookies (updated from each response, as a browser would); `browser`
+    /// reloads the journeys' pages in Chromium. Only GET and HEAD are ever repeated.
+    #[arg(long, value_enum, default_value_t = crate::verify::Mode::Replay)]
+    pub mode: crate::verify::Mode,
+
+    /// Verification: sampled URLs loaded at the same time (replay mode).
+    #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=32))]
+    pub concurrency: u16,
+
+    /// Verification: at most this many requests in total (samples x repeats; in browser mode the
+    /// reloaded pages' requests), so a smoke check never hammers production.
+    #[arg(long, value_name = "N", default_value_t = 400, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_requests: u32,
+
+    /// Verification: what a behavior must do, overriding its TTLs and the behaviors file
+    /// (`'/s/*=hit'`, `'*=bypass'`; the pattern as written or with its context path). Repeatable.
+    #[arg(long = "expect", value_name = "PATTERN=hit|bypass")]
+    pub expects: Vec<crate::verify::ExpectRule>,
+
+    /// Skip verification: journeys, classification and diagnosis only (no repeat loads).
+    #[arg(long)]
+    pub no_verify: bool,
+}
+
+impl RunArgs {
+    /// The verification options these flags ask for.
+    pub fn verify_options(&self) -> crate::verify::Options {
+        crate::verify::Options {
+            mode: self.mode,
+            repeat: self.repeat as usize,
+            samples: self.samples as usize,
+            concurrency: self.concurrency as usize,
+            max_requests: self.max_requests as usize,
+            expects: self.expects.clone(),
+            timeout: std::time::Duration::from_secs(self.timeout),
+            insecure: self.insecure,
+            ..Default::default()
+        }
+    }
 }
 
 #[derive(Debug, Args, Clone)]

@@ -171,7 +171,16 @@ pub async fn run_journey(
         progress.set(label.clone());
         page.recorder.set_phase(label.clone());
         let started = Instant::now();
-        let result = run_step(&page, journey, &step.action, step.timeout, vars, out_dir).await;
+        let result = run_step(
+            &page,
+            journey,
+            &step.action,
+            step.timeout
+                .unwrap_or(crate::scenario::DEFAULT_STEP_TIMEOUT),
+            vars,
+            out_dir,
+        )
+        .await;
         let mut record = StepResult {
             index,
             description: step.describe(),
@@ -552,11 +561,15 @@ pub async fn run(args: RunArgs) -> anyhow::Result<i32> {
     if use_lab {
         progress.set("starting the embedded lab");
     }
-    let target = if use_lab {
+    let mut target = if use_lab {
         lab_target(&args).await?
     } else {
         site_target(&args)?
     };
+    let step_timeout = Duration::from_secs(args.timeout);
+    for j in &mut target.journeys {
+        j.scenario.set_default_timeout(step_timeout);
+    }
     let result = run_target(&args, &target, started, &progress).await;
     if let Some(lab) = target.lab {
         lab.shutdown().await;
@@ -577,6 +590,8 @@ async fn run_target(
         j.scenario.check_vars(vars)?;
     }
     let dists = &target.dists;
+    let verify_opts = args.verify_options();
+    crate::verify::expectations(dists, &verify_opts.expects)?;
     let out_dir = args
         .out
         .clone()
@@ -648,6 +663,27 @@ async fn run_target(
         dists,
     );
     report.notes = target.notes.clone();
+    if !args.no_verify && !capture.interrupted {
+        let say = |m: String| progress.set(m);
+        let work = crate::verify::run(
+            &verify_opts,
+            &capture.exchanges,
+            dists,
+            &report.findings,
+            &redactor,
+            Some(&browser),
+            &say,
+        );
+        tokio::select! {
+            v = work => v?.apply(&mut report, &redactor, dists),
+            _ = tokio::signal::ctrl_c() => {
+                report.summary.partial = true;
+                report.notes.push("interrupted during verification: no verdicts".into());
+                report.summarize();
+            }
+        }
+        report.duration_ms = (chrono::Utc::now() - started).num_milliseconds().max(0) as u64;
+    }
     browser.close().await;
     if !args.no_health_check && !capture.interrupted {
         progress.set("Atlassian health check");
@@ -690,6 +726,16 @@ async fn run_target(
                 }
             )
         );
+        if args.verbose && !report.behaviors.is_empty() {
+            // Every sampled URL's loads, behind the behaviors table.
+            println!(
+                "{}",
+                crate::verify::table::sequences_table(
+                    &report.behaviors,
+                    report::terminal::use_color()
+                )
+            );
+        }
     }
     if let Some(e) = step_error {
         eprintln!("error: {}", redactor.redact_text(&e.to_string()));

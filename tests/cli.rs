@@ -69,7 +69,7 @@ fn run_url_writes_a_report_matching_what_the_server_saw() {
     let url = format!("http://127.0.0.1:{}/", addr.port());
     // --verbose adds the per-request table (the concise default shows verdicts only).
     cdnprobe()
-        .args(["run", &url, "--verbose", "--out"])
+        .args(["run", &url, "--no-verify", "--verbose", "--out"])
         .arg(out.path())
         .assert()
         .code(0)

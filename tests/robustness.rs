@@ -129,7 +129,16 @@ fn ctrl_c_mid_run_writes_a_partial_report_and_leaves_no_chromium() {
 #[test]
 fn a_normal_run_leaves_no_chromium_behind() {
     let log: Log = Default::default();
-    let router = Router::new().route("/", get(|| async { axum::response::Html("<p>ok</p>") }));
+    // Through a CDN, uncached: verification says BYPASS and the run passes.
+    let router = Router::new().route(
+        "/",
+        get(|| async {
+            (
+                [("x-cache", "Miss from cloudfront")],
+                axum::response::Html("<p>ok</p>"),
+            )
+        }),
+    );
     let addr = block_on(serve_logged("a", router, log));
     let tmp = tempfile::tempdir().unwrap();
     let status = Command::new(env!("CARGO_BIN_EXE_cdnprobe"))

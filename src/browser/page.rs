@@ -32,6 +32,8 @@ pub struct Page {
     /// `--header`s, applied to every session (frames and workers attach later).
     extra_headers: Arc<Mutex<Option<Value>>>,
     timeout: Duration,
+    /// Background tasks bound to this page (the GET/HEAD-only guard), stopped on close.
+    guards: Mutex<Vec<tokio::task::JoinHandle<()>>>,
 }
 
 /// What a failed action says (turned into a `UserError::Step` by the runner).
@@ -145,6 +147,7 @@ impl Page {
             sessions,
             extra_headers,
             timeout,
+            guards: Mutex::new(Vec::new()),
         };
         prepare_session(&page.cdp, &page.session).await;
         page.call("Page.enable", json!({})).await?;
@@ -420,6 +423,45 @@ impl Page {
         Ok(r["cookies"].as_array().cloned().unwrap_or_default())
     }
 
+    /// From now on, fail every request of this page that is not GET or HEAD (`Fetch` interception
+    /// of the page's own session): verification reloads must never repeat a POST. Requests of
+    /// out-of-process iframes and workers are not intercepted.
+    pub async fn only_get_and_head(&self) -> Result<(), ActionError> {
+        let mut events = self.cdp.subscribe();
+        let (cdp, session) = (self.cdp.clone(), self.session.clone());
+        let task = tokio::spawn(async move {
+            while let Some(ev) = events.recv().await {
+                if ev.method != "Fetch.requestPaused" || ev.session_id.as_deref() != Some(&session)
+                {
+                    continue;
+                }
+                let id = ev.params["requestId"].clone();
+                let method = ev.params["request"]["method"].as_str().unwrap_or("GET");
+                if method.eq_ignore_ascii_case("GET") || method.eq_ignore_ascii_case("HEAD") {
+                    cdp.send(
+                        Some(&session),
+                        "Fetch.continueRequest",
+                        json!({"requestId": id}),
+                    );
+                } else {
+                    tracing::debug!(target: "cdnprobe::browser", "blocked a {method} during verification");
+                    cdp.send(
+                        Some(&session),
+                        "Fetch.failRequest",
+                        json!({"requestId": id, "errorReason": "BlockedByClient"}),
+                    );
+                }
+            }
+        });
+        self.guards.lock().unwrap().push(task);
+        self.call(
+            "Fetch.enable",
+            json!({"patterns": [{"urlPattern": "*", "requestStage": "Request"}]}),
+        )
+        .await?;
+        Ok(())
+    }
+
     pub fn timeout(&self) -> Duration {
         self.timeout
     }
@@ -444,6 +486,9 @@ impl Page {
             .await;
         self.sessions.lock().unwrap().clear();
         self.pump.abort();
+        for g in self.guards.lock().unwrap().drain(..) {
+            g.abort();
+        }
     }
 }
 

@@ -37,7 +37,8 @@ use crate::verify::BehaviorReport;
 /// - 1.1: `runs[]` (a merged report's per-run origin), `source` on requests and journeys.
 /// - 1.2: `observed_behavior` on requests (`--behavior-header`), `health_checks[]` (Atlassian's
 ///   static asset caching health check).
-pub const SCHEMA_VERSION: &str = "1.2";
+/// - 1.3: `reason` on `behaviors[].sequences[]` (why each sampled URL got its verdict).
+pub const SCHEMA_VERSION: &str = "1.3";
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Tool {

@@ -84,23 +84,7 @@ pub fn grouped_sequences<'a>(
 
 /// The letter of one normalized status word (the same alphabet as verify's tables).
 pub fn status_letter(status: &str) -> &'static str {
-    match status {
-        "absent" => ".",
-        "failed" => "!",
-        "hit" => "H",
-        "refresh_hit" => "R",
-        "stale" => "S",
-        "miss" => "M",
-        "expired" => "X",
-        "bypass" => "B",
-        "error" => "E",
-        "limit_exceeded" => "L",
-        "redirect" => "D",
-        "generated" => "G",
-        "denied" => "Z",
-        "none" => "-",
-        _ => "?",
-    }
+    crate::verify::verdict::letter_for_word(status)
 }
 
 /// `NEVER_HITS`, as in report.json.

@@ -30,7 +30,8 @@ pub struct Scenario {
 pub struct Step {
     pub name: Option<String>,
     pub action: Action,
-    pub timeout: Duration,
+    /// The step's own `timeout`; `None`: the run's `--timeout` (default 30 s).
+    pub timeout: Option<Duration>,
     /// 1-based line of the `[[step]]` header in the file (0 when synthesised).
     pub line: usize,
 }
@@ -261,10 +262,10 @@ impl Scenario {
                 }
             };
             let timeout = match table.get("timeout") {
-                None => DEFAULT_STEP_TIMEOUT,
-                Some(toml::Value::Integer(n)) if *n > 0 => Duration::from_secs(*n as u64),
-                Some(toml::Value::Float(f)) if *f > 0.0 && f.is_finite() => {
-                    Duration::from_secs_f64(*f)
+                None => None,
+                Some(toml::Value::Integer(n)) if *n > 0 => Some(Duration::from_secs(*n as u64)),
+                Some(toml::Value::Float(f)) if *f > 0.0 && *f < 1e9 => {
+                    Some(Duration::from_secs_f64(*f))
                 }
                 Some(_) => {
                     return Err(err_at(
@@ -314,17 +315,24 @@ impl Scenario {
                 Step {
                     name: None,
                     action: Action::Goto(url.to_string()),
-                    timeout: DEFAULT_STEP_TIMEOUT,
+                    timeout: None,
                     line: 0,
                 },
                 Step {
                     name: None,
                     action: Action::WaitIdle,
-                    timeout: DEFAULT_STEP_TIMEOUT,
+                    timeout: None,
                     line: 0,
                 },
             ],
             file: None,
+        }
+    }
+
+    /// Give every step without its own `timeout` this one (`--timeout`).
+    pub fn set_default_timeout(&mut self, timeout: Duration) {
+        for step in &mut self.steps {
+            step.timeout.get_or_insert(timeout);
         }
     }
 
@@ -508,7 +516,8 @@ screenshot = "d.png"
         assert_eq!(s.steps.len(), 10);
         assert_eq!(s.steps[0].action, Action::Goto("/login.jsp".into()));
         assert_eq!(s.steps[0].line, 4);
-        assert_eq!(s.steps[3].timeout, Duration::from_secs(5));
+        assert_eq!(s.steps[3].timeout, Some(Duration::from_secs(5)));
+        assert_eq!(s.steps[0].timeout, None);
         assert_eq!(s.steps[6].action, Action::WaitIdle);
         assert_eq!(s.required_vars(), vec!["LOGIN_USER", "LOGIN_PASSWORD"]);
     }
