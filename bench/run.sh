@@ -3,7 +3,7 @@
 # figure means). Traffic goes to 127.0.0.1 only; Chromium is Debian's, nothing downloads a browser.
 #
 #   bench/run.sh                      everything
-#   BENCH_ONLY="full peers" bench/run.sh   some sections: full memory analyze peers
+#   BENCH_ONLY="full peers" bench/run.sh   some sections: full phases memory analyze peers
 #
 # Knobs (environment): BENCH_RUNS (full default runs, default 5), BENCH_ANALYZE_RUNS (3),
 # BENCH_MANY (synthetic journey size, 10000), BENCH_HAR_MB (100), BENCH_OUT (results directory),
@@ -19,7 +19,7 @@ RUNS=${BENCH_RUNS:-5}
 ANALYZE_RUNS=${BENCH_ANALYZE_RUNS:-3}
 MANY=${BENCH_MANY:-10000}
 HAR_MB=${BENCH_HAR_MB:-100}
-ONLY=${BENCH_ONLY:-full memory analyze peers}
+ONLY=${BENCH_ONLY:-full phases memory analyze peers}
 export CHROME=${CHROME:-/usr/bin/chromium}
 export CHROME_PATH=$CHROME
 BIN=$ROOT/target/release/cdnprobe
@@ -97,6 +97,33 @@ EOF
         echo "run $i: $m $extra" >&2
         record full "run$i" "{\"measure\":$m,\"report\":$extra,\"warmup\":$([[ $i == 0 ]] && echo true || echo false)}"
     done
+fi
+
+# ---------------------------------------------------------------------------------------------
+if want phases; then
+    # Where the full run's time goes: the same run without verification, and a browser that only
+    # opens a blank-ish page (launch + close + report, no lab journeys).
+    log "phases: cdnprobe run --no-verify, and cdnprobe on one tiny page (browser launch and close)"
+    port=$(free_port)
+    mkdir -p "$OUT/tiny" && echo '<!doctype html><title>tiny</title><p>tiny' >"$OUT/tiny/index.html"
+    python3 -m http.server "$port" --bind 127.0.0.1 --directory "$OUT/tiny" >/dev/null 2>&1 &
+    PIDS+=($!)
+    tiny=$!
+    sleep 0.5
+    for i in $(seq 1 3); do
+        if has_run_flag --no-verify; then
+            m=$(measure --stdout /dev/null -- "$BIN" run --quiet --no-verify --out "$OUT/noverify/$i")
+            s=$(json_get "$OUT/noverify/$i/report.json" 'sum(s["duration_ms"] for j in d["journeys"] for s in j["steps"])')
+            echo "no-verify $i: $m steps_ms=$s" >&2
+            record phases "noverify$i" "{\"measure\":$m,\"steps_ms\":$s}"
+        fi
+        m=$(measure --stdout /dev/null -- "$BIN" run "http://127.0.0.1:$port/" --quiet --out "$OUT/tinyrun/$i" $(has_run_flag --no-verify && echo --no-verify))
+        s=$(json_get "$OUT/tinyrun/$i/report.json" 'sum(s["duration_ms"] for j in d["journeys"] for s in j["steps"])')
+        echo "tiny page $i: $m steps_ms=$s" >&2
+        record phases "tiny$i" "{\"measure\":$m,\"steps_ms\":$s}"
+    done
+    kill "$tiny" 2>/dev/null || true
+    wait "$tiny" 2>/dev/null || true
 fi
 
 # ---------------------------------------------------------------------------------------------

@@ -46,10 +46,25 @@ if runs:
         f"| full default run `cdnprobe run` (lab, both journeys, verification), wall incl. browser launch | "
         f"{spread(walls)}; exit codes {sorted({v['measure']['exit'] for v in runs})}; "
         f"{rep.get('journey_requests')} journey + {rep.get('verify_requests')} verification requests; "
-        f"steps {rep.get('steps_ms', 0) / 1000:.1f} s of it; cdnprobe RSS {mib(max(v['measure']['self_max_rss_kb'] for v in runs))} "
+        f"journey steps {statistics.median(v['report'].get('steps_ms', 0) for v in runs) / 1000:.1f} s of it (median); cdnprobe RSS {mib(max(v['measure']['self_max_rss_kb'] for v in runs))} "
         f"(with Chromium {mib(max(v['measure']['tree_max_rss_kb'] for v in runs))}) | < 10 s | "
         f"{'yes' if med < 10 and ok else 'no'} |"
     )
+
+ph = by.get("phases", {})
+nv = [v for k, v in ph.items() if k.startswith("noverify")]
+tiny = [v for k, v in ph.items() if k.startswith("tiny")]
+if nv or tiny:
+    parts = []
+    if tiny:
+        parts.append(f"one tiny page, no lab: {spread([v['measure']['wall_s'] for v in tiny])} of which the page "
+                     f"{statistics.median(v['steps_ms'] for v in tiny) / 1000:.2f} s (the rest: Chromium launch and close, report)")
+    if nv:
+        parts.append(f"`cdnprobe run --no-verify`: {spread([v['measure']['wall_s'] for v in nv])}, journey steps "
+                     f"{statistics.median(v['steps_ms'] for v in nv) / 1000:.1f} s (median)")
+        if runs:
+            parts.append(f"so verification costs about {statistics.median(walls) - statistics.median(v['measure']['wall_s'] for v in nv):.1f} s")
+    lines.append(f"| where the full run's time goes | {'; '.join(parts)} | — | — |")
 
 mem = by.get("memory", {}).get("many")
 if mem:
