@@ -16,13 +16,12 @@ use crate::report::RequestRecord;
 
 /// Distinct values in first-seen order.
 fn distinct(values: impl IntoIterator<Item = String>) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
-    for v in values {
-        if !out.contains(&v) {
-            out.push(v);
-        }
-    }
-    out
+    // Order-preserving; a HashSet keeps it linear (a HAR can carry ~10^4 distinct AWSALB values).
+    let mut seen = std::collections::HashSet::new();
+    values
+        .into_iter()
+        .filter(|v| seen.insert(v.clone()))
+        .collect()
 }
 
 /// `set-cookie-on-cacheable`: a response the edge would store carries `Set-Cookie`.
