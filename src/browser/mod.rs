@@ -178,6 +178,14 @@ impl Browser {
         })
     }
 
+    /// Process id of the Chromium main process (test harnesses use it to kill a browser that is
+    /// held in a static and therefore never dropped).
+    pub fn pid(&mut self) -> Option<u32> {
+        self.inner
+            .get_mut_child()
+            .and_then(|c| c.as_mut_inner().id())
+    }
+
     pub fn version(&self) -> &str {
         &self.version
     }

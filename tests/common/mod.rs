@@ -24,13 +24,35 @@ pub fn block_on<F: std::future::Future>(f: F) -> F::Output {
     RT.block_on(f)
 }
 
+static BROWSER_PID: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(0);
+
+/// A static is never dropped, so the shared browser's kill-on-drop never runs: kill it when the
+/// test process exits instead (libtest returns from main or calls `exit`, both run atexit).
+extern "C" fn kill_shared_browser() {
+    let pid = BROWSER_PID.load(std::sync::atomic::Ordering::SeqCst);
+    if pid > 0 {
+        // SAFETY: plain kill(2) on the pid of the Chromium this process launched.
+        unsafe {
+            libc::kill(pid, libc::SIGKILL);
+        }
+    }
+}
+
 /// The binary's shared Chromium (launched on first use). Tests take a new page each.
 pub async fn browser() -> &'static Browser {
     BROWSER
         .get_or_init(|| async {
-            Browser::launch(&BrowserOptions::default())
+            let mut b = Browser::launch(&BrowserOptions::default())
                 .await
-                .expect("Chromium must be installed for these tests: apt-get install -y chromium")
+                .expect("Chromium must be installed for these tests: apt-get install -y chromium");
+            if let Some(pid) = b.pid() {
+                BROWSER_PID.store(pid as i32, std::sync::atomic::Ordering::SeqCst);
+                // SAFETY: registering a plain extern "C" fn with no captured state.
+                unsafe {
+                    libc::atexit(kill_shared_browser);
+                }
+            }
+            b
         })
         .await
 }
