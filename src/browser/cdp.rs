@@ -40,6 +40,8 @@ pub enum CdpError {
 /// Counters proving the capture saw what it should (reported in report.json under `cdp`).
 #[derive(Debug, Default)]
 pub struct Stats {
+    /// Set (before pending calls are failed) when the connection is gone.
+    pub closed: std::sync::atomic::AtomicBool,
     pub messages: AtomicU64,
     pub events: AtomicU64,
     pub parse_errors: AtomicU64,
@@ -137,7 +139,9 @@ impl Cdp {
                         .retain(|tx| tx.send(event.clone()).is_ok());
                 }
             }
-            // Fail everything still waiting: the browser is gone.
+            // Fail everything still waiting: the browser is gone. The flag goes first so that a
+            // call registered after this drain sees it and does not wait for its timeout.
+            st2.closed.store(true, Ordering::SeqCst);
             for (_, (_, tx)) in p2.lock().unwrap().drain() {
                 let _ = tx.send(Err(CdpError::Closed));
             }
@@ -189,6 +193,10 @@ impl Cdp {
             .lock()
             .unwrap()
             .insert(id, (method.to_string(), tx));
+        if self.stats.closed.load(Ordering::SeqCst) {
+            self.pending.lock().unwrap().remove(&id);
+            return Err(CdpError::Closed);
+        }
         self.out
             .send(msg.to_string())
             .map_err(|_| CdpError::Closed)?;
