@@ -62,19 +62,27 @@ fn slow_site() -> Router {
         )
 }
 
-#[test]
-fn ctrl_c_mid_run_writes_a_partial_report_and_leaves_no_chromium() {
+/// A run of the binary that is mid-journey: its page was served, the slow image is pending.
+struct MidRun {
+    child: std::process::Child,
+    tmp: tempfile::TempDir,
+    out: std::path::PathBuf,
+    port: u16,
+}
+
+fn start_mid_journey(extra: &[&str]) -> MidRun {
     let log: Log = Default::default();
     let addr = block_on(serve_logged("a", slow_site(), log.clone()));
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("out");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_cdnprobe"))
+    let child = Command::new(env!("CARGO_BIN_EXE_cdnprobe"))
         .args([
             "run",
             &format!("http://127.0.0.1:{}/", addr.port()),
             "--quiet",
-            "--out",
         ])
+        .args(extra)
+        .arg("--out")
         .arg(&out)
         .env("TMPDIR", tmp.path())
         .stdin(Stdio::null())
@@ -82,7 +90,6 @@ fn ctrl_c_mid_run_writes_a_partial_report_and_leaves_no_chromium() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    // Wait until the browser is mid-journey: the slow image has been requested.
     assert!(
         wait_until(Duration::from_secs(60), || log
             .lock()
@@ -92,6 +99,22 @@ fn ctrl_c_mid_run_writes_a_partial_report_and_leaves_no_chromium() {
         "the page was never requested"
     );
     std::thread::sleep(Duration::from_millis(500));
+    MidRun {
+        child,
+        tmp,
+        out,
+        port: addr.port(),
+    }
+}
+
+#[test]
+fn ctrl_c_mid_run_writes_a_partial_report_and_leaves_no_chromium() {
+    let MidRun {
+        mut child,
+        tmp,
+        out,
+        port,
+    } = start_mid_journey(&[]);
     let status = Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status()
@@ -110,10 +133,7 @@ fn ctrl_c_mid_run_writes_a_partial_report_and_leaves_no_chromium() {
             .as_array()
             .unwrap()
             .iter()
-            .any(|r| r["url"]
-                .as_str()
-                .unwrap()
-                .ends_with(&format!("{}/", addr.port()))),
+            .any(|r| r["url"].as_str().unwrap().ends_with(&format!("{}/", port))),
         "what was captured before Ctrl-C is in the report"
     );
     let marker = tmp.path().to_string_lossy().to_string();
@@ -165,34 +185,12 @@ fn a_normal_run_leaves_no_chromium_behind() {
 
 #[test]
 fn a_chromium_crash_mid_run_still_leaves_the_report() {
-    let log: Log = Default::default();
-    let addr = block_on(serve_logged("a", slow_site(), log.clone()));
-    let tmp = tempfile::tempdir().unwrap();
-    let out = tmp.path().join("out");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_cdnprobe"))
-        .args([
-            "run",
-            &format!("http://127.0.0.1:{}/", addr.port()),
-            "--quiet",
-            "--no-verify",
-            "--out",
-        ])
-        .arg(&out)
-        .env("TMPDIR", tmp.path())
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    assert!(
-        wait_until(Duration::from_secs(60), || log
-            .lock()
-            .unwrap()
-            .iter()
-            .any(|s| s.uri == "/")),
-        "the page was never requested"
-    );
-    std::thread::sleep(Duration::from_millis(500));
+    let MidRun {
+        mut child,
+        tmp,
+        out,
+        port,
+    } = start_mid_journey(&["--no-verify"]);
     // Crash the browser: kill every Chromium process of this run.
     let marker = tmp.path().to_string_lossy().to_string();
     for p in processes_mentioning(&marker) {
@@ -213,10 +211,7 @@ fn a_chromium_crash_mid_run_still_leaves_the_report() {
             .as_array()
             .unwrap()
             .iter()
-            .any(|r| r["url"]
-                .as_str()
-                .unwrap()
-                .ends_with(&format!("{}/", addr.port()))),
+            .any(|r| r["url"].as_str().unwrap().ends_with(&format!("{}/", port))),
         "what was captured before the crash is in the report"
     );
 }
