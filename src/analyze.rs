@@ -1,7 +1,7 @@
 //! `cdnprobe analyze FILE.har`: the back half of `run` on a HAR someone already has.
 //!
 //! Import (lenient, `har::import`), then exactly what `run` does after capture: redact,
-//! classify against the distribution, diagnose (`run::build_report`, shared), and write the same
+//! classify against the distribution, diagnose (`run::build_report_redacted`, shared), and write the same
 //! files as a run (`report::write_all`).
 //! The distribution serves the hosts of the HAR's pages (and `--cdn-host`), so third-party
 //! requests in the HAR are not judged against the CloudFront behaviors.
@@ -14,7 +14,7 @@ use crate::error::UserError;
 use crate::exchange::Exchange;
 use crate::redact::Redactor;
 use crate::report;
-use crate::run::{Capture, build_report, default_out_dir};
+use crate::run::{Capture, build_report_redacted, default_out_dir};
 
 /// The hosts of the HAR's documents (the pages the user opened); the first request's host when
 /// the HAR names no document.
@@ -44,21 +44,24 @@ pub fn page_hosts(exchanges: &[Exchange]) -> Vec<String> {
 /// `cdnprobe analyze`. Returns the exit code.
 pub async fn analyze(args: AnalyzeArgs) -> anyhow::Result<i32> {
     let started = chrono::Utc::now();
-    let text = std::fs::read_to_string(&args.file).map_err(|e| {
-        UserError::input(
-            format!("cannot read {}: {e}", args.file.display()),
-            "pass a HAR file exported from Chrome/Firefox DevTools, Playwright or WebPageTest",
-        )
-    })?;
-    let exchanges = crate::har::import(&text).map_err(|e| {
-        let u = UserError::from(e);
-        match u {
-            UserError::Input { message, hint } => {
-                UserError::input(format!("{}: {message}", args.file.display()), hint)
+    let t = std::time::Instant::now();
+    let exchanges = crate::har::import_file(&args.file)
+        .map_err(|e| {
+            UserError::input(
+                format!("cannot read {}: {e}", args.file.display()),
+                "pass a HAR file exported from Chrome/Firefox DevTools, Playwright or WebPageTest",
+            )
+        })?
+        .map_err(|e| {
+            let u = UserError::from(e);
+            match u {
+                UserError::Input { message, hint } => {
+                    UserError::input(format!("{}: {message}", args.file.display()), hint)
+                }
+                other => other,
             }
-            other => other,
-        }
-    })?;
+        })?;
+    tracing::debug!("imported {} entries: {:?}", exchanges.len(), t.elapsed());
     if exchanges.is_empty() {
         return Err(UserError::input(
             format!("{}: the HAR has no entries", args.file.display()),
@@ -81,18 +84,22 @@ pub async fn analyze(args: AnalyzeArgs) -> anyhow::Result<i32> {
     } else {
         Redactor::new_random()
     };
-    let capture = Capture {
-        exchanges,
-        ..Default::default()
-    };
-    let mut report = build_report(
+    let t = std::time::Instant::now();
+    // Redact once, dropping each original as it goes: the HAR's secrets are never needed again.
+    let redacted: Vec<Exchange> = exchanges
+        .into_iter()
+        .map(|ex| redactor.redact_exchange(&ex))
+        .collect();
+    let mut report = build_report_redacted(
         &redactor.redact_url(&target),
         started,
-        &capture,
+        &Capture::default(),
+        &redacted,
         Default::default(),
         &redactor,
         std::slice::from_ref(&dist),
     );
+    tracing::debug!("redacted, classified, diagnosed: {:?}", t.elapsed());
     report.notes.push(format!(
         "analyzed {} ({} entries) against {} behaviors serving {}",
         args.file.display(),
@@ -110,11 +117,6 @@ pub async fn analyze(args: AnalyzeArgs) -> anyhow::Result<i32> {
     std::fs::create_dir_all(&out_dir)
         .with_context(|| format!("creating output directory {}", out_dir.display()))?;
     let report_path = out_dir.join("report.json");
-    let redacted: Vec<Exchange> = capture
-        .exchanges
-        .iter()
-        .map(|ex| redactor.redact_exchange(ex))
-        .collect();
     report::write_all(&report, &redacted, &out_dir)?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);

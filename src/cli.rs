@@ -155,6 +155,11 @@ pub struct RunArgs {
     #[arg(long = "scenario", short = 's', value_name = "FILE")]
     pub scenarios: Vec<PathBuf>,
 
+    /// Walk the journeys one after the other. By default they run side by side, each in its own
+    /// browser context (its own cookies), which takes as long as the longest one.
+    #[arg(long)]
+    pub sequential: bool,
+
     /// Output directory (default: output/<UTC timestamp>-<host>/).
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,

@@ -302,9 +302,11 @@ pub struct Content {
     pub compression: Option<i64>,
     #[serde(default, deserialize_with = "lenient::string")]
     pub mime_type: String,
+    /// The body. Never read back on import (diagnosis works on headers), so a HAR saved "with
+    /// content" costs no memory for its bodies.
     #[serde(
         default,
-        deserialize_with = "lenient::opt_string",
+        deserialize_with = "lenient::skip",
         skip_serializing_if = "Option::is_none"
     )]
     pub text: Option<String>,
@@ -414,6 +416,12 @@ mod lenient {
 
     pub fn string<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
         Ok(to_string(Value::deserialize(d)?).unwrap_or_default())
+    }
+
+    /// Skip the value, whatever it is.
+    pub fn skip<'de, D: Deserializer<'de>, T>(d: D) -> Result<Option<T>, D::Error> {
+        serde::de::IgnoredAny::deserialize(d)?;
+        Ok(None)
     }
 
     pub fn opt_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
@@ -552,6 +560,154 @@ impl From<HarError> for UserError {
 /// `log.entries` array, or an entry without a `request`, is an error.
 pub fn import(text: &str) -> Result<Vec<Exchange>, HarError> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let mut de = serde_json::Deserializer::from_str(text);
+    match stream::read(&mut de).and_then(|x| de.end().map(|_| x)) {
+        Ok(exchanges) => Ok(exchanges),
+        Err(_) => diagnose(text),
+    }
+}
+
+/// Parse a HAR file from disk without holding it in memory: entries become exchanges one by one
+/// as they are read (a 100 MB HAR is mostly bodies and headers nobody needs twice). A file that
+/// fails is read again whole, only to say precisely what is wrong with it.
+pub fn import_file(path: &std::path::Path) -> std::io::Result<Result<Vec<Exchange>, HarError>> {
+    use std::io::{BufRead, BufReader};
+    let mut reader = BufReader::with_capacity(1 << 20, std::fs::File::open(path)?);
+    if reader.fill_buf()?.starts_with("\u{feff}".as_bytes()) {
+        reader.consume(3);
+    }
+    let mut de = serde_json::Deserializer::from_reader(reader);
+    match stream::read(&mut de).and_then(|x| de.end().map(|_| x)) {
+        Ok(exchanges) => Ok(Ok(exchanges)),
+        Err(e) if e.is_io() => Err(std::io::Error::other(e)),
+        Err(_) => {
+            let bytes = std::fs::read(path)?;
+            Ok(diagnose(&String::from_utf8_lossy(&bytes)))
+        }
+    }
+}
+
+/// The streaming reader behind [`import`] and [`import_file`]: `{"log": {"pages": [...],
+/// "entries": [...]}}` walked with serde seeds, each entry converted as soon as it is parsed and
+/// dropped. Any departure from that shape is an error here; [`diagnose`] then explains it.
+mod stream {
+    use std::collections::HashMap;
+    use std::fmt;
+
+    use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
+    use serde_json::Value;
+
+    use super::{Entry, Page, entry_to_exchange};
+    use crate::exchange::Exchange;
+
+    #[derive(Default)]
+    struct State {
+        exchanges: Vec<Exchange>,
+        titles: HashMap<String, String>,
+        saw_entries: bool,
+    }
+
+    pub fn read<'de, D: de::Deserializer<'de>>(d: D) -> Result<Vec<Exchange>, D::Error> {
+        let mut state = State::default();
+        d.deserialize_map(Top(&mut state))?;
+        if !state.saw_entries {
+            return Err(de::Error::custom("no log.entries"));
+        }
+        // Pages may come after the entries: name each exchange's phase by its page title now.
+        for ex in &mut state.exchanges {
+            if let Some(title) = state.titles.get(&ex.phase).filter(|t| !t.is_empty()) {
+                ex.phase = title.clone();
+            }
+        }
+        Ok(state.exchanges)
+    }
+
+    struct Top<'a>(&'a mut State);
+    impl<'de> Visitor<'de> for Top<'_> {
+        type Value = ();
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a HAR object")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+            let state = self.0;
+            while let Some(key) = map.next_key::<String>()? {
+                if key == "log" {
+                    map.next_value_seed(Log(&mut *state))?;
+                } else {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+            Ok(())
+        }
+    }
+
+    struct Log<'a>(&'a mut State);
+    impl<'de> DeserializeSeed<'de> for Log<'_> {
+        type Value = ();
+        fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+            d.deserialize_map(self)
+        }
+    }
+    impl<'de> Visitor<'de> for Log<'_> {
+        type Value = ();
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a HAR log object")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+            let state = self.0;
+            while let Some(key) = map.next_key::<String>()? {
+                match key.as_str() {
+                    "entries" => {
+                        map.next_value_seed(Entries(&mut *state))?;
+                        state.saw_entries = true;
+                    }
+                    "pages" => {
+                        // Few and small; a broken page is skipped, as in `diagnose`.
+                        if let Value::Array(pages) = map.next_value::<Value>()? {
+                            for p in pages {
+                                if let Ok(p) = serde_json::from_value::<Page>(p) {
+                                    state.titles.insert(p.id, p.title);
+                                }
+                            }
+                        }
+                    }
+                    _ => {
+                        map.next_value::<IgnoredAny>()?;
+                    }
+                }
+            }
+            Ok(())
+        }
+    }
+
+    struct Entries<'a>(&'a mut State);
+    impl<'de> DeserializeSeed<'de> for Entries<'_> {
+        type Value = ();
+        fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+            d.deserialize_seq(self)
+        }
+    }
+    impl<'de> Visitor<'de> for Entries<'_> {
+        type Value = ();
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("an array of HAR entries")
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+            let none: HashMap<&str, &str> = HashMap::new();
+            while let Some(entry) = seq.next_element::<Entry>()? {
+                let index = self.0.exchanges.len();
+                let ex = entry_to_exchange(index, &entry, &none);
+                self.0.exchanges.push(ex);
+            }
+            Ok(())
+        }
+    }
+}
+
+/// The whole-document reader: slower and hungrier than [`stream`], but it can say exactly what is
+/// wrong with a file that is not a HAR (and it is the reference the streaming reader is tested
+/// against).
+fn diagnose(text: &str) -> Result<Vec<Exchange>, HarError> {
     let value: Value = serde_json::from_str(text).map_err(|e| not_json(text, &e))?;
     let log = match &value {
         Value::Object(o) => match o.get("log") {
@@ -1229,7 +1385,7 @@ fn exchange_to_entry(ex: &Exchange, pageref: Option<String>, ext: Option<Value>)
 
 /// Build a HAR 1.2 document. `extensions` supplies each entry's `_cdnprobe` object (behavior,
 /// cache verdict, ...); `None` leaves it out. Journey phases become HAR pages.
-pub fn export(exchanges: &[Exchange], extensions: impl Fn(&Exchange) -> Option<Value>) -> Value {
+pub fn export(exchanges: &[Exchange], extensions: impl Fn(&Exchange) -> Option<Value>) -> Har {
     let mut pages: Vec<Page> = Vec::new();
     let mut page_ids: HashMap<&str, String> = HashMap::new();
     let mut entries = Vec::with_capacity(exchanges.len());
@@ -1252,7 +1408,7 @@ pub fn export(exchanges: &[Exchange], extensions: impl Fn(&Exchange) -> Option<V
         });
         entries.push(exchange_to_entry(ex, pageref, extensions(ex)));
     }
-    let har = Har {
+    Har {
         log: Log {
             version: "1.2".into(),
             creator: Creator {
@@ -1266,14 +1422,17 @@ pub fn export(exchanges: &[Exchange], extensions: impl Fn(&Exchange) -> Option<V
             comment: None,
             extra: Extra::new(),
         },
-    };
-    serde_json::to_value(&har).unwrap_or(Value::Null)
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    fn to_json(har: Har) -> Value {
+        serde_json::to_value(har).unwrap()
+    }
 
     fn sample() -> Vec<Exchange> {
         let mut req = Headers::new();
@@ -1345,9 +1504,9 @@ mod tests {
 
     #[test]
     fn export_has_every_required_har_field() {
-        let har = export(&sample(), |ex| {
+        let har = to_json(export(&sample(), |ex| {
             Some(serde_json::json!({"behavior": "/s/*", "id": ex.id}))
-        });
+        }));
         let log = &har["log"];
         assert_eq!(log["version"], "1.2");
         assert_eq!(log["creator"]["name"], "cdnprobe");
@@ -1442,7 +1601,7 @@ mod tests {
         let mut ex = sample().remove(0);
         ex.phase.clear();
         ex.remote_address = Some("localhost:8443".into());
-        let har = export(&[ex], |_| None);
+        let har = to_json(export(&[ex], |_| None));
         assert!(har["log"]["entries"][0].get("serverIPAddress").is_none());
         assert_eq!(har["log"]["entries"][0]["_serverPort"], 8443);
         assert!(har["log"].get("pages").is_none());
@@ -1815,9 +1974,51 @@ mod tests {
     fn fixtures_round_trip() {
         for text in [CHROME, PLAYWRIGHT] {
             let xs = import(text).unwrap();
-            let again = import(&export(&xs, |_| None).to_string()).unwrap();
+            let again = import(&to_json(export(&xs, |_| None)).to_string()).unwrap();
             assert_eq!(again, xs);
         }
+    }
+
+    /// Every committed HAR fixture (Chrome, Playwright, lab recordings) reads the same through the
+    /// streaming reader, from a string and from the file, as through the whole-document reader.
+    #[test]
+    fn streaming_import_equals_whole_document_import_on_every_fixture() {
+        let mut files = Vec::new();
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/har");
+        let mut dirs = vec![root];
+        while let Some(dir) = dirs.pop() {
+            for e in std::fs::read_dir(dir).unwrap() {
+                let p = e.unwrap().path();
+                if p.is_dir() {
+                    dirs.push(p);
+                } else if p.extension().is_some_and(|x| x == "har") {
+                    files.push(p);
+                }
+            }
+        }
+        assert!(files.len() >= 5, "{files:?}");
+        for f in files {
+            let text = std::fs::read_to_string(&f).unwrap();
+            let whole = diagnose(&text).unwrap();
+            assert!(!whole.is_empty(), "{}", f.display());
+            assert_eq!(import(&text).unwrap(), whole, "{}", f.display());
+            assert_eq!(import_file(&f).unwrap().unwrap(), whole, "{}", f.display());
+        }
+    }
+
+    #[test]
+    fn import_file_reports_what_is_wrong_like_import() {
+        let dir = tempfile::tempdir().unwrap();
+        for bad in ["[]", "{\"log\": {}}", "{\"log\": {\"entries\": [{}]}}", "not json", ""] {
+            let p = dir.path().join("bad.har");
+            std::fs::write(&p, bad).unwrap();
+            let from_file = import_file(&p).unwrap().unwrap_err().to_string();
+            assert_eq!(from_file, import(bad).unwrap_err().to_string(), "{bad}");
+        }
+        // a byte-order mark is tolerated, as Windows tools write one
+        let p = dir.path().join("bom.har");
+        std::fs::write(&p, "\u{feff}{\"log\": {\"entries\": []}}").unwrap();
+        assert_eq!(import_file(&p).unwrap().unwrap(), vec![]);
     }
 
     proptest::proptest! {
@@ -1857,6 +2058,8 @@ mod tests {
             let xs = import(&text);
             prop_assert!(xs.is_ok(), "{:?}", xs);
             let xs = xs.unwrap();
+            // the streaming reader and the whole-document reader agree
+            prop_assert_eq!(&xs, &diagnose(&text).unwrap());
             // and exporting whatever came in never panics either
             let _ = export(&xs, |_| None);
         }

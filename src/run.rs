@@ -307,21 +307,63 @@ async fn settle(page: &Page) -> Result<(), ActionError> {
 }
 
 /// Capture every journey, stopping early (and marking the capture interrupted) on Ctrl-C.
+///
+/// Journeys run side by side, each in its own page and browser context (its own cookie jar), so
+/// the run takes as long as the longest journey rather than their sum; `sequential` walks them one
+/// after the other instead. Whatever the order they finish in, the capture lists journeys and
+/// exchanges in the order the journeys were given, and `on_journey` sees the capture so far each
+/// time a journey ends while others are still running.
 pub async fn capture_journeys(
     browser: &Browser,
     journeys: &[Journey],
     vars: &HashMap<String, String>,
     out_dir: &Path,
     progress: &Progress,
+    sequential: bool,
     mut on_journey: impl FnMut(&Capture),
 ) -> anyhow::Result<(Capture, Option<UserError>)> {
+    use futures::StreamExt;
+    type Done = (JourneyResult, Vec<Exchange>, EventCounts, Option<UserError>);
+    let mut slots: Vec<Option<Done>> = journeys.iter().map(|_| None).collect();
+    let assemble = |slots: &[Option<Done>]| {
+        let mut capture = Capture::default();
+        for (result, exchanges, counts, _) in slots.iter().flatten() {
+            capture.journeys.push(result.clone());
+            capture.exchanges.extend(exchanges.iter().cloned());
+            capture.events.add(counts);
+        }
+        capture
+    };
+    let window = if sequential { 1 } else { journeys.len().max(1) };
+    let mut running = futures::stream::iter(journeys.iter().enumerate())
+        .map(|(i, journey)| async move {
+            (i, run_journey(browser, journey, vars, out_dir, progress).await)
+        })
+        .buffer_unordered(window);
+    let mut interrupted = false;
+    let ctrl_c = tokio::signal::ctrl_c();
+    tokio::pin!(ctrl_c);
+    loop {
+        tokio::select! {
+            next = running.next() => {
+                let Some((i, result)) = next else { break };
+                slots[i] = Some(result?);
+                if slots.iter().any(Option::is_none) {
+                    on_journey(&assemble(&slots));
+                }
+            }
+            _ = &mut ctrl_c => {
+                interrupted = true;
+                break;
+            }
+        }
+    }
+    drop(running);
     let mut capture = Capture::default();
     let mut first_error = None;
-    for journey in journeys {
-        let work = run_journey(browser, journey, vars, out_dir, progress);
-        tokio::select! {
-            r = work => {
-                let (result, exchanges, counts, err) = r?;
+    for (journey, slot) in journeys.iter().zip(slots) {
+        match slot {
+            Some((result, exchanges, counts, err)) => {
                 capture.journeys.push(result);
                 capture.exchanges.extend(exchanges);
                 capture.events.add(&counts);
@@ -329,28 +371,26 @@ pub async fn capture_journeys(
                     first_error = err;
                 }
             }
-            _ = tokio::signal::ctrl_c() => {
-                capture.interrupted = true;
-                capture.exchanges.extend(browser.drain_uncollected());
-                capture.journeys.push(JourneyResult {
-                    name: journey.scenario.name.clone(),
-                    file: journey.scenario.file.as_ref().map(|f| f.display().to_string()),
-                    base_url: journey.base_url.clone(),
-                    steps: vec![StepResult {
-                        index: 0,
-                        description: "interrupted (Ctrl-C)".into(),
-                        ok: false,
-                        duration_ms: 0,
-                        error: Some("interrupted by Ctrl-C".into()),
-                        screenshot: None,
-                    }],
+            None => capture.journeys.push(JourneyResult {
+                name: journey.scenario.name.clone(),
+                file: journey.scenario.file.as_ref().map(|f| f.display().to_string()),
+                base_url: journey.base_url.clone(),
+                steps: vec![StepResult {
+                    index: 0,
+                    description: "interrupted (Ctrl-C)".into(),
                     ok: false,
-                    source: None,
-                });
-                break;
-            }
+                    duration_ms: 0,
+                    error: Some("interrupted by Ctrl-C".into()),
+                    screenshot: None,
+                }],
+                ok: false,
+                source: None,
+            }),
         }
-        on_journey(&capture);
+    }
+    if interrupted {
+        capture.interrupted = true;
+        capture.exchanges.extend(browser.drain_uncollected());
     }
     Ok((capture, first_error))
 }
@@ -369,6 +409,33 @@ pub fn build_report(
     redactor: &Redactor,
     dists: &[Distribution],
 ) -> Report {
+    let redacted: Vec<Exchange> = capture
+        .exchanges
+        .iter()
+        .map(|ex| redactor.redact_exchange(ex))
+        .collect();
+    build_report_redacted(
+        target,
+        started,
+        capture,
+        &redacted,
+        browser_stats,
+        redactor,
+        dists,
+    )
+}
+
+/// [`build_report`] for exchanges already redacted (`redacted` stands for `capture.exchanges`,
+/// whose own copies are not read), so a large capture is redacted once, not once per use.
+pub fn build_report_redacted(
+    target: &str,
+    started: chrono::DateTime<chrono::Utc>,
+    capture: &Capture,
+    redacted: &[Exchange],
+    browser_stats: crate::browser::CdpStats,
+    redactor: &Redactor,
+    dists: &[Distribution],
+) -> Report {
     let mut report = Report::new(target, started);
     report.duration_ms = (chrono::Utc::now() - started).num_milliseconds().max(0) as u64;
     report.journeys = capture.journeys.clone();
@@ -379,15 +446,9 @@ pub fn build_report(
             }
         }
     }
-    report.requests = capture
-        .exchanges
+    report.requests = redacted
         .iter()
-        .map(|ex| {
-            RequestRecord::from_exchange(
-                &redactor.redact_exchange(ex),
-                distribution_for(dists, &ex.url),
-            )
-        })
+        .map(|ex| RequestRecord::from_exchange(ex, distribution_for(dists, &ex.url)))
         .collect();
     report.findings = crate::diagnose::diagnose_with(&report.requests, dists);
     report.capture.cdp = browser_stats;
@@ -639,7 +700,7 @@ async fn run_target(
     let report_path = out_dir.join("report.json");
     let stats_browser = &browser;
     let (capture, step_error) =
-        capture_journeys(&browser, journeys, vars, &out_dir, progress, |partial| {
+        capture_journeys(&browser, journeys, vars, &out_dir, progress, args.sequential, |partial| {
             let mut r = build_report(
                 &target.label,
                 started,

@@ -62,6 +62,7 @@ async fn capture(lab: &Lab, products: &[Product]) -> Vec<Exchange> {
         &vars,
         out.path(),
         &Progress::hidden(),
+        false,
         |_| {},
     )
     .await

@@ -18,7 +18,7 @@ use super::cdp::{Cdp, CdpError};
 const IDLE_QUIET: Duration = Duration::from_millis(500);
 /// Requests older than this are ignored for idleness (long polls, heartbeats).
 const IDLE_IGNORE_OLDER: Duration = Duration::from_secs(10);
-const POLL: Duration = Duration::from_millis(100);
+const POLL: Duration = Duration::from_millis(50);
 
 pub struct Page {
     cdp: Cdp,
@@ -203,21 +203,15 @@ impl Page {
         self.wait_idle(timeout).await
     }
 
-    /// Wait until no request (younger than 10 s) is in flight for 500 ms.
+    /// Wait until no request (younger than 10 s) is in flight and none has started or ended for
+    /// 500 ms. When the network has already been quiet that long this returns at once, so an
+    /// explicit `wait_idle` step right after a `goto` (which waits for idle itself) costs nothing.
     pub async fn wait_idle(&self, timeout: Duration) -> Result<(), ActionError> {
         let deadline = Instant::now() + timeout;
-        let mut quiet_since: Option<Instant> = None;
         loop {
             let (inflight, since_activity) = self.recorder.activity(IDLE_IGNORE_OLDER);
-            let quiet = inflight == 0 && since_activity.is_none_or(|d| d >= Duration::ZERO);
-            if quiet {
-                let start = *quiet_since.get_or_insert_with(Instant::now);
-                let since = since_activity.unwrap_or(IDLE_QUIET).min(start.elapsed());
-                if since >= IDLE_QUIET {
-                    return Ok(());
-                }
-            } else {
-                quiet_since = None;
+            if inflight == 0 && since_activity.is_none_or(|d| d >= IDLE_QUIET) {
+                return Ok(());
             }
             if Instant::now() >= deadline {
                 // Not fatal: some pages never go idle (polling). Say so and continue.

@@ -16,16 +16,20 @@ impl Exporter for HarExporter {
     fn file_name(&self) -> &'static str {
         "capture.har"
     }
-    fn render(&self, report: &Report, ctx: &ExportContext) -> anyhow::Result<Vec<u8>> {
-        let har = to_har(report, ctx.exchanges);
-        let mut bytes = serde_json::to_vec_pretty(&har)?;
-        bytes.push(b'\n');
-        Ok(bytes)
+    fn write(
+        &self,
+        report: &Report,
+        ctx: &ExportContext,
+        out: &mut dyn std::io::Write,
+    ) -> anyhow::Result<()> {
+        serde_json::to_writer_pretty(&mut *out, &to_har(report, ctx.exchanges))?;
+        out.write_all(b"\n")?;
+        Ok(())
     }
 }
 
 /// The HAR document for `exchanges` (already redacted), annotated from `report`.
-pub fn to_har(report: &Report, exchanges: &[Exchange]) -> Value {
+pub fn to_har(report: &Report, exchanges: &[Exchange]) -> crate::har::Har {
     let records: HashMap<(&str, &str), &RequestRecord> = report
         .requests
         .iter()

@@ -28,21 +28,32 @@ impl Exporter for HtmlExporter {
     fn file_name(&self) -> &'static str {
         "report.html"
     }
-    fn render(&self, report: &Report, ctx: &ExportContext) -> anyhow::Result<Vec<u8>> {
-        Ok(to_html(report, ctx.out_dir)?.into_bytes())
+    fn write(
+        &self,
+        report: &Report,
+        ctx: &ExportContext,
+        out: &mut dyn std::io::Write,
+    ) -> anyhow::Result<()> {
+        write_html(report, ctx.out_dir, out)
     }
 }
 
 /// Render the page. `out_dir` is where report.html will live (screenshot links are made relative
 /// to it).
 pub fn to_html(report: &Report, out_dir: &Path) -> anyhow::Result<String> {
+    let mut bytes = Vec::new();
+    write_html(report, out_dir, &mut bytes)?;
+    Ok(String::from_utf8(bytes)?)
+}
+
+fn write_html(report: &Report, out_dir: &Path, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
     let mut env = Environment::new();
     env.add_template("report.html", TEMPLATE)?;
     env.add_template("waterfall.html", WATERFALL)?;
     let view = view(report, out_dir);
-    Ok(env
-        .get_template("report.html")?
-        .render(minijinja::value::Serde(&view))?)
+    env.get_template("report.html")?
+        .render_captured_to(minijinja::value::Serde(&view), out)?;
+    Ok(())
 }
 
 #[derive(Serialize)]

@@ -12,8 +12,15 @@ impl Exporter for JsonExporter {
     fn file_name(&self) -> &'static str {
         "report.json"
     }
-    fn render(&self, report: &Report, _: &ExportContext) -> anyhow::Result<Vec<u8>> {
-        to_bytes(report)
+    fn write(
+        &self,
+        report: &Report,
+        _: &ExportContext,
+        out: &mut dyn std::io::Write,
+    ) -> anyhow::Result<()> {
+        serde_json::to_writer_pretty(&mut *out, report)?;
+        out.write_all(b"\n")?;
+        Ok(())
     }
 }
 

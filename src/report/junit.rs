@@ -16,8 +16,14 @@ impl Exporter for JunitExporter {
     fn file_name(&self) -> &'static str {
         "junit.xml"
     }
-    fn render(&self, report: &Report, _: &ExportContext) -> anyhow::Result<Vec<u8>> {
-        Ok(to_junit(report).to_string()?.into_bytes())
+    fn write(
+        &self,
+        report: &Report,
+        _: &ExportContext,
+        out: &mut dyn std::io::Write,
+    ) -> anyhow::Result<()> {
+        to_junit(report).serialize(out)?;
+        Ok(())
     }
 }
 

@@ -17,8 +17,14 @@ impl Exporter for MarkdownExporter {
     fn file_name(&self) -> &'static str {
         "summary.md"
     }
-    fn render(&self, report: &Report, _: &ExportContext) -> anyhow::Result<Vec<u8>> {
-        Ok(to_markdown(report).into_bytes())
+    fn write(
+        &self,
+        report: &Report,
+        _: &ExportContext,
+        out: &mut dyn std::io::Write,
+    ) -> anyhow::Result<()> {
+        out.write_all(to_markdown(report).as_bytes())?;
+        Ok(())
     }
 }
 

@@ -20,6 +20,7 @@ pub mod schema;
 pub mod table;
 pub mod terminal;
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
@@ -298,7 +299,16 @@ pub struct ExportContext<'a> {
 pub trait Exporter {
     /// File name inside the output directory.
     fn file_name(&self) -> &'static str;
-    fn render(&self, report: &Report, ctx: &ExportContext) -> anyhow::Result<Vec<u8>>;
+    /// Write the file's bytes to `out` (buffered by the caller): large captures stream to disk
+    /// instead of being built in memory first.
+    fn write(&self, report: &Report, ctx: &ExportContext, out: &mut dyn Write) -> anyhow::Result<()>;
+
+    /// The file's bytes in memory (tests, `--json`).
+    fn render(&self, report: &Report, ctx: &ExportContext) -> anyhow::Result<Vec<u8>> {
+        let mut bytes = Vec::new();
+        self.write(report, ctx, &mut bytes)?;
+        Ok(bytes)
+    }
 }
 
 /// Every file a run leaves, in the order `write_all` writes them (report.json first: it is the
@@ -333,10 +343,13 @@ pub fn write_all(
     let mut first_error = None;
     for exporter in exporters() {
         let path = out_dir.join(exporter.file_name());
-        let result = exporter
-            .render(report, &ctx)
-            .with_context(|| format!("rendering {}", exporter.file_name()))
-            .and_then(|bytes| write_atomically(&path, &bytes));
+        let t = std::time::Instant::now();
+        let result = write_atomically_with(&path, |out| {
+            exporter
+                .write(report, &ctx, out)
+                .with_context(|| format!("rendering {}", exporter.file_name()))
+        });
+        tracing::debug!("{}: {:?}", exporter.file_name(), t.elapsed());
         match result {
             Ok(()) => written.push(path),
             Err(e) => {
@@ -353,10 +366,29 @@ pub fn write_all(
 
 /// Write to `path.tmp` then rename, so a reader never sees half a file.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    write_atomically_with(path, |out| Ok(out.write_all(bytes)?))
+}
+
+/// [`write_atomically`] for content produced by `fill` into a buffered writer; the temporary
+/// file is removed if `fill` fails.
+pub fn write_atomically_with(
+    path: &Path,
+    fill: impl FnOnce(&mut dyn Write) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
     let mut tmp = path.as_os_str().to_owned();
     tmp.push(".tmp");
     let tmp = PathBuf::from(tmp);
-    std::fs::write(&tmp, bytes).with_context(|| format!("writing {}", tmp.display()))?;
+    let file = std::fs::File::create(&tmp).with_context(|| format!("writing {}", tmp.display()))?;
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, file);
+    let written = fill(&mut out).and_then(|()| {
+        out.flush()
+            .with_context(|| format!("writing {}", tmp.display()))
+    });
+    drop(out);
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e);
+    }
     std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))?;
     Ok(())
 }
