@@ -176,6 +176,10 @@ pub struct Exchange {
     pub protocol: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub remote_address: Option<String>,
+    /// Chromium's verdict on the connection's security (`secure`, `insecure`, `neutral`, ...):
+    /// `insecure` on an https URL means a certificate error was let through (`--insecure`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub security_state: Option<String>,
     pub timing: Timing,
     /// Bytes received over the network (headers + body), when known.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -13,7 +13,7 @@
 //!
 //! Extension fields written per entry (Chrome's names where Chrome has one, so DevTools shows
 //! them): `_requestId`, `_resourceType` (lower case), `_initiator {type, url}`, `_fromCache`
-//! (`disk`/`memory`), `_targetType`, `_serverPort`, `_failure` (the full [`Failure`], read back
+//! (`disk`/`memory`), `_targetType`, `_serverPort`, `_securityState`, `_failure` (the full [`Failure`], read back
 //! first on import), `_cdnprobe` (from the caller); on the response `_transferSize`, `_error`,
 //! `_fetchedViaServiceWorker`. Journey phases become HAR pages (`title` = phase).
 //!
@@ -1079,6 +1079,7 @@ fn entry_to_exchange(index: usize, e: &Entry, page_titles: &HashMap<&str, &str>)
         protocol: protocol_from_http_version(&resp.http_version)
             .or_else(|| protocol_from_http_version(&req.http_version)),
         remote_address,
+        security_state: str_ext(&e.extra, "_securityState").map(str::to_string),
         timing,
         encoded_size,
         from_disk_cache: from_cache.as_deref() == Some("disk"),
@@ -1309,6 +1310,9 @@ fn exchange_to_entry(ex: &Exchange, pageref: Option<String>, ext: Option<Value>)
         .unwrap_or((None, None));
     if let Some(p) = port {
         extra.insert("_serverPort".into(), Value::from(p));
+    }
+    if let Some(s) = &ex.security_state {
+        extra.insert("_securityState".into(), Value::from(s.as_str()));
     }
     if let Some(v) = ext {
         extra.insert("_cdnprobe".into(), v);
@@ -2009,7 +2013,13 @@ mod tests {
     #[test]
     fn import_file_reports_what_is_wrong_like_import() {
         let dir = tempfile::tempdir().unwrap();
-        for bad in ["[]", "{\"log\": {}}", "{\"log\": {\"entries\": [{}]}}", "not json", ""] {
+        for bad in [
+            "[]",
+            "{\"log\": {}}",
+            "{\"log\": {\"entries\": [{}]}}",
+            "not json",
+            "",
+        ] {
             let p = dir.path().join("bad.har");
             std::fs::write(&p, bad).unwrap();
             let from_file = import_file(&p).unwrap().unwrap_err().to_string();

@@ -337,7 +337,10 @@ pub async fn capture_journeys(
     let window = if sequential { 1 } else { journeys.len().max(1) };
     let mut running = futures::stream::iter(journeys.iter().enumerate())
         .map(|(i, journey)| async move {
-            (i, run_journey(browser, journey, vars, out_dir, progress).await)
+            (
+                i,
+                run_journey(browser, journey, vars, out_dir, progress).await,
+            )
         })
         .buffer_unordered(window);
     let mut interrupted = false;
@@ -373,7 +376,11 @@ pub async fn capture_journeys(
             }
             None => capture.journeys.push(JourneyResult {
                 name: journey.scenario.name.clone(),
-                file: journey.scenario.file.as_ref().map(|f| f.display().to_string()),
+                file: journey
+                    .scenario
+                    .file
+                    .as_ref()
+                    .map(|f| f.display().to_string()),
                 base_url: journey.base_url.clone(),
                 steps: vec![StepResult {
                     index: 0,
@@ -699,8 +706,14 @@ async fn run_target(
 
     let report_path = out_dir.join("report.json");
     let stats_browser = &browser;
-    let (capture, step_error) =
-        capture_journeys(&browser, journeys, vars, &out_dir, progress, args.sequential, |partial| {
+    let (capture, step_error) = capture_journeys(
+        &browser,
+        journeys,
+        vars,
+        &out_dir,
+        progress,
+        args.sequential,
+        |partial| {
             let mut r = build_report(
                 &target.label,
                 started,
@@ -713,8 +726,9 @@ async fn run_target(
             r.summary.partial = true;
             r.summarize();
             let _ = report::json::write(&r, &report_path);
-        })
-        .await?;
+        },
+    )
+    .await?;
     let mut report = build_report(
         &target.label,
         started,

@@ -480,6 +480,11 @@ fn build_exchanges(id: &str, p: Pending) -> Vec<Exchange> {
                 .and_then(Value::as_str)
                 .map(str::to_string),
             remote_address,
+            security_state: resp
+                .and_then(|r| r.get("securityState"))
+                .and_then(Value::as_str)
+                .filter(|s| !s.is_empty() && *s != "unknown")
+                .map(str::to_string),
             timing: Timing {
                 start_ms: hop.wall_ms,
                 ttfb_ms: ttfb,

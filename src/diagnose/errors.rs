@@ -107,6 +107,86 @@ pub fn edge_error(ctx: &Ctx) -> Vec<Finding> {
         .collect()
 }
 
+/// Chromium's net error names for certificate and handshake failures.
+fn is_tls_error(text: &str) -> bool {
+    [
+        "ERR_CERT_",
+        "ERR_SSL_",
+        "ERR_BAD_SSL_",
+        "ERR_CERTIFICATE_",
+        "ERR_TLS_",
+    ]
+    .iter()
+    .any(|p| text.contains(p))
+}
+
+fn host_of(r: &RequestRecord) -> Option<String> {
+    url::Url::parse(&r.url)
+        .ok()
+        .and_then(|u| crate::classify::edge::host_port(&u))
+}
+
+/// `tls-error`: requests the browser failed on a certificate or handshake error, per host.
+pub fn tls_error(ctx: &Ctx) -> Vec<Finding> {
+    let hits = ctx.records.iter().filter(|r| {
+        r.failure
+            .as_ref()
+            .is_some_and(|f| is_tls_error(&f.error_text))
+    });
+    group_by(hits, host_of)
+        .into_iter()
+        .map(|(host, rs)| {
+            let errors: std::collections::BTreeSet<&str> = rs
+                .iter()
+                .filter_map(|r| r.failure.as_ref().map(|f| f.error_text.as_str()))
+                .collect();
+            let evidence = distinct_urls(&rs)
+                .into_iter()
+                .map(|r| ev(r, failure_lines(r)))
+                .collect();
+            ids::TLS_ERROR.finding(
+                rs.iter().find_map(|r| r.behavior.clone()),
+                format!(
+                    "{} to {host} failed before any HTTP answer ({}): nothing from that host loads for \
+                     anyone whose browser checks certificates.",
+                    plural(rs.len(), "request", "requests"),
+                    errors.into_iter().collect::<Vec<_>>().join(", ")
+                ),
+                cap(evidence),
+            )
+        })
+        .collect()
+}
+
+/// `tls-certificate-ignored`: https responses Chromium marked `insecure` — only possible when
+/// certificate errors were let through with `--insecure`. One finding per host.
+pub fn tls_certificate_ignored(ctx: &Ctx) -> Vec<Finding> {
+    let hits = ctx.records.iter().filter(|r| {
+        r.url.starts_with("https://") && r.security_state.as_deref() == Some("insecure")
+    });
+    group_by(hits, host_of)
+        .into_iter()
+        .map(|(host, rs)| {
+            let first = rs[0];
+            ids::TLS_IGNORED.finding(
+                first.behavior.clone(),
+                format!(
+                    "{} to {host} were let through despite an invalid certificate because of \
+                     --insecure; a browser without it shows an error page instead.",
+                    plural(rs.len(), "request", "requests"),
+                ),
+                vec![ev(
+                    first,
+                    vec![
+                        "securityState: insecure".to_string(),
+                        "certificate errors ignored (--insecure)".to_string(),
+                    ],
+                )],
+            )
+        })
+        .collect()
+}
+
 /// A HAR carries no `corsErrorStatus`: a cross-origin font with no response and
 /// `net::ERR_FAILED` is what a CORS block looks like there.
 fn har_cors_block(r: &RequestRecord) -> bool {
@@ -211,6 +291,61 @@ mod tests {
                 canceled: true,
                 ..Default::default()
             })
+    }
+
+    #[test]
+    fn tls_error_names_the_host_and_the_net_error() {
+        let cert = Rec::get(S_JS).no_response(Failure {
+            error_text: "net::ERR_CERT_AUTHORITY_INVALID".into(),
+            ..Default::default()
+        });
+        let f = run(&[cert]);
+        let x = only(&f, "tls-error");
+        assert_eq!(x.len(), 1);
+        assert_eq!(x[0].severity, Severity::Error);
+        assert!(
+            x[0].explanation.contains("jira.example.com"),
+            "{}",
+            x[0].explanation
+        );
+        assert_eq!(
+            x[0].evidence[0].lines,
+            vec!["browser: net::ERR_CERT_AUTHORITY_INVALID".to_string()]
+        );
+        assert!(x[0].fix.contains("--insecure"));
+    }
+
+    #[test]
+    fn other_failures_and_healthy_https_are_not_tls_errors() {
+        let refused = Rec::get(S_JS).no_response(Failure {
+            error_text: "net::ERR_CONNECTION_REFUSED".into(),
+            ..Default::default()
+        });
+        let mut recs = healthy();
+        recs.push(refused);
+        recs.push(Rec::static_ok(S_CSS, "Hit").security("secure"));
+        let f = run(&recs);
+        assert!(only(&f, "tls-error").is_empty(), "{f:#?}");
+        assert!(only(&f, "tls-certificate-ignored").is_empty(), "{f:#?}");
+    }
+
+    #[test]
+    fn insecure_https_response_is_a_warning_once_per_host() {
+        let f = run(&[
+            Rec::static_ok(S_JS, "Hit").security("insecure"),
+            Rec::static_ok(S_CSS, "Hit").security("insecure"),
+            // plain http is "insecure" too, but that is not a certificate being ignored
+            Rec::page_ok("http://jira.example.com/secure/Dashboard.jspa").security("insecure"),
+        ]);
+        let x = only(&f, "tls-certificate-ignored");
+        assert_eq!(x.len(), 1, "{f:#?}");
+        assert_eq!(x[0].severity, Severity::Warn);
+        assert!(
+            x[0].explanation
+                .starts_with("2 requests to jira.example.com"),
+            "{}",
+            x[0].explanation
+        );
     }
 
     #[test]

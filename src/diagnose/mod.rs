@@ -202,6 +202,14 @@ pub mod ids {
         "CORS failure: the browser refused a cross-origin response",
         cf: "whitelist the `Origin` header on the behavior (in the cache key) so the origin sees it and each site origin gets its own cached answer; for preflights also `Access-Control-Request-Headers` and `Access-Control-Request-Method`, and allow OPTIONS.",
         origin: "answer with `Access-Control-Allow-Origin` for the site's origin on fonts and other cross-origin resources (Jira 8.3+/Confluence 7.0+ do when Origin reaches them; otherwise add it in the proxy for /s/).");
+    spec!(TLS_ERROR, "tls-error", Error, Capture,
+        "TLS failure: the browser refused the certificate or the handshake",
+        cf: "the viewer certificate must cover every alternate domain name the site and its CDN host use, chain to a public CA (ACM, in us-east-1), be unexpired, and the security policy must allow the browser's TLS versions. (TLS trouble between CloudFront and the origin shows as a 502, not here.)",
+        origin: "for hosts the browser reaches directly (the node, a separate static host): a certificate valid for the host name with its full chain. On a UAT site with a private CA, probe with --insecure: the problem is then reported as tls-certificate-ignored instead of stopping the page.");
+    spec!(TLS_IGNORED, "tls-certificate-ignored", Warn, Capture,
+        "Certificate errors were ignored (--insecure): browsers would refuse this host",
+        cf: "attach a certificate (ACM) that covers the host name before real users arrive.",
+        origin: "install a certificate valid for the host name with its full chain; --insecure is for probing a UAT site, never the answer for production.");
     spec!(STATIC_BYPASSES_CDN, "static-bypasses-cdn", Warn, Capture,
         "Static resource loaded without going through the CDN",
         cf: "make sure the host the page uses for static resources points at the distribution, and that a behavior covers the path.",
@@ -288,6 +296,7 @@ pub const CATALOGUE: &[Spec] = &[
     ids::FONT_502,
     ids::EDGE_ERROR,
     ids::CORS_BLOCKED,
+    ids::TLS_ERROR,
     ids::HEALTH_CHECK_FAILED,
     ids::ROTATING_COOKIE_IN_KEY,
     ids::SET_COOKIE_ON_CACHEABLE,
@@ -298,6 +307,7 @@ pub const CATALOGUE: &[Spec] = &[
     ids::VARY_STAR,
     ids::SHORT_TTL_VERSIONED,
     ids::STATIC_BYPASSES_CDN,
+    ids::TLS_IGNORED,
     ids::BEHAVIOR_MISMATCH,
     ids::POP_CHANGE_MISS,
     ids::BROWSER_CACHE_REPLAY,
@@ -380,6 +390,8 @@ pub fn diagnose_with(records: &[RequestRecord], dists: &[Distribution]) -> Vec<F
     out.extend(errors::font_502(&ctx));
     out.extend(errors::edge_error(&ctx));
     out.extend(errors::cors_blocked(&ctx));
+    out.extend(errors::tls_error(&ctx));
+    out.extend(errors::tls_certificate_ignored(&ctx));
     out.extend(cookies::rotating_cookie_in_key(&ctx));
     out.extend(cookies::set_cookie_on_cacheable(&ctx));
     out.extend(headers::expires_before_date(&ctx));

@@ -84,6 +84,11 @@ impl Rec {
         self
     }
 
+    pub fn security(mut self, state: &str) -> Rec {
+        self.0.security_state = Some(state.into());
+        self
+    }
+
     pub fn browser_cache(mut self) -> Rec {
         self.0.from_disk_cache = true;
         self

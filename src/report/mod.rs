@@ -39,7 +39,7 @@ use crate::verify::BehaviorReport;
 /// - 1.2: `observed_behavior` on requests (`--behavior-header`), `health_checks[]` (Atlassian's
 ///   static asset caching health check).
 /// - 1.3: `reason` on `behaviors[].sequences[]` (why each sampled URL got its verdict).
-pub const SCHEMA_VERSION: &str = "1.3";
+pub const SCHEMA_VERSION: &str = "1.4";
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Tool {
@@ -111,6 +111,9 @@ pub struct RequestRecord {
     pub protocol: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub remote_address: Option<String>,
+    /// Chromium's `securityState` for the response (`secure`, `insecure`, ...), when captured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub security_state: Option<String>,
     pub timing: Timing,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub encoded_size: Option<u64>,
@@ -154,6 +157,7 @@ impl RequestRecord {
             mime_type: ex.mime_type.clone(),
             protocol: ex.protocol.clone(),
             remote_address: ex.remote_address.clone(),
+            security_state: ex.security_state.clone(),
             timing: ex.timing.clone(),
             encoded_size: ex.encoded_size,
             redirected_to: ex.redirected_to.clone(),
@@ -301,7 +305,12 @@ pub trait Exporter {
     fn file_name(&self) -> &'static str;
     /// Write the file's bytes to `out` (buffered by the caller): large captures stream to disk
     /// instead of being built in memory first.
-    fn write(&self, report: &Report, ctx: &ExportContext, out: &mut dyn Write) -> anyhow::Result<()>;
+    fn write(
+        &self,
+        report: &Report,
+        ctx: &ExportContext,
+        out: &mut dyn Write,
+    ) -> anyhow::Result<()>;
 
     /// The file's bytes in memory (tests, `--json`).
     fn render(&self, report: &Report, ctx: &ExportContext) -> anyhow::Result<Vec<u8>> {
