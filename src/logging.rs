@@ -3,8 +3,18 @@
 //! chromiumoxide logs each message its generated types cannot parse under the tracing target
 //! `chromiumoxide::conn::raw_ws::parse_errors` and otherwise drops it silently. We count them so
 //! the report can say how many there were instead of hiding them.
+//!
+//! Every log line passes through the run's [`Redactor`] before it reaches stderr (DESIGN.md:
+//! secrets are redacted in every output, logs included): `RUST_LOG=trace` shows chromiumoxide's
+//! and the HTTP clients' own debug output, which can carry cookies, URLs with tokens, or the
+//! password a login step typed. Until a run registers its redactor ([`set_redactor`]), lines
+//! still get the name-based redaction (`JSESSIONID=..`, `password=..`, `Authorization: ..`).
 
+use std::io::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, LazyLock, RwLock};
+
+use crate::redact::Redactor;
 
 use tracing_subscriber::layer::{Context, SubscriberExt};
 use tracing_subscriber::util::SubscriberInitExt;
@@ -15,6 +25,45 @@ const PARSE_ERROR_TARGET: &str = "chromiumoxide::conn::raw_ws::parse_errors";
 
 pub fn driver_parse_errors() -> u64 {
     DRIVER_PARSE_ERRORS.load(Ordering::Relaxed)
+}
+
+static LOG_REDACTOR: LazyLock<RwLock<Arc<Redactor>>> =
+    LazyLock::new(|| RwLock::new(Arc::new(Redactor::new_random())));
+
+/// Redact log lines with the run's redactor from now on (it knows the run's passwords and the
+/// session cookies given with --cookie-file / --header).
+pub fn set_redactor(redactor: Arc<Redactor>) {
+    *LOG_REDACTOR.write().unwrap_or_else(|e| e.into_inner()) = redactor;
+}
+
+/// One log event's text, redacted and written to stderr in one piece when dropped.
+#[derive(Default)]
+pub struct RedactingStderr {
+    buf: Vec<u8>,
+}
+
+impl Write for RedactingStderr {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.buf.extend_from_slice(b);
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Drop for RedactingStderr {
+    fn drop(&mut self) {
+        if self.buf.is_empty() {
+            return;
+        }
+        let text = String::from_utf8_lossy(&self.buf);
+        let redacted = LOG_REDACTOR
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .redact_text(&text);
+        let _ = std::io::stderr().lock().write_all(redacted.as_bytes());
+    }
 }
 
 struct ParseErrorCounter;
@@ -41,7 +90,7 @@ pub fn init(verbose: bool) {
     let _ = tracing_subscriber::registry()
         .with(
             tracing_subscriber::fmt::layer()
-                .with_writer(std::io::stderr)
+                .with_writer(RedactingStderr::default)
                 .with_target(false)
                 .with_filter(display),
         )

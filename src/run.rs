@@ -696,6 +696,9 @@ async fn run_target(
         }
     }
 
+    let redactor = std::sync::Arc::new(redactor);
+    crate::logging::set_redactor(redactor.clone());
+
     progress.set("launching Chromium");
     let browser = Browser::launch(&BrowserOptions {
         chrome: args.chrome.clone(),

@@ -256,6 +256,55 @@ fn a_refused_login_exits_2_saying_so_with_a_screenshot() {
     block_on(lab.shutdown());
 }
 
+/// `RUST_LOG=trace` shows the websocket frames and HTTP traffic of the libraries underneath —
+/// including the password a login step types and every session cookie. Each log line goes
+/// through the run's redactor (measured before that existed: the lab password and ~500
+/// `JSESSIONID=` values in a 14 MB trace of the two journeys).
+#[test]
+fn trace_logs_carry_neither_the_password_nor_session_cookies() {
+    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let (lab, url) = lab_jira();
+    let out = tempfile::tempdir().unwrap();
+    let run = cdnprobe()
+        .args([
+            "run",
+            &url,
+            "--quiet",
+            "--no-verify",
+            "--scenario",
+            "scenarios/jira-smoke.toml",
+            "--out",
+        ])
+        .arg(out.path())
+        .env("RUST_LOG", "trace")
+        .env("CDNPROBE_JIRA_USER", "alice")
+        .env("CDNPROBE_JIRA_PASSWORD", "cdnprobe-lab-alice")
+        .output()
+        .unwrap();
+    assert_eq!(run.status.code(), Some(0));
+    let log = String::from_utf8_lossy(&run.stderr);
+    // The trace really shows the traffic (so the assertions below are not vacuous)...
+    assert!(
+        log.contains("Input.insertText"),
+        "no CDP traffic in the trace"
+    );
+    assert!(
+        log.contains("JSESSIONID=<redacted:"),
+        "no session cookie in the trace"
+    );
+    // ...and never a secret.
+    assert!(
+        !log.contains("cdnprobe-lab-alice"),
+        "the password is in the log"
+    );
+    let leaked = log
+        .match_indices("JSESSIONID=")
+        .filter(|(i, _)| !log[i + "JSESSIONID=".len()..].starts_with("<redacted:"))
+        .count();
+    assert_eq!(leaked, 0, "session cookie values in the log");
+    block_on(lab.shutdown());
+}
+
 #[test]
 fn a_cookie_file_session_skips_the_login() {
     let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
