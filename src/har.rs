@@ -457,10 +457,52 @@ mod lenient {
         })
     }
 
+    /// An object read as `T` directly (no `Value` on the way: this is the hot path of a large
+    /// import; `T`'s own fields are lenient, so an object always reads); anything else — null, a
+    /// number, a string, an array — is `T::default()`.
     pub fn or_default<'de, D: Deserializer<'de>, T: DeserializeOwned + Default>(
         d: D,
     ) -> Result<T, D::Error> {
-        Ok(serde_json::from_value(Value::deserialize(d)?).unwrap_or_default())
+        use serde::de::{Error, IgnoredAny, MapAccess, SeqAccess, Visitor};
+        struct OrDefault<T>(std::marker::PhantomData<T>);
+        impl<'de, T: DeserializeOwned + Default> Visitor<'de> for OrDefault<T> {
+            type Value = T;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<T, A::Error> {
+                T::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<T, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(T::default())
+            }
+            fn visit_bool<E: Error>(self, _: bool) -> Result<T, E> {
+                Ok(T::default())
+            }
+            fn visit_i64<E: Error>(self, _: i64) -> Result<T, E> {
+                Ok(T::default())
+            }
+            fn visit_u64<E: Error>(self, _: u64) -> Result<T, E> {
+                Ok(T::default())
+            }
+            fn visit_f64<E: Error>(self, _: f64) -> Result<T, E> {
+                Ok(T::default())
+            }
+            fn visit_str<E: Error>(self, _: &str) -> Result<T, E> {
+                Ok(T::default())
+            }
+            fn visit_unit<E: Error>(self) -> Result<T, E> {
+                Ok(T::default())
+            }
+            fn visit_none<E: Error>(self) -> Result<T, E> {
+                Ok(T::default())
+            }
+            fn visit_some<D2: Deserializer<'de>>(self, d: D2) -> Result<T, D2::Error> {
+                d.deserialize_any(self)
+            }
+        }
+        d.deserialize_any(OrDefault(std::marker::PhantomData))
     }
 
     pub fn opt<'de, D: Deserializer<'de>, T: DeserializeOwned>(
@@ -567,23 +609,18 @@ pub fn import(text: &str) -> Result<Vec<Exchange>, HarError> {
     }
 }
 
-/// Parse a HAR file from disk without holding it in memory: entries become exchanges one by one
-/// as they are read (a 100 MB HAR is mostly bodies and headers nobody needs twice). A file that
-/// fails is read again whole, only to say precisely what is wrong with it.
+/// Parse a HAR file from disk: entries become exchanges one by one as they are read, never a
+/// document tree (a 100 MB HAR is mostly bodies and headers nobody needs twice). A file that
+/// fails is parsed again the slow way, only to say precisely what is wrong with it.
 pub fn import_file(path: &std::path::Path) -> std::io::Result<Result<Vec<Exchange>, HarError>> {
-    use std::io::{BufRead, BufReader};
-    let mut reader = BufReader::with_capacity(1 << 20, std::fs::File::open(path)?);
-    if reader.fill_buf()?.starts_with("\u{feff}".as_bytes()) {
-        reader.consume(3);
-    }
-    let mut de = serde_json::Deserializer::from_reader(reader);
+    // Read whole, parse from the slice (several times faster than from a reader), and free the
+    // bytes before anything else is built: the exchanges never hold the bodies.
+    let bytes = std::fs::read(path)?;
+    let body = bytes.strip_prefix("\u{feff}".as_bytes()).unwrap_or(&bytes);
+    let mut de = serde_json::Deserializer::from_slice(body);
     match stream::read(&mut de).and_then(|x| de.end().map(|_| x)) {
         Ok(exchanges) => Ok(Ok(exchanges)),
-        Err(e) if e.is_io() => Err(std::io::Error::other(e)),
-        Err(_) => {
-            let bytes = std::fs::read(path)?;
-            Ok(diagnose(&String::from_utf8_lossy(&bytes)))
-        }
+        Err(_) => Ok(diagnose(&String::from_utf8_lossy(&bytes))),
     }
 }
 
@@ -1387,39 +1424,49 @@ fn exchange_to_entry(ex: &Exchange, pageref: Option<String>, ext: Option<Value>)
     }
 }
 
+/// Journey phases as HAR pages (first-seen order) and each phase's page id.
+fn pages_of(exchanges: &[Exchange]) -> (Vec<Page>, HashMap<&str, String>) {
+    let mut pages: Vec<Page> = Vec::new();
+    let mut page_ids: HashMap<&str, String> = HashMap::new();
+    for ex in exchanges.iter().filter(|ex| !ex.phase.is_empty()) {
+        page_ids.entry(ex.phase.as_str()).or_insert_with(|| {
+            let id = format!("page_{}", pages.len() + 1);
+            pages.push(Page {
+                started_date_time: iso8601(ex.timing.start_ms),
+                id: id.clone(),
+                title: ex.phase.clone(),
+                page_timings: PageTimings::default(),
+                extra: Extra::new(),
+            });
+            id
+        });
+    }
+    (pages, page_ids)
+}
+
+fn creator() -> Creator {
+    Creator {
+        name: "cdnprobe".into(),
+        version: env!("CARGO_PKG_VERSION").into(),
+        comment: None,
+    }
+}
+
 /// Build a HAR 1.2 document. `extensions` supplies each entry's `_cdnprobe` object (behavior,
 /// cache verdict, ...); `None` leaves it out. Journey phases become HAR pages.
 pub fn export(exchanges: &[Exchange], extensions: impl Fn(&Exchange) -> Option<Value>) -> Har {
-    let mut pages: Vec<Page> = Vec::new();
-    let mut page_ids: HashMap<&str, String> = HashMap::new();
-    let mut entries = Vec::with_capacity(exchanges.len());
-    for ex in exchanges {
-        let pageref = (!ex.phase.is_empty()).then(|| {
-            page_ids
-                .entry(ex.phase.as_str())
-                .or_insert_with(|| {
-                    let id = format!("page_{}", pages.len() + 1);
-                    pages.push(Page {
-                        started_date_time: iso8601(ex.timing.start_ms),
-                        id: id.clone(),
-                        title: ex.phase.clone(),
-                        page_timings: PageTimings::default(),
-                        extra: Extra::new(),
-                    });
-                    id
-                })
-                .clone()
-        });
-        entries.push(exchange_to_entry(ex, pageref, extensions(ex)));
-    }
+    let (pages, page_ids) = pages_of(exchanges);
+    let entries = exchanges
+        .iter()
+        .map(|ex| {
+            let pageref = page_ids.get(ex.phase.as_str()).cloned();
+            exchange_to_entry(ex, pageref, extensions(ex))
+        })
+        .collect();
     Har {
         log: Log {
             version: "1.2".into(),
-            creator: Creator {
-                name: "cdnprobe".into(),
-                version: env!("CARGO_PKG_VERSION").into(),
-                comment: None,
-            },
+            creator: creator(),
             browser: None,
             pages,
             entries,
@@ -1427,6 +1474,58 @@ pub fn export(exchanges: &[Exchange], extensions: impl Fn(&Exchange) -> Option<V
             extra: Extra::new(),
         },
     }
+}
+
+/// Write what [`export`] builds, as compact JSON, without building it: each entry is made,
+/// written and dropped in turn, so a large capture is never held twice.
+pub fn write_json(
+    out: impl std::io::Write,
+    exchanges: &[Exchange],
+    extensions: impl Fn(&Exchange) -> Option<Value>,
+) -> serde_json::Result<()> {
+    use serde::ser::SerializeSeq;
+    struct Entries<'a, F> {
+        exchanges: &'a [Exchange],
+        page_ids: &'a HashMap<&'a str, String>,
+        extensions: F,
+    }
+    impl<F: Fn(&Exchange) -> Option<Value>> Serialize for Entries<'_, F> {
+        fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut seq = s.serialize_seq(Some(self.exchanges.len()))?;
+            for ex in self.exchanges {
+                let pageref = self.page_ids.get(ex.phase.as_str()).cloned();
+                seq.serialize_element(&exchange_to_entry(ex, pageref, (self.extensions)(ex)))?;
+            }
+            seq.end()
+        }
+    }
+    // The same fields, in the same order, as `Log` serializes.
+    #[derive(Serialize)]
+    struct LazyLog<'a, E: Serialize> {
+        version: &'a str,
+        creator: Creator,
+        #[serde(skip_serializing_if = "<[Page]>::is_empty")]
+        pages: &'a [Page],
+        entries: E,
+    }
+    #[derive(Serialize)]
+    struct LazyHar<L: Serialize> {
+        log: L,
+    }
+    let (pages, page_ids) = pages_of(exchanges);
+    let har = LazyHar {
+        log: LazyLog {
+            version: "1.2",
+            creator: creator(),
+            pages: &pages,
+            entries: Entries {
+                exchanges,
+                page_ids: &page_ids,
+                extensions,
+            },
+        },
+    };
+    serde_json::to_writer(out, &har)
 }
 
 #[cfg(test)]
@@ -1611,6 +1710,24 @@ mod tests {
         assert!(har["log"].get("pages").is_none());
         assert!(har["log"]["entries"][0].get("_cdnprobe").is_none());
         assert!(har["log"]["entries"][0].get("pageref").is_none());
+    }
+
+    #[test]
+    fn streamed_export_is_the_built_export() {
+        let xs = sample();
+        let ext = |ex: &Exchange| Some(serde_json::json!({"id": ex.id}));
+        let mut streamed = Vec::new();
+        write_json(&mut streamed, &xs, ext).unwrap();
+        assert_eq!(
+            String::from_utf8(streamed).unwrap(),
+            serde_json::to_string(&export(&xs, ext)).unwrap()
+        );
+        let mut none = Vec::new();
+        write_json(&mut none, &[], |_| None).unwrap();
+        assert_eq!(
+            String::from_utf8(none).unwrap(),
+            serde_json::to_string(&export(&[], |_| None)).unwrap()
+        );
     }
 
     #[test]

@@ -6,8 +6,8 @@
 //! without disclosing either value.
 
 use super::evidence::{
-    cache_lines, cap, ev, fresh, host_of, is_session_cookie, is_stickiness_cookie, plural,
-    request_cookies, set_cookies,
+    cache_lines, cap, ev, fresh, is_session_cookie, is_stickiness_cookie, plural, request_cookies,
+    set_cookies,
 };
 use super::headers::{distinct_urls, misses, treatment_line};
 use super::{Ctx, Evidence, Finding, ids};
@@ -84,23 +84,24 @@ pub fn rotating_cookie_in_key(ctx: &Ctx) -> Vec<Finding> {
     let groups = super::evidence::group_by(ctx.records.iter().filter(|r| fresh(r)), |r| {
         let (idx, b, _) = ctx.behavior(r)?;
         (!b.key.cookies.is_none() && b.can_store() && b.caches_method(&r.method))
-            .then(|| (host_of(r), idx))
+            .then(|| (ctx.host(r), idx))
     });
+    // Each record's cookies parsed once: the loops below visit them per group and per name.
+    let mut by_host: std::collections::HashMap<String, Vec<&RequestRecord>> =
+        std::collections::HashMap::new();
+    for r in ctx.records.iter().filter(|r| fresh(r)) {
+        by_host.entry(ctx.host(r)).or_default().push(r);
+    }
     for ((host, _idx), rs) in groups {
         let (_, behavior, pattern) = ctx.behavior(rs[0]).expect("grouped by behavior");
-        let same_host: Vec<&RequestRecord> = ctx
-            .records
-            .iter()
-            .filter(|r| fresh(r) && host_of(r) == host)
-            .collect();
+        let same_host: &[&RequestRecord] = by_host.get(&host).map(Vec::as_slice).unwrap_or(&[]);
+        let sent: Vec<Vec<(String, String)>> = rs.iter().map(|r| request_cookies(r)).collect();
+        let set: Vec<Vec<super::evidence::SetCookie>> =
+            same_host.iter().map(|r| set_cookies(r)).collect();
         let names = distinct(
-            rs.iter()
-                .flat_map(|r| request_cookies(r).into_iter().map(|(n, _)| n))
-                .chain(
-                    same_host
-                        .iter()
-                        .flat_map(|r| set_cookies(r).into_iter().map(|c| c.name)),
-                ),
+            sent.iter()
+                .flat_map(|cs| cs.iter().map(|(n, _)| n.clone()))
+                .chain(set.iter().flat_map(|cs| cs.iter().map(|c| c.name.clone()))),
         );
         let mut rotating: Vec<(String, Vec<String>, Vec<String>)> = Vec::new();
         for name in names {
@@ -108,17 +109,16 @@ pub fn rotating_cookie_in_key(ctx: &Ctx) -> Vec<Finding> {
                 continue;
             }
             let req_vals = distinct(
-                rs.iter()
-                    .flat_map(|r| request_cookies(r))
+                sent.iter()
+                    .flatten()
                     .filter(|(n, _)| *n == name)
-                    .map(|(_, v)| v),
+                    .map(|(_, v)| v.clone()),
             );
             let set_vals = distinct(
-                same_host
-                    .iter()
-                    .flat_map(|r| set_cookies(r))
+                set.iter()
+                    .flatten()
                     .filter(|c| c.name == name)
-                    .map(|c| c.value),
+                    .map(|c| c.value.clone()),
             );
             let is_rotating = if is_stickiness_cookie(&name) {
                 req_vals.len() >= 2 || set_vals.len() >= 2

@@ -334,11 +334,44 @@ pub fn spec(id: &str) -> Option<&'static Spec> {
 pub struct Ctx<'a> {
     pub records: &'a [RequestRecord],
     pub dists: &'a [Distribution],
+    /// Per record (same index), looked up once: the behavior serving it (index, behavior,
+    /// effective pattern) and its host. Findings ask for these again and again; a 100 MB HAR
+    /// has ~14,000 records.
+    served: Vec<Option<(usize, &'a Behavior, String)>>,
+    hosts: Vec<String>,
 }
 
 impl<'a> Ctx<'a> {
     pub fn new(records: &'a [RequestRecord], dists: &'a [Distribution]) -> Self {
-        Ctx { records, dists }
+        let served = records
+            .iter()
+            .map(|r| dists.iter().find_map(|d| d.behavior_for(&r.url)))
+            .collect();
+        let hosts = records.iter().map(evidence::host_of).collect();
+        Ctx {
+            records,
+            dists,
+            served,
+            hosts,
+        }
+    }
+
+    /// The index of `r` in `records`, when it is one of them (by address, not by value).
+    fn index_of(&self, r: &RequestRecord) -> Option<usize> {
+        let size = std::mem::size_of::<RequestRecord>();
+        let offset =
+            (r as *const RequestRecord as usize).checked_sub(self.records.as_ptr() as usize)?;
+        let i = offset / size;
+        (offset % size == 0 && i < self.records.len() && std::ptr::eq(&self.records[i], r))
+            .then_some(i)
+    }
+
+    /// `host:port` of the record's URL (empty when it has none).
+    pub fn host(&self, r: &RequestRecord) -> String {
+        match self.index_of(r) {
+            Some(i) => self.hosts[i].clone(),
+            None => evidence::host_of(r),
+        }
     }
 
     /// Some distribution is known (so the cache key and TTLs are known).
@@ -353,7 +386,10 @@ impl<'a> Ctx<'a> {
 
     /// The behavior serving this record's URL: index, behavior, effective pattern.
     pub fn behavior(&self, r: &RequestRecord) -> Option<(usize, &'a Behavior, String)> {
-        self.dist_for(&r.url)?.behavior_for(&r.url)
+        match self.index_of(r) {
+            Some(i) => self.served[i].clone(),
+            None => self.dists.iter().find_map(|d| d.behavior_for(&r.url)),
+        }
     }
 
     /// A successful response the edge's caching applies to: static, or under a non-default

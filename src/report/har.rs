@@ -22,7 +22,9 @@ impl Exporter for HarExporter {
         ctx: &ExportContext,
         out: &mut dyn std::io::Write,
     ) -> anyhow::Result<()> {
-        serde_json::to_writer_pretty(&mut *out, &to_har(report, ctx.exchanges))?;
+        with_extensions(report, ctx.exchanges, |exchanges, ext| {
+            crate::har::write_json(&mut *out, exchanges, ext)
+        })?;
         out.write_all(b"\n")?;
         Ok(())
     }
@@ -30,6 +32,15 @@ impl Exporter for HarExporter {
 
 /// The HAR document for `exchanges` (already redacted), annotated from `report`.
 pub fn to_har(report: &Report, exchanges: &[Exchange]) -> crate::har::Har {
+    with_extensions(report, exchanges, |xs, ext| crate::har::export(xs, ext))
+}
+
+/// Call `f` with the exchanges and the function giving each its `_cdnprobe` object.
+fn with_extensions<T>(
+    report: &Report,
+    exchanges: &[Exchange],
+    f: impl FnOnce(&[Exchange], &dyn Fn(&Exchange) -> Option<Value>) -> T,
+) -> T {
     let records: HashMap<(&str, &str), &RequestRecord> = report
         .requests
         .iter()
@@ -44,7 +55,7 @@ pub fn to_har(report: &Report, exchanges: &[Exchange]) -> crate::har::Har {
                 .insert(f.id.as_str());
         }
     }
-    crate::har::export(exchanges, |ex| {
+    f(exchanges, &|ex| {
         let record = records.get(&(ex.id.as_str(), ex.url.as_str()))?;
         Some(extension(report, record, cited.get(ex.url.as_str())))
     })
