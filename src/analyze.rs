@@ -90,6 +90,7 @@ pub async fn analyze(args: AnalyzeArgs) -> anyhow::Result<i32> {
         .into_iter()
         .map(|ex| redactor.redact_exchange(&ex))
         .collect();
+    tracing::debug!("redacted: {:?}", t.elapsed());
     let mut report = build_report_redacted(
         &redactor.redact_url(&target),
         started,

@@ -3,17 +3,31 @@
 //! Every later stage (classify, diagnose, verify, report) reads `Exchange`s and nothing else from
 //! the browser, so the same pipeline runs on a live capture, a HAR file or a repeat load.
 
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 
 /// Ordered header list that keeps the exact name case and duplicates (evidence quotes header lines
 /// verbatim). Lookups are case-insensitive. Serialized as a JSON object with lower-case names,
 /// repeated headers joined by `\n` (the way CDP reports `Set-Cookie`).
+///
+/// Shared on clone (copy on write): a report's request records carry the same headers as the
+/// exchanges they classify, and on a large HAR the headers are most of the memory.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Headers(pub Vec<(String, String)>);
+pub struct Headers(pub Arc<Vec<(String, String)>>);
 
 impl Headers {
     pub fn new() -> Self {
-        Self(Vec::new())
+        Self::default()
+    }
+
+    pub fn from_pairs(pairs: Vec<(String, String)>) -> Self {
+        Self(Arc::new(pairs))
+    }
+
+    /// The pairs, to change in place (copied first if shared).
+    pub fn pairs_mut(&mut self) -> &mut Vec<(String, String)> {
+        Arc::make_mut(&mut self.0)
     }
 
     /// First value of `name` (case-insensitive).
@@ -38,17 +52,18 @@ impl Headers {
     }
 
     pub fn push(&mut self, name: impl Into<String>, value: impl Into<String>) {
-        self.0.push((name.into(), value.into()));
+        Arc::make_mut(&mut self.0).push((name.into(), value.into()));
     }
 
     /// Replace every value of `name` with one value.
     pub fn set(&mut self, name: &str, value: impl Into<String>) {
-        self.0.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
-        self.0.push((name.to_string(), value.into()));
+        let pairs = Arc::make_mut(&mut self.0);
+        pairs.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
+        pairs.push((name.to_string(), value.into()));
     }
 
     pub fn remove(&mut self, name: &str) {
-        self.0.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
+        Arc::make_mut(&mut self.0).retain(|(n, _)| !n.eq_ignore_ascii_case(name));
     }
 
     pub fn is_empty(&self) -> bool {
@@ -86,7 +101,7 @@ impl Headers {
 impl Serialize for Headers {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut map: std::collections::BTreeMap<String, String> = Default::default();
-        for (n, v) in &self.0 {
+        for (n, v) in self.0.iter() {
             map.entry(n.to_ascii_lowercase())
                 .and_modify(|e| {
                     e.push('\n');
@@ -101,7 +116,7 @@ impl Serialize for Headers {
 impl<'de> Deserialize<'de> for Headers {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let map: std::collections::BTreeMap<String, String> = Deserialize::deserialize(d)?;
-        Ok(Headers(map.into_iter().collect()))
+        Ok(Headers::from_pairs(map.into_iter().collect()))
     }
 }
 

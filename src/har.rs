@@ -522,31 +522,113 @@ mod lenient {
     }
 
     /// `[{name, value}, ...]` (HAR) or `{name: value}` (some hand-made files).
+    /// `[{"name", "value"}, ...]` (items without a name skipped), or a `{"name": "value"}`
+    /// object (names sorted). Read item by item: headers are most of a HAR's non-body bytes.
     pub fn name_values<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<NameValue>, D::Error> {
-        Ok(match Value::deserialize(d)? {
-            Value::Array(a) => a
-                .into_iter()
-                .filter_map(|v| match v {
-                    Value::Object(mut o) => {
-                        let name = to_string(o.remove("name").unwrap_or(Value::Null))?;
-                        let value =
-                            to_string(o.remove("value").unwrap_or(Value::Null)).unwrap_or_default();
-                        Some(NameValue { name, value })
+        use serde::de::{Error, IgnoredAny, MapAccess, SeqAccess, Visitor};
+        use std::fmt;
+
+        /// One array item: a `{name, value}` object, or `None` for anything else.
+        struct Item(Option<NameValue>);
+        impl<'de> Deserialize<'de> for Item {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Item, D::Error> {
+                struct V;
+                impl<'de> Visitor<'de> for V {
+                    type Value = Item;
+                    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                        f.write_str("a {name, value} object")
                     }
-                    _ => None,
-                })
-                .collect(),
-            Value::Object(o) => o
-                .into_iter()
-                .filter_map(|(name, v)| {
-                    Some(NameValue {
-                        name,
-                        value: to_string(v)?,
+                    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Item, A::Error> {
+                        let (mut name, mut value) = (Value::Null, Value::Null);
+                        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+                            match key.as_ref() {
+                                "name" => name = map.next_value()?,
+                                "value" => value = map.next_value()?,
+                                _ => {
+                                    map.next_value::<IgnoredAny>()?;
+                                }
+                            }
+                        }
+                        Ok(Item(to_string(name).map(|name| NameValue {
+                            name,
+                            value: to_string(value).unwrap_or_default(),
+                        })))
+                    }
+                    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Item, A::Error> {
+                        while seq.next_element::<IgnoredAny>()?.is_some() {}
+                        Ok(Item(None))
+                    }
+                    fn visit_bool<E: Error>(self, _: bool) -> Result<Item, E> {
+                        Ok(Item(None))
+                    }
+                    fn visit_i64<E: Error>(self, _: i64) -> Result<Item, E> {
+                        Ok(Item(None))
+                    }
+                    fn visit_u64<E: Error>(self, _: u64) -> Result<Item, E> {
+                        Ok(Item(None))
+                    }
+                    fn visit_f64<E: Error>(self, _: f64) -> Result<Item, E> {
+                        Ok(Item(None))
+                    }
+                    fn visit_str<E: Error>(self, _: &str) -> Result<Item, E> {
+                        Ok(Item(None))
+                    }
+                    fn visit_unit<E: Error>(self) -> Result<Item, E> {
+                        Ok(Item(None))
+                    }
+                }
+                d.deserialize_any(V)
+            }
+        }
+
+        struct List;
+        impl<'de> Visitor<'de> for List {
+            type Value = Vec<NameValue>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a list of headers")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(16));
+                while let Some(Item(nv)) = seq.next_element::<Item>()? {
+                    out.extend(nv);
+                }
+                Ok(out)
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut sorted = std::collections::BTreeMap::new();
+                while let Some((name, v)) = map.next_entry::<String, Value>()? {
+                    sorted.insert(name, v);
+                }
+                Ok(sorted
+                    .into_iter()
+                    .filter_map(|(name, v)| {
+                        Some(NameValue {
+                            name,
+                            value: to_string(v)?,
+                        })
                     })
-                })
-                .collect(),
-            _ => Vec::new(),
-        })
+                    .collect())
+            }
+            fn visit_bool<E: Error>(self, _: bool) -> Result<Self::Value, E> {
+                Ok(Vec::new())
+            }
+            fn visit_i64<E: Error>(self, _: i64) -> Result<Self::Value, E> {
+                Ok(Vec::new())
+            }
+            fn visit_u64<E: Error>(self, _: u64) -> Result<Self::Value, E> {
+                Ok(Vec::new())
+            }
+            fn visit_f64<E: Error>(self, _: f64) -> Result<Self::Value, E> {
+                Ok(Vec::new())
+            }
+            fn visit_str<E: Error>(self, _: &str) -> Result<Self::Value, E> {
+                Ok(Vec::new())
+            }
+            fn visit_unit<E: Error>(self) -> Result<Self::Value, E> {
+                Ok(Vec::new())
+            }
+        }
+        d.deserialize_any(List)
     }
 }
 
@@ -939,7 +1021,7 @@ fn headers_from(list: &[NameValue]) -> Headers {
             continue;
         }
         match h
-            .0
+            .pairs_mut()
             .iter_mut()
             .find(|(n, _)| n.eq_ignore_ascii_case(&nv.name))
         {
@@ -1882,7 +1964,7 @@ mod tests {
             "headers": [{"name": "Set-Cookie", "value": "a=1"}, {"name": "set-cookie", "value": "b=2"}, {"name": "Vary", "value": "Origin"}]}}]}}"#;
         let xs = import(text).unwrap();
         assert_eq!(
-            xs[0].response_headers.0,
+            *xs[0].response_headers.0,
             vec![
                 ("Set-Cookie".to_string(), "a=1\nb=2".to_string()),
                 ("Vary".to_string(), "Origin".to_string())

@@ -110,7 +110,7 @@ impl Redactor {
         if self.keep_secrets {
             return h.clone();
         }
-        Headers(
+        Headers::from_pairs(
             h.0.iter()
                 .map(|(n, v)| {
                     let v = v

@@ -453,11 +453,15 @@ pub fn build_report_redacted(
             }
         }
     }
+    let t = std::time::Instant::now();
     report.requests = redacted
         .iter()
         .map(|ex| RequestRecord::from_exchange(ex, distribution_for(dists, &ex.url)))
         .collect();
+    tracing::debug!("classified: {:?}", t.elapsed());
+    let t = std::time::Instant::now();
     report.findings = crate::diagnose::diagnose_with(&report.requests, dists);
+    tracing::debug!("diagnosed: {:?}", t.elapsed());
     report.capture.cdp = browser_stats;
     report.capture.events = capture.events.clone();
     report.summary.partial = capture.interrupted;

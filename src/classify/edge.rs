@@ -233,7 +233,7 @@ mod tests {
             url: url.into(),
             method: "GET".into(),
             status: Some(200),
-            response_headers: Headers(
+            response_headers: Headers::from_pairs(
                 headers
                     .iter()
                     .map(|(a, b)| (a.to_string(), b.to_string()))

@@ -284,7 +284,7 @@ mod tests {
     }
 
     fn h(pairs: &[(&str, &str)]) -> Headers {
-        Headers(
+        Headers::from_pairs(
             pairs
                 .iter()
                 .map(|(n, v)| (n.to_string(), v.to_string()))

@@ -135,15 +135,15 @@ pub fn rotating_cookie_in_key(ctx: &Ctx) -> Vec<Finding> {
         let mut evidence: Vec<Evidence> = Vec::new();
         for (name, _, _) in &rotating {
             // Two responses that set the cookie to different values (under this behavior first).
-            let setters: Vec<(&RequestRecord, super::evidence::SetCookie)> = rs
+            // (rs is a subset of same_host: look there for the setters' records.)
+            let in_rs: std::collections::HashSet<*const RequestRecord> =
+                rs.iter().map(|r| *r as *const RequestRecord).collect();
+            let setters: Vec<(&RequestRecord, &super::evidence::SetCookie)> = same_host
                 .iter()
-                .chain(same_host.iter())
-                .flat_map(|r| {
-                    set_cookies(r)
-                        .into_iter()
-                        .filter(|c| c.name == *name)
-                        .map(move |c| (*r, c))
-                })
+                .zip(&set)
+                .filter(|(r, _)| in_rs.contains(&(**r as *const RequestRecord)))
+                .chain(same_host.iter().zip(&set))
+                .flat_map(|(r, cs)| cs.iter().filter(|c| c.name == *name).map(move |c| (*r, c)))
                 .collect();
             if let Some((r1, c1)) = setters.first()
                 && let Some((r2, c2)) = setters.iter().find(|(_, c)| c.value != c1.value)
@@ -155,14 +155,10 @@ pub fn rotating_cookie_in_key(ctx: &Ctx) -> Vec<Finding> {
                 }
             }
             // Two requests under this behavior that sent different values: two cache keys.
-            let senders: Vec<(&RequestRecord, String)> = rs
+            let senders: Vec<(&RequestRecord, &String)> = rs
                 .iter()
-                .filter_map(|r| {
-                    request_cookies(r)
-                        .into_iter()
-                        .find(|(n, _)| n == name)
-                        .map(|(_, v)| (*r, v))
-                })
+                .zip(&sent)
+                .filter_map(|(r, cs)| cs.iter().find(|(n, _)| n == name).map(|(_, v)| (*r, v)))
                 .collect();
             if let Some((r1, v1)) = senders.first()
                 && let Some((r2, _)) = senders.iter().find(|(_, v)| v != v1)

@@ -167,7 +167,7 @@ fn lock(m: &Mutex<Cache>) -> std::sync::MutexGuard<'_, Cache> {
 }
 
 fn to_headers(map: &HeaderMap) -> Headers {
-    Headers(
+    Headers::from_pairs(
         map.iter()
             .map(|(n, v)| {
                 (
@@ -336,7 +336,7 @@ async fn handle(State(edge): State<Arc<Edge>>, req: Request) -> Response {
         (page.status, page.headers, page.body)
     });
     headers
-        .0
+        .pairs_mut()
         .retain(|(n, _)| !is_hop_by_hop(n) && !n.eq_ignore_ascii_case("age"));
     if behavior.origin_forward.cookies.is_none() {
         headers.remove("set-cookie");

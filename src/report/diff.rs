@@ -577,7 +577,7 @@ mod tests {
             },
             None,
         );
-        r.response_headers = Headers(
+        r.response_headers = Headers::from_pairs(
             resp.iter()
                 .map(|(a, b)| (a.to_string(), b.to_string()))
                 .collect(),

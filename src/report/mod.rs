@@ -300,7 +300,7 @@ pub struct ExportContext<'a> {
 }
 
 /// One output file.
-pub trait Exporter {
+pub trait Exporter: Send + Sync {
     /// File name inside the output directory.
     fn file_name(&self) -> &'static str;
     /// Write the file's bytes to `out` (buffered by the caller): large captures stream to disk
@@ -348,17 +348,34 @@ pub fn write_all(
     std::fs::create_dir_all(out_dir)
         .with_context(|| format!("creating output directory {}", out_dir.display()))?;
     let ctx = ExportContext { exchanges, out_dir };
+    let exporters = exporters();
+    // The files are independent: write them side by side (a large capture.har takes as long
+    // as all the others together).
+    let results: Vec<(PathBuf, anyhow::Result<()>)> = std::thread::scope(|scope| {
+        let jobs: Vec<_> = exporters
+            .iter()
+            .map(|exporter| {
+                let ctx = &ctx;
+                scope.spawn(move || {
+                    let path = out_dir.join(exporter.file_name());
+                    let t = std::time::Instant::now();
+                    let result = write_atomically_with(&path, |out| {
+                        exporter
+                            .write(report, ctx, out)
+                            .with_context(|| format!("rendering {}", exporter.file_name()))
+                    });
+                    tracing::debug!("{}: {:?}", exporter.file_name(), t.elapsed());
+                    (path, result)
+                })
+            })
+            .collect();
+        jobs.into_iter()
+            .map(|j| j.join().expect("an exporter panicked"))
+            .collect()
+    });
     let mut written = Vec::new();
     let mut first_error = None;
-    for exporter in exporters() {
-        let path = out_dir.join(exporter.file_name());
-        let t = std::time::Instant::now();
-        let result = write_atomically_with(&path, |out| {
-            exporter
-                .write(report, &ctx, out)
-                .with_context(|| format!("rendering {}", exporter.file_name()))
-        });
-        tracing::debug!("{}: {:?}", exporter.file_name(), t.elapsed());
+    for (path, result) in results {
         match result {
             Ok(()) => written.push(path),
             Err(e) => {

@@ -31,7 +31,7 @@ pub fn url(path: &str) -> String {
 }
 
 fn headers(pairs: &[(&str, &str)]) -> Headers {
-    Headers(
+    Headers::from_pairs(
         pairs
             .iter()
             .map(|(a, b)| (a.to_string(), b.to_string()))
