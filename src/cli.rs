@@ -132,8 +132,10 @@ pub struct MergeArgs {
     /// output directory's name (or the file name).
     #[arg(value_name = "REPORT", required = true, num_args = 1..)]
     pub reports: Vec<PathBuf>,
-    /// Write the merged report.json here instead of stdout.
-    #[arg(long, value_name = "FILE")]
+    /// Write the merged run's files into this directory (report.json, capture.har, junit.xml,
+    /// report.html, summary.md), or only report.json to a path ending in `.json`. Default: the
+    /// merged report.json to stdout.
+    #[arg(long, value_name = "DIR|FILE.json")]
     pub out: Option<PathBuf>,
 }
 

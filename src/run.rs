@@ -521,12 +521,30 @@ pub fn parse_faults(names: &[String]) -> Result<Vec<crate::lab::Fault>, UserErro
 pub async fn lab_target(args: &RunArgs) -> anyhow::Result<Target> {
     use crate::lab::{LabOptions, Product, Topology};
     let faults = parse_faults(&args.lab_faults)?;
+    // --behaviors / --distribution-config configure the lab's own edge (so a configuration can
+    // be tried out before it is deployed), and classification then uses the same set. The
+    // context path goes to the lab, which serves both products under it and prefixes the set.
+    let behaviors = match (
+        &args.distribution.behaviors,
+        &args.distribution.distribution_config,
+    ) {
+        (None, None) => None,
+        _ => {
+            let file_only = crate::cli::DistributionArgs {
+                context_path: None,
+                ..args.distribution.clone()
+            };
+            Some(Distribution::from_args(&file_only, Vec::<String>::new())?.behaviors)
+        }
+    };
     let lab = crate::lab::start(LabOptions {
         topology: match args.lab_topology {
             crate::cli::TopologyArg::Proxy => Topology::Proxy,
             crate::cli::TopologyArg::CdnHost => Topology::CdnHost,
         },
         faults,
+        behaviors,
+        context_path: args.distribution.context_path.clone(),
         behavior_header: args.distribution.behavior_header.clone(),
         ..Default::default()
     })

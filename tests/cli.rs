@@ -359,3 +359,66 @@ fn a_cookie_file_session_skips_the_login() {
     );
     block_on(lab.shutdown());
 }
+
+/// `--behaviors` and `--context-path` with no target configure the lab's own edge, so a
+/// configuration can be tried before it is deployed: here /s/* with caching off, under /jira.
+#[test]
+fn a_behaviors_file_configures_the_labs_edge() {
+    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("behaviors.toml");
+    std::fs::write(
+        &file,
+        r#"
+[[behavior]]
+pattern = "/s/*"
+name = "static, caching off"
+min_ttl = 0
+default_ttl = 0
+max_ttl = 0
+cookies = "none"
+query = "all"
+"#,
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    cdnprobe()
+        .args([
+            "run",
+            "--no-verify",
+            "--quiet",
+            "--context-path",
+            "/jira",
+            "--behaviors",
+        ])
+        .arg(&file)
+        .arg("--out")
+        .arg(&out)
+        .assert()
+        .code(0);
+    let r: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
+    let requests = r["requests"].as_array().unwrap();
+    let s: Vec<&serde_json::Value> = requests
+        .iter()
+        .filter(|q| q["behavior"] == "/jira/s/*")
+        .collect();
+    assert!(s.len() > 10, "few /jira/s/ requests: {}", s.len());
+    assert!(
+        s.iter()
+            .all(|q| q["url"].as_str().unwrap().contains("/jira/s/"))
+    );
+    // The edge itself now never stores /s/: every load of every /s/ URL is a Miss.
+    assert!(
+        s.iter().all(|q| q["cache"]["status"] == "miss"),
+        "{:?}",
+        s.iter().map(|q| &q["cache"]["status"]).collect::<Vec<_>>()
+    );
+    // The pages themselves live under the context path too.
+    assert!(requests.iter().any(|q| {
+        q["url"]
+            .as_str()
+            .unwrap()
+            .contains("/jira/secure/Dashboard.jspa")
+    }));
+}

@@ -127,6 +127,7 @@ fn merge_writes_one_report_keeping_each_run() {
     let fra = write_report(dir.path(), "20261124T100000Z-fra", false);
     let iad = write_report(dir.path(), "20261124T100000Z-iad", true);
     let out = dir.path().join("merged.json");
+    // iad's run failed /s/*: the merged result fails too, and merge exits 1 like a run would.
     cdnprobe()
         .arg("merge")
         .arg(&fra)
@@ -134,7 +135,7 @@ fn merge_writes_one_report_keeping_each_run() {
         .arg("--out")
         .arg(&out)
         .assert()
-        .code(0)
+        .code(1)
         .stderr(predicate::str::contains("merged 2 run(s)"));
     let merged = cdnprobe::report::json::read(&out).unwrap();
     let sources: Vec<&str> = merged.runs.iter().map(|r| r.source.as_str()).collect();
@@ -149,7 +150,7 @@ fn merge_writes_one_report_keeping_each_run() {
         .arg(&fra)
         .arg(&iad)
         .assert()
-        .code(0)
+        .code(1)
         .get_output()
         .stdout
         .clone();
@@ -162,6 +163,42 @@ fn merge_writes_one_report_keeping_each_run() {
         .assert()
         .code(1)
         .stdout(predicate::str::contains("REGRESSION /s/*"));
+}
+
+#[test]
+fn merge_into_a_directory_writes_every_file_and_passes_when_every_run_passed() {
+    let dir = tempfile::tempdir().unwrap();
+    let fra = write_report(dir.path(), "20261124T100000Z-fra", false);
+    let iad = write_report(dir.path(), "20261124T100000Z-iad", false);
+    let out = dir.path().join("merged");
+    cdnprobe()
+        .arg("merge")
+        .arg(&fra)
+        .arg(&iad)
+        .arg("--out")
+        .arg(&out)
+        .assert()
+        .code(0)
+        .stderr(predicate::str::contains("merged 2 run(s)"));
+    for name in cdnprobe::report::file_names() {
+        assert!(out.join(name).is_file(), "{name} missing");
+    }
+    let merged = cdnprobe::report::json::read(&out.join("report.json")).unwrap();
+    assert_eq!(merged.summary.exit_code, 0);
+    // The HAR holds every run's requests, each page named after its run.
+    let har =
+        cdnprobe::har::import(&std::fs::read_to_string(out.join("capture.har")).unwrap()).unwrap();
+    assert_eq!(har.len(), merged.requests.len());
+    assert!(
+        har.iter()
+            .any(|e| e.phase.starts_with("[20261124T100000Z-fra] "))
+    );
+    assert!(
+        har.iter()
+            .any(|e| e.phase.starts_with("[20261124T100000Z-iad] "))
+    );
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(html.contains("20261124T100000Z-iad"));
 }
 
 fn site() -> Router {

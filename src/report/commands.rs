@@ -25,7 +25,8 @@ pub fn diff(args: &DiffArgs) -> anyhow::Result<i32> {
     Ok(d.exit_code())
 }
 
-/// `cdnprobe merge R... [--out FILE]`.
+/// `cdnprobe merge R... [--out DIR|FILE.json]`. Exits like a run: 0 when every merged run
+/// passed, 1 when one failed, 2 when one was partial.
 pub fn merge(args: &MergeArgs) -> anyhow::Result<i32> {
     let mut inputs = Vec::new();
     for path in &args.reports {
@@ -37,11 +38,33 @@ pub fn merge(args: &MergeArgs) -> anyhow::Result<i32> {
     }
     let merged = merge::merge(inputs)?;
     match &args.out {
-        Some(out) => {
+        Some(out)
+            if out
+                .extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("json")) =>
+        {
             json::write(&merged, out)?;
             eprintln!("merged {} run(s) into {}", merged.runs.len(), out.display());
         }
+        Some(dir) => {
+            let exchanges: Vec<crate::exchange::Exchange> = merged
+                .requests
+                .iter()
+                .map(super::RequestRecord::to_exchange)
+                .collect();
+            let files = super::write_all(&merged, &exchanges, dir)?;
+            eprintln!(
+                "merged {} run(s) into {} ({})",
+                merged.runs.len(),
+                dir.display(),
+                files
+                    .iter()
+                    .filter_map(|f| f.file_name().map(|n| n.to_string_lossy().into_owned()))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        }
         None => print!("{}", String::from_utf8(json::to_bytes(&merged)?)?),
     }
-    Ok(exit::OK)
+    Ok(merged.summary.exit_code)
 }

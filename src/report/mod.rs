@@ -166,6 +166,39 @@ impl RequestRecord {
             source: None,
         }
     }
+
+    /// The exchange this record describes, as far as a report keeps it (no status text, and a
+    /// browser-cache replay counts as a disk-cache one): what a merged report's capture.har is
+    /// made from. A merged record's phase is prefixed with its run (`[fra] jira-smoke#3 ...`).
+    pub fn to_exchange(&self) -> Exchange {
+        Exchange {
+            id: self.id.clone(),
+            url: self.url.clone(),
+            method: self.method.clone(),
+            resource_type: self.resource_type.clone(),
+            initiator: self.initiator.clone(),
+            target_type: self.target_type.clone(),
+            request_headers: self.request_headers.clone(),
+            status: self.status,
+            status_text: String::new(),
+            response_headers: self.response_headers.clone(),
+            mime_type: self.mime_type.clone(),
+            protocol: self.protocol.clone(),
+            remote_address: self.remote_address.clone(),
+            security_state: self.security_state.clone(),
+            timing: self.timing.clone(),
+            encoded_size: self.encoded_size,
+            from_disk_cache: self.from_browser_cache,
+            from_memory_cache: false,
+            from_service_worker: false,
+            failure: self.failure.clone(),
+            redirected_to: self.redirected_to.clone(),
+            phase: match &self.source {
+                Some(run) => format!("[{run}] {}", self.phase),
+                None => self.phase.clone(),
+            },
+        }
+    }
 }
 
 /// Counts and the overall outcome.
