@@ -536,6 +536,58 @@ fn summary_md_snapshots() {
     );
 }
 
+/// A real `cdnprobe run` of the lab, frozen (tests/fixtures/reports/record.sh made it).
+fn lab_run(name: &str) -> cdnprobe::report::Report {
+    cdnprobe::report::json::read(
+        &Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/reports")
+            .join(format!("lab-{name}"))
+            .join("report.json"),
+    )
+    .unwrap()
+}
+
+/// The terminal and summary.md of real lab runs (healthy, alb-stickiness), next to the
+/// hand-made fixture's above: what an admin sees after `cdnprobe run`.
+#[test]
+fn lab_run_snapshots() {
+    let files = files_for_snapshot();
+    for name in ["healthy", "alb-stickiness"] {
+        let r = lab_run(name);
+        // What the recording must show for these snapshots to mean anything.
+        let verdict = |p: &str| {
+            r.behaviors
+                .iter()
+                .find(|b| b.pattern == p)
+                .map(|b| b.verdict.to_string())
+        };
+        match name {
+            "healthy" => {
+                assert_eq!(r.summary.exit_code, 0);
+                assert_eq!(verdict("/s/*").as_deref(), Some("HITS"));
+            }
+            _ => {
+                assert_eq!(r.summary.exit_code, 1);
+                assert_eq!(verdict("/s/*").as_deref(), Some("NEVER_HITS"));
+                assert!(r.findings.iter().any(|f| f.id == "rotating-cookie-in-key"));
+            }
+        }
+        let out = terminal::render(
+            &r,
+            &terminal::TerminalOptions {
+                color: false,
+                verbose: false,
+                files: &files,
+            },
+        );
+        insta::assert_snapshot!(format!("lab_run_terminal_{name}"), out);
+        insta::assert_snapshot!(
+            format!("lab_run_summary_{name}"),
+            cdnprobe::report::markdown::to_markdown(&r)
+        );
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // HTML (content; tests/report_html.rs opens it in Chromium)
 

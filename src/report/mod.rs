@@ -39,6 +39,7 @@ use crate::verify::BehaviorReport;
 /// - 1.2: `observed_behavior` on requests (`--behavior-header`), `health_checks[]` (Atlassian's
 ///   static asset caching health check).
 /// - 1.3: `reason` on `behaviors[].sequences[]` (why each sampled URL got its verdict).
+/// - 1.4: `security_state` on requests (Chromium's `securityState`; TLS findings read it).
 pub const SCHEMA_VERSION: &str = "1.4";
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
