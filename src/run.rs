@@ -754,10 +754,18 @@ async fn run_target(
         },
     )
     .await?;
-    let mut report = build_report(
+    // Redacted once: the report's records and capture.har both come from these (and share
+    // their headers); verification below replays the unredacted originals.
+    let redacted: Vec<Exchange> = capture
+        .exchanges
+        .iter()
+        .map(|ex| redactor.redact_exchange(ex))
+        .collect();
+    let mut report = build_report_redacted(
         &target.label,
         started,
         &capture,
+        &redacted,
         browser.stats(),
         &redactor,
         dists,
@@ -799,11 +807,6 @@ async fn run_target(
         .await;
         crate::diagnose::health::attach(&mut report, checks);
     }
-    let redacted: Vec<Exchange> = capture
-        .exchanges
-        .iter()
-        .map(|ex| redactor.redact_exchange(ex))
-        .collect();
     let files = report::write_all(&report, &redacted, &out_dir)?;
     progress.finish();
     for n in &report.notes {
