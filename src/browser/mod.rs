@@ -186,6 +186,11 @@ impl Browser {
             .and_then(|c| c.as_mut_inner().id())
     }
 
+    /// The temporary profile directory (removed when the browser is dropped).
+    pub fn profile_dir(&self) -> &std::path::Path {
+        self._profile.path()
+    }
+
     pub fn version(&self) -> &str {
         &self.version
     }

@@ -25,16 +25,24 @@ pub fn block_on<F: std::future::Future>(f: F) -> F::Output {
 }
 
 static BROWSER_PID: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(0);
+static BROWSER_PROFILE: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
 
-/// A static is never dropped, so the shared browser's kill-on-drop never runs: kill it when the
-/// test process exits instead (libtest returns from main or calls `exit`, both run atexit).
+/// A static is never dropped, so the shared browser's kill-on-drop never runs, nor does its
+/// profile directory's removal: do both when the test process exits instead (libtest returns
+/// from main or calls `exit`, both run atexit). Before this, every test binary left a Chromium
+/// behind, and then a `cdnprobe-chromium-*` directory in /tmp.
 extern "C" fn kill_shared_browser() {
     let pid = BROWSER_PID.load(std::sync::atomic::Ordering::SeqCst);
     if pid > 0 {
-        // SAFETY: plain kill(2) on the pid of the Chromium this process launched.
+        // SAFETY: plain kill(2) and waitpid(2) on the pid of the Chromium this process launched
+        // (its child), so it has stopped writing before its profile is removed.
         unsafe {
             libc::kill(pid, libc::SIGKILL);
+            libc::waitpid(pid, std::ptr::null_mut(), 0);
         }
+    }
+    if let Some(dir) = BROWSER_PROFILE.get() {
+        let _ = std::fs::remove_dir_all(dir);
     }
 }
 
@@ -45,6 +53,7 @@ pub async fn browser() -> &'static Browser {
             let mut b = Browser::launch(&BrowserOptions::default())
                 .await
                 .expect("Chromium must be installed for these tests: apt-get install -y chromium");
+            let _ = BROWSER_PROFILE.set(b.profile_dir().to_path_buf());
             if let Some(pid) = b.pid() {
                 BROWSER_PID.store(pid as i32, std::sync::atomic::Ordering::SeqCst);
                 // SAFETY: registering a plain extern "C" fn with no captured state.
