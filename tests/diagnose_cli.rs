@@ -274,17 +274,33 @@ fn analyze_lab_har(name: &str, code: i32) -> serde_json::Value {
     report(out.path())
 }
 
+/// The lab recordings: Playwright's `recordHar`, and Chrome DevTools' own "Export HAR" code
+/// (tests/fixtures/har/lab/README.md says how each was made).
+const EXPORTERS: [&str; 2] = ["playwright", "devtools"];
+
 #[test]
-fn analyze_playwright_har_of_the_healthy_lab_has_no_error_or_warn() {
-    let r = analyze_lab_har("playwright-jira-healthy.har", 0);
-    assert!(r["requests"].as_array().unwrap().len() > 20);
-    assert_eq!(r["summary"]["findings_error"], 0);
-    assert_eq!(r["summary"]["findings_warn"], 0, "{}", r["findings"]);
+fn analyze_lab_hars_of_the_healthy_lab_have_no_error_or_warn() {
+    for tool in EXPORTERS {
+        let r = analyze_lab_har(&format!("{tool}-jira-healthy.har"), 0);
+        assert!(r["requests"].as_array().unwrap().len() > 20, "{tool}");
+        assert_eq!(r["summary"]["findings_error"], 0, "{tool}");
+        assert_eq!(
+            r["summary"]["findings_warn"], 0,
+            "{tool}: {}",
+            r["findings"]
+        );
+    }
 }
 
 #[test]
-fn analyze_playwright_har_of_alb_stickiness_names_awsalb_in_the_s_key() {
-    let r = analyze_lab_har("playwright-jira-alb-stickiness.har", 0);
+fn analyze_lab_hars_of_alb_stickiness_name_awsalb_in_the_s_key() {
+    for tool in EXPORTERS {
+        alb_stickiness_names_awsalb(&format!("{tool}-jira-alb-stickiness.har"));
+    }
+}
+
+fn alb_stickiness_names_awsalb(har: &str) {
+    let r = analyze_lab_har(har, 0);
     let f = r["findings"]
         .as_array()
         .unwrap()
@@ -311,11 +327,13 @@ fn analyze_playwright_har_of_alb_stickiness_names_awsalb_in_the_s_key() {
                 .starts_with("set-cookie: awsalb=<redacted:")
         })
         .collect();
-    assert!(set.len() >= 2 && set[0] != set[1], "{lines:#?}");
+    assert!(set.len() >= 2 && set[0] != set[1], "{har}: {lines:#?}");
 }
 
 #[test]
-fn analyze_playwright_har_of_font_502() {
-    let r = analyze_lab_har("playwright-jira-font-502.har", 1);
-    assert!(finding_ids(&r).contains(&"font-502".to_string()));
+fn analyze_lab_hars_of_font_502() {
+    for tool in EXPORTERS {
+        let r = analyze_lab_har(&format!("{tool}-jira-font-502.har"), 1);
+        assert!(finding_ids(&r).contains(&"font-502".to_string()), "{tool}");
+    }
 }

@@ -186,6 +186,14 @@ impl Browser {
             .and_then(|c| c.as_mut_inner().id())
     }
 
+    /// `http://127.0.0.1:PORT`: the browser's remote-debugging HTTP server, which also serves
+    /// Chromium's own DevTools frontend under `/devtools/` (tests load DevTools' HAR importer
+    /// from there to prove capture.har opens in DevTools).
+    pub fn debugging_http_base(&self) -> Option<String> {
+        let ws = url::Url::parse(self.inner.websocket_address()).ok()?;
+        Some(format!("http://{}:{}", ws.host_str()?, ws.port()?))
+    }
+
     /// The temporary profile directory (removed when the browser is dropped).
     pub fn profile_dir(&self) -> &std::path::Path {
         self._profile.path()
