@@ -345,13 +345,6 @@ pub trait Exporter: Send + Sync {
         ctx: &ExportContext,
         out: &mut dyn Write,
     ) -> anyhow::Result<()>;
-
-    /// The file's bytes in memory (tests, `--json`).
-    fn render(&self, report: &Report, ctx: &ExportContext) -> anyhow::Result<Vec<u8>> {
-        let mut bytes = Vec::new();
-        self.write(report, ctx, &mut bytes)?;
-        Ok(bytes)
-    }
 }
 
 /// Every file a run leaves, in the order `write_all` writes them (report.json first: it is the
