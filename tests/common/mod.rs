@@ -42,7 +42,15 @@ extern "C" fn kill_shared_browser() {
         }
     }
     if let Some(dir) = BROWSER_PROFILE.get() {
-        let _ = std::fs::remove_dir_all(dir);
+        // Chromium's helper processes can still write into the profile for a moment after the
+        // main process is gone: retry until it stays gone (at most about a second).
+        for _ in 0..20 {
+            let _ = std::fs::remove_dir_all(dir);
+            std::thread::sleep(std::time::Duration::from_millis(50));
+            if !dir.exists() {
+                break;
+            }
+        }
     }
 }
 
