@@ -157,6 +157,17 @@ impl Browser {
             }
         });
         let cdp = Cdp::connect(inner.websocket_address(), opts.timeout).await?;
+        // Certificate errors are ignored only when asked, and then before any page exists:
+        // chromiumoxide sends its own `Security.setIgnoreCertificateErrors` from its handler
+        // task at some point after launch, which raced the first navigation (a flaky
+        // ERR_CERT_AUTHORITY_INVALID under --insecure). Set it explicitly, in both directions.
+        cdp.call(
+            None,
+            "Security.setIgnoreCertificateErrors",
+            json!({"ignore": opts.insecure}),
+        )
+        .await
+        .context("setting how TLS certificate errors are handled")?;
         let version = cdp
             .call(None, "Browser.getVersion", json!({}))
             .await
