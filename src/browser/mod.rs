@@ -160,14 +160,16 @@ impl Browser {
         // Certificate errors are ignored only when asked, and then before any page exists:
         // chromiumoxide sends its own `Security.setIgnoreCertificateErrors` from its handler
         // task at some point after launch, which raced the first navigation (a flaky
-        // ERR_CERT_AUTHORITY_INVALID under --insecure). Set it explicitly, in both directions.
-        cdp.call(
-            None,
-            "Security.setIgnoreCertificateErrors",
-            json!({"ignore": opts.insecure}),
-        )
-        .await
-        .context("setting how TLS certificate errors are handled")?;
+        // ERR_CERT_AUTHORITY_INVALID under --insecure). Set it explicitly when asked.
+        if opts.insecure {
+            cdp.call(
+                None,
+                "Security.setIgnoreCertificateErrors",
+                json!({"ignore": true}),
+            )
+            .await
+            .context("telling Chromium to ignore TLS certificate errors (--insecure)")?;
+        }
         let version = cdp
             .call(None, "Browser.getVersion", json!({}))
             .await
