@@ -22,43 +22,27 @@ impl Exporter for HarExporter {
         ctx: &ExportContext,
         out: &mut dyn std::io::Write,
     ) -> anyhow::Result<()> {
-        with_extensions(report, ctx.exchanges, |exchanges, ext| {
-            crate::har::write_json(&mut *out, exchanges, ext)
+        let records: HashMap<(&str, &str), &RequestRecord> = report
+            .requests
+            .iter()
+            .map(|r| ((r.id.as_str(), r.url.as_str()), r))
+            .collect();
+        let mut cited: HashMap<&str, BTreeSet<&str>> = HashMap::new();
+        for f in &report.findings {
+            for e in &f.evidence {
+                cited
+                    .entry(e.url.as_str())
+                    .or_default()
+                    .insert(f.id.as_str());
+            }
+        }
+        crate::har::write_json(&mut *out, ctx.exchanges, |ex: &Exchange| {
+            let record = records.get(&(ex.id.as_str(), ex.url.as_str()))?;
+            Some(extension(report, record, cited.get(ex.url.as_str())))
         })?;
         out.write_all(b"\n")?;
         Ok(())
     }
-}
-
-/// The HAR document for `exchanges` (already redacted), annotated from `report`.
-pub fn to_har(report: &Report, exchanges: &[Exchange]) -> crate::har::Har {
-    with_extensions(report, exchanges, |xs, ext| crate::har::export(xs, ext))
-}
-
-/// Call `f` with the exchanges and the function giving each its `_cdnprobe` object.
-fn with_extensions<T>(
-    report: &Report,
-    exchanges: &[Exchange],
-    f: impl FnOnce(&[Exchange], &dyn Fn(&Exchange) -> Option<Value>) -> T,
-) -> T {
-    let records: HashMap<(&str, &str), &RequestRecord> = report
-        .requests
-        .iter()
-        .map(|r| ((r.id.as_str(), r.url.as_str()), r))
-        .collect();
-    let mut cited: HashMap<&str, BTreeSet<&str>> = HashMap::new();
-    for f in &report.findings {
-        for e in &f.evidence {
-            cited
-                .entry(e.url.as_str())
-                .or_default()
-                .insert(f.id.as_str());
-        }
-    }
-    f(exchanges, &|ex| {
-        let record = records.get(&(ex.id.as_str(), ex.url.as_str()))?;
-        Some(extension(report, record, cited.get(ex.url.as_str())))
-    })
 }
 
 fn extension(report: &Report, r: &RequestRecord, cited: Option<&BTreeSet<&str>>) -> Value {
