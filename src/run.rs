@@ -31,6 +31,18 @@ pub struct Journey {
 }
 
 impl Journey {
+    /// This journey's entry in the report, with the steps it ran.
+    fn result(&self, steps: Vec<StepResult>, ok: bool) -> JourneyResult {
+        JourneyResult {
+            name: self.scenario.name.clone(),
+            file: self.scenario.file.as_ref().map(|f| f.display().to_string()),
+            base_url: self.base_url.clone(),
+            steps,
+            ok,
+            source: None,
+        }
+    }
+
     pub fn new(scenario: Scenario, base_url: impl Into<String>) -> Journey {
         Journey {
             scenario,
@@ -240,23 +252,7 @@ pub async fn run_journey(
     let exchanges = page.recorder.take_exchanges();
     page.close().await;
     let ok = failure.is_none();
-    Ok((
-        JourneyResult {
-            name: name.clone(),
-            source: None,
-            file: journey
-                .scenario
-                .file
-                .as_ref()
-                .map(|f| f.display().to_string()),
-            base_url: journey.base_url.clone(),
-            steps,
-            ok,
-        },
-        exchanges,
-        counts,
-        failure,
-    ))
+    Ok((journey.result(steps, ok), exchanges, counts, failure))
 }
 
 async fn run_step(
@@ -374,15 +370,8 @@ pub async fn capture_journeys(
                     first_error = err;
                 }
             }
-            None => capture.journeys.push(JourneyResult {
-                name: journey.scenario.name.clone(),
-                file: journey
-                    .scenario
-                    .file
-                    .as_ref()
-                    .map(|f| f.display().to_string()),
-                base_url: journey.base_url.clone(),
-                steps: vec![StepResult {
+            None => capture.journeys.push(journey.result(
+                vec![StepResult {
                     index: 0,
                     description: "interrupted (Ctrl-C)".into(),
                     ok: false,
@@ -390,9 +379,8 @@ pub async fn capture_journeys(
                     error: Some("interrupted by Ctrl-C".into()),
                     screenshot: None,
                 }],
-                ok: false,
-                source: None,
-            }),
+                false,
+            )),
         }
     }
     if interrupted {
