@@ -390,6 +390,31 @@ fn neg1_i() -> i64 {
 /// Deserializers that accept what real exporters write: nulls, numbers as strings, objects where
 /// arrays were expected, arrays of half-broken items (the broken ones are skipped).
 mod lenient {
+    /// Visitor methods answering `$value` for every JSON scalar and null: what the lenient
+    /// readers below do with a value of the wrong kind.
+    macro_rules! scalars_are {
+        ($t:ty, $value:expr) => {
+            fn visit_bool<E: Error>(self, _: bool) -> Result<$t, E> {
+                Ok($value)
+            }
+            fn visit_i64<E: Error>(self, _: i64) -> Result<$t, E> {
+                Ok($value)
+            }
+            fn visit_u64<E: Error>(self, _: u64) -> Result<$t, E> {
+                Ok($value)
+            }
+            fn visit_f64<E: Error>(self, _: f64) -> Result<$t, E> {
+                Ok($value)
+            }
+            fn visit_str<E: Error>(self, _: &str) -> Result<$t, E> {
+                Ok($value)
+            }
+            fn visit_unit<E: Error>(self) -> Result<$t, E> {
+                Ok($value)
+            }
+        };
+    }
+
     use super::NameValue;
     use serde::de::DeserializeOwned;
     use serde::{Deserialize, Deserializer};
@@ -477,24 +502,7 @@ mod lenient {
                 while seq.next_element::<IgnoredAny>()?.is_some() {}
                 Ok(T::default())
             }
-            fn visit_bool<E: Error>(self, _: bool) -> Result<T, E> {
-                Ok(T::default())
-            }
-            fn visit_i64<E: Error>(self, _: i64) -> Result<T, E> {
-                Ok(T::default())
-            }
-            fn visit_u64<E: Error>(self, _: u64) -> Result<T, E> {
-                Ok(T::default())
-            }
-            fn visit_f64<E: Error>(self, _: f64) -> Result<T, E> {
-                Ok(T::default())
-            }
-            fn visit_str<E: Error>(self, _: &str) -> Result<T, E> {
-                Ok(T::default())
-            }
-            fn visit_unit<E: Error>(self) -> Result<T, E> {
-                Ok(T::default())
-            }
+            scalars_are!(T, T::default());
             fn visit_none<E: Error>(self) -> Result<T, E> {
                 Ok(T::default())
             }
@@ -558,24 +566,7 @@ mod lenient {
                         while seq.next_element::<IgnoredAny>()?.is_some() {}
                         Ok(Item(None))
                     }
-                    fn visit_bool<E: Error>(self, _: bool) -> Result<Item, E> {
-                        Ok(Item(None))
-                    }
-                    fn visit_i64<E: Error>(self, _: i64) -> Result<Item, E> {
-                        Ok(Item(None))
-                    }
-                    fn visit_u64<E: Error>(self, _: u64) -> Result<Item, E> {
-                        Ok(Item(None))
-                    }
-                    fn visit_f64<E: Error>(self, _: f64) -> Result<Item, E> {
-                        Ok(Item(None))
-                    }
-                    fn visit_str<E: Error>(self, _: &str) -> Result<Item, E> {
-                        Ok(Item(None))
-                    }
-                    fn visit_unit<E: Error>(self) -> Result<Item, E> {
-                        Ok(Item(None))
-                    }
+                    scalars_are!(Item, Item(None));
                 }
                 d.deserialize_any(V)
             }
@@ -609,24 +600,7 @@ mod lenient {
                     })
                     .collect())
             }
-            fn visit_bool<E: Error>(self, _: bool) -> Result<Self::Value, E> {
-                Ok(Vec::new())
-            }
-            fn visit_i64<E: Error>(self, _: i64) -> Result<Self::Value, E> {
-                Ok(Vec::new())
-            }
-            fn visit_u64<E: Error>(self, _: u64) -> Result<Self::Value, E> {
-                Ok(Vec::new())
-            }
-            fn visit_f64<E: Error>(self, _: f64) -> Result<Self::Value, E> {
-                Ok(Vec::new())
-            }
-            fn visit_str<E: Error>(self, _: &str) -> Result<Self::Value, E> {
-                Ok(Vec::new())
-            }
-            fn visit_unit<E: Error>(self) -> Result<Self::Value, E> {
-                Ok(Vec::new())
-            }
+            scalars_are!(Self::Value, Vec::new());
         }
         d.deserialize_any(List)
     }
