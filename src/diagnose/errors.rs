@@ -120,12 +120,6 @@ fn is_tls_error(text: &str) -> bool {
     .any(|p| text.contains(p))
 }
 
-fn host_of(r: &RequestRecord) -> Option<String> {
-    url::Url::parse(&r.url)
-        .ok()
-        .and_then(|u| crate::classify::edge::host_port(&u))
-}
-
 /// `tls-error`: requests the browser failed on a certificate or handshake error, per host.
 pub fn tls_error(ctx: &Ctx) -> Vec<Finding> {
     let hits = ctx.records.iter().filter(|r| {
@@ -133,7 +127,7 @@ pub fn tls_error(ctx: &Ctx) -> Vec<Finding> {
             .as_ref()
             .is_some_and(|f| is_tls_error(&f.error_text))
     });
-    group_by(hits, host_of)
+    group_by(hits, |r| Some(ctx.host(r)).filter(|h| !h.is_empty()))
         .into_iter()
         .map(|(host, rs)| {
             let errors: std::collections::BTreeSet<&str> = rs
@@ -164,7 +158,7 @@ pub fn tls_certificate_ignored(ctx: &Ctx) -> Vec<Finding> {
     let hits = ctx.records.iter().filter(|r| {
         r.url.starts_with("https://") && r.security_state.as_deref() == Some("insecure")
     });
-    group_by(hits, host_of)
+    group_by(hits, |r| Some(ctx.host(r)).filter(|h| !h.is_empty()))
         .into_iter()
         .map(|(host, rs)| {
             let first = rs[0];

@@ -5,8 +5,8 @@
 use std::collections::BTreeSet;
 
 use super::evidence::{
-    cache_lines, cap, ev, fresh, group_by, header_lines, host_of, is_authenticated, plural,
-    response_lines, status_line,
+    cache_lines, cap, ev, fresh, group_by, header_lines, is_authenticated, plural, response_lines,
+    status_line,
 };
 use super::headers::{distinct_urls, treatment_line};
 use super::{Ctx, Evidence, Finding, ids};
@@ -94,7 +94,7 @@ pub fn query_string_changes(ctx: &Ctx) -> Vec<Finding> {
             let (_, b, pattern) = ctx.behavior(r)?;
             let u = url::Url::parse(&r.url).ok()?;
             (b.can_store() && !b.key.query.is_none() && b.caches_method(&r.method))
-                .then(|| (pattern, host_of(r), u.path().to_string()))
+                .then(|| (pattern, ctx.host(r), u.path().to_string()))
         },
     );
     // (pattern, changing parameters, evidence, requests, what the key holds)
@@ -214,7 +214,7 @@ pub fn static_bypasses_cdn(ctx: &Ctx) -> Vec<Finding> {
                 .any(|d| !d.hosts.is_empty() && d.serves(&u))
                 || (site_uses_cdn && atlassian_static_path(&r.url)))
     });
-    group_by(hits, |r| Some(host_of(r)))
+    group_by(hits, |r| Some(ctx.host(r)))
         .into_iter()
         .map(|(host, rs)| {
             let evidence = distinct_urls(&rs)
