@@ -132,16 +132,15 @@ pub fn rotating_cookie_in_key(ctx: &Ctx) -> Vec<Finding> {
         if rotating.is_empty() {
             continue;
         }
+        // Only when there is a finding: the group's own Set-Cookies, for its evidence.
+        let rs_set: Vec<Vec<super::evidence::SetCookie>> =
+            rs.iter().map(|r| set_cookies(r)).collect();
         let mut evidence: Vec<Evidence> = Vec::new();
         for (name, _, _) in &rotating {
             // Two responses that set the cookie to different values (under this behavior first).
-            // (rs is a subset of same_host: look there for the setters' records.)
-            let in_rs: std::collections::HashSet<*const RequestRecord> =
-                rs.iter().map(|r| *r as *const RequestRecord).collect();
-            let setters: Vec<(&RequestRecord, &super::evidence::SetCookie)> = same_host
+            let setters: Vec<(&RequestRecord, &super::evidence::SetCookie)> = rs
                 .iter()
-                .zip(&set)
-                .filter(|(r, _)| in_rs.contains(&(**r as *const RequestRecord)))
+                .zip(&rs_set)
                 .chain(same_host.iter().zip(&set))
                 .flat_map(|(r, cs)| cs.iter().filter(|c| c.name == *name).map(move |c| (*r, c)))
                 .collect();
