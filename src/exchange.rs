@@ -52,18 +52,19 @@ impl Headers {
     }
 
     pub fn push(&mut self, name: impl Into<String>, value: impl Into<String>) {
-        Arc::make_mut(&mut self.0).push((name.into(), value.into()));
+        self.pairs_mut().push((name.into(), value.into()));
     }
 
     /// Replace every value of `name` with one value.
     pub fn set(&mut self, name: &str, value: impl Into<String>) {
-        let pairs = Arc::make_mut(&mut self.0);
+        let pairs = self.pairs_mut();
         pairs.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
         pairs.push((name.to_string(), value.into()));
     }
 
     pub fn remove(&mut self, name: &str) {
-        Arc::make_mut(&mut self.0).retain(|(n, _)| !n.eq_ignore_ascii_case(name));
+        self.pairs_mut()
+            .retain(|(n, _)| !n.eq_ignore_ascii_case(name));
     }
 
     pub fn is_empty(&self) -> bool {
