@@ -16,8 +16,9 @@ use crate::redact::Redactor;
 use crate::report;
 use crate::run::{Capture, build_report_redacted, default_out_dir};
 
-/// The hosts of the HAR's documents (the pages the user opened); the first request's host when
-/// the HAR names no document.
+/// The hosts of the pages the user opened: the first document of each HAR page (later documents
+/// of a page are its iframes: ads, widgets, other sites, which are not the product). The first
+/// request's host when the HAR names no document.
 pub fn page_hosts(exchanges: &[Exchange]) -> Vec<String> {
     let host = |ex: &Exchange| {
         url::Url::parse(&ex.url)
@@ -25,10 +26,15 @@ pub fn page_hosts(exchanges: &[Exchange]) -> Vec<String> {
             .and_then(|u| crate::classify::edge::host_port(&u))
     };
     let mut hosts: Vec<String> = Vec::new();
+    let mut pages_seen: Vec<&str> = Vec::new();
     for ex in exchanges
         .iter()
         .filter(|e| e.resource_type.eq_ignore_ascii_case("document"))
     {
+        if pages_seen.contains(&ex.phase.as_str()) {
+            continue;
+        }
+        pages_seen.push(ex.phase.as_str());
         if let Some(h) = host(ex)
             && !hosts.contains(&h)
         {
@@ -70,7 +76,8 @@ pub async fn analyze(args: AnalyzeArgs) -> anyhow::Result<i32> {
         .into());
     }
     let hosts = page_hosts(&exchanges);
-    let dist = Distribution::from_args(&args.distribution, hosts.clone())?;
+    let mut dist = Distribution::from_args(&args.distribution, hosts.clone())?;
+    dist.target_why = "the host of a page the HAR opened (each page's first document)".into();
     let target = exchanges
         .iter()
         .find(|e| e.resource_type.eq_ignore_ascii_case("document"))

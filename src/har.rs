@@ -801,6 +801,8 @@ mod stream {
 /// wrong with a file that is not a HAR (and it is the reference the streaming reader is tested
 /// against).
 fn diagnose(text: &str) -> Result<Vec<Exchange>, HarError> {
+    // Fiddler writes a UTF-8 byte order mark first; JSON has none.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let value: Value = serde_json::from_str(text).map_err(|e| not_json(text, &e))?;
     let log = match &value {
         Value::Object(o) => match o.get("log") {

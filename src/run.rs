@@ -434,6 +434,7 @@ pub fn build_report_redacted(
     let mut report = Report::new(target, started);
     report.duration_ms = (chrono::Utc::now() - started).num_milliseconds().max(0) as u64;
     report.journeys = capture.journeys.clone();
+    report.product_hosts = dists.iter().flat_map(Distribution::product_hosts).collect();
     for j in &mut report.journeys {
         for s in &mut j.steps {
             if let Some(e) = &s.error {
@@ -551,6 +552,7 @@ pub async fn lab_target(args: &RunArgs) -> anyhow::Result<Target> {
             crate::classify::edge::host_port(&edge),
         );
         dist.behavior_header = args.distribution.behavior_header.clone();
+        dist.target_why = format!("the embedded lab's {} edge", product.name());
         dists.push(dist);
         journeys.push(Journey::new(scenario, lab.url(product).to_string()));
     }
@@ -609,13 +611,15 @@ pub fn site_target(args: &RunArgs) -> Result<Target, UserError> {
         .ok()
         .and_then(|u| u.host_str().map(str::to_string))
         .unwrap_or_else(|| "target".into());
-    let dists = vec![Distribution::from_args(
+    let mut dist = Distribution::from_args(
         &args.distribution,
         journeys
             .iter()
             .filter_map(|j| url::Url::parse(&j.base_url).ok())
             .filter_map(|u| crate::classify::edge::host_port(&u)),
-    )?];
+    )?;
+    dist.target_why = "the host of the target URL (the journeys' base URL)".into();
+    let dists = vec![dist];
     Ok(Target {
         label: first,
         host,

@@ -216,8 +216,8 @@ impl Browser {
         &self.version
     }
 
-    /// A new page in a fresh browser context (its own cookie jar), with capture running and
-    /// the browser cache disabled.
+    /// A new page in a fresh browser context (its own cookie jar and an empty HTTP cache, as a
+    /// first-time visitor's), with capture running.
     pub async fn new_page(&self) -> anyhow::Result<Page> {
         let page = Page::open(self.cdp.clone(), self.timeout).await?;
         self.recorders.lock().unwrap().push(page.recorder.clone());

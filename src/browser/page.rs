@@ -203,6 +203,13 @@ impl Page {
         self.wait_idle(timeout).await
     }
 
+    /// Empty this page's HTTP cache (its browser context's), so the next load is a first-time
+    /// visitor's again. It adds no header to the requests, unlike disabling the cache.
+    pub async fn clear_browser_cache(&self) -> Result<(), ActionError> {
+        self.call("Network.clearBrowserCache", json!({})).await?;
+        Ok(())
+    }
+
     /// Wait until no request (younger than 10 s) is in flight and none has started or ended for
     /// 500 ms. When the network has already been quiet that long this returns at once, so an
     /// explicit `wait_idle` step right after a `goto` (which waits for idle itself) costs nothing.
@@ -491,8 +498,12 @@ impl Page {
 async fn prepare_session(cdp: &Cdp, session: &str) {
     let calls = [
         ("Network.enable", json!({"maxPostDataSize": 0})),
-        // Measurement loads must reach the network: a browser-cache replay shows stale x-cache.
-        ("Network.setCacheDisabled", json!({"cacheDisabled": true})),
+        // The browser cache stays ON, as a first-time visitor's: each page lives in a fresh browser
+        // context, so its HTTP cache starts empty. `Network.setCacheDisabled` would make Chromium
+        // add `Pragma: no-cache` and `Cache-Control: no-cache` to every request, which Apache
+        // mod_cache and Squid honour (they go to the origin every time): the tool would report
+        // NEVER_HITS where every real user gets hits. Responses the browser then serves from its
+        // own cache are marked (`from_browser_cache`) and never counted as edge evidence.
         (
             "Target.setAutoAttach",
             json!({"autoAttach": true, "waitForDebuggerOnStart": true, "flatten": true}),

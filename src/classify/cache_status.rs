@@ -35,9 +35,22 @@ pub enum Provider {
     Akamai,
     /// `X-Cache: TCP_HIT` / `TCP_MISS` / `CONFIG_NOCACHE` / `PRIVATE_NOSTORE`, `X-Azure-Ref`.
     AzureFrontDoor,
-    /// Squid, Varnish, Apache mod_cache: `X-Cache: HIT from host`.
+    /// Plain Varnish: `X-Varnish: <xid>` (miss or pass) or `<xid> <xid of the cached object>`
+    /// (hit), `Via: 1.1 varnish (Varnish/7.1)`.
+    Varnish,
+    /// Wikimedia-style tiered Varnish/ATS: `X-Cache: cp1055 hit (1), cp1065 frontend hit (3756)`.
+    TieredVarnish,
+    /// Apache httpd mod_cache: `X-Cache: HIT from host` with `X-Cache-Detail`.
+    #[serde(rename = "apache")]
+    ApacheModCache,
+    /// Squid: `X-Cache: HIT from host`, `X-Cache-Lookup`, `Via: ... (squid/5.7)`.
+    Squid,
+    /// Vercel: `x-vercel-cache`.
+    Vercel,
+    /// An `X-Cache: HIT from host` that names no known cache.
     XCacheGeneric,
-    /// `X-Cache-Status` as nginx configurations commonly expose `$upstream_cache_status`.
+    /// `X-Cache-Status` / `X-Proxy-Cache` as nginx configurations commonly expose
+    /// `$upstream_cache_status`.
     Nginx,
     /// No cache header at all, but `Age > 0`: some cache answered.
     AgeOnly,
@@ -111,6 +124,55 @@ impl CacheOutcome {
 }
 
 impl Provider {
+    /// A cache this tool knows that is not CloudFront. Its responses are judged by its own rules:
+    /// the CloudFront model (TTL table, cache key from the behaviors) says nothing about what
+    /// Varnish or nginx stores, so no CloudFront finding or TTL prediction is made for them.
+    pub fn is_other_cache(self) -> bool {
+        !matches!(
+            self,
+            Provider::CloudFront | Provider::XCacheGeneric | Provider::AgeOnly | Provider::None
+        )
+    }
+
+    /// The `Cache-Control` the client sees may not be the one the cache obeyed: these CDNs take
+    /// their own instructions (`Surrogate-Control`, `CDN-Cache-Control`, `Edge-Control`, tier VCL
+    /// such as Wikimedia's, which caches while telling browsers `private`) and strip them. A
+    /// `private` on one of their hits proves nothing about what the origin told the cache.
+    pub fn may_rewrite_cache_control(self) -> bool {
+        matches!(
+            self,
+            Provider::Fastly
+                | Provider::TieredVarnish
+                | Provider::Akamai
+                | Provider::Cloudflare
+                | Provider::AzureFrontDoor
+                | Provider::Vercel
+                | Provider::CacheStatus
+                | Provider::AgeOnly
+        )
+    }
+
+    /// The name a person knows the cache by, for sentences.
+    pub fn display_name(self) -> &'static str {
+        match self {
+            Provider::CloudFront => "CloudFront",
+            Provider::CacheStatus => "the cache (RFC 9211 Cache-Status)",
+            Provider::Cloudflare => "Cloudflare",
+            Provider::Fastly => "Fastly",
+            Provider::Akamai => "Akamai",
+            Provider::AzureFrontDoor => "Azure Front Door",
+            Provider::Varnish => "Varnish",
+            Provider::TieredVarnish => "the tiered Varnish/ATS cache",
+            Provider::ApacheModCache => "Apache mod_cache",
+            Provider::Squid => "Squid",
+            Provider::Vercel => "Vercel",
+            Provider::XCacheGeneric => "the cache (X-Cache)",
+            Provider::Nginx => "nginx",
+            Provider::AgeOnly => "a cache (Age only)",
+            Provider::None => "no cache",
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Provider::CloudFront => "cloudfront",
@@ -119,6 +181,11 @@ impl Provider {
             Provider::Fastly => "fastly",
             Provider::Akamai => "akamai",
             Provider::AzureFrontDoor => "azure_front_door",
+            Provider::Varnish => "varnish",
+            Provider::TieredVarnish => "tiered_varnish",
+            Provider::ApacheModCache => "apache",
+            Provider::Squid => "squid",
+            Provider::Vercel => "vercel",
             Provider::XCacheGeneric => "x_cache_generic",
             Provider::Nginx => "nginx",
             Provider::AgeOnly => "age_only",
@@ -170,10 +237,14 @@ pub fn parse(response: &Headers) -> CacheStatus {
     let mut cs = cloudfront(response)
         .or_else(|| cloudflare(response))
         .or_else(|| fastly(response))
+        .or_else(|| akamai_cache_status(response))
         .or_else(|| akamai_or_azure(response))
+        .or_else(|| vercel(response))
         .or_else(|| rfc9211(response))
+        .or_else(|| tiered_varnish(response))
         .or_else(|| generic_x_cache(response))
         .or_else(|| nginx(response))
+        .or_else(|| varnish(response))
         .unwrap_or_else(|| {
             if age.is_some_and(|a| a > 0) {
                 CacheStatus {
@@ -208,10 +279,11 @@ fn join_lines(parts: impl IntoIterator<Item = Option<String>>) -> Option<String>
     (!v.is_empty()).then(|| v.join("\n"))
 }
 
-/// Every comma-separated item of every value of `name`, trimmed, in order.
+/// Every comma-separated item of every value of `name`, trimmed, in order. Repeated header lines
+/// count as items too (HAR exports and CDP join them with `\n`).
 fn items<'a>(h: &'a Headers, name: &'a str) -> Vec<&'a str> {
     h.get_all(name)
-        .flat_map(|v| v.split(','))
+        .flat_map(|v| v.split([',', '\n']))
         .map(str::trim)
         .filter(|s| !s.is_empty())
         .collect()
@@ -250,7 +322,9 @@ fn from_host(v: &str) -> Option<String> {
 /// Shared vocabulary of Squid, Varnish, Apache mod_cache, nginx, Fastly and Cloudflare tokens.
 fn generic_outcome(token: &str) -> CacheOutcome {
     match token.to_ascii_uppercase().as_str() {
-        "HIT" | "TCP_HIT" | "MEM_HIT" => CacheOutcome::Hit,
+        "HIT" | "TCP_HIT" | "MEM_HIT" | "HIT-FRONT" | "HIT-LOCAL" | "HIT-REMOTE" => {
+            CacheOutcome::Hit
+        }
         "MISS" => CacheOutcome::Miss,
         "REVALIDATED" | "REVALIDATE" | "REFRESH_HIT" => CacheOutcome::RefreshHit,
         "BYPASS" | "PASS" | "DYNAMIC" | "HITPASS" | "HIT-FOR-PASS" => CacheOutcome::Bypass,
@@ -280,7 +354,7 @@ fn cloudfront_outcome(word: &str) -> CacheOutcome {
 /// One `Server-Timing` metric: name and its `desc`, if any.
 fn server_timing_metrics(h: &Headers) -> Vec<(String, Option<String>)> {
     let mut out = Vec::new();
-    for value in h.get_all("server-timing") {
+    for value in h.get_all("server-timing").flat_map(|v| v.split('\n')) {
         for metric in split_outside_quotes(value, ',') {
             let mut parts = split_outside_quotes(metric, ';').into_iter();
             let name = parts.next().unwrap_or("").trim().to_ascii_lowercase();
@@ -571,13 +645,33 @@ fn rfc9211(h: &Headers) -> Option<CacheStatus> {
 // ---------------------------------------------------------------------------------------------
 // Squid, Varnish, Apache mod_cache; nginx
 
+/// Which software wrote a plain `X-Cache: HIT from host`: the headers each one adds beside it.
+fn x_cache_speaker(h: &Headers) -> Provider {
+    if h.contains("x-cache-detail") {
+        Provider::ApacheModCache
+    } else if h.contains("x-cache-lookup") || h.get_all("via").any(|v| contains_ci(v, "squid")) {
+        Provider::Squid
+    } else if h.contains("x-varnish") || h.get_all("via").any(|v| contains_ci(v, "varnish")) {
+        Provider::Varnish
+    } else {
+        Provider::XCacheGeneric
+    }
+}
+
 fn generic_x_cache(h: &Headers) -> Option<CacheStatus> {
     let tiers = items(h, "x-cache");
     let last = tiers.last()?;
+    let provider = x_cache_speaker(h);
+    let raw = match provider {
+        Provider::ApacheModCache => join_lines([lines(h, "x-cache"), lines(h, "x-cache-detail")]),
+        Provider::Squid => join_lines([lines(h, "x-cache"), lines(h, "x-cache-lookup")]),
+        Provider::Varnish => join_lines([lines(h, "x-cache"), lines(h, "x-varnish")]),
+        _ => lines(h, "x-cache"),
+    };
     Some(CacheStatus {
-        provider: Provider::XCacheGeneric,
+        provider,
         status: generic_outcome(first_word(last)),
-        raw: lines(h, "x-cache"),
+        raw,
         pop: from_host(last),
         age: None,
         hits: items(h, "x-cache-hits")
@@ -587,12 +681,160 @@ fn generic_x_cache(h: &Headers) -> Option<CacheStatus> {
 }
 
 fn nginx(h: &Headers) -> Option<CacheStatus> {
-    let v = items(h, "x-cache-status").last().copied()?;
+    let name = ["x-cache-status", "x-proxy-cache"]
+        .into_iter()
+        .find(|n| h.contains(n))?;
+    let v = items(h, name).last().copied()?;
     Some(CacheStatus {
         provider: Provider::Nginx,
         status: generic_outcome(first_word(v)),
-        raw: lines(h, "x-cache-status"),
+        raw: lines(h, name),
         pop: None,
+        age: None,
+        hits: None,
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Varnish, plain and tiered
+
+/// Plain Varnish says nothing in words: `X-Varnish` holds this request's transaction id, plus the
+/// id of the request that stored the object when it came from cache (varnishd's
+/// `http_PrintfHeader(req->resp, "X-Varnish: %ju %ju", ...)` on a hit). A single id is a miss or
+/// a pass: Varnish does not say which (the findings tell a pass on `Cookie` apart).
+fn varnish(h: &Headers) -> Option<CacheStatus> {
+    let xv = h.get_all("x-varnish").last().map(str::trim);
+    let via = h.get_all("via").any(|v| contains_ci(v, "varnish"));
+    if xv.is_none() && !via {
+        return None;
+    }
+    let status = match xv.map(|v| v.split_whitespace().count()) {
+        Some(2..) => CacheOutcome::Hit,
+        Some(1) => CacheOutcome::Miss,
+        _ => CacheOutcome::None,
+    };
+    Some(CacheStatus {
+        provider: Provider::Varnish,
+        status,
+        raw: join_lines([lines(h, "x-varnish"), lines(h, "via")]),
+        pop: None,
+        age: None,
+        hits: None,
+    })
+}
+
+/// Wikimedia's tiers each append `<host> [frontend ]<hit|miss|pass|int>[ (<hits>)]` to `X-Cache`;
+/// the last item (the frontend) is what the client got.
+fn tiered_varnish(h: &Headers) -> Option<CacheStatus> {
+    let tiers = items(h, "x-cache");
+    let last = tiers.last()?;
+    let mut words = last.split_whitespace();
+    let host = words.next()?;
+    if generic_outcome(host) != CacheOutcome::Other {
+        return None; // `HIT from host`: a status first, not a host
+    }
+    let mut word = words.next()?;
+    if word.eq_ignore_ascii_case("frontend") || word.eq_ignore_ascii_case("backend") {
+        word = words.next()?;
+    }
+    // 2015: `hit (3756)`; 2018 on: `hit/3756`.
+    let (word, slash_hits) = match word.split_once('/') {
+        Some((w, n)) => (w, n.parse::<u64>().ok()),
+        None => (word, None),
+    };
+    let status = match word.to_ascii_lowercase().as_str() {
+        "hit" | "hit-front" | "hit-local" | "hit-remote" => CacheOutcome::Hit,
+        "miss" => CacheOutcome::Miss,
+        "pass" | "hitpass" | "hit-for-pass" => CacheOutcome::Bypass,
+        "int" => CacheOutcome::Generated,
+        _ => return None,
+    };
+    let hits = slash_hits.or_else(|| {
+        words
+            .next()
+            .and_then(|w| w.trim_start_matches('(').trim_end_matches(')').parse().ok())
+    });
+    Some(CacheStatus {
+        provider: Provider::TieredVarnish,
+        status,
+        raw: lines(h, "x-cache"),
+        pop: Some(host.to_string()),
+        age: None,
+        hits,
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Akamai's newer header, Vercel
+
+/// `Akamai-Cache-Status: Miss from child, Hit from parent`: the child is the edge server that
+/// answered the client, so its entry decides (the parent only filled the child's miss). Akamai's
+/// `Server-Timing: cdn-cache; desc=HIT` (MISS, REVALIDATE) says the same for the edge.
+fn akamai_cache_status(h: &Headers) -> Option<CacheStatus> {
+    let entries = items(h, "akamai-cache-status");
+    if entries.is_empty() {
+        let desc = server_timing_metrics(h)
+            .into_iter()
+            .find(|(n, _)| n == "cdn-cache")
+            .and_then(|(_, d)| d)?;
+        let status = match desc.to_ascii_uppercase().as_str() {
+            "HIT" => CacheOutcome::Hit,
+            "MISS" => CacheOutcome::Miss,
+            "REVALIDATE" | "REFRESH_HIT" => CacheOutcome::RefreshHit,
+            _ => CacheOutcome::Other,
+        };
+        return Some(CacheStatus {
+            provider: Provider::Akamai,
+            status,
+            raw: lines(h, "server-timing"),
+            pop: None,
+            age: None,
+            hits: None,
+        });
+    }
+    let child = entries
+        .iter()
+        .find(|e| contains_ci(e, "from child"))
+        .unwrap_or(&entries[0]);
+    let status = match first_word(child).to_ascii_lowercase().as_str() {
+        "hit" => CacheOutcome::Hit,
+        "miss" => CacheOutcome::Miss,
+        "notcacheable" => CacheOutcome::Bypass,
+        "refreshhit" => CacheOutcome::RefreshHit,
+        "error" => CacheOutcome::Error,
+        _ => CacheOutcome::Other,
+    };
+    Some(CacheStatus {
+        provider: Provider::Akamai,
+        status,
+        raw: lines(h, "akamai-cache-status"),
+        pop: None,
+        age: None,
+        hits: None,
+    })
+}
+
+fn vercel(h: &Headers) -> Option<CacheStatus> {
+    let v = items(h, "x-vercel-cache").last().copied()?;
+    let status = match v.to_ascii_uppercase().as_str() {
+        "HIT" | "PRERENDER" => CacheOutcome::Hit,
+        "MISS" => CacheOutcome::Miss,
+        "STALE" => CacheOutcome::Stale,
+        "REVALIDATED" => CacheOutcome::RefreshHit,
+        "BYPASS" => CacheOutcome::Bypass,
+        _ => CacheOutcome::Other,
+    };
+    // `x-vercel-id: fra1::iad1::abcde-...`: the first segment is the edge region.
+    let pop = h
+        .get("x-vercel-id")
+        .and_then(|id| id.split("::").next())
+        .map(|p| p.trim().to_string())
+        .filter(|p| !p.is_empty() && !p.contains('-'));
+    Some(CacheStatus {
+        provider: Provider::Vercel,
+        status,
+        raw: lines(h, "x-vercel-cache"),
+        pop,
         age: None,
         hits: None,
     })
@@ -1034,5 +1276,178 @@ mod tests {
             let cs = parse(&h);
             let _ = cs.went_through_cdn();
         }
+    }
+
+    #[test]
+    fn fastly_tiers_the_edge_nearest_the_client_decides() {
+        let cs = p(&[
+            ("x-cache", "MISS, HIT"),
+            (
+                "x-served-by",
+                "cache-iad-kiad7000025-IAD, cache-fra-etou8220023-FRA",
+            ),
+            ("x-cache-hits", "0, 3"),
+        ]);
+        assert_eq!(
+            (cs.provider, cs.status),
+            (Provider::Fastly, CacheOutcome::Hit)
+        );
+        assert_eq!(cs.pop.as_deref(), Some("cache-fra-etou8220023-FRA"));
+        assert_eq!(cs.hits, Some(3));
+        // The same tiers as two header lines (a HAR export joins them with a newline).
+        let cs = p(&[
+            ("x-cache", "MISS\nHIT"),
+            ("x-served-by", "cache-a, cache-b"),
+        ]);
+        assert_eq!(cs.status, CacheOutcome::Hit);
+        let cs = p(&[
+            ("x-cache", "HIT, MISS"),
+            ("x-served-by", "cache-a, cache-b"),
+        ]);
+        assert_eq!(cs.status, CacheOutcome::Miss);
+    }
+
+    #[test]
+    fn wikimedia_tiers_the_frontend_decides() {
+        let cs = p(&[("x-cache", "cp1055 hit (1), cp1065 frontend hit (3756)")]);
+        assert_eq!(cs.provider, Provider::TieredVarnish);
+        assert_eq!(cs.status, CacheOutcome::Hit);
+        assert_eq!(cs.pop.as_deref(), Some("cp1065"));
+        assert_eq!(cs.hits, Some(3756));
+        let cs = p(&[("x-cache", "cp1055 hit (1), cp1065 frontend miss (0)")]);
+        assert_eq!(cs.status, CacheOutcome::Miss);
+        let cs = p(&[("x-cache", "cp3050 miss, cp3050 pass")]);
+        assert_eq!(cs.status, CacheOutcome::Bypass);
+        let cs = p(&[("x-cache", "cp1075 int")]);
+        assert_eq!(cs.status, CacheOutcome::Generated);
+        // 2018 on: `hit/N`, four tiers, beside X-Varnish (which must not win: it is a tier's).
+        let cs = p(&[
+            (
+                "x-cache",
+                "cp1066 hit/9, cp2013 hit/2, cp5009 hit/3, cp5008 hit/35838",
+            ),
+            ("x-cache-status", "hit-front"),
+            ("x-varnish", "923309418 1"),
+        ]);
+        assert_eq!(
+            (cs.provider, cs.status),
+            (Provider::TieredVarnish, CacheOutcome::Hit)
+        );
+        assert_eq!(cs.hits, Some(35838));
+        assert_eq!(
+            p(&[("x-cache", "cp3072 miss, cp3072 hit/17254")]).status,
+            CacheOutcome::Hit
+        );
+    }
+
+    #[test]
+    fn plain_varnish_reads_the_x_varnish_pair() {
+        let hit = p(&[
+            ("x-varnish", "32772 3"),
+            ("via", "1.1 varnish (Varnish/7.1)"),
+            ("age", "12"),
+        ]);
+        assert_eq!(
+            (hit.provider, hit.status),
+            (Provider::Varnish, CacheOutcome::Hit)
+        );
+        assert_eq!(hit.age, Some(12));
+        assert_eq!(
+            hit.raw.as_deref(),
+            Some("x-varnish: 32772 3\nvia: 1.1 varnish (Varnish/7.1)")
+        );
+        let miss = p(&[
+            ("x-varnish", "5"),
+            ("via", "1.1 host (Varnish/7.1)"),
+            ("age", "0"),
+        ]);
+        assert_eq!(
+            (miss.provider, miss.status),
+            (Provider::Varnish, CacheOutcome::Miss)
+        );
+        let via_only = p(&[("Via", "1.1 varnish (Varnish/6.0)")]);
+        assert_eq!(via_only.provider, Provider::Varnish);
+        assert!(via_only.went_through_cdn());
+    }
+
+    #[test]
+    fn apache_squid_and_unknown_x_cache_are_told_apart() {
+        let apache = p(&[
+            ("X-Cache", "HIT from 127.0.0.1"),
+            ("X-Cache-Detail", "\"cache hit\" from 127.0.0.1"),
+        ]);
+        assert_eq!(
+            (apache.provider, apache.status),
+            (Provider::ApacheModCache, CacheOutcome::Hit)
+        );
+        assert!(apache.raw.as_deref().unwrap().contains("X-Cache-Detail"));
+        let revalidated = p(&[
+            ("X-Cache", "REVALIDATE from h"),
+            (
+                "X-Cache-Detail",
+                "\"conditional cache hit: entity refreshed\" from h",
+            ),
+        ]);
+        assert_eq!(revalidated.status, CacheOutcome::RefreshHit);
+        let squid = p(&[
+            ("X-Cache", "MISS from proxy"),
+            ("X-Cache-Lookup", "MISS from proxy:3128"),
+            ("Via", "1.1 proxy (squid/5.7)"),
+        ]);
+        assert_eq!(
+            (squid.provider, squid.status),
+            (Provider::Squid, CacheOutcome::Miss)
+        );
+        assert_eq!(squid.pop.as_deref(), Some("proxy"));
+        let unknown = p(&[("X-Cache", "HIT from somewhere")]);
+        assert_eq!(unknown.provider, Provider::XCacheGeneric);
+    }
+
+    #[test]
+    fn akamai_cache_status_the_child_decides() {
+        let cs = p(&[("Akamai-Cache-Status", "Miss from child, Hit from parent")]);
+        assert_eq!(
+            (cs.provider, cs.status),
+            (Provider::Akamai, CacheOutcome::Miss)
+        );
+        let cs = p(&[("Akamai-Cache-Status", "Hit from child")]);
+        assert_eq!(cs.status, CacheOutcome::Hit);
+        let cs = p(&[("Akamai-Cache-Status", "NotCacheable from child")]);
+        assert_eq!(cs.status, CacheOutcome::Bypass);
+        // ferguson.com's HAR: chrome-har joins the two Server-Timing lines with a newline.
+        let cs = p(&[("server-timing", "cdn-cache; desc=HIT\nedge; dur=1")]);
+        assert_eq!(
+            (cs.provider, cs.status),
+            (Provider::Akamai, CacheOutcome::Hit)
+        );
+        let cs = p(&[(
+            "server-timing",
+            "cdn-cache; desc=MISS, edge; dur=10, origin; dur=80",
+        )]);
+        assert_eq!(cs.status, CacheOutcome::Miss);
+    }
+
+    #[test]
+    fn vercel_and_nginx_conventions() {
+        let cs = p(&[
+            ("x-vercel-cache", "PRERENDER"),
+            ("x-vercel-id", "fra1::iad1::abc-123"),
+        ]);
+        assert_eq!(
+            (cs.provider, cs.status),
+            (Provider::Vercel, CacheOutcome::Hit)
+        );
+        assert_eq!(cs.pop.as_deref(), Some("fra1"));
+        assert_eq!(p(&[("x-vercel-cache", "MISS")]).status, CacheOutcome::Miss);
+        let cs = p(&[("X-Proxy-Cache", "HIT")]);
+        assert_eq!(
+            (cs.provider, cs.status),
+            (Provider::Nginx, CacheOutcome::Hit)
+        );
+        let cs = p(&[("X-Cache-Status", "EXPIRED")]);
+        assert_eq!(
+            (cs.provider, cs.status),
+            (Provider::Nginx, CacheOutcome::Expired)
+        );
     }
 }

@@ -95,7 +95,14 @@ pub fn cors_outcome(ex: &Exchange) -> CorsOutcome {
             missing_header,
         };
     }
-    let Some(origin) = ex.request_headers.get("origin").map(str::trim) else {
+    // One Origin per request; a HAR exporter that merged two header lists repeats it (joined
+    // with `\n`): the first line is the value the browser sent.
+    let Some(origin) = ex
+        .request_headers
+        .get("origin")
+        .and_then(|o| o.lines().next())
+        .map(str::trim)
+    else {
         return CorsOutcome::NotCors;
     };
     let origin_norm = origin_of(origin).unwrap_or_else(|| origin.to_ascii_lowercase());
@@ -104,6 +111,11 @@ pub fn cors_outcome(ex: &Exchange) -> CorsOutcome {
     }
     if ex.status.is_none() {
         return CorsOutcome::NoResponse;
+    }
+    if ex.status == Some(304) {
+        // A 304 revalidates a copy whose CORS headers the browser already checked; the browser
+        // keeps that copy's headers, so the 304 need not repeat Access-Control-Allow-Origin.
+        return CorsOutcome::NotCors;
     }
     match ex
         .response_headers
@@ -163,6 +175,30 @@ mod tests {
         // default port is the same origin
         let ex = font(Some("https://cdn.example.com:443"), None);
         assert_eq!(cors_outcome(&ex), CorsOutcome::NotCors);
+    }
+
+    #[test]
+    fn repeated_origin_lines_are_one_origin() {
+        // chrome-har merges the request's two header lists: ferguson.com's HAR has this.
+        let mut ex = font(
+            Some("https://cdn.example.com\nhttps://cdn.example.com"),
+            Some("https://cdn.appdynamics.com"),
+        );
+        assert_eq!(cors_outcome(&ex), CorsOutcome::NotCors);
+        ex.request_headers = Headers::new();
+        ex.request_headers.push(
+            "Origin",
+            "https://jira.example.com\nhttps://jira.example.com",
+        );
+        assert!(cors_outcome(&ex).is_problem());
+    }
+
+    #[test]
+    fn a_304_keeps_the_checked_copy() {
+        // ryanair.com's HAR: 200 with `Access-Control-Allow-Origin: *`, then a 304 without it.
+        let mut ex = font(Some("https://jira.example.com"), None);
+        ex.status = Some(304);
+        assert!(!cors_outcome(&ex).is_problem());
     }
 
     #[test]

@@ -7,6 +7,7 @@ use std::time::SystemTime;
 
 use serde::{Deserialize, Serialize};
 
+use crate::classify::Provider;
 use crate::cli::DistributionArgs;
 use crate::cloudfront::{Behavior, BehaviorSet, load, ttl};
 use crate::error::UserError;
@@ -32,6 +33,11 @@ fn is_json_file(p: &std::path::Path) -> bool {
 pub struct Distribution {
     pub behaviors: BehaviorSet,
     pub hosts: Vec<String>,
+    /// Why the hosts not named by `--cdn-host` are this distribution's (the product's), in words
+    /// for the report: "the target URL's host", "the host of each page the HAR opened".
+    pub target_why: String,
+    /// The hosts named with `--cdn-host`.
+    pub cdn_hosts: Vec<String>,
     /// Response header naming the behavior that served (`--behavior-header`, e.g. `X-Lab-Behavior`):
     /// the seed admins' trick of one custom response header per behavior.
     pub behavior_header: Option<String>,
@@ -45,6 +51,15 @@ pub struct EdgeTreatment {
     pub ttl_secs: u64,
     /// The TTL rule that decided, in words.
     pub rule: String,
+}
+
+/// A host judged as the product: the CloudFront behaviors apply to it, and its Atlassian pages and
+/// REST paths are per-user by definition.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct ProductHost {
+    /// `host[:port]`.
+    pub host: String,
+    pub why: String,
 }
 
 /// `host[:port]` of a URL, as used in `Distribution::hosts`.
@@ -61,6 +76,8 @@ impl Distribution {
         Distribution {
             behaviors,
             hosts: hosts.into_iter().collect(),
+            target_why: "the target URL's host".into(),
+            cdn_hosts: Vec::new(),
             behavior_header: None,
         }
     }
@@ -118,6 +135,7 @@ impl Distribution {
             }
         }
         let mut d = Distribution::new(set, hosts);
+        d.cdn_hosts = args.cdn_hosts.iter().map(|h| cdn_host(h)).collect();
         d.behavior_header = args
             .behavior_header
             .as_deref()
@@ -182,6 +200,22 @@ impl Distribution {
         ex.response_headers.get(h).map(|v| v.trim().to_string())
     }
 
+    /// Each host judged as the product (this distribution's), with why: the report says so, since
+    /// every other host is a third party judged only by its own headers.
+    pub fn product_hosts(&self) -> Vec<ProductHost> {
+        self.hosts
+            .iter()
+            .map(|h| ProductHost {
+                host: h.clone(),
+                why: if self.cdn_hosts.iter().any(|c| c.eq_ignore_ascii_case(h)) {
+                    "named with --cdn-host".into()
+                } else {
+                    self.target_why.clone()
+                },
+            })
+            .collect()
+    }
+
     /// The distribution serves this URL's host (an empty host list means: every host).
     pub fn serves(&self, url: &url::Url) -> bool {
         self.hosts.is_empty()
@@ -199,7 +233,13 @@ impl Distribution {
     }
 
     /// What the edge should do with this exchange's response, by the TTL rules.
-    pub fn edge_treatment(&self, ex: &Exchange) -> Option<EdgeTreatment> {
+    ///
+    /// `None` when another cache (Varnish, nginx, ...) answered: CloudFront's TTL rules do not say
+    /// what it stores.
+    pub fn edge_treatment(&self, ex: &Exchange, answered_by: Provider) -> Option<EdgeTreatment> {
+        if answered_by.is_other_cache() {
+            return None;
+        }
         let (_, behavior, _) = self.behavior_for(&ex.url)?;
         let status = ex.status?;
         if !behavior.caches_method(&ex.method) {
@@ -264,24 +304,30 @@ mod tests {
     fn edge_treatment_names_the_rule() {
         let d = Distribution::new(BehaviorSet::seed_default(), []);
         let t = d
-            .edge_treatment(&ex(
-                "https://j/s/x.js",
-                &[
-                    ("Date", "Tue, 24 Nov 2026 10:00:00 GMT"),
-                    ("Expires", "Tue, 24 Nov 2026 10:00:00 GMT"),
-                ],
-            ))
+            .edge_treatment(
+                &ex(
+                    "https://j/s/x.js",
+                    &[
+                        ("Date", "Tue, 24 Nov 2026 10:00:00 GMT"),
+                        ("Expires", "Tue, 24 Nov 2026 10:00:00 GMT"),
+                    ],
+                ),
+                Provider::CloudFront,
+            )
             .unwrap();
         assert!(!t.store);
         assert!(t.rule.contains("already stale"), "{}", t.rule);
         let t = d
-            .edge_treatment(&ex(
-                "https://j/s/x.js",
-                &[("Cache-Control", "max-age=31536000")],
-            ))
+            .edge_treatment(
+                &ex("https://j/s/x.js", &[("Cache-Control", "max-age=31536000")]),
+                Provider::None,
+            )
             .unwrap();
         assert!(t.store);
         assert_eq!(t.ttl_secs, 31_536_000);
+        // Another cache answered: CloudFront's TTL table says nothing about what it stores.
+        let varnish = ex("https://j/s/x.js", &[("X-Varnish", "5")]);
+        assert!(d.edge_treatment(&varnish, Provider::Varnish).is_none());
     }
 
     fn args() -> DistributionArgs {

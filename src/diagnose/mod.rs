@@ -229,7 +229,7 @@ pub mod ids {
     spec!(BROWSER_CACHE_REPLAY, "browser-cache-replay", Info, Capture,
         "Responses replayed from the browser's own cache: their headers are old and prove nothing about the CDN",
         cf: "nothing to change.",
-        origin: "nothing to change; for a HAR, export it with DevTools' \"Disable cache\" ticked (cdnprobe disables the browser cache for its own loads).");
+        origin: "nothing to change; for a HAR, record it in a fresh private window (empty cache, cache on) rather than with DevTools' \"Disable cache\", whose no-cache request headers Apache and Squid obey (cdnprobe starts every journey with an empty cache and leaves these responses out).");
     spec!(POP_CHANGE_MISS, "pop-change-miss", Info, Capture,
         "Miss explained by a different edge location (POP): each POP has its own cache",
         cf: "normal; Origin Shield gives the POPs one shared regional cache if the origin load matters.",
@@ -343,9 +343,16 @@ pub struct Ctx<'a> {
 
 impl<'a> Ctx<'a> {
     pub fn new(records: &'a [RequestRecord], dists: &'a [Distribution]) -> Self {
+        // A response another cache answered (Varnish, nginx, ...) is judged by that cache's
+        // rules (`caches.rs`), never by the CloudFront model of the behaviors.
         let served = records
             .iter()
-            .map(|r| dists.iter().find_map(|d| d.behavior_for(&r.url)))
+            .map(|r| {
+                if r.cache.provider.is_other_cache() {
+                    return None;
+                }
+                dists.iter().find_map(|d| d.behavior_for(&r.url))
+            })
             .collect();
         let hosts = records.iter().map(evidence::host_of).collect();
         Ctx {
@@ -377,6 +384,11 @@ impl<'a> Ctx<'a> {
     /// Some distribution is known (so the cache key and TTLs are known).
     pub fn has_dist(&self) -> bool {
         !self.dists.is_empty()
+    }
+
+    /// The record's host is one judged as the product (a distribution's host).
+    pub fn is_product_host(&self, r: &RequestRecord) -> bool {
+        url::Url::parse(&r.url).is_ok_and(|u| self.dists.iter().any(|d| d.serves(&u)))
     }
 
     /// The distribution serving `url`, if any.

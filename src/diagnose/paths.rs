@@ -15,8 +15,54 @@ use crate::cloudfront::cache_key;
 use crate::cloudfront::key::select_query;
 use crate::report::RequestRecord;
 
+/// Atlassian's per-user paths: pages (`*.jspa`, `*.action`, `/browse/`, `/display/`, ...) and REST.
+/// On the product's own host they are per-user by definition, whatever their headers say.
+fn atlassian_dynamic_path(url: &str) -> bool {
+    let Ok(u) = url::Url::parse(url) else {
+        return false;
+    };
+    let p = u.path().to_ascii_lowercase();
+    p.contains("/rest/")
+        || p.ends_with(".jspa")
+        || p.ends_with(".action")
+        || p.ends_with(".jsp")
+        || [
+            "/browse/",
+            "/display/",
+            "/pages/",
+            "/spaces/",
+            "/secure/",
+            "/plugins/servlet/",
+        ]
+        .iter()
+        .any(|seg| p.contains(seg))
+}
+
+/// Why a cached dynamic answer was private, if anything shows it: a session cookie or
+/// `Authorization` on the request, a `private`/`no-store` from the origin that the cache ignored,
+/// or an Atlassian page/REST path on the product's host. `None`: a shareable answer to an
+/// anonymous request (an origin's `public, max-age=60` home page), which is not a leak.
+fn private_evidence(ctx: &Ctx, r: &RequestRecord) -> Option<&'static str> {
+    if is_authenticated(r) {
+        return Some("the request carried a session cookie or Authorization");
+    }
+    // `no-cache` alone may be stored and revalidated: only private/no-store forbid a shared copy.
+    let forbids_sharing = r.response_headers.get_all("cache-control").any(|v| {
+        v.split(',').any(|d| {
+            let d = d.trim().to_ascii_lowercase();
+            d == "no-store" || d == "private" || d.starts_with("private=")
+        })
+    });
+    if r.cache.status.is_hit() && forbids_sharing && !r.cache.provider.may_rewrite_cache_control() {
+        return Some("the origin marked it private or no-store, and the cache served it anyway");
+    }
+    (ctx.is_product_host(r) && atlassian_dynamic_path(&r.url))
+        .then_some("an Atlassian page or REST path on the product's own host")
+}
+
 /// `dynamic-cached`: a page or REST answer came out of a shared cache, or the edge would store an
-/// authenticated one. A security error: one user's content reaches another.
+/// authenticated one, with evidence that the answer was private. A security error: one user's
+/// content reaches another.
 pub fn dynamic_cached(ctx: &Ctx) -> Vec<Finding> {
     let hits = ctx.records.iter().filter(|r| {
         fresh(r)
@@ -24,6 +70,7 @@ pub fn dynamic_cached(ctx: &Ctx) -> Vec<Finding> {
             && is_dynamic(r.asset_kind)
             && (r.cache.status.is_hit()
                 || (is_authenticated(r) && r.edge_treatment.as_ref().is_some_and(|t| t.store)))
+            && private_evidence(ctx, r).is_some()
     });
     group_by(hits, |r| Some(r.behavior.clone()))
         .into_iter()
@@ -36,6 +83,7 @@ pub fn dynamic_cached(ctx: &Ctx) -> Vec<Finding> {
                     let mut lines = vec![status_line(r)];
                     lines.extend(cache_lines(r));
                     lines.extend(response_lines(r, &["Age", "Cache-Control"]));
+                    lines.extend(private_evidence(ctx, r).map(|w| format!("private because: {w}")));
                     lines.extend(header_lines(&r.request_headers, "cookie"));
                     lines.extend(header_lines(&r.request_headers, "authorization"));
                     lines.extend(treatment_line(r));

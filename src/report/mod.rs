@@ -40,7 +40,7 @@ use crate::verify::BehaviorReport;
 ///   static asset caching health check).
 /// - 1.3: `reason` on `behaviors[].sequences[]` (why each sampled URL got its verdict).
 /// - 1.4: `security_state` on requests (Chromium's `securityState`; TLS findings read it).
-pub const SCHEMA_VERSION: &str = "1.4";
+pub const SCHEMA_VERSION: &str = "1.5";
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Tool {
@@ -138,14 +138,16 @@ impl RequestRecord {
         let behavior = dist
             .and_then(|d| d.behavior_for(&ex.url))
             .map(|(_, _, p)| p);
+        let cache = classify::parse_cache_status(&ex.response_headers);
         RequestRecord {
+            edge_treatment: dist.and_then(|d| d.edge_treatment(ex, cache.provider)),
             url: ex.url.clone(),
             method: ex.method.clone(),
             status: ex.status,
             resource_type: ex.resource_type.clone(),
             asset_kind: classify::asset_kind(&ex.url, ex.mime_type.as_deref(), &ex.resource_type),
             behavior,
-            cache: classify::parse_cache_status(&ex.response_headers),
+            cache,
             request_headers: ex.request_headers.clone(),
             response_headers: ex.response_headers.clone(),
             failure: ex.failure.clone(),
@@ -162,7 +164,6 @@ impl RequestRecord {
             timing: ex.timing.clone(),
             encoded_size: ex.encoded_size,
             redirected_to: ex.redirected_to.clone(),
-            edge_treatment: dist.and_then(|d| d.edge_treatment(ex)),
             observed_behavior: dist.and_then(|d| d.observed_behavior(ex)),
             source: None,
         }
@@ -249,6 +250,10 @@ pub struct Report {
     /// per journey base URL (added in 1.1).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub health_checks: Vec<crate::diagnose::health::HealthCheck>,
+    /// The hosts judged as the product (the distribution's) and why; every other host is a third
+    /// party, judged only by its own headers (added in 1.5).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub product_hosts: Vec<crate::classify::edge::ProductHost>,
     /// Only in a report made by `cdnprobe merge`: one entry per merged run, in input order,
     /// with that run's own verdicts. Requests and journeys name their run in `source`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

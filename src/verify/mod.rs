@@ -115,7 +115,7 @@ pub enum Mode {
     /// HTTP requests with exactly what the browser sent (cookies updated as a browser would).
     #[default]
     Replay,
-    /// Reload the journey's pages in Chromium (browser cache disabled).
+    /// Reload the journey's pages in Chromium (its HTTP cache emptied before every load).
     Browser,
 }
 
@@ -273,9 +273,20 @@ fn fingerprint(v: &str) -> u64 {
 
 /// What one exchange shows, as a verdict input.
 pub fn attempt_of(ex: &Exchange, label: &str, dist: Option<&Distribution>) -> verdict::Attempt {
+    let cache = classify::parse_cache_status(&ex.response_headers);
     verdict::Attempt {
         label: label.into(),
-        cache: classify::parse_cache_status(&ex.response_headers),
+        edge: dist.and_then(|d| d.edge_treatment(ex, cache.provider)),
+        authorization: ex.request_headers.contains("authorization"),
+        request_cache_control: ex
+            .request_headers
+            .get_all("cache-control")
+            .chain(ex.request_headers.get_all("pragma"))
+            .find(|v| v.to_ascii_lowercase().contains("no-cache"))
+            .map(str::to_string),
+        response_cache_control: ex.response_headers.get("cache-control").map(str::to_string),
+        vary: ex.response_headers.get("vary").map(str::to_string),
+        cache,
         http_status: ex.status,
         failure: ex.status.is_none().then(|| {
             ex.failure
@@ -297,7 +308,6 @@ pub fn attempt_of(ex: &Exchange, label: &str, dist: Option<&Distribution>) -> ve
             .map(|(n, v)| (n, fingerprint(&v)))
             .collect(),
         url_fp: fingerprint(&ex.url),
-        edge: dist.and_then(|d| d.edge_treatment(ex)),
     }
 }
 

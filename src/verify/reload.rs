@@ -2,8 +2,9 @@
 //! the reloaded pages fetched.
 //!
 //! Each journey gets a fresh page whose browser context is given the journey's cookies (from its
-//! [`Jar`]), with the browser cache disabled (every page is) and every request that is not GET or
-//! HEAD failed before it leaves the browser. The pages reloaded are a small set covering every
+//! [`Jar`]), its HTTP cache emptied before every load (never disabled: that adds `no-cache`
+//! request headers Apache and Squid obey) and every request that is not GET or HEAD failed before
+//! it leaves the browser. The pages reloaded are a small set covering every
 //! sample (greedy: the page that loaded the most not-yet-covered samples first), `--repeat` times
 //! each; their cost (requests per load, from the capture) counts against `--max-requests`, and
 //! pages that do not fit are left out (their samples show as not loaded, `.`).
@@ -230,6 +231,11 @@ pub async fn reload(
                     opts.repeat,
                     short(p)
                 ));
+                // Every reload as a first-time visitor: an empty HTTP cache, so each resource
+                // goes to the edge, with nothing the tool adds to the requests.
+                if let Err(e) = page.clear_browser_cache().await {
+                    tracing::debug!(target: "cdnprobe::verify", "clearing the browser cache: {e}");
+                }
                 if let Err(e) = page.goto(p, opts.timeout).await {
                     out.notes.push(format!(
                         "browser mode: reload {k} of a page of {session} failed: {e}"

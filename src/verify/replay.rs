@@ -19,8 +19,17 @@ use super::sample::Sample;
 use crate::exchange::{Exchange, Failure, Headers, Timing};
 
 /// Request headers never copied from the capture: the client sets them, or they are per-hop, or
-/// (`Cookie`) rebuilt from the jar.
+/// (`Cookie`) rebuilt from the jar, or they are the browser's own cache talking (`Cache-Control`,
+/// `Pragma`, conditionals): a first-time visitor sends none of them, and Apache mod_cache and
+/// Squid obey a request's `no-cache`, so copying them would measure the tool, not the site.
 const NOT_COPIED: &[&str] = &[
+    "cache-control",
+    "pragma",
+    "if-none-match",
+    "if-modified-since",
+    "if-match",
+    "if-unmodified-since",
+    "if-range",
     "host",
     "content-length",
     "connection",
@@ -315,6 +324,10 @@ mod tests {
         h.push("Origin", "http://app");
         h.push("Cookie", "a=1");
         h.push("Connection", "keep-alive");
+        // What a browser with its cache disabled adds: never replayed (Apache obeys it).
+        h.push("Pragma", "no-cache");
+        h.push("Cache-Control", "no-cache");
+        h.push("If-None-Match", "\"abc\"");
         let c = copied_headers(&h);
         let names: Vec<&str> = c.iter().map(|(n, _)| n.as_str()).collect();
         assert_eq!(names, vec!["User-Agent", "Accept-Encoding", "Origin"]);

@@ -44,6 +44,14 @@ pub struct Attempt {
     pub url_fp: u64,
     /// What the edge should do with this response under its behavior (TTL rules), when known.
     pub edge: Option<EdgeTreatment>,
+    /// The request carried `Authorization`.
+    pub authorization: bool,
+    /// The request's `Cache-Control`/`Pragma` line that asks for `no-cache` (a HAR recorded with
+    /// "Disable cache"), if any.
+    pub request_cache_control: Option<String>,
+    /// The response's `Cache-Control` and `Vary`, for the rules of caches other than CloudFront.
+    pub response_cache_control: Option<String>,
+    pub vary: Option<String>,
 }
 
 impl Attempt {
@@ -313,6 +321,16 @@ pub fn judge(subject: &Subject, attempts: &[Attempt]) -> Judgement {
         .iter()
         .all(|(_, a)| a.cache.provider == Provider::None)
     {
+        if subject.expect == Expect::Bypass {
+            // Nothing cached it, which is all `bypass` asks for.
+            return judged(
+                Verdict::Bypass,
+                format!(
+                    "not cached, as expected: no cache answered any of {} loads ({seq}; no X-Cache, Cache-Status, Age or CDN header), every one came from the origin",
+                    present.len()
+                ),
+            );
+        }
         let mut r = format!(
             "no cache evidence on any of {} loads (no X-Cache, Cache-Status, Age or CDN header): this URL does not come through the CDN",
             present.len()
@@ -480,7 +498,9 @@ fn never_hits_causes(subject: &Subject, present: &[(usize, &Attempt)]) -> (Vec<S
         }
     }
     for name in seen_names {
-        if !subject.key_cookies.contains(name) {
+        // The behaviors' cache key is CloudFront's: another cache keys on what its own
+        // configuration says (Varnish and nginx leave cookies out by default).
+        if answered_by_other(present) || !subject.key_cookies.contains(name) {
             continue;
         }
         // What the repeats sent (the journey's own load may predate a login: a value that changed
@@ -529,6 +549,13 @@ fn never_hits_causes(subject: &Subject, present: &[(usize, &Attempt)]) -> (Vec<S
             names(&subject.busters)
         ));
     }
+    let answered_by = present
+        .iter()
+        .rev()
+        .map(|(_, a)| a.cache.provider)
+        .find(|p| *p != Provider::None)
+        .unwrap_or(Provider::None);
+    causes.extend(other_cache_causes(answered_by, present));
     if let Some(edge) = present.iter().rev().find_map(|(_, a)| a.edge.as_ref())
         && !edge.store
     {
@@ -544,15 +571,135 @@ fn never_hits_causes(subject: &Subject, present: &[(usize, &Attempt)]) -> (Vec<S
             .filter_map(|(_, a)| a.cache.pop.as_deref())
             .collect();
         causes.push(format!(
-            "every load was a miss{}, and nothing in the request changed: the edge does not store it (check the behavior's TTLs and the origin's Cache-Control/Expires)",
+            "every load was a miss{}, and nothing in the request changed: {}",
             if pops.len() == 1 {
                 format!(" on the same POP ({})", pops.iter().next().unwrap())
             } else {
                 String::new()
+            },
+            if answered_by.is_other_cache() {
+                format!(
+                    "{} does not store it (check its configuration and the origin's Cache-Control/Expires)",
+                    answered_by.display_name()
+                )
+            } else {
+                "the edge does not store it (check the behavior's TTLs and the origin's Cache-Control/Expires)".to_string()
             }
         ));
     }
     (causes, proven)
+}
+
+fn answered_by_other(present: &[(usize, &Attempt)]) -> bool {
+    present
+        .iter()
+        .any(|(_, a)| a.cache.provider.is_other_cache())
+}
+
+/// The cookie names the loads sent, in order, once each.
+fn cookie_names(present: &[(usize, &Attempt)], set: bool) -> Vec<String> {
+    dedup(
+        present
+            .iter()
+            .flat_map(|(_, a)| if set { &a.set_cookies } else { &a.sent_cookies })
+            .map(|(n, _)| n.clone())
+            .collect(),
+    )
+}
+
+/// Why a cache other than CloudFront did not store the URL, by that cache's own documented rules
+/// (DESIGN.md "Other caches' headers"), each with the fix in that cache's terms.
+fn other_cache_causes(cache: Provider, present: &[(usize, &Attempt)]) -> Vec<String> {
+    let mut out = Vec::new();
+    let sent = cookie_names(present, false);
+    let set = cookie_names(present, true);
+    let auth = present.iter().any(|(_, a)| a.authorization);
+    let cc = present
+        .iter()
+        .find_map(|(_, a)| a.response_cache_control.clone())
+        .filter(|c| {
+            let c = c.to_ascii_lowercase();
+            c.contains("private") || c.contains("no-store") || c.contains("no-cache")
+        });
+    let vary_star = present
+        .iter()
+        .any(|(_, a)| a.vary.as_deref().is_some_and(|v| v.trim() == "*"));
+    let no_cache_request = present
+        .iter()
+        .find_map(|(_, a)| a.request_cache_control.clone());
+    // What the origin's own headers forbid comes first: it decides whatever the request carried.
+    if cache.is_other_cache()
+        && let Some(cc) = &cc
+    {
+        out.push(format!(
+            "the origin sends `Cache-Control: {cc}`, which {} obeys: send `Cache-Control: public, max-age=31536000` on versioned static resources",
+            cache.display_name()
+        ));
+    }
+    let response_forbids = cc.is_some() || !set.is_empty() || vary_star;
+    match cache {
+        Provider::Varnish => {
+            // A pass looks like a miss in Varnish's headers (one X-Varnish id): the cookies are
+            // the cause only when nothing in the response forbids storing it.
+            if (!sent.is_empty() || auth) && !response_forbids {
+                out.push(format!(
+                    "Varnish's builtin VCL passes every request that carries a Cookie or Authorization header (never looks it up, never stores it), and these loads sent {}: unset the cookies for static paths in vcl_recv, e.g. `if (req.url ~ \"^/s/\") {{ unset req.http.Cookie; }}`",
+                    if sent.is_empty() {
+                        "Authorization".to_string()
+                    } else {
+                        format!("cookie{} {}", if sent.len() > 1 { "s" } else { "" }, names(&sent))
+                    }
+                ));
+            }
+            if !set.is_empty() {
+                out.push(format!(
+                    "Varnish's builtin VCL makes a response with Set-Cookie uncacheable (hit-for-miss for 2 minutes), and the origin sets {}: `unset beresp.http.Set-Cookie;` for static paths in vcl_backend_response, or stop the origin setting cookies there",
+                    names(&set)
+                ));
+            }
+        }
+        Provider::Nginx => {
+            if !set.is_empty() {
+                out.push(format!(
+                    "nginx's proxy_cache does not store a response that sets cookies, and the origin sets {}: `proxy_ignore_headers Set-Cookie; proxy_hide_header Set-Cookie;` in the static location, or stop the origin setting cookies there",
+                    names(&set)
+                ));
+            }
+            if vary_star {
+                out.push(
+                    "nginx does not store a response with `Vary: *`: remove it at the origin"
+                        .to_string(),
+                );
+            }
+        }
+        Provider::ApacheModCache | Provider::Squid => {
+            if let Some(line) = &no_cache_request {
+                out.push(format!(
+                    "{} obeys the request's `{line}` and goes to the origin: the loads asked for a fresh copy (a browser with its cache disabled does); {}",
+                    cache.display_name(),
+                    if cache == Provider::Squid {
+                        "`refresh_pattern ... ignore-reload` (or `reload_into_ims on`) makes Squid serve from cache anyway"
+                    } else {
+                        "`CacheIgnoreCacheControl On` makes Apache serve from cache anyway"
+                    }
+                ));
+            }
+            if cache == Provider::ApacheModCache
+                && let Some(detail) = present
+                    .iter()
+                    .rev()
+                    .find_map(|(_, a)| a.cache.raw.as_deref())
+                    .and_then(|raw| {
+                        raw.lines()
+                            .find(|l| l.to_ascii_lowercase().starts_with("x-cache-detail"))
+                    })
+            {
+                out.push(format!("Apache says why: {detail}"));
+            }
+        }
+        _ => {}
+    }
+    out
 }
 
 /// How bad a verdict is, for a behavior's overall verdict (worst URL wins). A proven Miss -> Hit
