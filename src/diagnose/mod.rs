@@ -16,6 +16,7 @@
 //! explains why caching does not work (never-hit causes); verification's `NEVER_HITS` verdict is
 //! what fails a run for those, so a finding here never double-counts; `info` is context.
 
+pub mod caches;
 pub mod cookies;
 pub mod errors;
 pub mod evidence;
@@ -226,6 +227,18 @@ pub mod ids {
         "A session cookie was replayed from the edge cache",
         cf: "do not cache responses that set cookies: forward no cookies on caching behaviors (CloudFront strips Set-Cookie then); invalidate the affected paths now.",
         origin: "never set session cookies on cacheable responses; expire the sessions that were replayed (log those users out).");
+    spec!(CACHE_PASSES_COOKIES, "cache-passes-cookies", Warn, Capture,
+        "Varnish passes requests that carry cookies: static resources are never cached for logged-in users",
+        cf: "not CloudFront: the cache that answered is Varnish (the finding's fix is in VCL).",
+        origin: "in vcl_recv, `unset req.http.Cookie` (and Authorization) for static paths (/s/, /download/resources/).");
+    spec!(CACHE_REFUSES_SET_COOKIE, "cache-refuses-set-cookie", Warn, Capture,
+        "Varnish or nginx does not store static responses that set cookies",
+        cf: "not CloudFront: the cache that answered is Varnish or nginx (the finding's fix is in its configuration).",
+        origin: "stop setting cookies on static responses; or Varnish `unset beresp.http.Set-Cookie` / nginx `proxy_ignore_headers Set-Cookie; proxy_hide_header Set-Cookie;` on static paths only.");
+    spec!(REQUEST_NO_CACHE_OBEYED, "request-no-cache-obeyed", Info, Capture,
+        "Apache mod_cache or Squid obeyed the request's no-cache: the misses come from how the capture was recorded",
+        cf: "not CloudFront (CloudFront ignores the viewer's no-cache).",
+        origin: "record HARs in a fresh private window with the cache on; Apache `CacheIgnoreCacheControl On` / Squid `ignore-reload` serve from cache anyway.");
     spec!(BROWSER_CACHE_REPLAY, "browser-cache-replay", Info, Capture,
         "Responses replayed from the browser's own cache: their headers are old and prove nothing about the CDN",
         cf: "nothing to change.",
@@ -309,7 +322,10 @@ pub const CATALOGUE: &[Spec] = &[
     ids::STATIC_BYPASSES_CDN,
     ids::TLS_IGNORED,
     ids::BEHAVIOR_MISMATCH,
+    ids::CACHE_PASSES_COOKIES,
+    ids::CACHE_REFUSES_SET_COOKIE,
     ids::POP_CHANGE_MISS,
+    ids::REQUEST_NO_CACHE_OBEYED,
     ids::BROWSER_CACHE_REPLAY,
     ids::HEALTH_CHECK_UNAVAILABLE,
     ids::CONFIG_SESSION_LEAK,
@@ -450,6 +466,7 @@ pub fn diagnose_with(records: &[RequestRecord], dists: &[Distribution]) -> Vec<F
     out.extend(headers::short_ttl_versioned(&ctx));
     out.extend(paths::static_bypasses_cdn(&ctx));
     out.extend(observed::behavior_mismatch(&ctx));
+    out.extend(caches::all(&ctx));
     out.extend(paths::pop_change_miss(&ctx));
     out.extend(paths::browser_cache_replay(&ctx));
     sort(&mut out);

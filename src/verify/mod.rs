@@ -196,6 +196,15 @@ impl Verification {
         }));
         report.behaviors = self.behaviors;
         report.notes.extend(self.notes);
+        // Another cache's refusals show only when a URL is missed again: judge them again with
+        // the repeat loads in.
+        let ctx = crate::diagnose::Ctx::new(&report.requests, dists);
+        let again = crate::diagnose::caches::all(&ctx);
+        report
+            .findings
+            .retain(|f| !crate::diagnose::caches::IDS.contains(&f.id.as_str()));
+        report.findings.extend(again);
+        crate::diagnose::sort(&mut report.findings);
         report.summarize();
     }
 }
