@@ -711,6 +711,14 @@ fn varnish(h: &Headers) -> Option<CacheStatus> {
     let status = match xv.map(|v| v.split_whitespace().count()) {
         Some(2..) => CacheOutcome::Hit,
         Some(1) => CacheOutcome::Miss,
+        // `Via` alone: only `Age` says whether the object came from the cache.
+        _ if h
+            .get("age")
+            .and_then(parse_u64_first)
+            .is_some_and(|a| a > 0) =>
+        {
+            CacheOutcome::Hit
+        }
         _ => CacheOutcome::None,
     };
     Some(CacheStatus {
@@ -1367,7 +1375,10 @@ mod tests {
         );
         let via_only = p(&[("Via", "1.1 varnish (Varnish/6.0)")]);
         assert_eq!(via_only.provider, Provider::Varnish);
+        assert_eq!(via_only.status, CacheOutcome::None);
         assert!(via_only.went_through_cdn());
+        let via_aged = p(&[("Via", "1.1 varnish (Varnish/6.0)"), ("Age", "30")]);
+        assert_eq!(via_aged.status, CacheOutcome::Hit);
     }
 
     #[test]
