@@ -347,8 +347,11 @@ fn capture_holds_exactly_what_the_servers_saw() {
     });
 }
 
+/// Measured as a first-time visitor: the browser cache is on (never `Network.setCacheDisabled`,
+/// whose `Pragma`/`Cache-Control: no-cache` Apache and Squid obey), a page's second load is served
+/// from the browser's own cache and marked so, and a new page starts with an empty cache.
 #[test]
-fn browser_cache_is_disabled_so_a_reload_reaches_the_network() {
+fn first_time_visitor_cache_on_marked_replays_and_a_fresh_page_is_empty() {
     block_on(async {
         let log: Log = Default::default();
         let router = Router::new()
@@ -377,16 +380,48 @@ fn browser_cache_is_disabled_so_a_reload_reaches_the_network() {
                 }),
             );
         let a = serve_logged("a", router, log.clone()).await;
-        let page = browser().await.new_page().await.unwrap();
         let url = format!("http://127.0.0.1:{}/", a.port());
+        let page = browser().await.new_page().await.unwrap();
         page.goto(&url, Duration::from_secs(20)).await.unwrap();
-        page.goto(&url, Duration::from_secs(20)).await.unwrap();
+        let other = format!("{url}?again");
+        page.goto(&other, Duration::from_secs(20)).await.unwrap();
         let exchanges = page.recorder.take_exchanges();
         page.close().await;
         let seen = log.lock().unwrap().clone();
-        assert_eq!(seen.len(), 4, "both loads must reach the server: {seen:?}");
-        assert_eq!(exchanges.len(), 4);
-        assert!(exchanges.iter().all(|e| !e.from_browser_cache()));
+        // The first load and the second document reach the server; the image comes from the
+        // browser cache the second time.
+        let images: Vec<_> = seen.iter().filter(|s| s.uri == "/i.png").collect();
+        assert_eq!(images.len(), 1, "{seen:?}");
+        let replayed: Vec<_> = exchanges
+            .iter()
+            .filter(|e| e.url.ends_with("/i.png") && e.from_browser_cache())
+            .collect();
+        assert_eq!(replayed.len(), 1, "{exchanges:#?}");
+        // Nothing the tool caused: no request asked a cache for a fresh copy.
+        for s in &seen {
+            assert!(s.header("pragma").is_none(), "{s:?}");
+            assert!(
+                !s.header("cache-control")
+                    .is_some_and(|v| v.contains("no-cache")),
+                "{s:?}"
+            );
+        }
+        // A new page is a new browser context: an empty cache, so the image is fetched again.
+        let fresh = browser().await.new_page().await.unwrap();
+        fresh.goto(&url, Duration::from_secs(20)).await.unwrap();
+        let again = fresh.recorder.take_exchanges();
+        fresh.close().await;
+        let images = log
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|s| s.uri == "/i.png")
+            .count();
+        assert_eq!(
+            images, 2,
+            "a fresh page must not reuse another page's cache"
+        );
+        assert!(again.iter().all(|e| !e.from_browser_cache()), "{again:#?}");
     });
 }
 

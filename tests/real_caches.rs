@@ -430,10 +430,11 @@ fn apache_mod_cache_hits_for_a_first_time_visitor() {
     block_on(lab.shutdown());
 }
 
-/// A realistic Apache misconfiguration: the origin (a proxy rule) sends `no-store` on static
-/// resources. Apache obeys; the verdict names the header and Apache as the cache that obeyed.
+/// A realistic Apache misconfiguration: the origin (a proxy rule) sends `Cache-Control: no-cache` on
+/// static resources. Apache 2.4 then never answers from its cache (measured: every load a MISS);
+/// the verdict names the header and Apache as the cache that obeyed it.
 #[test]
-fn apache_obeying_no_store_on_static_never_hits_with_the_cause() {
+fn apache_obeying_no_cache_on_static_never_hits_with_the_cause() {
     let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let (lab, origin) = start_lab(vec![Fault::NoCacheStatic]);
     let cache = apache(origin);
@@ -461,6 +462,28 @@ fn squid_reverse_proxy_hits() {
     let (v, reason) = verdict(&r, "/s/*");
     assert_eq!(v, "HITS", "{reason}");
     sent_nothing_tool_caused(&r);
+    drop(cache);
+    block_on(lab.shutdown());
+}
+
+/// Squid stores what Apache refuses (it revalidates a `no-cache` or already-expired response and
+/// serves the 304-confirmed copy as a HIT: measured on this Squid 5.7), so its realistic failure is
+/// on the page's side: a cache-buster parameter that changes on every load (jQuery `cache: false`,
+/// a plugin). Every load is a new URL in Squid's key, and the reason says so.
+#[test]
+fn squid_with_a_cache_buster_never_hits_and_names_the_parameter() {
+    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let (lab, origin) = start_lab(vec![Fault::QueryBuster]);
+    let cache = squid(origin);
+    let (code, r) = probe(&lab, &format!("http://127.0.0.1:{}/", cache.port), &[]);
+    assert_eq!(code, 1);
+    let (v, reason) = verdict(&r, "/s/*");
+    assert_eq!(v, "NEVER_HITS", "{reason}");
+    assert!(
+        reason.contains("the page changes query parameter _ on every load"),
+        "{reason}"
+    );
+    assert!(!reason.contains("browser-cache-replay"), "{reason}");
     drop(cache);
     block_on(lab.shutdown());
 }

@@ -266,6 +266,17 @@ pub fn session_cookie_cached(ctx: &Ctx) -> Vec<Finding> {
                 cap(evidence),
             );
             f.title = format!("Session cookie {} served from the edge cache", names.join(", "));
+            if rs
+                .iter()
+                .all(|r| r.cache.provider == crate::classify::Provider::ApacheModCache)
+            {
+                // Apache mod_cache stores Set-Cookie with the object unless told not to.
+                f.fix = "Apache: `CacheIgnoreHeaders Set-Cookie` (mod_cache then stores the object \
+                         without it), and `htcacheclean` or a restart to drop what is cached now. \
+                         Jira/Confluence/proxy: never set session cookies on cacheable responses; expire \
+                         the sessions that were replayed."
+                    .into();
+            }
             f
         })
         .collect()
@@ -407,5 +418,21 @@ mod tests {
         let ok =
             Rec::page_ok(DASHBOARD).resp("Set-Cookie", "JSESSIONID=<redacted:12345678>; Path=/");
         assert!(only(&run(&[ok]), "session-cookie-cached").is_empty());
+    }
+
+    #[test]
+    fn apache_replaying_a_session_cookie_gets_apaches_fix() {
+        let hit = Rec::get(S_JS)
+            .resp("Set-Cookie", "JSESSIONID=<redacted:00000009>; Path=/")
+            .resp("X-Cache", "HIT from 127.0.0.1")
+            .resp("X-Cache-Detail", "\"cache hit\" from 127.0.0.1");
+        let f = run(&[hit]);
+        let s = only(&f, "session-cookie-cached");
+        assert_eq!(s.len(), 1, "{f:#?}");
+        assert!(
+            s[0].fix.contains("CacheIgnoreHeaders Set-Cookie"),
+            "{}",
+            s[0].fix
+        );
     }
 }

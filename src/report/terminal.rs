@@ -343,8 +343,30 @@ pub fn render(report: &Report, opts: &TerminalOptions) -> String {
             .iter()
             .map(|(k, v)| format!("{k} {v}"))
             .collect();
+        // Which cache answered, by name: the verdicts are judged by that cache's rules.
+        let mut by: Vec<(crate::classify::Provider, usize)> = Vec::new();
+        for r in report.requests.iter().filter(|r| !r.from_browser_cache) {
+            let p = r.cache.provider;
+            if p == crate::classify::Provider::None {
+                continue;
+            }
+            match by.iter_mut().find(|(q, _)| *q == p) {
+                Some((_, n)) => *n += 1,
+                None => by.push((p, 1)),
+            }
+        }
+        by.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.as_str().cmp(b.0.as_str())));
+        let answered = if by.is_empty() {
+            String::new()
+        } else {
+            let names: Vec<String> = by
+                .iter()
+                .map(|(p, n)| format!("{} {n}", p.display_name()))
+                .collect();
+            format!("; answered by {}", names.join(", "))
+        };
         out.push_str(&format!(
-            "\n  {} {}\n",
+            "\n  {} {}{answered}\n",
             paint("cache:", Tone::Dim, color),
             counts.join(", ")
         ));

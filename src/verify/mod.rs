@@ -365,7 +365,11 @@ fn linked_findings(findings: &[Finding], pattern: &str, urls: &[String]) -> Vec<
     };
     let ours: BTreeSet<_> = urls.iter().filter_map(|u| key(u)).collect();
     let mut out: Vec<String> = Vec::new();
-    for f in findings {
+    // Browser-cache replays are context about the capture, never a cause of a verdict.
+    for f in findings
+        .iter()
+        .filter(|f| f.id != crate::diagnose::ids::BROWSER_CACHE_REPLAY.id)
+    {
         let by_behavior = f.behavior.as_deref() == Some(pattern);
         let by_url = f
             .evidence
