@@ -757,14 +757,52 @@ pub fn aggregate(per_url: &[Judgement]) -> Judgement {
             None => others.push((j.verdict, 1)),
         }
     }
+    // Every distinct reason of the worst verdict, most common first: a reason must describe every
+    // sequence it summarises (21 URLs `M H H H` and 14 `M M H H` are two stories).
+    // The POP and Age of a hit differ from URL to URL without changing the story.
+    let story = |r: &str| -> String {
+        match r.find(" (POP ").or_else(|| r.find(" (Age ")) {
+            Some(i) => match r[i..].find(')') {
+                Some(j) => format!("{}{}", &r[..i], &r[i + j + 1..]),
+                None => r.to_string(),
+            },
+            None => r.to_string(),
+        }
+    };
+    let mut reasons: Vec<(String, usize)> = Vec::new();
+    for j in per_url.iter().filter(|j| j.verdict == worst.verdict) {
+        let st = story(&j.reason);
+        match reasons.iter_mut().find(|(r, _)| *r == st) {
+            Some((_, n)) => *n += 1,
+            None => reasons.push((st, 1)),
+        }
+    }
+    reasons.sort_by(|a, b| b.1.cmp(&a.1));
+    let told = if reasons.len() == 1 {
+        worst.reason.clone()
+    } else {
+        const SHOWN: usize = 3;
+        let mut parts: Vec<String> = reasons
+            .iter()
+            .take(SHOWN)
+            .map(|(r, n)| format!("{n} {r}"))
+            .collect();
+        if reasons.len() > SHOWN {
+            let rest: usize = reasons[SHOWN..].iter().map(|(_, n)| n).sum();
+            parts.push(format!(
+                "{rest} for {} other reasons",
+                reasons.len() - SHOWN
+            ));
+        }
+        parts.join("; ")
+    };
     let mut reason = if same == per_url.len() {
-        format!("all {} URLs: {}", per_url.len(), worst.reason)
+        format!("all {} URLs: {told}", per_url.len())
     } else {
         format!(
-            "{same} of {} URLs {}: {}",
+            "{same} of {} URLs {}: {told}",
             per_url.len(),
             verdict_name(worst.verdict),
-            worst.reason
         )
     };
     if !others.is_empty() {
@@ -1086,6 +1124,34 @@ mod tests {
             j.reason.contains("missed again on the same POP"),
             "{}",
             j.reason
+        );
+    }
+
+    #[test]
+    fn a_behaviors_reason_tells_every_sequence_it_summarises() {
+        let s = static_hit();
+        let mut per_url = vec![judge(&s, &seq("M H H H")); 3];
+        per_url.push(judge(&s, &seq("M M H H")));
+        let j = aggregate(&per_url);
+        assert_eq!(j.verdict, Verdict::Hits);
+        assert!(
+            j.reason
+                .starts_with("all 4 URLs: 3 miss, then hit on the 2nd load (M H H H)"),
+            "{}",
+            j.reason
+        );
+        assert!(
+            j.reason
+                .contains("1 miss, then hit on the 3rd load (M M H H)"),
+            "{}",
+            j.reason
+        );
+        assert!(!j.reason.contains("Age"), "{}", j.reason);
+        // One story: told once, with the first URL's POP and Age.
+        let j = aggregate(&vec![judge(&s, &seq("M H H H")); 2]);
+        assert_eq!(
+            j.reason,
+            "all 2 URLs: miss, then hit on the 2nd load (M H H H) (POP FRA56-P1, Age 5)"
         );
     }
 
