@@ -777,7 +777,7 @@ pub fn aggregate(per_url: &[Judgement]) -> Judgement {
             None => reasons.push((st, 1)),
         }
     }
-    reasons.sort_by(|a, b| b.1.cmp(&a.1));
+    reasons.sort_by_key(|r| std::cmp::Reverse(r.1));
     let told = if reasons.len() == 1 {
         worst.reason.clone()
     } else {
