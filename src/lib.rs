@@ -17,6 +17,7 @@ pub mod diagnose;
 pub mod error;
 pub mod exchange;
 pub mod har;
+pub mod interrupt;
 pub mod lab;
 pub mod logging;
 pub mod redact;

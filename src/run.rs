@@ -1,7 +1,8 @@
 //! `cdnprobe run`: journeys -> capture -> classify -> report, with the exit code of DESIGN.md.
 //!
-//! The report is rewritten after every journey and on Ctrl-C, so an interrupted or crashed run
-//! still leaves what it captured on disk (marked `partial`).
+//! The report is rewritten after every journey and on Ctrl-C, SIGTERM or SIGHUP (see
+//! `interrupt`), so an interrupted or crashed run still leaves what it captured on disk (marked
+//! `partial`).
 
 use std::collections::HashMap;
 use std::io::IsTerminal;
@@ -302,7 +303,8 @@ async fn settle(page: &Page) -> Result<(), ActionError> {
     page.wait_idle(Duration::from_secs(15)).await
 }
 
-/// Capture every journey, stopping early (and marking the capture interrupted) on Ctrl-C.
+/// Capture every journey, stopping early (and marking the capture interrupted) on Ctrl-C,
+/// SIGTERM or SIGHUP.
 ///
 /// Journeys run side by side, each in its own page and browser context (its own cookie jar), so
 /// the run takes as long as the longest journey rather than their sum; `sequential` walks them one
@@ -339,9 +341,9 @@ pub async fn capture_journeys(
             )
         })
         .buffer_unordered(window);
-    let mut interrupted = false;
-    let ctrl_c = tokio::signal::ctrl_c();
-    tokio::pin!(ctrl_c);
+    let mut interrupted = None;
+    let stop = crate::interrupt::requested();
+    tokio::pin!(stop);
     loop {
         tokio::select! {
             next = running.next() => {
@@ -351,8 +353,8 @@ pub async fn capture_journeys(
                     on_journey(&assemble(&slots));
                 }
             }
-            _ = &mut ctrl_c => {
-                interrupted = true;
+            signal = &mut stop => {
+                interrupted = Some(signal);
                 break;
             }
         }
@@ -370,20 +372,23 @@ pub async fn capture_journeys(
                     first_error = err;
                 }
             }
-            None => capture.journeys.push(journey.result(
-                vec![StepResult {
-                    index: 0,
-                    description: "interrupted (Ctrl-C)".into(),
-                    ok: false,
-                    duration_ms: 0,
-                    error: Some("interrupted by Ctrl-C".into()),
-                    screenshot: None,
-                }],
-                false,
-            )),
+            None => {
+                let signal = interrupted.unwrap_or("signal");
+                capture.journeys.push(journey.result(
+                    vec![StepResult {
+                        index: 0,
+                        description: format!("interrupted ({signal})"),
+                        ok: false,
+                        duration_ms: 0,
+                        error: Some(format!("interrupted by {signal}")),
+                        screenshot: None,
+                    }],
+                    false,
+                ))
+            }
         }
     }
-    if interrupted {
+    if interrupted.is_some() {
         capture.interrupted = true;
         capture.exchanges.extend(browser.drain_uncollected());
     }
@@ -629,6 +634,8 @@ pub fn site_target(args: &RunArgs) -> Result<Target, UserError> {
 
 /// `cdnprobe run`. Returns the exit code.
 pub async fn run(args: RunArgs) -> anyhow::Result<i32> {
+    // SIGINT, SIGTERM and SIGHUP alike: stop, write the partial report, close the browser.
+    crate::interrupt::install().context("listening for SIGINT/SIGTERM/SIGHUP")?;
     let started = chrono::Utc::now();
     let use_lab = args.url.is_none() && args.scenarios.is_empty();
     let progress = if args.json {
@@ -772,16 +779,17 @@ async fn run_target(
         );
         tokio::select! {
             v = work => v?.apply(&mut report, &redactor, dists),
-            _ = tokio::signal::ctrl_c() => {
+            signal = crate::interrupt::requested() => {
                 report.summary.partial = true;
-                report.notes.push("interrupted during verification: no verdicts".into());
+                report.notes.push(format!("interrupted by {signal} during verification: no verdicts"));
                 report.summarize();
             }
         }
         report.duration_ms = (chrono::Utc::now() - started).num_milliseconds().max(0) as u64;
     }
     browser.close().await;
-    if !args.no_health_check && !capture.interrupted {
+    let interrupted = capture.interrupted || crate::interrupt::stop_requested().is_some();
+    if !args.no_health_check && !interrupted {
         progress.set("Atlassian health check");
         let bases: Vec<String> = journeys.iter().map(|j| j.base_url.clone()).collect();
         let checks = crate::diagnose::health::check_all(
@@ -791,9 +799,15 @@ async fn run_target(
             &redactor,
             args.insecure,
             Duration::from_secs(args.timeout),
-        )
-        .await;
-        crate::diagnose::health::attach(&mut report, checks);
+        );
+        tokio::select! {
+            checks = checks => crate::diagnose::health::attach(&mut report, checks),
+            signal = crate::interrupt::requested() => {
+                report.summary.partial = true;
+                report.notes.push(format!("interrupted by {signal} during the health check"));
+                report.summarize();
+            }
+        }
     }
     let files = report::write_all(&report, &redacted, &out_dir)?;
     progress.finish();
@@ -831,7 +845,7 @@ async fn run_target(
     if let Some(e) = step_error {
         eprintln!("error: {}", redactor.redact_text(&e.to_string()));
     }
-    if capture.interrupted {
+    if report.summary.partial && crate::interrupt::stop_requested().is_some() {
         eprintln!(
             "interrupted: partial report written to {}",
             report_path.display()
