@@ -107,16 +107,18 @@ pub fn journeys_from_args(args: &RunArgs) -> Result<Vec<Journey>, UserError> {
     }
     for file in &args.scenarios {
         let scenario = Scenario::from_file(file)?;
-        let base_url = args
-            .url
-            .clone()
-            .or_else(|| scenario.base_url.clone())
-            .ok_or_else(|| {
-                UserError::input(
-                    format!("{}: no base URL", file.display()),
-                    "pass the site's URL: cdnprobe run https://jira.example.com --scenario FILE",
-                )
-            })?;
+        // Every variable the file uses must be set (or have a default) before anything starts.
+        scenario.check_vars(&HashMap::new())?;
+        let base_url = match &args.url {
+            Some(u) => Some(u.clone()),
+            None => scenario.resolved_base_url(&HashMap::new())?,
+        };
+        let base_url = base_url.ok_or_else(|| {
+            UserError::input(
+                format!("{}: no base URL", file.display()),
+                "pass the site's URL: cdnprobe run https://jira.example.com --scenario FILE",
+            )
+        })?;
         check_url(&base_url)?;
         out.push(Journey::new(scenario, base_url));
     }
@@ -264,34 +266,41 @@ async fn run_step(
     vars: &HashMap<String, String>,
     out_dir: &Path,
 ) -> Result<(), ActionError> {
+    // `${NAME}` in any value, resolved at the moment of use (the run checked beforehand that
+    // every one is set: see Scenario::check_vars).
+    let sub = |template: &str| {
+        crate::scenario::substitute(template, vars).map_err(|name| {
+            ActionError::Failed(format!("environment variable `{name}` is not set"))
+        })
+    };
     match action {
         Action::Goto(target) => {
             let url = journey
                 .scenario
-                .resolve_url(target, Some(&journey.base_url))
+                .resolve_url(&sub(target)?, Some(&journey.base_url))
                 .map_err(|e| ActionError::Failed(e.to_string()))?;
             page.goto(&url, timeout).await
         }
         Action::Click(sel) => {
-            page.click(sel, timeout).await?;
+            page.click(&sub(sel)?, timeout).await?;
             settle(page).await
         }
         Action::Fill { selector, value } => {
             let v = value.resolve(vars).map_err(|name| {
                 ActionError::Failed(format!("environment variable `{name}` is not set"))
             })?;
-            page.fill(selector, &v, timeout).await
+            page.fill(&sub(selector)?, &v, timeout).await
         }
         Action::Press(key) => {
-            page.press(key).await?;
+            page.press(&sub(key)?).await?;
             settle(page).await
         }
-        Action::WaitFor(sel) => page.wait_for(sel, timeout).await,
+        Action::WaitFor(sel) => page.wait_for(&sub(sel)?, timeout).await,
         Action::WaitIdle => page.wait_idle(timeout).await,
-        Action::ExpectText(t) => page.expect_text(t, timeout).await,
-        Action::ExpectUrl(u) => page.expect_url(u, timeout).await,
+        Action::ExpectText(t) => page.expect_text(&sub(t)?, timeout).await,
+        Action::ExpectUrl(u) => page.expect_url(&sub(u)?, timeout).await,
         Action::Screenshot(name) => page
-            .screenshot(&out_dir.join("screenshots").join(name))
+            .screenshot(&out_dir.join("screenshots").join(sub(name)?))
             .await
             .map_err(|e| ActionError::Failed(e.to_string())),
     }
