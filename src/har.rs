@@ -668,10 +668,13 @@ pub fn import(text: &str) -> Result<Vec<Exchange>, HarError> {
 /// Parse a HAR file from disk: entries become exchanges one by one as they are read, never a
 /// document tree (a 100 MB HAR is mostly bodies and headers nobody needs twice). A file that
 /// fails is parsed again the slow way, only to say precisely what is wrong with it.
-pub fn import_file(path: &std::path::Path) -> std::io::Result<Result<Vec<Exchange>, HarError>> {
-    // Read whole, parse from the slice (several times faster than from a reader), and free the
-    // bytes before anything else is built: the exchanges never hold the bodies.
-    let bytes = std::fs::read(path)?;
+pub fn import_file(
+    path: &std::path::Path,
+) -> Result<Result<Vec<Exchange>, HarError>, crate::UserError> {
+    // Read whole (up to the capture size cap), parse from the slice (several times faster than
+    // from a reader), and free the bytes before anything else is built: the exchanges never hold
+    // the bodies.
+    let bytes = crate::input::read(path, crate::input::Kind::Har)?;
     let body = bytes.strip_prefix("\u{feff}".as_bytes()).unwrap_or(&bytes);
     let mut de = serde_json::Deserializer::from_slice(body);
     match stream::read(&mut de).and_then(|x| de.end().map(|_| x)) {

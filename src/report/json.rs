@@ -12,6 +12,9 @@ impl Exporter for JsonExporter {
     fn file_name(&self) -> &'static str {
         "report.json"
     }
+    fn faithful(&self) -> bool {
+        true
+    }
     fn write(
         &self,
         report: &Report,
@@ -36,12 +39,7 @@ pub fn write(report: &Report, path: &Path) -> anyhow::Result<()> {
 }
 
 pub fn read(path: &Path) -> anyhow::Result<Report> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        UserError::input(
-            format!("cannot read {}: {e}", path.display()),
-            "pass the report.json from a cdnprobe run's output directory",
-        )
-    })?;
+    let text = crate::input::read_to_string(path, crate::input::Kind::Report)?;
     // Name the file in the message (main prints a UserError's message and hint only).
     from_str(&text).map_err(|e| match e.downcast::<UserError>() {
         Ok(UserError::Input { message, hint }) => {

@@ -178,10 +178,7 @@ fn is_password_field(selector: &str) -> bool {
 
 impl Scenario {
     pub fn from_file(path: &Path) -> Result<Scenario, UserError> {
-        let text = std::fs::read_to_string(path).map_err(|e| UserError::Input {
-            message: format!("cannot read scenario {}: {e}", path.display()),
-            hint: "check the path; bundled journeys live in scenarios/".into(),
-        })?;
+        let text = crate::input::read_to_string(path, crate::input::Kind::Scenario)?;
         let mut s = Self::parse(&text, path)?;
         s.file = Some(path.to_path_buf());
         Ok(s)
