@@ -180,8 +180,8 @@ pub struct RunArgs {
     #[arg(long, value_name = "PATH")]
     pub chrome: Option<PathBuf>,
 
-    /// Per-step and per-command timeout, in seconds.
-    #[arg(long, value_name = "SECS", default_value_t = 30)]
+    /// Per-step and per-command timeout, in seconds (1 to 86400: 0 would fail every step at once).
+    #[arg(long, value_name = "SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=86400))]
     pub timeout: u64,
 
     /// No progress and no tables on stderr/stdout; the exit code and the files say it all.

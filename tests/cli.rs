@@ -129,6 +129,18 @@ fn run_url_writes_a_report_matching_what_the_server_saw() {
 }
 
 #[test]
+fn a_zero_timeout_is_refused() {
+    for t in ["0", "86401"] {
+        cdnprobe()
+            .args(["run", "http://127.0.0.1:9/", "--timeout", t])
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains("--timeout"))
+            .stderr(predicate::str::contains("1..=86400"));
+    }
+}
+
+#[test]
 fn missing_chromium_exits_2_with_the_install_command() {
     cdnprobe()
         .args(["run", "http://127.0.0.1:9/"])
