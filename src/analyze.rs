@@ -51,22 +51,15 @@ pub fn page_hosts(exchanges: &[Exchange]) -> Vec<String> {
 pub async fn analyze(args: AnalyzeArgs) -> anyhow::Result<i32> {
     let started = chrono::Utc::now();
     let t = std::time::Instant::now();
-    let exchanges = crate::har::import_file(&args.file)
-        .map_err(|e| {
-            UserError::input(
-                format!("cannot read {}: {e}", args.file.display()),
-                "pass a HAR file exported from Chrome/Firefox DevTools, Playwright or WebPageTest",
-            )
-        })?
-        .map_err(|e| {
-            let u = UserError::from(e);
-            match u {
-                UserError::Input { message, hint } => {
-                    UserError::input(format!("{}: {message}", args.file.display()), hint)
-                }
-                other => other,
+    let exchanges = crate::har::import_file(&args.file)?.map_err(|e| {
+        let u = UserError::from(e);
+        match u {
+            UserError::Input { message, hint } => {
+                UserError::input(format!("{}: {message}", args.file.display()), hint)
             }
-        })?;
+            other => other,
+        }
+    })?;
     tracing::debug!("imported {} entries: {:?}", exchanges.len(), t.elapsed());
     if exchanges.is_empty() {
         return Err(UserError::input(
@@ -130,8 +123,10 @@ pub async fn analyze(args: AnalyzeArgs) -> anyhow::Result<i32> {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else if !args.quiet {
         if !report.findings.is_empty() {
-            println!("{}", report::table::findings_table(&report.findings));
-            println!("{}", report::table::findings_details(&report.findings));
+            // Long strings clipped for the terminal, as in report.html (see report::display).
+            let shown = report::display::clipped(&report);
+            println!("{}", report::table::findings_table(&shown.findings));
+            println!("{}", report::table::findings_details(&shown.findings));
         }
         println!(
             "{} requests; findings: {} error, {} warn, {} info; report: {}",

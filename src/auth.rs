@@ -96,12 +96,7 @@ pub fn parse_cookies_txt(text: &str, file: &Path) -> Result<Vec<FileCookie>, Use
 }
 
 pub fn read_cookie_file(path: &Path) -> Result<Vec<FileCookie>, UserError> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        UserError::input(
-            format!("cannot read cookie file {}: {e}", path.display()),
-            "export the session from your browser as a Netscape cookies.txt",
-        )
-    })?;
+    let text = crate::input::read_to_string(path, crate::input::Kind::CookieFile)?;
     parse_cookies_txt(&text, path)
 }
 

@@ -15,6 +15,16 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+
+    /// Largest journey, behaviors file, distribution config or cookie file read (e.g. 8MiB,
+    /// 512k): a bigger one is refused (exit 2) instead of read into memory. Default 8 MiB.
+    #[arg(long, global = true, value_name = "SIZE", env = "CDNPROBE_MAX_CONFIG_SIZE", value_parser = crate::input::parse_size)]
+    pub max_config_size: Option<u64>,
+
+    /// Largest HAR file (`analyze`) or report.json (`diff`, `merge`) read, e.g. 4GiB: a bigger
+    /// one is refused (exit 2). Default 2 GiB.
+    #[arg(long, global = true, value_name = "SIZE", env = "CDNPROBE_MAX_CAPTURE_SIZE", value_parser = crate::input::parse_size)]
+    pub max_capture_size: Option<u64>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -170,8 +180,8 @@ pub struct RunArgs {
     #[arg(long, value_name = "PATH")]
     pub chrome: Option<PathBuf>,
 
-    /// Per-step and per-command timeout, in seconds.
-    #[arg(long, value_name = "SECS", default_value_t = 30)]
+    /// Per-step and per-command timeout, in seconds (1 to 86400: 0 would fail every step at once).
+    #[arg(long, value_name = "SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=86400))]
     pub timeout: u64,
 
     /// No progress and no tables on stderr/stdout; the exit code and the files say it all.

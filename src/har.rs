@@ -668,10 +668,13 @@ pub fn import(text: &str) -> Result<Vec<Exchange>, HarError> {
 /// Parse a HAR file from disk: entries become exchanges one by one as they are read, never a
 /// document tree (a 100 MB HAR is mostly bodies and headers nobody needs twice). A file that
 /// fails is parsed again the slow way, only to say precisely what is wrong with it.
-pub fn import_file(path: &std::path::Path) -> std::io::Result<Result<Vec<Exchange>, HarError>> {
-    // Read whole, parse from the slice (several times faster than from a reader), and free the
-    // bytes before anything else is built: the exchanges never hold the bodies.
-    let bytes = std::fs::read(path)?;
+pub fn import_file(
+    path: &std::path::Path,
+) -> Result<Result<Vec<Exchange>, HarError>, crate::UserError> {
+    // Read whole (up to the capture size cap), parse from the slice (several times faster than
+    // from a reader), and free the bytes before anything else is built: the exchanges never hold
+    // the bodies.
+    let bytes = crate::input::read(path, crate::input::Kind::Har)?;
     let body = bytes.strip_prefix("\u{feff}".as_bytes()).unwrap_or(&bytes);
     let mut de = serde_json::Deserializer::from_slice(body);
     match stream::read(&mut de).and_then(|x| de.end().map(|_| x)) {
@@ -789,6 +792,10 @@ mod stream {
             let none: HashMap<&str, &str> = HashMap::new();
             while let Some(entry) = seq.next_element::<Entry>()? {
                 let index = self.0.exchanges.len();
+                if super::bad_url(&entry).is_some() {
+                    // `diagnose` says which entry and why.
+                    return Err(de::Error::custom("an entry's request.url is not a URL"));
+                }
                 let ex = entry_to_exchange(index, &entry, &none);
                 self.0.exchanges.push(ex);
             }
@@ -858,9 +865,27 @@ fn diagnose(text: &str) -> Result<Vec<Exchange>, HarError> {
             message: e.to_string(),
             hint: "every HAR entry needs a `request` object with a `url`; re-export the HAR, or remove this entry".into(),
         })?;
+        if let Some(message) = bad_url(&entry) {
+            return Err(HarError::BadEntry {
+                index,
+                message,
+                hint: "every entry's `request.url` must be an absolute URL (https://host/path); re-export the HAR, or remove this entry".into(),
+            });
+        }
         out.push(entry_to_exchange(index, &entry, &titles));
     }
     Ok(out)
+}
+
+/// Why an entry's `request.url` is not a URL, if it is not. Such an entry used to go through as
+/// a request that never reached the network, which diagnosis then took for a CORS failure (an
+/// invented `cors-blocked` error and exit 1): a file that says nothing true about any request is
+/// the user's to fix (exit 2), not a finding.
+fn bad_url(entry: &Entry) -> Option<String> {
+    let url = &entry.request.url;
+    let err = url::Url::parse(url).err()?;
+    let shown = crate::report::display::clip(url, 200);
+    Some(format!("`request.url` is not a URL: `{shown}` ({err})"))
 }
 
 fn json_kind(v: &Value) -> &'static str {
@@ -1882,6 +1907,26 @@ mod tests {
     }
 
     #[test]
+    fn an_entry_whose_url_is_not_a_url_is_a_clear_error_naming_it() {
+        let text = r#"{"log": {"entries": [
+            {"request": {"url": "https://a/"}, "response": {"status": 200}},
+            {"request": {"url": "data:text/plain,ok"}, "response": {"status": 200}},
+            {"request": {"url": "/relative/path"}, "response": {"status": 200}}]}}"#;
+        for e in [import(text).unwrap_err(), diagnose(text).unwrap_err()] {
+            match e {
+                HarError::BadEntry {
+                    index, ref message, ..
+                } => {
+                    assert_eq!(index, 2);
+                    assert!(message.contains("`/relative/path`"), "{message}");
+                    assert!(message.contains("relative URL without a base"), "{message}");
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+    }
+
+    #[test]
     fn entry_without_request_is_a_clear_error() {
         let e = import(
             r#"{"log": {"entries": [{"request": {"url": "https://a/"}}, {"response": {}}]}}"#,
@@ -2228,7 +2273,7 @@ mod tests {
                 "\\PC{0,20}".prop_map(|s| serde_json::json!(s)),
                 proptest::strategy::Just(serde_json::json!({"a": [1]})),
             ],
-            url in "\\PC{0,40}",
+            url in proptest::prop_oneof!["\\PC{0,40}", "https://h/\\PC{0,30}"],
         ) {
             let doc = serde_json::json!({"log": {"pages": [{"id": 1}], "entries": [{
                 "startedDateTime": started, "time": time, "pageref": 1,
@@ -2241,6 +2286,11 @@ mod tests {
             }]}});
             let text = serde_json::to_string(&doc).unwrap();
             let xs = import(&text);
+            if url::Url::parse(&url).is_err() {
+                // Lenient about everything but the one thing an entry is about.
+                prop_assert!(matches!(xs, Err(HarError::BadEntry { index: 0, .. })), "{:?}", xs);
+                return Ok(());
+            }
             prop_assert!(xs.is_ok(), "{:?}", xs);
             let xs = xs.unwrap();
             // the streaming reader and the whole-document reader agree

@@ -17,6 +17,8 @@ pub mod diagnose;
 pub mod error;
 pub mod exchange;
 pub mod har;
+pub mod input;
+pub mod interrupt;
 pub mod lab;
 pub mod logging;
 pub mod redact;
@@ -30,6 +32,14 @@ pub use exchange::{Exchange, Failure, Headers, Timing};
 
 /// Run a parsed command line; returns the exit code. Errors are the caller's to print (exit 2).
 pub async fn dispatch(cli: cli::Cli) -> anyhow::Result<i32> {
+    input::set_limits(input::Limits {
+        config: cli
+            .max_config_size
+            .unwrap_or(input::DEFAULT_MAX_CONFIG_SIZE),
+        capture: cli
+            .max_capture_size
+            .unwrap_or(input::DEFAULT_MAX_CAPTURE_SIZE),
+    });
     match cli.command {
         cli::Command::Run(args) => run::run(args).await,
         cli::Command::Analyze(args) => analyze::analyze(args).await,

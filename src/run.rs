@@ -1,7 +1,8 @@
 //! `cdnprobe run`: journeys -> capture -> classify -> report, with the exit code of DESIGN.md.
 //!
-//! The report is rewritten after every journey and on Ctrl-C, so an interrupted or crashed run
-//! still leaves what it captured on disk (marked `partial`).
+//! The report is rewritten after every journey and on Ctrl-C, SIGTERM or SIGHUP (see
+//! `interrupt`), so an interrupted or crashed run still leaves what it captured on disk (marked
+//! `partial`).
 
 use std::collections::HashMap;
 use std::io::IsTerminal;
@@ -106,16 +107,18 @@ pub fn journeys_from_args(args: &RunArgs) -> Result<Vec<Journey>, UserError> {
     }
     for file in &args.scenarios {
         let scenario = Scenario::from_file(file)?;
-        let base_url = args
-            .url
-            .clone()
-            .or_else(|| scenario.base_url.clone())
-            .ok_or_else(|| {
-                UserError::input(
-                    format!("{}: no base URL", file.display()),
-                    "pass the site's URL: cdnprobe run https://jira.example.com --scenario FILE",
-                )
-            })?;
+        // Every variable the file uses must be set (or have a default) before anything starts.
+        scenario.check_vars(&HashMap::new())?;
+        let base_url = match &args.url {
+            Some(u) => Some(u.clone()),
+            None => scenario.resolved_base_url(&HashMap::new())?,
+        };
+        let base_url = base_url.ok_or_else(|| {
+            UserError::input(
+                format!("{}: no base URL", file.display()),
+                "pass the site's URL: cdnprobe run https://jira.example.com --scenario FILE",
+            )
+        })?;
         check_url(&base_url)?;
         out.push(Journey::new(scenario, base_url));
     }
@@ -263,34 +266,41 @@ async fn run_step(
     vars: &HashMap<String, String>,
     out_dir: &Path,
 ) -> Result<(), ActionError> {
+    // `${NAME}` in any value, resolved at the moment of use (the run checked beforehand that
+    // every one is set: see Scenario::check_vars).
+    let sub = |template: &str| {
+        crate::scenario::substitute(template, vars).map_err(|name| {
+            ActionError::Failed(format!("environment variable `{name}` is not set"))
+        })
+    };
     match action {
         Action::Goto(target) => {
             let url = journey
                 .scenario
-                .resolve_url(target, Some(&journey.base_url))
+                .resolve_url(&sub(target)?, Some(&journey.base_url))
                 .map_err(|e| ActionError::Failed(e.to_string()))?;
             page.goto(&url, timeout).await
         }
         Action::Click(sel) => {
-            page.click(sel, timeout).await?;
+            page.click(&sub(sel)?, timeout).await?;
             settle(page).await
         }
         Action::Fill { selector, value } => {
             let v = value.resolve(vars).map_err(|name| {
                 ActionError::Failed(format!("environment variable `{name}` is not set"))
             })?;
-            page.fill(selector, &v, timeout).await
+            page.fill(&sub(selector)?, &v, timeout).await
         }
         Action::Press(key) => {
-            page.press(key).await?;
+            page.press(&sub(key)?).await?;
             settle(page).await
         }
-        Action::WaitFor(sel) => page.wait_for(sel, timeout).await,
+        Action::WaitFor(sel) => page.wait_for(&sub(sel)?, timeout).await,
         Action::WaitIdle => page.wait_idle(timeout).await,
-        Action::ExpectText(t) => page.expect_text(t, timeout).await,
-        Action::ExpectUrl(u) => page.expect_url(u, timeout).await,
+        Action::ExpectText(t) => page.expect_text(&sub(t)?, timeout).await,
+        Action::ExpectUrl(u) => page.expect_url(&sub(u)?, timeout).await,
         Action::Screenshot(name) => page
-            .screenshot(&out_dir.join("screenshots").join(name))
+            .screenshot(&out_dir.join("screenshots").join(sub(name)?))
             .await
             .map_err(|e| ActionError::Failed(e.to_string())),
     }
@@ -302,7 +312,8 @@ async fn settle(page: &Page) -> Result<(), ActionError> {
     page.wait_idle(Duration::from_secs(15)).await
 }
 
-/// Capture every journey, stopping early (and marking the capture interrupted) on Ctrl-C.
+/// Capture every journey, stopping early (and marking the capture interrupted) on Ctrl-C,
+/// SIGTERM or SIGHUP.
 ///
 /// Journeys run side by side, each in its own page and browser context (its own cookie jar), so
 /// the run takes as long as the longest journey rather than their sum; `sequential` walks them one
@@ -339,9 +350,9 @@ pub async fn capture_journeys(
             )
         })
         .buffer_unordered(window);
-    let mut interrupted = false;
-    let ctrl_c = tokio::signal::ctrl_c();
-    tokio::pin!(ctrl_c);
+    let mut interrupted = None;
+    let stop = crate::interrupt::requested();
+    tokio::pin!(stop);
     loop {
         tokio::select! {
             next = running.next() => {
@@ -351,8 +362,8 @@ pub async fn capture_journeys(
                     on_journey(&assemble(&slots));
                 }
             }
-            _ = &mut ctrl_c => {
-                interrupted = true;
+            signal = &mut stop => {
+                interrupted = Some(signal);
                 break;
             }
         }
@@ -370,20 +381,23 @@ pub async fn capture_journeys(
                     first_error = err;
                 }
             }
-            None => capture.journeys.push(journey.result(
-                vec![StepResult {
-                    index: 0,
-                    description: "interrupted (Ctrl-C)".into(),
-                    ok: false,
-                    duration_ms: 0,
-                    error: Some("interrupted by Ctrl-C".into()),
-                    screenshot: None,
-                }],
-                false,
-            )),
+            None => {
+                let signal = interrupted.unwrap_or("signal");
+                capture.journeys.push(journey.result(
+                    vec![StepResult {
+                        index: 0,
+                        description: format!("interrupted ({signal})"),
+                        ok: false,
+                        duration_ms: 0,
+                        error: Some(format!("interrupted by {signal}")),
+                        screenshot: None,
+                    }],
+                    false,
+                ))
+            }
         }
     }
-    if interrupted {
+    if interrupted.is_some() {
         capture.interrupted = true;
         capture.exchanges.extend(browser.drain_uncollected());
     }
@@ -633,6 +647,8 @@ pub fn site_target(args: &RunArgs) -> Result<Target, UserError> {
 
 /// `cdnprobe run`. Returns the exit code.
 pub async fn run(args: RunArgs) -> anyhow::Result<i32> {
+    // SIGINT, SIGTERM and SIGHUP alike: stop, write the partial report, close the browser.
+    crate::interrupt::install().context("listening for SIGINT/SIGTERM/SIGHUP")?;
     let started = chrono::Utc::now();
     let use_lab = args.url.is_none() && args.scenarios.is_empty();
     let progress = if args.json {
@@ -776,16 +792,17 @@ async fn run_target(
         );
         tokio::select! {
             v = work => v?.apply(&mut report, &redactor, dists),
-            _ = tokio::signal::ctrl_c() => {
+            signal = crate::interrupt::requested() => {
                 report.summary.partial = true;
-                report.notes.push("interrupted during verification: no verdicts".into());
+                report.notes.push(format!("interrupted by {signal} during verification: no verdicts"));
                 report.summarize();
             }
         }
         report.duration_ms = (chrono::Utc::now() - started).num_milliseconds().max(0) as u64;
     }
     browser.close().await;
-    if !args.no_health_check && !capture.interrupted {
+    let interrupted = capture.interrupted || crate::interrupt::stop_requested().is_some();
+    if !args.no_health_check && !interrupted {
         progress.set("Atlassian health check");
         let bases: Vec<String> = journeys.iter().map(|j| j.base_url.clone()).collect();
         let checks = crate::diagnose::health::check_all(
@@ -795,9 +812,15 @@ async fn run_target(
             &redactor,
             args.insecure,
             Duration::from_secs(args.timeout),
-        )
-        .await;
-        crate::diagnose::health::attach(&mut report, checks);
+        );
+        tokio::select! {
+            checks = checks => crate::diagnose::health::attach(&mut report, checks),
+            signal = crate::interrupt::requested() => {
+                report.summary.partial = true;
+                report.notes.push(format!("interrupted by {signal} during the health check"));
+                report.summarize();
+            }
+        }
     }
     let files = report::write_all(&report, &redacted, &out_dir)?;
     progress.finish();
@@ -835,7 +858,7 @@ async fn run_target(
     if let Some(e) = step_error {
         eprintln!("error: {}", redactor.redact_text(&e.to_string()));
     }
-    if capture.interrupted {
+    if report.summary.partial && crate::interrupt::stop_requested().is_some() {
         eprintln!(
             "interrupted: partial report written to {}",
             report_path.display()

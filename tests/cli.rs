@@ -129,6 +129,18 @@ fn run_url_writes_a_report_matching_what_the_server_saw() {
 }
 
 #[test]
+fn a_zero_timeout_is_refused() {
+    for t in ["0", "86401"] {
+        cdnprobe()
+            .args(["run", "http://127.0.0.1:9/", "--timeout", t])
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains("--timeout"))
+            .stderr(predicate::str::contains("1..=86400"));
+    }
+}
+
+#[test]
 fn missing_chromium_exits_2_with_the_install_command() {
     cdnprobe()
         .args(["run", "http://127.0.0.1:9/"])
@@ -173,6 +185,114 @@ fn password_must_come_from_the_environment() {
         .assert()
         .code(2)
         .stderr(predicate::str::contains("CDNPROBE_TEST_UNSET_PASSWORD"));
+}
+
+#[test]
+fn an_unset_variable_in_a_goto_exits_2_naming_file_line_column_and_variable() {
+    // Before: the reference was left in place and the run navigated to
+    // `/x/$%7BCDNPROBE_TEST_UNSET_PATH%7D`, and passed.
+    let log: Log = Default::default();
+    let addr = block_on(serve_logged("a", site(), log.clone()));
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("vars.toml");
+    std::fs::write(
+        &file,
+        "name = \"vars\"\n[[step]]\ngoto = \"/\"\n[[step]]\ngoto = \"/x/${CDNPROBE_TEST_UNSET_PATH}\"\n",
+    )
+    .unwrap();
+    cdnprobe()
+        .args(["run", &format!("http://127.0.0.1:{}/", addr.port()), "--scenario"])
+        .arg(&file)
+        .arg("--out")
+        .arg(dir.path().join("out"))
+        .env_remove("CDNPROBE_TEST_UNSET_PATH")
+        .assert()
+        .code(2)
+        // Line 5; the value's quote is column 8, `/x/` follows, so `$` is column 12.
+        .stderr(predicate::str::contains("vars.toml:5:12:"))
+        .stderr(predicate::str::contains(
+            "`${CDNPROBE_TEST_UNSET_PATH}` in `goto`: environment variable `CDNPROBE_TEST_UNSET_PATH` is not set",
+        ))
+        .stderr(predicate::str::contains(
+            "hint: export CDNPROBE_TEST_UNSET_PATH=... before running, or give it a default",
+        ));
+    assert!(
+        log.lock().unwrap().is_empty(),
+        "nothing is loaded when a variable is missing"
+    );
+}
+
+#[test]
+fn a_malformed_variable_reference_exits_2_when_the_file_is_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("bad-ref.toml");
+    std::fs::write(
+        &file,
+        "name = \"bad\"\n[[step]]\nwait_for = \"#a ${UNCLOSED\"\n",
+    )
+    .unwrap();
+    cdnprobe()
+        .args(["run", "http://127.0.0.1:9/", "--scenario"])
+        .arg(&file)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("bad-ref.toml:3:16:"))
+        .stderr(predicate::str::contains("`${` is not closed by `}`"))
+        .stderr(predicate::str::contains("${NAME:-default}"));
+}
+
+#[test]
+fn variables_and_defaults_resolve_in_every_step_value() {
+    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let log: Log = Default::default();
+    let addr = block_on(serve_logged("a", site(), log.clone()));
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("vars.toml");
+    // base_url from the environment; the goto from a default (its variable unset); the
+    // expected URL and the screenshot name from set variables; `$${` stays a literal `${`.
+    std::fs::write(
+        &file,
+        concat!(
+            "name = \"vars\"\n",
+            "base_url = \"${CDNPROBE_TEST_BASE}\"\n",
+            "[[step]]\ngoto = \"${CDNPROBE_TEST_UNSET_PAGE:-/api/x}?q=$${literal}\"\n",
+            "[[step]]\ngoto = \"/\"\n",
+            "[[step]]\nexpect_url = \"${CDNPROBE_TEST_EXPECT}\"\n",
+            "[[step]]\nscreenshot = \"${CDNPROBE_TEST_SHOT}.png\"\n",
+        ),
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    cdnprobe()
+        .args([
+            "run",
+            "--no-verify",
+            "--no-health-check",
+            "--quiet",
+            "--scenario",
+        ])
+        .arg(&file)
+        .arg("--out")
+        .arg(&out)
+        .env(
+            "CDNPROBE_TEST_BASE",
+            format!("http://127.0.0.1:{}", addr.port()),
+        )
+        .env_remove("CDNPROBE_TEST_UNSET_PAGE")
+        .env(
+            "CDNPROBE_TEST_EXPECT",
+            format!("127.0.0.1:{}/", addr.port()),
+        )
+        .env("CDNPROBE_TEST_SHOT", "home")
+        .assert()
+        .code(0);
+    let uris: Vec<String> = log.lock().unwrap().iter().map(|s| s.uri.clone()).collect();
+    assert!(
+        uris.iter()
+            .any(|u| u == "/api/x?q=$%7Bliteral%7D" || u == "/api/x?q=${literal}"),
+        "the default was used: {uris:?}"
+    );
+    assert!(out.join("screenshots").join("home.png").is_file());
 }
 
 #[test]

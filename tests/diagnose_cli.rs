@@ -337,3 +337,33 @@ fn analyze_lab_hars_of_font_502() {
         assert!(finding_ids(&r).contains(&"font-502".to_string()), "{tool}");
     }
 }
+
+#[test]
+fn a_har_entry_whose_url_is_not_a_url_is_exit_2_naming_the_entry() {
+    // Before: the entry went through as a request that never reached the network, diagnosis
+    // took it for a CORS failure (an invented `cors-blocked` error) and the exit was 1.
+    let dir = tempfile::tempdir().unwrap();
+    let har = dir.path().join("bad-url.har");
+    let entry = |url: &str| {
+        serde_json::json!({"startedDateTime": "2026-01-01T00:00:00.000Z", "time": 1,
+            "request": {"method": "GET", "url": url, "headers": []},
+            "response": {"status": 200, "headers": [], "content": {"mimeType": "text/css"}},
+            "timings": {"wait": 1}})
+    };
+    let doc = serde_json::json!({"log": {"version": "1.2", "entries": [
+        entry("https://jira.example.com/s/a.css"),
+        entry("not a url at all"),
+    ]}});
+    std::fs::write(&har, serde_json::to_vec(&doc).unwrap()).unwrap();
+    cdnprobe()
+        .arg("analyze")
+        .arg(&har)
+        .arg("--out")
+        .arg(dir.path().join("out"))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("HAR entry 1 cannot be read"))
+        .stderr(predicate::str::contains("`not a url at all`"))
+        .stderr(predicate::str::contains("hint:"))
+        .stdout(predicate::str::contains("cors-blocked").not());
+}

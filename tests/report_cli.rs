@@ -308,3 +308,32 @@ fn a_real_run_leaves_five_files_and_a_schema_valid_report() {
             .unwrap();
     assert_eq!(printed, written);
 }
+
+#[test]
+fn a_report_of_another_schema_version_says_which_instead_of_none() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = write_report(dir.path(), "good", false);
+    let mut value: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&good).unwrap()).unwrap();
+    let major = cdnprobe::report::SCHEMA_VERSION.split('.').next().unwrap();
+    for (version, shown) in [
+        (serde_json::json!(999), "999"),
+        (serde_json::json!("999.0"), "999.0"),
+    ] {
+        value["schema_version"] = version;
+        let other = dir.path().join("other.json");
+        std::fs::write(&other, serde_json::to_vec(&value).unwrap()).unwrap();
+        for cmd in ["diff", "merge"] {
+            cdnprobe()
+                .arg(cmd)
+                .arg(&good)
+                .arg(&other)
+                .assert()
+                .code(2)
+                .stderr(predicate::str::contains(format!(
+                    "unsupported schema_version {shown} (this cdnprobe reads {major}.x"
+                )))
+                .stderr(predicate::str::contains("no `schema_version`").not());
+        }
+    }
+}

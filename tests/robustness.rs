@@ -1,4 +1,5 @@
-//! Robustness: Ctrl-C mid-run leaves a partial report, and no run leaves a Chromium behind.
+//! Robustness: Ctrl-C, SIGTERM or SIGHUP mid-run leave a partial report, and no run leaves a
+//! Chromium (or its profile directory) behind.
 //! Each run gets its own TMPDIR, so its Chromium profile directory (and with it every Chromium
 //! process of that run) can be recognised in /proc.
 
@@ -213,5 +214,139 @@ fn a_chromium_crash_mid_run_still_leaves_the_report() {
             .iter()
             .any(|r| r["url"].as_str().unwrap().ends_with(&format!("{}/", port))),
         "what was captured before the crash is in the report"
+    );
+}
+
+/// The Chromium profile directory of a run whose TMPDIR is `tmp` (there is exactly one).
+fn profile_dir_of(tmp: &std::path::Path) -> std::path::PathBuf {
+    let mut found = None;
+    assert!(
+        wait_until(Duration::from_secs(30), || {
+            found = std::fs::read_dir(tmp).unwrap().flatten().find_map(|e| {
+                e.file_name()
+                    .to_string_lossy()
+                    .starts_with("cdnprobe-chromium-")
+                    .then(|| e.path())
+            });
+            found.is_some()
+        }),
+        "no Chromium profile directory in {}",
+        tmp.display()
+    );
+    found.unwrap()
+}
+
+/// Send `signals` to the run in this order (each with its own kill(2)), wait for it, and check
+/// what every way of stopping must leave: exit 2, a report.json, no Chromium of this run
+/// (recognised by its `--user-data-dir`) and no profile directory.
+fn stop_with(signals: &[libc::c_int]) -> (String, Option<serde_json::Value>) {
+    let MidRun {
+        mut child,
+        tmp,
+        out,
+        port: _,
+    } = start_mid_journey(&[]);
+    let profile = profile_dir_of(tmp.path());
+    let marker = format!("--user-data-dir={}", profile.display());
+    assert!(
+        !processes_mentioning(&marker).is_empty(),
+        "the run's Chromium is recognisable by {marker}"
+    );
+    for &s in signals {
+        // SAFETY: kill(2) on our own child's pid.
+        assert_eq!(unsafe { libc::kill(child.id() as libc::pid_t, s) }, 0);
+    }
+    let exit = child.wait().unwrap();
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut stderr).unwrap();
+    assert_eq!(exit.code(), Some(2), "stderr: {stderr}");
+    assert!(
+        wait_until(Duration::from_secs(10), || processes_mentioning(&marker)
+            .is_empty()),
+        "Chromium processes of this run left behind: {:?}\nstderr: {stderr}",
+        processes_mentioning(&marker)
+    );
+    assert!(
+        !profile.exists(),
+        "the profile directory {} is left behind\nstderr: {stderr}",
+        profile.display()
+    );
+    let report = std::fs::read_to_string(out.join("report.json"))
+        .ok()
+        .map(|r| serde_json::from_str(&r).unwrap());
+    (stderr, report)
+}
+
+#[test]
+fn sigterm_mid_run_is_handled_like_ctrl_c() {
+    let (stderr, report) = stop_with(&[libc::SIGTERM]);
+    assert!(stderr.contains("partial report"), "stderr: {stderr}");
+    let report = report.expect("report.json written");
+    assert_eq!(report["summary"]["partial"], true);
+    assert_eq!(report["summary"]["exit_code"], 2);
+    assert!(
+        report["requests"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["url"].as_str().unwrap().starts_with("http://127.0.0.1:")),
+        "what was captured before SIGTERM is in the report"
+    );
+    assert_eq!(
+        report["journeys"][0]["steps"][0]["error"], "interrupted by SIGTERM",
+        "the interrupted journey says what stopped it"
+    );
+}
+
+#[test]
+fn sighup_mid_run_is_handled_like_ctrl_c() {
+    let (stderr, report) = stop_with(&[libc::SIGHUP]);
+    assert!(stderr.contains("partial report"), "stderr: {stderr}");
+    assert_eq!(
+        report.expect("report.json written")["summary"]["partial"],
+        true
+    );
+}
+
+#[test]
+fn a_second_signal_exits_at_once_and_still_kills_the_browser() {
+    // Two different signals back to back (two of the same kind could merge into one pending
+    // signal). Whether the graceful stop had finished before the second arrived or not, the
+    // run ends with 2 and leaves no Chromium and no profile behind (checked by stop_with).
+    let (stderr, _) = stop_with(&[libc::SIGTERM, libc::SIGINT]);
+    assert!(
+        stderr.contains("exiting at once") || stderr.contains("partial report"),
+        "stderr: {stderr}"
+    );
+}
+
+#[test]
+fn the_lab_stops_gracefully_on_sigterm() {
+    use std::io::BufRead;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_cdnprobe"))
+        .arg("lab")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    for line in stdout.lines() {
+        if line.unwrap().contains("Serving until Ctrl-C") {
+            break;
+        }
+    }
+    // SAFETY: kill(2) on our own child's pid.
+    assert_eq!(
+        unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) },
+        0
+    );
+    let exit = child.wait().unwrap();
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut stderr).unwrap();
+    assert_eq!(exit.code(), Some(0), "stderr: {stderr}");
+    assert!(
+        stderr.contains("SIGTERM: stopping the lab"),
+        "stderr: {stderr}"
     );
 }

@@ -637,3 +637,80 @@ fn replay_sends_what_the_browser_sent_and_takes_new_cookies_like_a_browser() {
     );
     assert!(text.contains("AWSALB="));
 }
+
+/// `--mode browser` obeys replay's never-repeat rules: a journey that logs out and fetches with
+/// an `atl_token` has neither repeated, whether as a page to reload or as a request a reloaded
+/// page makes (checked on what the loopback server received).
+#[test]
+fn browser_mode_never_reloads_a_logout_or_an_atl_token_request() {
+    use axum::routing::get;
+    let css = |name: &'static str| {
+        get(move || async move {
+            (
+                [
+                    ("content-type", "text/css"),
+                    ("cache-control", "max-age=600"),
+                    ("x-cache", "Hit from cloudfront"),
+                ],
+                format!("/* {name} */"),
+            )
+        })
+    };
+    let html = |body: &'static str| get(move || async move { axum::response::Html(body) });
+    let router = axum::Router::new()
+        .route(
+            "/",
+            html("<!doctype html><link rel=icon href='data:,'><link rel=stylesheet href='/s/a.css'>\
+                  <script>fetch('/rest/api/ping?atl_token=tok-1')</script><p>home</p>"),
+        )
+        .route(
+            "/logout",
+            html("<!doctype html><link rel=icon href='data:,'><link rel=stylesheet href='/s/b.css'><p>bye</p>"),
+        )
+        .route("/rest/api/ping", get(|| async { "{}" }))
+        .route("/s/a.css", css("a"))
+        .route("/s/b.css", css("b"));
+    let log: common::Log = Default::default();
+    let addr = block_on(common::serve_logged("site", router, log.clone()));
+    let dir = tempfile::tempdir().unwrap();
+    let journey = dir.path().join("logout.toml");
+    std::fs::write(
+        &journey,
+        "name = \"logout\"\n[[step]]\ngoto = \"/\"\n[[step]]\nwait_idle = true\n\
+         [[step]]\ngoto = \"/logout\"\n[[step]]\nwait_idle = true\n",
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    let assert = cdnprobe()
+        .args([
+            "run",
+            &format!("http://127.0.0.1:{}/", addr.port()),
+            "--mode",
+            "browser",
+            "--repeat",
+            "2",
+            "--no-health-check",
+            "--scenario",
+        ])
+        .arg(&journey)
+        .arg("--out")
+        .arg(&out)
+        .assert();
+    let code = assert.get_output().status.code();
+    assert!(matches!(code, Some(0 | 1)), "{:?}", assert.get_output());
+    let uris: Vec<String> = log.lock().unwrap().iter().map(|s| s.uri.clone()).collect();
+    let count = |f: &dyn Fn(&str) -> bool| uris.iter().filter(|u| f(u)).count();
+    assert_eq!(
+        count(&|u| u == "/"),
+        3,
+        "the home page: the journey, then 2 reloads: {uris:?}"
+    );
+    assert_eq!(count(&|u| u == "/logout"), 1, "{uris:?}");
+    assert_eq!(count(&|u| u.contains("atl_token")), 1, "{uris:?}");
+    // b.css was only loaded on the logout page: not verified, and said so.
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
+    let notes = report["notes"].to_string();
+    assert!(notes.contains("not reloaded"), "{notes}");
+    assert!(notes.contains("/logout"), "{notes}");
+}

@@ -106,6 +106,9 @@ pub struct Browser {
     /// Recorders of every page opened, so an interrupted run can still collect what a page
     /// captured (a finished page's recorder is already drained).
     recorders: std::sync::Mutex<Vec<Recorder>>,
+    /// Known to the second-signal path (`interrupt`), which kills the browser and removes its
+    /// profile when the process exits without waiting for [`Browser::close`].
+    _registration: crate::interrupt::Registration,
 }
 
 impl Browser {
@@ -115,6 +118,9 @@ impl Browser {
             .prefix("cdnprobe-chromium-")
             .tempdir()
             .context("creating a temporary Chromium profile directory")?;
+        // Registered before the launch, so that a second signal during it still finds the
+        // processes (by their --user-data-dir) and removes the profile.
+        let registration = crate::interrupt::register_browser(None, profile.path());
         let mut builder = chromiumoxide::BrowserConfig::builder()
             .chrome_executable(&exe)
             .user_data_dir(profile.path())
@@ -143,11 +149,15 @@ impl Browser {
         let config = builder
             .build()
             .map_err(|e| anyhow::anyhow!("invalid browser configuration: {e}"))?;
-        let (inner, mut handler) = chromiumoxide::Browser::launch(config).await.map_err(|e| {
-            UserError::ChromiumMissing {
-                detail: format!("{} failed to start: {e}", exe.display()),
-            }
-        })?;
+        let (mut inner, mut handler) =
+            chromiumoxide::Browser::launch(config).await.map_err(|e| {
+                UserError::ChromiumMissing {
+                    detail: format!("{} failed to start: {e}", exe.display()),
+                }
+            })?;
+        if let Some(pid) = inner.get_mut_child().and_then(|c| c.as_mut_inner().id()) {
+            registration.set_pid(pid);
+        }
         // The handler must be polled until it ends, or chromiumoxide's connection stalls.
         let handler = tokio::spawn(async move {
             while let Some(r) = handler.next().await {
@@ -188,6 +198,7 @@ impl Browser {
             version,
             timeout: opts.timeout,
             recorders: Default::default(),
+            _registration: registration,
         })
     }
 

@@ -424,10 +424,12 @@ impl Page {
         Ok(r["cookies"].as_array().cloned().unwrap_or_default())
     }
 
-    /// From now on, fail every request of this page that is not GET or HEAD (`Fetch` interception
-    /// of the page's own session): verification reloads must never repeat a POST. Requests of
-    /// out-of-process iframes and workers are not intercepted.
-    pub async fn only_get_and_head(&self) -> Result<(), ActionError> {
+    /// From now on, fail every request of this page that is not GET or HEAD, and every one whose
+    /// URL `never` refuses (`Fetch` interception of the page's own session): verification reloads
+    /// must never repeat a POST, nor a GET that is an action (the caller's rules: a logout, a
+    /// request carrying a form token). Requests of out-of-process iframes and workers are not
+    /// intercepted.
+    pub async fn only_get_and_head(&self, never: fn(&str) -> bool) -> Result<(), ActionError> {
         let mut events = self.cdp.subscribe();
         let (cdp, session) = (self.cdp.clone(), self.session.clone());
         let task = tokio::spawn(async move {
@@ -438,14 +440,17 @@ impl Page {
                 }
                 let id = ev.params["requestId"].clone();
                 let method = ev.params["request"]["method"].as_str().unwrap_or("GET");
-                if method.eq_ignore_ascii_case("GET") || method.eq_ignore_ascii_case("HEAD") {
+                let url = ev.params["request"]["url"].as_str().unwrap_or("");
+                if (method.eq_ignore_ascii_case("GET") || method.eq_ignore_ascii_case("HEAD"))
+                    && !never(url)
+                {
                     cdp.send(
                         Some(&session),
                         "Fetch.continueRequest",
                         json!({"requestId": id}),
                     );
                 } else {
-                    tracing::debug!(target: "cdnprobe::browser", "blocked a {method} during verification");
+                    tracing::debug!(target: "cdnprobe::browser", "blocked a {method} during verification (not GET/HEAD, or an action)");
                     cdp.send(
                         Some(&session),
                         "Fetch.failRequest",

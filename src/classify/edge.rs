@@ -25,7 +25,8 @@ fn cdn_host(s: &str) -> String {
 }
 
 fn is_json_file(p: &std::path::Path) -> bool {
-    std::fs::read_to_string(p).is_ok_and(|t| t.trim_start().starts_with('{'))
+    // Only the first bytes: the file was read (and its size checked) by load::from_file.
+    crate::input::head(p, 4096).is_ok_and(|t| t.trim_ascii_start().starts_with(b"{"))
 }
 
 /// The distribution being probed: its behaviors and the hosts (`host[:port]`) it answers for.
@@ -109,12 +110,8 @@ impl Distribution {
                 }
             }
             (None, Some(file)) => {
-                let text = std::fs::read_to_string(file).map_err(|e| {
-                    UserError::input(
-                        format!("cannot read distribution config {}: {e}", file.display()),
-                        "save it with `aws cloudfront get-distribution-config --id <ID> > dist.json`",
-                    )
-                })?;
+                let text =
+                    crate::input::read_to_string(file, crate::input::Kind::DistributionConfig)?;
                 load::from_distribution_json_str(&text, file)?
             }
             (None, None) => {

@@ -53,12 +53,7 @@ pub fn seed_default() -> BehaviorSet {
 /// Load a behaviors file: JSON (`get-distribution-config` output) when it starts with `{`,
 /// our TOML format otherwise.
 pub fn from_file(path: &Path) -> Result<BehaviorSet, UserError> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        UserError::input(
-            format!("cannot read behaviors file {}: {e}", path.display()),
-            "check the path; it should be a TOML behaviors file or the JSON of `aws cloudfront get-distribution-config`",
-        )
-    })?;
+    let text = crate::input::read_to_string(path, crate::input::Kind::Behaviors)?;
     if text.trim_start().starts_with('{') {
         from_distribution_json_str(&text, path)
     } else {

@@ -614,15 +614,15 @@ impl Drop for Lab {
     }
 }
 
-/// `cdnprobe lab`: start, print URLs and credentials, serve until Ctrl-C.
+/// `cdnprobe lab`: start, print URLs and credentials, serve until Ctrl-C (or SIGTERM/SIGHUP, as
+/// `docker stop` or a closed terminal send: the servers then stop gracefully too).
 pub async fn serve_forever(opts: LabOptions) -> anyhow::Result<()> {
+    crate::interrupt::install().context("listening for SIGINT/SIGTERM/SIGHUP")?;
     let lab = start(opts).await?;
     println!("{}", lab.describe());
     println!("Serving until Ctrl-C.");
-    tokio::signal::ctrl_c()
-        .await
-        .context("waiting for Ctrl-C")?;
-    eprintln!("stopping the lab...");
+    let signal = crate::interrupt::requested().await;
+    eprintln!("{signal}: stopping the lab...");
     lab.shutdown().await;
     Ok(())
 }

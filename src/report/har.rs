@@ -16,6 +16,9 @@ impl Exporter for HarExporter {
     fn file_name(&self) -> &'static str {
         "capture.har"
     }
+    fn faithful(&self) -> bool {
+        true
+    }
     fn write(
         &self,
         report: &Report,

@@ -12,6 +12,9 @@ impl Exporter for JsonExporter {
     fn file_name(&self) -> &'static str {
         "report.json"
     }
+    fn faithful(&self) -> bool {
+        true
+    }
     fn write(
         &self,
         report: &Report,
@@ -36,12 +39,7 @@ pub fn write(report: &Report, path: &Path) -> anyhow::Result<()> {
 }
 
 pub fn read(path: &Path) -> anyhow::Result<Report> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        UserError::input(
-            format!("cannot read {}: {e}", path.display()),
-            "pass the report.json from a cdnprobe run's output directory",
-        )
-    })?;
+    let text = crate::input::read_to_string(path, crate::input::Kind::Report)?;
     // Name the file in the message (main prints a UserError's message and hint only).
     from_str(&text).map_err(|e| match e.downcast::<UserError>() {
         Ok(UserError::Input { message, hint }) => {
@@ -61,25 +59,32 @@ pub fn from_str(text: &str) -> anyhow::Result<Report> {
             "pass the report.json from a cdnprobe run's output directory",
         )
     })?;
-    let version = value
-        .get("schema_version")
-        .and_then(|v| v.as_str())
-        .ok_or_else(|| {
-            UserError::input(
-                "not a cdnprobe report.json (no `schema_version`)",
-                "pass the report.json from a cdnprobe run's output directory (not capture.har)",
-            )
-        })?;
     let major = |v: &str| v.split('.').next().unwrap_or("").to_string();
-    if major(version) != major(SCHEMA_VERSION) {
-        return Err(UserError::input(
+    let unsupported = |shown: &str| {
+        UserError::input(
             format!(
-                "report schema version {version} is not readable by this cdnprobe (reads {}.x)",
+                "unsupported schema_version {shown} (this cdnprobe reads {}.x, and writes {SCHEMA_VERSION})",
                 major(SCHEMA_VERSION)
             ),
             "use the cdnprobe version that wrote the report, or re-run the probe",
         )
-        .into());
+    };
+    // Present but not ours (a number, another major version) is not the same as absent: say
+    // which version it is rather than "no schema_version".
+    match value.get("schema_version") {
+        None | Some(serde_json::Value::Null) => {
+            return Err(UserError::input(
+                "not a cdnprobe report.json (no `schema_version`)",
+                "pass the report.json from a cdnprobe run's output directory (not capture.har)",
+            )
+            .into());
+        }
+        Some(serde_json::Value::String(v)) if major(v) == major(SCHEMA_VERSION) => {}
+        Some(serde_json::Value::String(v)) => return Err(unsupported(v).into()),
+        Some(other) => {
+            let shown = other.to_string();
+            return Err(unsupported(&crate::report::display::clip(&shown, 100)).into());
+        }
     }
     serde_json::from_value(value).map_err(|e| {
         UserError::input(

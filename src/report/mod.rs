@@ -10,6 +10,7 @@
 
 pub mod commands;
 pub mod diff;
+pub mod display;
 pub mod har;
 pub mod html;
 pub mod json;
@@ -350,6 +351,11 @@ pub trait Exporter: Send + Sync {
         ctx: &ExportContext,
         out: &mut dyn Write,
     ) -> anyhow::Result<()>;
+    /// True for the record (report.json, capture.har): it gets the report as it is. The others
+    /// are for people and get it with long strings clipped (`display`).
+    fn faithful(&self) -> bool {
+        false
+    }
 }
 
 /// Every file a run leaves, in the order `write_all` writes them (report.json first: it is the
@@ -381,6 +387,10 @@ pub fn write_all(
         .with_context(|| format!("creating output directory {}", out_dir.display()))?;
     let ctx = ExportContext { exchanges, out_dir };
     let exporters = exporters();
+    // What people read shows long strings clipped; the record (report.json, capture.har) keeps
+    // them whole. See `display`.
+    let display = display::clipped(report);
+    let display = &*display;
     // The files are independent: write them side by side (a large capture.har takes as long
     // as all the others together).
     let results: Vec<(PathBuf, anyhow::Result<()>)> = std::thread::scope(|scope| {
@@ -389,6 +399,7 @@ pub fn write_all(
             .map(|exporter| {
                 let ctx = &ctx;
                 scope.spawn(move || {
+                    let report = if exporter.faithful() { report } else { display };
                     let path = out_dir.join(exporter.file_name());
                     let t = std::time::Instant::now();
                     let result = write_atomically_with(&path, |out| {

@@ -305,6 +305,7 @@ fn findings_block(report: &Report, color: bool) -> String {
 
 /// The whole terminal output of a run.
 pub fn render(report: &Report, opts: &TerminalOptions) -> String {
+    let report = &*super::display::clipped(report);
     let color = opts.color;
     let mut out = String::new();
     if opts.verbose {

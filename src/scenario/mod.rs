@@ -1,11 +1,17 @@
 //! Journeys: a TOML file per journey, an ordered list of browser steps.
 //!
 //! The format is deliberately small (one action key per `[[step]]` table) so that an admin can
-//! read a journey at a glance and so that errors can point at the exact line. Values may use
-//! `${ENV_NAME}`; passwords may *only* come from the environment, never from the file itself, so a
-//! journey can be committed and shared without leaking anything.
+//! read a journey at a glance and so that errors can point at the exact line. `base_url` and every
+//! step value may use `${ENV_NAME}` or `${ENV_NAME:-default}`; passwords may *only* come from the
+//! environment, never from the file itself, so a journey can be committed and shared without
+//! leaking anything.
+//!
+//! A variable that is not set is an error before the browser starts (exit 2, naming the file,
+//! line, column and variable) wherever it is: left in place, `${UNSET}` in a `goto` used to
+//! navigate to `/$%7BUNSET%7D` and pass, probing a page nobody meant. Malformed references
+//! (`${` with no `}`, `${A B}`) are refused when the file is read; `$${` is a literal `${`.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -20,10 +26,37 @@ pub const DEFAULT_STEP_TIMEOUT: Duration = Duration::from_secs(30);
 pub struct Scenario {
     pub name: String,
     pub product: Option<String>,
+    /// As written: may hold `${NAME}` references (see [`Scenario::base_url`]).
     pub base_url: Option<String>,
     pub steps: Vec<Step>,
     /// Where it was read from (for messages); `None` for built-in journeys.
     pub file: Option<PathBuf>,
+    /// Where `base_url`'s value is written.
+    pub base_url_loc: Loc,
+}
+
+/// Where a string value is written in its file, so that a message can point at a `${NAME}`
+/// inside it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Loc {
+    /// 1-based line and column of the value (its opening quote); 0 when synthesised.
+    pub line: usize,
+    pub column: usize,
+    /// The value is written as one quoted line with no escapes, so its characters sit right
+    /// after the quote; otherwise a position inside it is reported as the value's start.
+    pub plain: bool,
+}
+
+impl Loc {
+    /// Line and column of byte `offset` of the value.
+    pub fn at(&self, value: &str, offset: usize) -> (usize, usize) {
+        let before = value.get(..offset).unwrap_or(value);
+        if self.plain && !before.contains('\n') {
+            (self.line, self.column + 1 + before.chars().count())
+        } else {
+            (self.line, self.column)
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -34,6 +67,8 @@ pub struct Step {
     pub timeout: Option<Duration>,
     /// 1-based line of the `[[step]]` header in the file (0 when synthesised).
     pub line: usize,
+    /// Where each string value (`goto`, `value`, ...) is written, by key.
+    pub locs: BTreeMap<String, Loc>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -70,6 +105,24 @@ impl Value {
 }
 
 impl Step {
+    /// The step's values that may hold `${NAME}`, with their keys: every string but `name`
+    /// (a label, taken as written).
+    pub fn templates(&self) -> Vec<(&'static str, &str)> {
+        match &self.action {
+            Action::Goto(u) => vec![("goto", u)],
+            Action::Click(s) => vec![("click", s)],
+            Action::Fill { selector, value } => {
+                vec![("fill", selector), ("value", &value.template)]
+            }
+            Action::Press(k) => vec![("press", k)],
+            Action::WaitFor(s) => vec![("wait_for", s)],
+            Action::WaitIdle => vec![],
+            Action::ExpectText(t) => vec![("expect_text", t)],
+            Action::ExpectUrl(u) => vec![("expect_url", u)],
+            Action::Screenshot(f) => vec![("screenshot", f)],
+        }
+    }
+
     /// Short human description, e.g. `goto /login.jsp` or `fill #os_password`.
     pub fn describe(&self) -> String {
         let what = match &self.action {
@@ -110,11 +163,11 @@ struct RawScenario {
     #[serde(default)]
     product: Option<String>,
     #[serde(default)]
-    base_url: Option<String>,
+    base_url: Option<toml::Spanned<String>>,
     #[serde(default)]
     description: Option<String>,
     #[serde(default)]
-    step: Vec<toml::Spanned<toml::Table>>,
+    step: Vec<toml::Spanned<BTreeMap<String, toml::Spanned<toml::Value>>>>,
 }
 
 /// A field name that suggests the user meant a password.
@@ -125,19 +178,18 @@ fn is_password_field(selector: &str) -> bool {
 
 impl Scenario {
     pub fn from_file(path: &Path) -> Result<Scenario, UserError> {
-        let text = std::fs::read_to_string(path).map_err(|e| UserError::Input {
-            message: format!("cannot read scenario {}: {e}", path.display()),
-            hint: "check the path; bundled journeys live in scenarios/".into(),
-        })?;
+        let text = crate::input::read_to_string(path, crate::input::Kind::Scenario)?;
         let mut s = Self::parse(&text, path)?;
         s.file = Some(path.to_path_buf());
         Ok(s)
     }
 
-    /// Parse scenario text; `path` is only used in messages.
+    /// Parse scenario text; `path` is where it came from, for messages (also later ones, such as
+    /// an unset variable's).
     pub fn parse(text: &str, path: &Path) -> Result<Scenario, UserError> {
+        let lines = Lines::new(text);
         let err_at = |offset: usize, message: String, hint: &str| {
-            let (line, column) = line_col(text, offset);
+            let (line, column) = lines.line_col(offset);
             UserError::Scenario {
                 file: path.to_path_buf(),
                 line,
@@ -155,11 +207,39 @@ impl Scenario {
             )
         })?;
         let _ = raw.description;
+        // Where a string value is written, and its references checked for syntax.
+        let loc_of = |span: std::ops::Range<usize>, value: &str| -> Result<Loc, UserError> {
+            let (line, column) = lines.line_col(span.start);
+            let raw = text.get(span).unwrap_or("");
+            let plain = !value.contains('\n')
+                && (raw == format!("\"{value}\"") || raw == format!("'{value}'"));
+            let loc = Loc {
+                line,
+                column,
+                plain,
+            };
+            if let Err((at, message)) = pieces(value) {
+                let (line, column) = loc.at(value, at);
+                return Err(UserError::Scenario {
+                    file: path.to_path_buf(),
+                    line,
+                    column,
+                    message,
+                    hint: "write `${NAME}` or `${NAME:-default}` (NAME: letters, digits, `_`); `$${` is a literal `${`".into(),
+                });
+            }
+            Ok(loc)
+        };
+        let base_url_loc = match &raw.base_url {
+            Some(b) => loc_of(b.span(), b.get_ref())?,
+            None => Loc::default(),
+        };
         let mut steps = Vec::new();
         for spanned in &raw.step {
             let offset = spanned.span().start;
-            let (line, _) = line_col(text, offset);
+            let (line, _) = lines.line_col(offset);
             let table = spanned.get_ref();
+            let mut locs = BTreeMap::new();
             let actions: Vec<&String> = table
                 .keys()
                 .filter(|k| ACTIONS.contains(&k.as_str()))
@@ -200,11 +280,14 @@ impl Scenario {
                     ));
                 }
             };
-            let str_of = |key: &str| -> Result<String, UserError> {
-                match table.get(key) {
-                    Some(toml::Value::String(s)) => Ok(s.clone()),
-                    Some(other) => Err(err_at(
-                        offset,
+            let mut str_of = |key: &str| -> Result<String, UserError> {
+                match table.get(key).map(|v| (v.span(), v.get_ref())) {
+                    Some((span, toml::Value::String(s))) => {
+                        locs.insert(key.to_string(), loc_of(span, s)?);
+                        Ok(s.clone())
+                    }
+                    Some((span, other)) => Err(err_at(
+                        span.start,
                         format!("`{key}` must be a string, found {}", other.type_str()),
                         "quote the value",
                     )),
@@ -223,7 +306,7 @@ impl Scenario {
                 "expect_text" => Action::ExpectText(str_of("expect_text")?),
                 "expect_url" => Action::ExpectUrl(str_of("expect_url")?),
                 "screenshot" => Action::Screenshot(str_of("screenshot")?),
-                "wait_idle" => match table.get("wait_idle") {
+                "wait_idle" => match table.get("wait_idle").map(|v| v.get_ref()) {
                     Some(toml::Value::Boolean(true)) => Action::WaitIdle,
                     _ => {
                         return Err(err_at(
@@ -240,7 +323,7 @@ impl Scenario {
                         return Err(err_at(
                             offset,
                             format!("the password for `{selector}` is written in the file"),
-                            "passwords may only come from the environment: write `value = \"${CDNPROBE_JIRA_PASSWORD}\"` and export that variable",
+                            "passwords may only come from the environment (and have no default): write `value = \"${CDNPROBE_JIRA_PASSWORD}\"` and export that variable",
                         ));
                     }
                     Action::Fill {
@@ -250,7 +333,7 @@ impl Scenario {
                 }
                 _ => unreachable!("filtered by ACTIONS"),
             };
-            let name = match table.get("name") {
+            let name = match table.get("name").map(|v| v.get_ref()) {
                 Some(toml::Value::String(s)) => Some(s.clone()),
                 None => None,
                 Some(_) => {
@@ -261,7 +344,7 @@ impl Scenario {
                     ));
                 }
             };
-            let timeout = match table.get("timeout") {
+            let timeout = match table.get("timeout").map(|v| v.get_ref()) {
                 None => None,
                 Some(toml::Value::Integer(n)) if *n > 0 => Some(Duration::from_secs(*n as u64)),
                 Some(toml::Value::Float(f)) if *f > 0.0 && *f < 1e9 => {
@@ -287,6 +370,7 @@ impl Scenario {
                 action,
                 timeout,
                 line,
+                locs,
             });
         }
         if steps.is_empty() {
@@ -299,9 +383,10 @@ impl Scenario {
         Ok(Scenario {
             name: raw.name,
             product: raw.product,
-            base_url: raw.base_url,
+            base_url: raw.base_url.map(toml::Spanned::into_inner),
             steps,
-            file: None,
+            file: Some(path.to_path_buf()),
+            base_url_loc,
         })
     }
 
@@ -317,15 +402,18 @@ impl Scenario {
                     action: Action::Goto(url.to_string()),
                     timeout: None,
                     line: 0,
+                    locs: BTreeMap::new(),
                 },
                 Step {
                     name: None,
                     action: Action::WaitIdle,
                     timeout: None,
                     line: 0,
+                    locs: BTreeMap::new(),
                 },
             ],
             file: None,
+            base_url_loc: Loc::default(),
         }
     }
 
@@ -336,7 +424,8 @@ impl Scenario {
         }
     }
 
-    /// Every `${NAME}` the journey needs, so a run can fail early (exit 2) before a browser starts.
+    /// Every `${NAME}` a `fill` value uses (the secrets: a run registers their values with the
+    /// redactor).
     pub fn required_vars(&self) -> Vec<String> {
         let mut out: Vec<String> = self
             .steps
@@ -350,27 +439,79 @@ impl Scenario {
         out
     }
 
-    /// Check every variable is set (in `vars` or the environment), naming the first missing one.
+    /// Check every variable the steps use is set (in `vars` or the environment) or has a
+    /// default, so a run fails early (exit 2) before a browser starts; the error names the first
+    /// missing one with its file, line and column. `base_url` is checked when it is used (see
+    /// [`Scenario::resolved_base_url`]): a URL on the command line replaces it whole.
     pub fn check_vars(&self, vars: &HashMap<String, String>) -> Result<(), UserError> {
         for step in &self.steps {
-            if let Action::Fill { value, .. } = &step.action
-                && let Err(missing) = value.resolve(vars)
+            for (key, template) in step.templates() {
+                let loc = step.locs.get(key).copied().unwrap_or(Loc {
+                    line: step.line,
+                    column: 1,
+                    plain: false,
+                });
+                self.check_template(key, template, &loc, vars)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn check_template(
+        &self,
+        key: &str,
+        template: &str,
+        loc: &Loc,
+        vars: &HashMap<String, String>,
+    ) -> Result<(), UserError> {
+        // A malformed reference was refused by `parse`; a synthesised one is taken literally.
+        let Ok(pieces) = pieces(template) else {
+            return Ok(());
+        };
+        for piece in pieces {
+            if let Piece::Var {
+                name,
+                default: None,
+                at,
+            } = piece
+                && lookup(name, vars).is_none()
             {
+                let (line, column) = loc.at(template, at);
                 return Err(UserError::Scenario {
                     file: self
                         .file
                         .clone()
                         .unwrap_or_else(|| self.name.clone().into()),
-                    line: step.line,
-                    column: 1,
-                    message: format!("environment variable `{missing}` is not set"),
-                    hint: format!(
-                        "export {missing}=... before running (passwords come only from the environment)"
+                    line,
+                    column,
+                    message: format!(
+                        "`${{{name}}}` in `{key}`: environment variable `{name}` is not set"
                     ),
+                    hint: if key == "value" {
+                        format!(
+                            "export {name}=... before running (passwords come only from the environment)"
+                        )
+                    } else {
+                        format!(
+                            "export {name}=... before running, or give it a default in the file: `${{{name}:-...}}`"
+                        )
+                    },
                 });
             }
         }
         Ok(())
+    }
+
+    /// `base_url` with its variables resolved (from `vars`, then the environment).
+    pub fn resolved_base_url(
+        &self,
+        vars: &HashMap<String, String>,
+    ) -> Result<Option<String>, UserError> {
+        let Some(b) = &self.base_url else {
+            return Ok(None);
+        };
+        self.check_template("base_url", b, &self.base_url_loc, vars)?;
+        Ok(Some(substitute(b, vars).unwrap_or_else(|_| b.clone())))
     }
 
     /// Resolve a `goto` target against the base URL.
@@ -412,63 +553,130 @@ pub fn join_url(base: &str, target: &str) -> Result<String, UserError> {
     Ok(u.to_string())
 }
 
-fn line_col(text: &str, offset: usize) -> (usize, usize) {
-    let mut offset = offset.min(text.len());
-    while !text.is_char_boundary(offset) {
-        offset -= 1;
+/// Where each line of a file starts, found once: a step's line is then a binary search. Scanning
+/// the text before every step instead (as this used to) made parsing quadratic in the file's
+/// size: 20,000 steps took 18 s, 40,000 over a minute.
+struct Lines<'a> {
+    text: &'a str,
+    starts: Vec<usize>,
+}
+
+impl<'a> Lines<'a> {
+    fn new(text: &'a str) -> Lines<'a> {
+        let starts = std::iter::once(0)
+            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+            .collect();
+        Lines { text, starts }
     }
-    let before = &text[..offset];
-    let line = before.matches('\n').count() + 1;
-    let column = before.rfind('\n').map(|i| offset - i).unwrap_or(offset + 1);
-    (line, column)
+
+    /// 1-based line and column (in characters) of a byte offset.
+    fn line_col(&self, offset: usize) -> (usize, usize) {
+        let mut offset = offset.min(self.text.len());
+        while !self.text.is_char_boundary(offset) {
+            offset -= 1;
+        }
+        let line = self.starts.partition_point(|&s| s <= offset);
+        let start = self.starts[line - 1];
+        (line, self.text[start..offset].chars().count() + 1)
+    }
 }
 
 fn is_pure_env_ref(v: &str) -> bool {
     let v = v.trim();
-    v.starts_with("${") && v.ends_with('}') && v[2..v.len() - 1].chars().all(is_var_char)
+    v.starts_with("${") && v.ends_with('}') && is_var_name(&v[2..v.len() - 1])
 }
 
-fn is_var_char(c: char) -> bool {
-    c.is_ascii_alphanumeric() || c == '_'
+fn is_var_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// A template split into literal text and `${NAME}` / `${NAME:-default}` references.
+#[derive(Debug, PartialEq)]
+enum Piece<'a> {
+    Text(&'a str),
+    Var {
+        name: &'a str,
+        default: Option<&'a str>,
+        /// Byte offset of the `$` in the template.
+        at: usize,
+    },
+}
+
+/// Split a template; `Err((byte offset, message))` for a malformed reference. `$${` is a
+/// literal `${`.
+fn pieces(template: &str) -> Result<Vec<Piece<'_>>, (usize, String)> {
+    let mut out = Vec::new();
+    let mut pos = 0;
+    while let Some(i) = template[pos..].find("${").map(|i| pos + i) {
+        if i > pos && template[..i].ends_with('$') {
+            out.push(Piece::Text(&template[pos..i - 1]));
+            out.push(Piece::Text("${"));
+            pos = i + 2;
+            continue;
+        }
+        out.push(Piece::Text(&template[pos..i]));
+        let body_start = i + 2;
+        let Some(len) = template[body_start..].find('}') else {
+            return Err((i, "`${` is not closed by `}`".to_string()));
+        };
+        let body = &template[body_start..body_start + len];
+        let (name, default) = match body.split_once(":-") {
+            Some((n, d)) => (n, Some(d)),
+            None => (body, None),
+        };
+        if !is_var_name(name) {
+            return Err((i, format!("`${{{body}}}` is not a variable reference")));
+        }
+        out.push(Piece::Var {
+            name,
+            default,
+            at: i,
+        });
+        pos = body_start + len + 1;
+    }
+    out.push(Piece::Text(&template[pos..]));
+    out.retain(|p| !matches!(p, Piece::Text("")));
+    Ok(out)
+}
+
+fn lookup(name: &str, vars: &HashMap<String, String>) -> Option<String> {
+    vars.get(name).cloned().or_else(|| std::env::var(name).ok())
 }
 
 fn var_refs(template: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut rest = template;
-    while let Some(i) = rest.find("${") {
-        let after = &rest[i + 2..];
-        match after.find('}') {
-            Some(j) => {
-                out.push(after[..j].to_string());
-                rest = &after[j + 1..];
-            }
-            None => break,
-        }
-    }
-    out
+    pieces(template)
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|p| match p {
+            Piece::Var { name, .. } => Some(name.to_string()),
+            Piece::Text(_) => None,
+        })
+        .collect()
 }
 
-/// Replace `${NAME}`; Err(name) for the first unset variable.
+/// Replace `${NAME}` (from `vars`, then the environment) and `${NAME:-default}` (the default
+/// when NAME is unset or empty, as in the shell); `$${` is a literal `${`. `Err(name)` for the
+/// first unset variable without a default. A malformed template is returned as it is.
 pub fn substitute(template: &str, vars: &HashMap<String, String>) -> Result<String, String> {
+    let Ok(pieces) = pieces(template) else {
+        return Ok(template.to_string());
+    };
     let mut out = String::new();
-    let mut rest = template;
-    while let Some(i) = rest.find("${") {
-        out.push_str(&rest[..i]);
-        let after = &rest[i + 2..];
-        let Some(j) = after.find('}') else {
-            out.push_str(&rest[i..]);
-            return Ok(out);
-        };
-        let name = &after[..j];
-        let value = vars
-            .get(name)
-            .cloned()
-            .or_else(|| std::env::var(name).ok())
-            .ok_or_else(|| name.to_string())?;
-        out.push_str(&value);
-        rest = &after[j + 1..];
+    for piece in pieces {
+        match piece {
+            Piece::Text(t) => out.push_str(t),
+            Piece::Var { name, default, .. } => match (lookup(name, vars), default) {
+                (Some(v), Some(d)) if v.is_empty() => out.push_str(d),
+                (Some(v), _) => out.push_str(&v),
+                (None, Some(d)) => out.push_str(d),
+                (None, None) => return Err(name.to_string()),
+            },
+        }
     }
-    out.push_str(rest);
     Ok(out)
 }
 
@@ -567,6 +775,93 @@ screenshot = "d.png"
         );
     }
 
+    #[test]
+    fn defaults_escapes_and_malformed_references() {
+        let mut vars = HashMap::new();
+        vars.insert("CDNPROBE_T_SET".to_string(), "v".to_string());
+        vars.insert("CDNPROBE_T_EMPTY".to_string(), String::new());
+        let sub = |t: &str| substitute(t, &vars);
+        assert_eq!(sub("${CDNPROBE_T_SET:-d}").unwrap(), "v");
+        assert_eq!(sub("/${CDNPROBE_T_UNSET_X:-/a/b}?x").unwrap(), "//a/b?x");
+        // As in the shell, `:-` also replaces an empty value.
+        assert_eq!(sub("${CDNPROBE_T_EMPTY:-d}").unwrap(), "d");
+        assert_eq!(sub("${CDNPROBE_T_UNSET_X:-}").unwrap(), "");
+        assert_eq!(sub("a$${CDNPROBE_T_SET}b").unwrap(), "a${CDNPROBE_T_SET}b");
+        assert_eq!(sub("$$").unwrap(), "$$");
+        assert_eq!(
+            sub("${CDNPROBE_T_SET}${CDNPROBE_T_UNSET_X}").unwrap_err(),
+            "CDNPROBE_T_UNSET_X"
+        );
+        assert_eq!(pieces("ab ${A").unwrap_err().0, 3);
+        assert!(pieces("${1A}").is_err());
+        assert!(pieces("${A B}").is_err());
+        assert!(pieces("${}").is_err());
+        assert_eq!(var_refs("${A}/${B:-x}/$${C}"), vec!["A", "B"]);
+    }
+
+    #[test]
+    fn an_unset_variable_anywhere_is_reported_at_its_column() {
+        let s = parse(concat!(
+            "name = \"x\"\n",
+            "[[step]]\ngoto = \"/${CDNPROBE_T_UNSET_OK:-/}\"\n",
+            "[[step]]\nclick = \"#a, ${CDNPROBE_T_UNSET_SEL}\"\n",
+        ))
+        .unwrap();
+        match s.check_vars(&HashMap::new()).unwrap_err() {
+            UserError::Scenario {
+                line,
+                column,
+                message,
+                hint,
+                ..
+            } => {
+                assert_eq!((line, column), (5, 14));
+                assert!(
+                    message.contains("`${CDNPROBE_T_UNSET_SEL}` in `click`"),
+                    "{message}"
+                );
+                assert!(hint.contains(":-"), "{hint}");
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+        // An escaped or multi-line value points at the value's start.
+        let s =
+            parse("name = \"x\"\n[[step]]\nexpect_text = \"\\t${CDNPROBE_T_UNSET_T}\"\n").unwrap();
+        let err = s.check_vars(&HashMap::new()).unwrap_err().to_string();
+        assert!(err.starts_with("j.toml:3:15:"), "{err}");
+        // Set in `vars` (the lab's credentials): fine.
+        let mut vars = HashMap::new();
+        vars.insert("CDNPROBE_T_UNSET_T".to_string(), "t".to_string());
+        s.check_vars(&vars).unwrap();
+    }
+
+    #[test]
+    fn a_password_default_is_a_password_in_the_file() {
+        let err =
+            parse("name = \"x\"\n[[step]]\nfill = \"#os_password\"\nvalue = \"${PW:-hunter2}\"\n")
+                .unwrap_err();
+        assert!(err.to_string().contains("no default"), "{err}");
+    }
+
+    #[test]
+    fn base_url_resolves_from_the_environment_or_says_which_variable() {
+        let s = parse(
+            "name = \"x\"\nbase_url = \"${CDNPROBE_T_UNSET_BASE}\"\n[[step]]\ngoto = \"/\"\n",
+        )
+        .unwrap();
+        let err = s
+            .resolved_base_url(&HashMap::new())
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("j.toml:2:13:"), "{err}");
+        let mut vars = HashMap::new();
+        vars.insert("CDNPROBE_T_UNSET_BASE".into(), "http://127.0.0.1:1".into());
+        assert_eq!(
+            s.resolved_base_url(&vars).unwrap().as_deref(),
+            Some("http://127.0.0.1:1")
+        );
+    }
+
     proptest::proptest! {
         #[test]
         fn parse_never_panics(text in "\\PC{0,400}") {
@@ -583,6 +878,20 @@ screenshot = "d.png"
             let text = format!("name = \"p\"\n[[step]]\n{key} = {val}\n{key2} = {val2}\n");
             let _ = parse(&text);
         }
+    }
+
+    #[test]
+    fn line_col_counts_lines_and_characters() {
+        let lines = Lines::new("ab\nçd\n\nx");
+        assert_eq!(lines.line_col(0), (1, 1));
+        assert_eq!(lines.line_col(2), (1, 3));
+        assert_eq!(lines.line_col(3), (2, 1));
+        // `ç` is two bytes, one column; an offset inside it is taken as its start.
+        assert_eq!(lines.line_col(5), (2, 2));
+        assert_eq!(lines.line_col(4), (2, 1));
+        assert_eq!(lines.line_col(7), (3, 1));
+        assert_eq!(lines.line_col(8), (4, 1));
+        assert_eq!(lines.line_col(99), (4, 2));
     }
 
     #[test]

@@ -11,6 +11,12 @@
 //!
 //! A sample is found in a round by its URL, else by its identity without cache busters (a page
 //! that busts its caches asks for a new URL on every load — exactly what this mode must show).
+//!
+//! The never-repeat rules of replay hold here too (`sample::is_unsafe`: a logout, a request
+//! carrying an `atl_token`): such a page is never chosen for a reload, and any such request a
+//! reloaded page makes (a script's fetch, a redirect) is failed in the browser before it leaves.
+//! Reloading a page is repeating its requests; a reload that logged the journey's session out or
+//! replayed a form token would be the tool acting on the site, not observing it.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
@@ -72,6 +78,14 @@ pub fn find(s: &Sample, round: &[(usize, &Exchange)]) -> Option<usize> {
 
 /// Pick pages covering every sample of one session: `(page, cost)`, the page covering the most
 /// samples first; and the samples no page covers.
+/// Never reload this page (see the module docs).
+fn unsafe_page(url: &str) -> bool {
+    url::Url::parse(url).is_ok_and(|u| sample::is_unsafe(&u))
+}
+
+/// Pick pages covering every sample of one session: `(page, cost)`, the page covering the most
+/// samples first; and the samples no page covers. A page whose reload would be an action is
+/// never picked.
 fn cover(
     samples: &[(usize, &Sample)],
     captured: &[Exchange],
@@ -89,7 +103,7 @@ fn cover(
         if ex.url == *p && ex.resource_type.eq_ignore_ascii_case("document") {
             *visits.entry(p.clone()).or_default() += 1;
         }
-        if !first_seen.contains(p) {
+        if !first_seen.contains(p) && !unsafe_page(p) {
             first_seen.push(p.clone());
         }
         *cost.entry(p.clone()).or_default() += 1;
@@ -172,6 +186,20 @@ pub async fn reload(
     let mut sessions_left = sessions.len();
     for (session, list) in sessions {
         let (mut chosen, orphans) = cover(&list, captured, &pages);
+        let skipped: BTreeSet<&str> = captured
+            .iter()
+            .zip(&pages)
+            .filter(|(e, _)| sample::session_of(&e.phase) == session)
+            .filter_map(|(_, p)| p.as_deref())
+            .filter(|p| unsafe_page(p))
+            .collect();
+        if !skipped.is_empty() {
+            out.notes.push(format!(
+                "browser mode: {} page(s) of {session} not reloaded: loading them again would be an action (logout, atl_token): {}",
+                skipped.len(),
+                skipped.iter().map(|p| short(p)).collect::<Vec<_>>().join(", ")
+            ));
+        }
         if !orphans.is_empty() {
             out.notes.push(format!(
                 "browser mode: {} sampled URL(s) of {session} were not loaded by any page; they are not verified",
@@ -222,7 +250,7 @@ pub async fn reload(
                 ));
             }
         }
-        page.only_get_and_head().await?;
+        page.only_get_and_head(unsafe_page).await?;
         for k in 1..=opts.repeat {
             page.recorder.set_phase(format!("repeat {k}"));
             for (p, _) in &chosen {
@@ -297,6 +325,48 @@ mod tests {
             page: None,
             identity: sample::identity(&u, &b),
         }
+    }
+
+    #[test]
+    fn pages_that_are_actions_are_never_chosen_for_a_reload() {
+        let at = |url: &str, rt: &str, t: f64| Exchange {
+            url: url.into(),
+            method: "GET".into(),
+            resource_type: rt.into(),
+            status: Some(200),
+            phase: "j#1 goto".into(),
+            timing: crate::exchange::Timing {
+                start_ms: t,
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let captured = vec![
+            at("http://h/", "Document", 1.0),
+            at("http://h/s/a.css", "Stylesheet", 2.0),
+            at("http://h/logout", "Document", 3.0),
+            at("http://h/s/b.css", "Stylesheet", 4.0),
+            at("http://h/secure/Vote.jspa?atl_token=t1", "Document", 5.0),
+            at("http://h/s/c.css", "Stylesheet", 6.0),
+            // b.css again, on a safe page: that page covers it.
+            at("http://h/browse/A-1", "Document", 7.0),
+            at("http://h/s/b.css", "Stylesheet", 8.0),
+        ];
+        let pages = sample::pages(&captured);
+        let samples = [
+            sample("http://h/s/a.css", &[]),
+            sample("http://h/s/b.css", &[]),
+            sample("http://h/s/c.css", &[]),
+        ];
+        let list: Vec<(usize, &Sample)> = samples.iter().enumerate().collect();
+        let (chosen, orphans) = cover(&list, &captured, &pages);
+        let chosen: Vec<&str> = chosen.iter().map(|(p, _)| p.as_str()).collect();
+        assert_eq!(chosen, vec!["http://h/", "http://h/browse/A-1"]);
+        // c.css was only loaded on the atl_token page: not verified rather than repeated.
+        assert_eq!(orphans, vec![2]);
+        assert!(unsafe_page("http://h/logout"));
+        assert!(unsafe_page("http://h/rest/x?atl_token=abc"));
+        assert!(!unsafe_page("http://h/s/a.css"));
     }
 
     #[test]
