@@ -180,22 +180,39 @@ pub async fn run_journey(
     let name = &journey.scenario.name;
     let mut steps = Vec::new();
     let mut failure = None;
+    // The last `login` step's password: a `websudo` step answers the prompt with it.
+    let mut login_password: Option<crate::scenario::Value> = None;
     for (i, step) in journey.scenario.steps.iter().enumerate() {
         let index = i + 1;
         let label = format!("{name}#{index} {}", step.describe());
         progress.set(label.clone());
         page.recorder.set_phase(label.clone());
         let started = Instant::now();
-        let result = run_step(
+        if let Action::Login { password, .. } = &step.action {
+            login_password = Some(password.clone());
+        }
+        let timeout = step
+            .timeout
+            .unwrap_or(crate::scenario::DEFAULT_STEP_TIMEOUT);
+        let mut result = run_step(
             &page,
             journey,
             &step.action,
-            step.timeout
-                .unwrap_or(crate::scenario::DEFAULT_STEP_TIMEOUT),
+            timeout,
             vars,
             out_dir,
+            login_password.as_ref(),
         )
         .await;
+        // An optional step whose element never showed is skipped, not failed.
+        if step.optional
+            && let Err(ActionError::Timeout(_, what)) = &result
+        {
+            result = Ok(Some(format!(
+                "skipped (optional): {what} did not come within {}",
+                humantime_secs(timeout)
+            )));
+        }
         let mut record = StepResult {
             index,
             description: step.describe(),
@@ -203,6 +220,7 @@ pub async fn run_journey(
             duration_ms: started.elapsed().as_millis() as u64,
             error: None,
             screenshot: None,
+            note: result.as_ref().ok().cloned().flatten(),
         };
         if let Err(e) = result {
             let shot = out_dir.join(format!("failure-{name}-step{index}.png"));
@@ -258,6 +276,32 @@ pub async fn run_journey(
     Ok((journey.result(steps, ok), exchanges, counts, failure))
 }
 
+fn humantime_secs(d: Duration) -> String {
+    format!("{} s", d.as_secs_f64())
+}
+
+/// A step's note when the selector that matched was not the first alternative, or something was
+/// dismissed on the way.
+fn choice_note(alternatives: &[String], chosen: usize, dismissed: &[String]) -> Option<String> {
+    let mut parts = Vec::new();
+    if chosen > 0 {
+        parts.push(format!(
+            "matched alternative {} of {}: {}",
+            chosen + 1,
+            alternatives.len(),
+            alternatives[chosen]
+        ));
+    }
+    if !dismissed.is_empty() {
+        let mut d = dismissed.to_vec();
+        d.dedup();
+        parts.push(format!("dismissed {}", d.join(", ")));
+    }
+    (!parts.is_empty()).then(|| parts.join("; "))
+}
+
+/// Run one step; `Ok(Some(note))` says something worth keeping (which login form it met, which
+/// alternative matched, what it dismissed).
 async fn run_step(
     page: &Page,
     journey: &Journey,
@@ -265,7 +309,8 @@ async fn run_step(
     timeout: Duration,
     vars: &HashMap<String, String>,
     out_dir: &Path,
-) -> Result<(), ActionError> {
+    login_password: Option<&crate::scenario::Value>,
+) -> Result<Option<String>, ActionError> {
     // `${NAME}` in any value, resolved at the moment of use (the run checked beforehand that
     // every one is set: see Scenario::check_vars).
     let sub = |template: &str| {
@@ -273,35 +318,91 @@ async fn run_step(
             ActionError::Failed(format!("environment variable `{name}` is not set"))
         })
     };
+    let secret = |v: &crate::scenario::Value| {
+        v.resolve(vars).map_err(|name| {
+            ActionError::Failed(format!("environment variable `{name}` is not set"))
+        })
+    };
+    let subs = |alts: &[String]| -> Result<Vec<String>, ActionError> {
+        alts.iter().map(|a| sub(a)).collect()
+    };
+    let dismiss = &journey.scenario.dismiss;
     match action {
         Action::Goto(target) => {
             let url = journey
                 .scenario
                 .resolve_url(&sub(target)?, Some(&journey.base_url))
                 .map_err(|e| ActionError::Failed(e.to_string()))?;
-            page.goto(&url, timeout).await
+            page.goto(&url, timeout).await.map(|_| None)
         }
         Action::Click(sel) => {
-            page.click(&sub(sel)?, timeout).await?;
-            settle(page).await
+            let alts = subs(sel)?;
+            let (i, dismissed) = page.first_visible(&alts, dismiss, timeout).await?;
+            page.click(&alts[i], timeout).await?;
+            settle(page).await?;
+            Ok(choice_note(&alts, i, &dismissed))
         }
         Action::Fill { selector, value } => {
-            let v = value.resolve(vars).map_err(|name| {
-                ActionError::Failed(format!("environment variable `{name}` is not set"))
-            })?;
-            page.fill(&sub(selector)?, &v, timeout).await
+            let alts = subs(selector)?;
+            let (i, dismissed) = page.first_visible(&alts, dismiss, timeout).await?;
+            page.fill(&alts[i], &secret(value)?, timeout).await?;
+            Ok(choice_note(&alts, i, &dismissed))
         }
         Action::Press(key) => {
             page.press(&sub(key)?).await?;
-            settle(page).await
+            settle(page).await.map(|_| None)
         }
-        Action::WaitFor(sel) => page.wait_for(&sub(sel)?, timeout).await,
-        Action::WaitIdle => page.wait_idle(timeout).await,
-        Action::ExpectText(t) => page.expect_text(&sub(t)?, timeout).await,
-        Action::ExpectUrl(u) => page.expect_url(&sub(u)?, timeout).await,
+        Action::WaitFor(sel) => {
+            let alts = subs(sel)?;
+            let (i, dismissed) = page.first_visible(&alts, dismiss, timeout).await?;
+            Ok(choice_note(&alts, i, &dismissed))
+        }
+        Action::Login {
+            product,
+            user,
+            password,
+        } => {
+            let (form, dismissed) = crate::browser::login::log_in(
+                page,
+                crate::browser::login::forms(*product),
+                &secret(user)?,
+                &secret(password)?,
+                dismiss,
+                timeout,
+            )
+            .await?;
+            settle(page).await?;
+            let mut note = format!("logged in through the {} ({})", form.name, form.user);
+            if let Some(d) = choice_note(&[], 0, &dismissed) {
+                note.push_str(&format!("; {d}"));
+            }
+            Ok(Some(note))
+        }
+        Action::WebSudo { password } => {
+            let Some(p) = password.as_ref().or(login_password) else {
+                return Err(ActionError::Failed(
+                    "a `websudo` step needs a `login` step before it, or its own `password`".into(),
+                ));
+            };
+            // The admin page is already loaded: its prompt shows at once or not at all.
+            let wait = timeout.min(Duration::from_secs(3));
+            match crate::browser::login::web_sudo(page, &secret(p)?, wait).await? {
+                Some(form) => {
+                    settle(page).await?;
+                    Ok(Some(format!("answered the {} prompt", form.name)))
+                }
+                None => Ok(Some(
+                    "no WebSudo prompt (not an administrator page, or already confirmed)".into(),
+                )),
+            }
+        }
+        Action::WaitIdle => page.wait_idle(timeout).await.map(|_| None),
+        Action::ExpectText(t) => page.expect_text(&sub(t)?, timeout).await.map(|_| None),
+        Action::ExpectUrl(u) => page.expect_url(&sub(u)?, timeout).await.map(|_| None),
         Action::Screenshot(name) => page
             .screenshot(&out_dir.join("screenshots").join(sub(name)?))
             .await
+            .map(|_| None)
             .map_err(|e| ActionError::Failed(e.to_string())),
     }
 }
@@ -391,6 +492,7 @@ pub async fn capture_journeys(
                         duration_ms: 0,
                         error: Some(format!("interrupted by {signal}")),
                         screenshot: None,
+                        note: None,
                     }],
                     false,
                 ))

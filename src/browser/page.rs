@@ -255,6 +255,19 @@ impl Page {
         }
     }
 
+    /// Wait until the JavaScript expression `js` is `true`.
+    pub async fn wait_until_true(
+        &self,
+        js: &str,
+        what: &str,
+        timeout: Duration,
+    ) -> Result<(), ActionError> {
+        self.wait_until(timeout, what, || async {
+            Ok(self.eval(js).await? == json!(true))
+        })
+        .await
+    }
+
     /// Wait for a visible element matching `selector`.
     pub async fn wait_for(&self, selector: &str, timeout: Duration) -> Result<(), ActionError> {
         let sel = serde_json::to_string(selector).unwrap();
@@ -265,6 +278,46 @@ impl Page {
             Ok(self.eval(&js).await? == json!(true))
         })
         .await
+    }
+
+    /// Wait until one of `alternatives` is visible and return its index (the first in the list
+    /// wins when several are). Meanwhile every visible `dismiss` selector is clicked (onboarding
+    /// pages, "what's new" and timezone dialogs that cover the page on real instances); the
+    /// selectors clicked are returned too.
+    pub async fn first_visible(
+        &self,
+        alternatives: &[String],
+        dismiss: &[String],
+        timeout: Duration,
+    ) -> Result<(usize, Vec<String>), ActionError> {
+        let alts = serde_json::to_string(alternatives).unwrap();
+        let dis = serde_json::to_string(dismiss).unwrap();
+        // One evaluation per poll: dismiss what covers the page, then look for the alternatives.
+        let js = format!(
+            "(() => {{ const vis = e => {{ if (!e) return false; const r = e.getBoundingClientRect(); return r.width > 0 && r.height > 0 && getComputedStyle(e).visibility !== 'hidden'; }}; \
+             const q = s => {{ try {{ return document.querySelector(s); }} catch (_) {{ return null; }} }}; \
+             const clicked = []; for (const s of {dis}) {{ const e = q(s); if (vis(e)) {{ e.click(); clicked.push(s); }} }} \
+             const alts = {alts}; for (let i = 0; i < alts.length; i++) {{ if (vis(q(alts[i]))) return [i, clicked]; }} return [-1, clicked]; }})()"
+        );
+        let state: Mutex<(Option<usize>, Vec<String>)> = Mutex::new((None, Vec::new()));
+        let what = format!("element {}", alternatives.join(" or "));
+        self.wait_until(timeout, &what, || async {
+            let v = self.eval(&js).await?;
+            let mut st = state.lock().unwrap();
+            for c in v[1].as_array().into_iter().flatten() {
+                if let Some(c) = c.as_str() {
+                    st.1.push(c.to_string());
+                }
+            }
+            let i = v[0].as_i64().unwrap_or(-1);
+            if i >= 0 {
+                st.0 = Some(i as usize);
+            }
+            Ok(i >= 0)
+        })
+        .await?;
+        let (found, dismissed) = state.into_inner().unwrap();
+        Ok((found.unwrap_or(0), dismissed))
     }
 
     /// Click the centre of the element, as a mouse would.

@@ -69,6 +69,10 @@ pub struct StepResult {
     pub error: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub screenshot: Option<String>,
+    /// What the step met on the way: the login form it used, the alternative selector that
+    /// matched, dialogs it dismissed, or why an optional step was skipped (added in 1.5).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]

@@ -26,6 +26,10 @@ pub const DEFAULT_STEP_TIMEOUT: Duration = Duration::from_secs(30);
 pub struct Scenario {
     pub name: String,
     pub product: Option<String>,
+    /// Selectors clicked whenever they appear during the journey (onboarding pages, "what's new"
+    /// and timezone dialogs, help tips): real instances show them on a first login or after an
+    /// upgrade, and they cover what the steps wait for.
+    pub dismiss: Vec<String>,
     /// As written: may hold `${NAME}` references (see [`Scenario::base_url`]).
     pub base_url: Option<String>,
     pub steps: Vec<Step>,
@@ -63,6 +67,8 @@ impl Loc {
 pub struct Step {
     pub name: Option<String>,
     pub action: Action,
+    /// Skipped (with a note) instead of failing when its selector does not appear in time.
+    pub optional: bool,
     /// The step's own `timeout`; `None`: the run's `--timeout` (default 30 s).
     pub timeout: Option<Duration>,
     /// 1-based line of the `[[step]]` header in the file (0 when synthesised).
@@ -71,13 +77,41 @@ pub struct Step {
     pub locs: BTreeMap<String, Loc>,
 }
 
+/// A step's selector: one or more alternatives, the first that appears wins (Jira 10 and 9 may
+/// serve different markup on the same URL).
+pub type Selectors = Vec<String>;
+
+/// Which product's login forms a `login` step knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoginProduct {
+    Jira,
+    Confluence,
+    /// The journey names no product: every form either product serves.
+    Any,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum Action {
     Goto(String),
-    Click(String),
-    Fill { selector: String, value: Value },
+    Click(Selectors),
+    Fill {
+        selector: Selectors,
+        value: Value,
+    },
     Press(String),
-    WaitFor(String),
+    WaitFor(Selectors),
+    /// Log in through whichever login form the page serves (legacy or the newer one), once the
+    /// page is ready; `user` and `password` come from the environment.
+    Login {
+        product: LoginProduct,
+        user: Value,
+        password: Value,
+    },
+    /// Answer an administrator page's password prompt (WebSudo) if it shows, with the password of
+    /// the journey's last `login` step (or this step's own `password`).
+    WebSudo {
+        password: Option<Value>,
+    },
     WaitIdle,
     ExpectText(String),
     ExpectUrl(String),
@@ -110,12 +144,21 @@ impl Step {
     pub fn templates(&self) -> Vec<(&'static str, &str)> {
         match &self.action {
             Action::Goto(u) => vec![("goto", u)],
-            Action::Click(s) => vec![("click", s)],
-            Action::Fill { selector, value } => {
-                vec![("fill", selector), ("value", &value.template)]
-            }
+            Action::Click(s) => s.iter().map(|x| ("click", x.as_str())).collect(),
+            Action::Fill { selector, value } => selector
+                .iter()
+                .map(|x| ("fill", x.as_str()))
+                .chain([("value", value.template.as_str())])
+                .collect(),
             Action::Press(k) => vec![("press", k)],
-            Action::WaitFor(s) => vec![("wait_for", s)],
+            Action::WaitFor(s) => s.iter().map(|x| ("wait_for", x.as_str())).collect(),
+            Action::Login { user, password, .. } => {
+                vec![("user", &user.template), ("password", &password.template)]
+            }
+            Action::WebSudo { password } => password
+                .iter()
+                .map(|p| ("password", p.template.as_str()))
+                .collect(),
             Action::WaitIdle => vec![],
             Action::ExpectText(t) => vec![("expect_text", t)],
             Action::ExpectUrl(u) => vec![("expect_url", u)],
@@ -127,10 +170,16 @@ impl Step {
     pub fn describe(&self) -> String {
         let what = match &self.action {
             Action::Goto(u) => format!("goto {u}"),
-            Action::Click(s) => format!("click {s}"),
-            Action::Fill { selector, .. } => format!("fill {selector}"),
+            Action::Click(s) => format!("click {}", s.join(" | ")),
+            Action::Fill { selector, .. } => format!("fill {}", selector.join(" | ")),
             Action::Press(k) => format!("press {k}"),
-            Action::WaitFor(s) => format!("wait_for {s}"),
+            Action::WaitFor(s) => format!("wait_for {}", s.join(" | ")),
+            Action::Login { product, .. } => match product {
+                LoginProduct::Jira => "login (Jira)".to_string(),
+                LoginProduct::Confluence => "login (Confluence)".to_string(),
+                LoginProduct::Any => "login".to_string(),
+            },
+            Action::WebSudo { .. } => "websudo".to_string(),
             Action::WaitIdle => "wait_idle".to_string(),
             Action::ExpectText(t) => format!("expect_text {t:?}"),
             Action::ExpectUrl(u) => format!("expect_url {u}"),
@@ -153,8 +202,10 @@ const ACTIONS: &[&str] = &[
     "expect_text",
     "expect_url",
     "screenshot",
+    "login",
+    "websudo",
 ];
-const MODIFIERS: &[&str] = &["name", "value", "timeout"];
+const MODIFIERS: &[&str] = &["name", "value", "timeout", "optional", "user", "password"];
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -166,6 +217,8 @@ struct RawScenario {
     base_url: Option<toml::Spanned<String>>,
     #[serde(default)]
     description: Option<String>,
+    #[serde(default)]
+    dismiss: Option<toml::Spanned<toml::Value>>,
     #[serde(default)]
     step: Vec<toml::Spanned<BTreeMap<String, toml::Spanned<toml::Value>>>>,
 }
@@ -203,7 +256,7 @@ impl Scenario {
             err_at(
                 offset,
                 e.message().trim().to_string(),
-                "a journey needs `name = \"...\"` and `[[step]]` tables, each with one action: goto, click, fill, press, wait_for, wait_idle, expect_text, expect_url, screenshot (see scenarios/README.md)",
+                "a journey needs `name = \"...\"` and `[[step]]` tables, each with one action: goto, click, fill, press, wait_for, wait_idle, expect_text, expect_url, screenshot, login, websudo (see scenarios/README.md)",
             )
         })?;
         let _ = raw.description;
@@ -234,12 +287,32 @@ impl Scenario {
             Some(b) => loc_of(b.span(), b.get_ref())?,
             None => Loc::default(),
         };
+        let dismiss = match &raw.dismiss {
+            None => Vec::new(),
+            Some(d) => match d.get_ref() {
+                toml::Value::String(s) => vec![s.clone()],
+                toml::Value::Array(items) if items.iter().all(|i| i.is_str()) => items
+                    .iter()
+                    .filter_map(|i| i.as_str().map(str::to_string))
+                    .collect(),
+                other => {
+                    return Err(err_at(
+                        d.span().start,
+                        format!(
+                            "`dismiss` must be a list of selectors, found {}",
+                            other.type_str()
+                        ),
+                        "write e.g. `dismiss = [\".aui-message .icon-close\", \"#closeDisDialog\"]`",
+                    ));
+                }
+            },
+        };
         let mut steps = Vec::new();
         for spanned in &raw.step {
             let offset = spanned.span().start;
             let (line, _) = lines.line_col(offset);
             let table = spanned.get_ref();
-            let mut locs = BTreeMap::new();
+            let locs = std::cell::RefCell::new(BTreeMap::new());
             let actions: Vec<&String> = table
                 .keys()
                 .filter(|k| ACTIONS.contains(&k.as_str()))
@@ -280,10 +353,10 @@ impl Scenario {
                     ));
                 }
             };
-            let mut str_of = |key: &str| -> Result<String, UserError> {
+            let str_of = |key: &str| -> Result<String, UserError> {
                 match table.get(key).map(|v| (v.span(), v.get_ref())) {
                     Some((span, toml::Value::String(s))) => {
-                        locs.insert(key.to_string(), loc_of(span, s)?);
+                        locs.borrow_mut().insert(key.to_string(), loc_of(span, s)?);
                         Ok(s.clone())
                     }
                     Some((span, other)) => Err(err_at(
@@ -298,11 +371,99 @@ impl Scenario {
                     )),
                 }
             };
+            // A selector, or a list of alternatives (the first that appears wins).
+            let sels_of = |key: &str| -> Result<Selectors, UserError> {
+                match table.get(key).map(|v| (v.span(), v.get_ref())) {
+                    Some((span, toml::Value::Array(items)))
+                        if !items.is_empty() && items.iter().all(|i| i.is_str()) =>
+                    {
+                        let list: Vec<String> = items
+                            .iter()
+                            .filter_map(|i| i.as_str().map(str::to_string))
+                            .collect();
+                        for x in &list {
+                            let loc = loc_of(span.clone(), x)?;
+                            locs.borrow_mut().entry(key.to_string()).or_insert(Loc {
+                                plain: false,
+                                ..loc
+                            });
+                        }
+                        Ok(list)
+                    }
+                    Some((span, toml::Value::Array(_))) => Err(err_at(
+                        span.start,
+                        format!("`{key}` must be a selector or a non-empty list of selectors"),
+                        "write `[\"#new-id\", \"#old-id\"]`: the first that appears wins",
+                    )),
+                    _ => str_of(key).map(|s| vec![s]),
+                }
+            };
             let action = match action_key {
                 "goto" => Action::Goto(str_of("goto")?),
-                "click" => Action::Click(str_of("click")?),
+                "click" => Action::Click(sels_of("click")?),
                 "press" => Action::Press(str_of("press")?),
-                "wait_for" => Action::WaitFor(str_of("wait_for")?),
+                "wait_for" => Action::WaitFor(sels_of("wait_for")?),
+                "login" => {
+                    let product = match table.get("login").map(|v| v.get_ref()) {
+                        Some(toml::Value::Boolean(true)) => match raw.product.as_deref() {
+                            Some("jira") => LoginProduct::Jira,
+                            Some("confluence") => LoginProduct::Confluence,
+                            _ => LoginProduct::Any,
+                        },
+                        Some(toml::Value::String(p)) if p == "jira" => LoginProduct::Jira,
+                        Some(toml::Value::String(p)) if p == "confluence" => {
+                            LoginProduct::Confluence
+                        }
+                        _ => {
+                            return Err(err_at(
+                                offset,
+                                "`login` must be `true`, \"jira\" or \"confluence\"".into(),
+                                "write `login = true` (the journey's product) and `user`/`password` from the environment",
+                            ));
+                        }
+                    };
+                    let user = str_of("user")?;
+                    let password = str_of("password")?;
+                    if !is_pure_env_ref(&password) {
+                        return Err(err_at(
+                            offset,
+                            "the login password is written in the file".into(),
+                            "passwords may only come from the environment (and have no default): write `password = \"${CDNPROBE_JIRA_PASSWORD}\"` and export that variable",
+                        ));
+                    }
+                    Action::Login {
+                        product,
+                        user: Value { template: user },
+                        password: Value { template: password },
+                    }
+                }
+                "websudo" => {
+                    if !matches!(
+                        table.get("websudo").map(|v| v.get_ref()),
+                        Some(toml::Value::Boolean(true))
+                    ) {
+                        return Err(err_at(
+                            offset,
+                            "`websudo` must be `true`".into(),
+                            "write `websudo = true` (it answers with the last login's password)",
+                        ));
+                    }
+                    let password = match table.get("password") {
+                        Some(_) => {
+                            let p = str_of("password")?;
+                            if !is_pure_env_ref(&p) {
+                                return Err(err_at(
+                                    offset,
+                                    "the WebSudo password is written in the file".into(),
+                                    "passwords may only come from the environment: write `password = \"${CDNPROBE_JIRA_PASSWORD}\"`",
+                                ));
+                            }
+                            Some(Value { template: p })
+                        }
+                        None => None,
+                    };
+                    Action::WebSudo { password }
+                }
                 "expect_text" => Action::ExpectText(str_of("expect_text")?),
                 "expect_url" => Action::ExpectUrl(str_of("expect_url")?),
                 "screenshot" => Action::Screenshot(str_of("screenshot")?),
@@ -317,12 +478,15 @@ impl Scenario {
                     }
                 },
                 "fill" => {
-                    let selector = str_of("fill")?;
+                    let selector = sels_of("fill")?;
                     let value = str_of("value")?;
-                    if is_password_field(&selector) && !is_pure_env_ref(&value) {
+                    if selector.iter().any(|s| is_password_field(s)) && !is_pure_env_ref(&value) {
                         return Err(err_at(
                             offset,
-                            format!("the password for `{selector}` is written in the file"),
+                            format!(
+                                "the password for `{}` is written in the file",
+                                selector.join(" | ")
+                            ),
                             "passwords may only come from the environment (and have no default): write `value = \"${CDNPROBE_JIRA_PASSWORD}\"` and export that variable",
                         ));
                     }
@@ -365,12 +529,49 @@ impl Scenario {
                     "remove it",
                 ));
             }
+            for key in ["user", "password"] {
+                let allowed =
+                    action_key == "login" || (key == "password" && action_key == "websudo");
+                if table.contains_key(key) && !allowed {
+                    return Err(err_at(
+                        offset,
+                        format!("`{key}` only belongs to `login`, not `{action_key}`"),
+                        "remove it (a `fill` step takes `value`)",
+                    ));
+                }
+            }
+            let optional = match table.get("optional").map(|v| v.get_ref()) {
+                None | Some(toml::Value::Boolean(false)) => false,
+                Some(toml::Value::Boolean(true))
+                    if matches!(
+                        action_key,
+                        "click" | "fill" | "wait_for" | "expect_text" | "websudo"
+                    ) =>
+                {
+                    true
+                }
+                Some(toml::Value::Boolean(true)) => {
+                    return Err(err_at(
+                        offset,
+                        format!("`optional` does not apply to `{action_key}`"),
+                        "only click, fill, wait_for, expect_text and websudo steps wait for something that may not appear",
+                    ));
+                }
+                Some(_) => {
+                    return Err(err_at(
+                        offset,
+                        "`optional` must be `true` or `false`".into(),
+                        "write `optional = true`",
+                    ));
+                }
+            };
             steps.push(Step {
                 name,
                 action,
+                optional,
                 timeout,
                 line,
-                locs,
+                locs: locs.into_inner(),
             });
         }
         if steps.is_empty() {
@@ -383,6 +584,7 @@ impl Scenario {
         Ok(Scenario {
             name: raw.name,
             product: raw.product,
+            dismiss,
             base_url: raw.base_url.map(toml::Spanned::into_inner),
             steps,
             file: Some(path.to_path_buf()),
@@ -395,10 +597,12 @@ impl Scenario {
         Scenario {
             name: "open-url".into(),
             product: None,
+            dismiss: Vec::new(),
             base_url: Some(url.to_string()),
             steps: vec![
                 Step {
                     name: None,
+                    optional: false,
                     action: Action::Goto(url.to_string()),
                     timeout: None,
                     line: 0,
@@ -406,6 +610,7 @@ impl Scenario {
                 },
                 Step {
                     name: None,
+                    optional: false,
                     action: Action::WaitIdle,
                     timeout: None,
                     line: 0,
@@ -432,10 +637,17 @@ impl Scenario {
             .iter()
             .flat_map(|s| match &s.action {
                 Action::Fill { value, .. } => value.var_names(),
+                Action::Login { user, password, .. } => {
+                    let mut v = user.var_names();
+                    v.extend(password.var_names());
+                    v
+                }
+                Action::WebSudo { password: Some(p) } => p.var_names(),
                 _ => vec![],
             })
             .collect();
-        out.dedup();
+        let mut seen = std::collections::HashSet::new();
+        out.retain(|v| seen.insert(v.clone()));
         out
     }
 
@@ -487,7 +699,7 @@ impl Scenario {
                     message: format!(
                         "`${{{name}}}` in `{key}`: environment variable `{name}` is not set"
                     ),
-                    hint: if key == "value" {
+                    hint: if key == "value" || key == "password" || key == "user" {
                         format!(
                             "export {name}=... before running (passwords come only from the environment)"
                         )
@@ -686,6 +898,109 @@ mod tests {
 
     fn parse(text: &str) -> Result<Scenario, UserError> {
         Scenario::parse(text, Path::new("j.toml"))
+    }
+
+    fn scenario_error(text: &str) -> (usize, usize, String) {
+        match parse(text).unwrap_err() {
+            UserError::Scenario {
+                line,
+                column,
+                message,
+                ..
+            } => (line, column, message),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn alternatives_optional_dismiss_login_and_websudo() {
+        let s = parse(
+            r##"name = "j"
+product = "jira"
+dismiss = [".aui-message .icon-close", "#closeDisDialog"]
+[[step]]
+goto = "/login.jsp"
+[[step]]
+login = true
+user = "${U}"
+password = "${P}"
+[[step]]
+wait_for = ["#header-details-user-fullname", "#user-options"]
+optional = true
+[[step]]
+click = ["#create_link", "#create-menu"]
+[[step]]
+fill = ["#summary", "#title"]
+value = "hello"
+[[step]]
+websudo = true
+[[step]]
+login = "confluence"
+user = "${U}"
+password = "${P}"
+"##,
+        )
+        .unwrap();
+        assert_eq!(s.dismiss, [".aui-message .icon-close", "#closeDisDialog"]);
+        assert_eq!(
+            s.steps[1].action,
+            Action::Login {
+                product: LoginProduct::Jira,
+                user: Value {
+                    template: "${U}".into()
+                },
+                password: Value {
+                    template: "${P}".into()
+                },
+            }
+        );
+        assert_eq!(
+            s.steps[2].action,
+            Action::WaitFor(vec![
+                "#header-details-user-fullname".into(),
+                "#user-options".into()
+            ])
+        );
+        assert!(s.steps[2].optional);
+        assert!(!s.steps[3].optional);
+        assert_eq!(s.steps[3].describe(), "click #create_link | #create-menu");
+        assert_eq!(s.steps[5].action, Action::WebSudo { password: None });
+        assert!(matches!(
+            s.steps[6].action,
+            Action::Login {
+                product: LoginProduct::Confluence,
+                ..
+            }
+        ));
+        assert_eq!(s.required_vars(), ["U", "P"]);
+        // Old files keep working: a plain string is one alternative.
+        let old = parse("name = \"j\"\n[[step]]\nclick = \"#a\"\n").unwrap();
+        assert_eq!(old.steps[0].action, Action::Click(vec!["#a".into()]));
+        assert!(old.dismiss.is_empty());
+    }
+
+    #[test]
+    fn bad_new_keys_point_at_the_step() {
+        let (line, _, m) = scenario_error(
+            "name = \"j\"\n[[step]]\nlogin = true\nuser = \"me\"\npassword = \"secret\"\n",
+        );
+        assert_eq!(line, 2);
+        assert!(m.contains("password is written in the file"), "{m}");
+        let (line, _, m) =
+            scenario_error("name = \"j\"\n[[step]]\ngoto = \"/\"\noptional = true\n");
+        assert_eq!(line, 2);
+        assert!(m.contains("`optional` does not apply to `goto`"), "{m}");
+        let (_, _, m) = scenario_error("name = \"j\"\n[[step]]\nclick = []\n");
+        assert!(m.contains("non-empty list"), "{m}");
+        let (line, col, m) = scenario_error("name = \"j\"\ndismiss = 3\n[[step]]\ngoto = \"/\"\n");
+        assert_eq!((line, col), (2, 11));
+        assert!(m.contains("`dismiss` must be a list"), "{m}");
+        let (_, _, m) = scenario_error("name = \"j\"\n[[step]]\ngoto = \"/\"\nuser = \"x\"\n");
+        assert!(m.contains("`user` only belongs to `login`"), "{m}");
+        let (_, _, m) = scenario_error(
+            "name = \"j\"\n[[step]]\nlogin = \"bamboo\"\nuser = \"${U}\"\npassword = \"${P}\"\n",
+        );
+        assert!(m.contains("`login` must be"), "{m}");
     }
 
     #[test]

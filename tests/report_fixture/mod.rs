@@ -387,6 +387,7 @@ fn journey() -> JourneyResult {
                 duration_ms: *ms,
                 error: None,
                 screenshot: None,
+                note: None,
             })
             .collect(),
         ok: true,
