@@ -224,6 +224,16 @@ pub struct RunArgs {
     #[arg(long = "lab-topology", value_enum, default_value_t = TopologyArg::Proxy)]
     pub lab_topology: TopologyArg,
 
+    /// Lab only: which product versions the pages look like: `legacy` (Jira 9.12, Confluence
+    /// 8.5: the legacy login forms) or `current` (Jira 10.3, Confluence 9.2: the newer login form,
+    /// whose button only works once the page is ready).
+    #[arg(long = "lab-version", value_name = "VERSION", default_value = "legacy")]
+    pub lab_version: crate::lab::LabVersion,
+
+    /// Lab only: a user's first login goes through the products' onboarding pages.
+    #[arg(long = "lab-onboarding")]
+    pub lab_onboarding: bool,
+
     #[command(flatten)]
     pub distribution: DistributionArgs,
 
@@ -304,4 +314,12 @@ pub struct LabArgs {
     /// Serve the products under a context path (e.g. /jira).
     #[arg(long, value_name = "PATH")]
     pub context_path: Option<String>,
+
+    /// Which product versions the pages look like (see `run --lab-version`).
+    #[arg(long = "lab-version", value_name = "VERSION", default_value = "legacy")]
+    pub version: crate::lab::LabVersion,
+
+    /// A user's first login goes through the products' onboarding pages.
+    #[arg(long)]
+    pub onboarding: bool,
 }

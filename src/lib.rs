@@ -58,6 +58,8 @@ pub async fn dispatch(cli: cli::Cli) -> anyhow::Result<i32> {
                 faults: run::parse_faults(&args.faults)?,
                 behaviors,
                 context_path: args.context_path.clone(),
+                version: args.version,
+                onboarding: args.onboarding,
                 ..Default::default()
             })
             .await?;

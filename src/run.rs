@@ -209,7 +209,8 @@ pub async fn run_journey(
             && let Err(ActionError::Timeout(_, what)) = &result
         {
             result = Ok(Some(format!(
-                "skipped (optional): {what} did not come within {}",
+                "skipped (optional): {} did not come within {}",
+                what.strip_prefix("waiting for ").unwrap_or(what),
                 humantime_secs(timeout)
             )));
         }
@@ -651,6 +652,8 @@ pub async fn lab_target(args: &RunArgs) -> anyhow::Result<Target> {
         behaviors,
         context_path: args.distribution.context_path.clone(),
         behavior_header: args.distribution.behavior_header.clone(),
+        version: args.lab_version,
+        onboarding: args.lab_onboarding,
         ..Default::default()
     })
     .await
@@ -674,6 +677,18 @@ pub async fn lab_target(args: &RunArgs) -> anyhow::Result<Target> {
     }
     let mut notes = lab.notes().to_vec();
     let faults = lab.faults();
+    if args.lab_version != crate::lab::LabVersion::Legacy || args.lab_onboarding {
+        let (j, c) = args.lab_version.versions();
+        notes.push(format!(
+            "lab version {} (Jira {j}, Confluence {c}){}",
+            args.lab_version.name(),
+            if args.lab_onboarding {
+                ", with first-login onboarding"
+            } else {
+                ""
+            }
+        ));
+    }
     notes.push(format!(
         "embedded lab, topology {}, faults: {}",
         lab.topology(),

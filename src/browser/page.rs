@@ -293,10 +293,13 @@ impl Page {
         let alts = serde_json::to_string(alternatives).unwrap();
         let dis = serde_json::to_string(dismiss).unwrap();
         // One evaluation per poll: dismiss what covers the page, then look for the alternatives.
+        // At most one dismiss click per poll, and never twice on one element: a click that
+        // navigates would otherwise be repeated while the old page is still shown, aborting the
+        // navigation it started.
         let js = format!(
             "(() => {{ const vis = e => {{ if (!e) return false; const r = e.getBoundingClientRect(); return r.width > 0 && r.height > 0 && getComputedStyle(e).visibility !== 'hidden'; }}; \
              const q = s => {{ try {{ return document.querySelector(s); }} catch (_) {{ return null; }} }}; \
-             const clicked = []; for (const s of {dis}) {{ const e = q(s); if (vis(e)) {{ e.click(); clicked.push(s); }} }} \
+             const clicked = []; for (const s of {dis}) {{ const e = q(s); if (vis(e) && !e.dataset.cdnprobeDismissed) {{ e.dataset.cdnprobeDismissed = '1'; e.click(); clicked.push(s); break; }} }} \
              const alts = {alts}; for (let i = 0; i < alts.length; i++) {{ if (vis(q(alts[i]))) return [i, clicked]; }} return [-1, clicked]; }})()"
         );
         let state: Mutex<(Option<usize>, Vec<String>)> = Mutex::new((None, Vec::new()));

@@ -84,6 +84,50 @@ impl FromStr for Topology {
     }
 }
 
+/// Which product versions the lab's pages look like. Real instances differ in exactly the ways
+/// that stop scripted journeys: Jira 10.x and Confluence 9.x may serve the newer login form (the
+/// "2SV" one) on the same login URLs, and Jira 10.0 drops a login clicked before the page is
+/// ready. Both versions have WebSudo on administrator pages and the web resource manager.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LabVersion {
+    /// Jira 9.12 and Confluence 8.5: the legacy login forms.
+    #[default]
+    Legacy,
+    /// Jira 10.3 and Confluence 9.2 (the toolkit's current LTS): the newer login form, whose
+    /// button only works once the page is ready.
+    Current,
+}
+
+impl LabVersion {
+    pub fn name(self) -> &'static str {
+        match self {
+            LabVersion::Legacy => "legacy",
+            LabVersion::Current => "current",
+        }
+    }
+
+    /// The versions the pages announce (`ajs-version-number`, the footer).
+    pub fn versions(self) -> (&'static str, &'static str) {
+        match self {
+            LabVersion::Legacy => ("9.12.14", "8.5.16"),
+            LabVersion::Current => ("10.3.15", "9.2.13"),
+        }
+    }
+}
+
+impl FromStr for LabVersion {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "legacy" | "jira-9" | "9" => Ok(LabVersion::Legacy),
+            "current" | "jira-10" | "10" | "lts" => Ok(LabVersion::Current),
+            other => Err(format!(
+                "unknown lab version `{other}` (known: legacy = Jira 9.12 / Confluence 8.5, current = Jira 10.3 / Confluence 9.2)"
+            )),
+        }
+    }
+}
+
 /// How to start a lab.
 #[derive(Debug, Clone)]
 pub struct LabOptions {
@@ -102,6 +146,10 @@ pub struct LabOptions {
     pub behavior_header: Option<String>,
     /// Address to listen on (loopback).
     pub bind: IpAddr,
+    /// Which product versions the pages look like.
+    pub version: LabVersion,
+    /// A user's first login goes through the products' onboarding pages first.
+    pub onboarding: bool,
 }
 
 impl Default for LabOptions {
@@ -115,6 +163,8 @@ impl Default for LabOptions {
             pops: vec!["FRA56-P1".into()],
             behavior_header: None,
             bind: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            version: LabVersion::Legacy,
+            onboarding: false,
         }
     }
 }
@@ -256,6 +306,7 @@ pub async fn start(opts: LabOptions) -> anyhow::Result<Lab> {
     let faults = Faults::new(opts.faults.iter().copied());
     let users = Arc::new(origin::default_users());
     let sessions = origin::Sessions::default();
+    let people = origin::People::default();
     let bind = opts.bind;
 
     // Listeners: [front x2, second x2, internal x2] (front = what the user opens).
@@ -357,6 +408,9 @@ pub async fn start(opts: LabOptions) -> anyhow::Result<Lab> {
             cdn_url: (opts.topology == Topology::CdnHost).then(|| p.edge_url.clone()),
             faults: faults.clone(),
             sessions: sessions.clone(),
+            people: people.clone(),
+            version: opts.version,
+            onboarding: opts.onboarding,
             users: users.clone(),
             switch: switch.clone(),
         };

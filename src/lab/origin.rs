@@ -125,6 +125,14 @@ impl Sessions {
     }
 }
 
+/// What the lab remembers about people beyond their session: who confirmed their password for
+/// administration (WebSudo, per session) and who went through the first-login onboarding.
+#[derive(Clone, Default)]
+pub struct People {
+    sudo: Arc<Mutex<std::collections::HashSet<String>>>,
+    onboarded: Arc<Mutex<std::collections::HashSet<(Product, usize)>>>,
+}
+
 /// Everything one product's origin needs to know.
 #[derive(Clone)]
 pub struct OriginConfig {
@@ -137,6 +145,9 @@ pub struct OriginConfig {
     pub cdn_url: Option<Url>,
     pub faults: Faults,
     pub sessions: Sessions,
+    pub people: People,
+    pub version: super::LabVersion,
+    pub onboarding: bool,
     pub users: Arc<Vec<LabUser>>,
     /// What `POST/DELETE /__lab/fault/<name>` calls (the lab also swaps edge behaviors there).
     pub switch: FaultSwitch,
@@ -272,6 +283,7 @@ impl OriginState {
             ctx: self.cfg.context_path.clone(),
             static_origin,
             buster,
+            version: self.cfg.version,
         }
     }
 
@@ -281,6 +293,22 @@ impl OriginState {
             .filter(|(k, _)| k == "JSESSIONID")
             .find_map(|(_, v)| self.cfg.sessions.lookup(v))
             .and_then(|i| self.cfg.users.get(i))
+    }
+
+    fn session_id(&self, r: &Req) -> Option<String> {
+        r.cookies()
+            .into_iter()
+            .filter(|(k, _)| k == "JSESSIONID")
+            .map(|(_, v)| v)
+            .find(|v| self.cfg.sessions.lookup(v).is_some())
+    }
+
+    fn user_index(&self, user: &LabUser) -> usize {
+        self.cfg
+            .users
+            .iter()
+            .position(|x| x.username == user.username)
+            .unwrap_or(0)
     }
 
     fn token(&self, user: Option<&LabUser>) -> String {
@@ -345,7 +373,23 @@ impl OriginState {
                 );
             }
             "/rest/static-asset-caching/health-checks" => return self.health(),
+            // The web resource manager: a page asks, after it loaded, for the batches of the
+            // contexts it needs next, and loads the `/s/` URLs the answer names.
+            "/rest/webResources/1.0/resources" if r.method == Method::POST => {
+                return self.web_resources(r);
+            }
+            // Browser-metrics and analytics beacons (sendBeacon after load).
+            "/rest/analytics/1.0/publish/bulk" if r.method == Method::POST => {
+                let user = self.session_user(r);
+                return self.dynamic(Dynamic::Rest, user, StatusCode::OK, json_body(&json!({})));
+            }
             _ => {}
+        }
+        if let Some(resp) = self.websudo(r, &path) {
+            return resp;
+        }
+        if let Some(resp) = self.onboarding(r, &path) {
+            return resp;
         }
         match self.product() {
             Product::Jira => self.jira(r, &path),
@@ -583,6 +627,137 @@ impl OriginState {
             _ if rest => self.rest_not_found(Some(user)),
             _ => self.not_found(r, Some(user)),
         }
+    }
+
+    /// `POST /rest/webResources/1.0/resources` with `{"c": [contexts], ...}`: the context batches
+    /// for those contexts, as Atlassian's WRM answers (`resources[].url`, `resourceType`).
+    fn web_resources(&self, r: &Req) -> Response {
+        let body: Value = serde_json::from_slice(&r.body).unwrap_or(Value::Null);
+        let contexts: Vec<String> = body["c"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|c| c.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let u = self.urls();
+        let mut resources = Vec::new();
+        if !contexts.is_empty() {
+            let key = contexts.join(",");
+            resources.push(
+                json!({"url": u.contextbatch("js", &key), "resourceType": "JAVASCRIPT",
+                "key": key, "batchType": "context"}),
+            );
+            resources.push(
+                json!({"url": u.contextbatch("css", &key), "resourceType": "CSS",
+                "key": key, "batchType": "context", "media": "all"}),
+            );
+        }
+        let user = self.session_user(r);
+        self.dynamic(
+            Dynamic::Rest,
+            user,
+            StatusCode::OK,
+            json_body(&json!({"resources": resources, "unparsedData": {}, "unparsedErrors": {}})),
+        )
+    }
+
+    /// Administrator pages ask for the password again (WebSudo) until the session confirmed it.
+    fn websudo(&self, r: &Req, path: &str) -> Option<Response> {
+        let (admin, auth) = match self.product() {
+            Product::Jira => (
+                "/secure/admin/ViewApplicationProperties.jspa",
+                "/secure/admin/WebSudoAuthenticate.jspa",
+            ),
+            Product::Confluence => ("/admin/viewgeneralconfig.action", "/doauthenticate.action"),
+        };
+        if path != admin && path != auth {
+            return None;
+        }
+        let u = self.urls();
+        let user = self.session_user(r)?;
+        let session = self.session_id(r)?;
+        if path == auth && r.method == Method::POST {
+            let form = r.form();
+            let typed = form
+                .get("webSudoPassword")
+                .or_else(|| form.get("password"))
+                .map(String::as_str)
+                .unwrap_or("");
+            if typed == user.password {
+                self.cfg.people.sudo.lock().expect("sudo").insert(session);
+                return Some(redirect(&u.app(admin)));
+            }
+            let html = pages::websudo(&u, user, admin, true, &self.token(Some(user)));
+            return Some(self.dynamic(Dynamic::Html, Some(user), StatusCode::OK, html_body(html)));
+        }
+        let confirmed = self
+            .cfg
+            .people
+            .sudo
+            .lock()
+            .expect("sudo")
+            .contains(&session);
+        let html = if confirmed {
+            pages::admin_page(&u, user, &self.token(Some(user)))
+        } else {
+            pages::websudo(&u, user, admin, false, &self.token(Some(user)))
+        };
+        Some(self.dynamic(Dynamic::Html, Some(user), StatusCode::OK, html_body(html)))
+    }
+
+    /// `--lab-onboarding`: until a user went through it, their pages are the product's first-login
+    /// onboarding (Jira's "Welcome" with `#next`, Confluence's with
+    /// `#grow-intro-video-skip-button`); its button finishes it and goes on to the page asked for.
+    fn onboarding(&self, r: &Req, path: &str) -> Option<Response> {
+        if !self.cfg.onboarding || r.method != Method::GET || path.starts_with("/rest/") {
+            return None;
+        }
+        let user = self.session_user(r)?;
+        let key = (self.product(), self.user_index(user));
+        let done = "/__onboarding/done";
+        let u = self.urls();
+        if path == done {
+            self.cfg
+                .people
+                .onboarded
+                .lock()
+                .expect("onboarded")
+                .insert(key);
+            let dest = r.param("dest").unwrap_or_default();
+            let target = if dest.starts_with('/') && !dest.starts_with("//") {
+                u.app(&dest)
+            } else {
+                u.app(self.product().dashboard_path())
+            };
+            return Some(redirect(&target));
+        }
+        if self
+            .cfg
+            .people
+            .onboarded
+            .lock()
+            .expect("onboarded")
+            .contains(&key)
+        {
+            return None;
+        }
+        let html_page = matches!(path.rsplit('.').next(), Some("jspa" | "action" | "jsp"))
+            || path.starts_with("/browse/")
+            || path.starts_with("/display/")
+            || path.starts_with("/projects/")
+            || path.starts_with("/issues/");
+        if !html_page {
+            return None;
+        }
+        let dest = match &r.query {
+            Some(q) => format!("{path}?{q}"),
+            None => path.to_string(),
+        };
+        let next = format!("{}?dest={}", u.app(done), encode(&dest));
+        let html = pages::onboarding(&u, user, &next, &self.token(Some(user)));
+        Some(self.dynamic(Dynamic::Html, Some(user), StatusCode::OK, html_body(html)))
     }
 
     // -----------------------------------------------------------------------------------------

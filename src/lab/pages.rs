@@ -46,6 +46,8 @@ pub struct StaticUrls {
     pub static_origin: String,
     /// `query-buster`: a value appended as `&_=<n>` to every `/s/` URL.
     pub buster: Option<u64>,
+    /// Which product versions the pages look like (login form, version strings).
+    pub version: super::LabVersion,
 }
 
 impl StaticUrls {
@@ -122,9 +124,10 @@ pub fn render(u: &StaticUrls, f: &Frame) -> String {
     let product = u.product;
     let contexts = f.contexts.join(",");
     let mut head = String::new();
+    let (jira_version, confluence_version) = u.version.versions();
     let (app_name, version) = match product {
-        Product::Jira => ("JIRA", "9.12.14"),
-        Product::Confluence => ("Confluence", "8.5.16"),
+        Product::Jira => ("JIRA", jira_version),
+        Product::Confluence => ("Confluence", confluence_version),
     };
     head.push_str(&format!(
         "<meta name=\"application-name\" content=\"{app_name}\" data-name=\"{}\" data-version=\"{version}\">\n",
@@ -179,6 +182,28 @@ pub fn render(u: &StaticUrls, f: &Frame) -> String {
             esc(s)
         ));
     }
+    // After the page loads, as the real products do: the web resource manager asks for the
+    // batches of the contexts needed next and loads the `/s/` URLs it is given, and the
+    // browser-metrics plugin sends its beacon.
+    let lazy = match product {
+        Product::Jira => "jira.webresources:lazy-panels",
+        Product::Confluence => "confluence.web.resources:lazy-panels",
+    };
+    head.push_str(&format!(
+        "<script>window.addEventListener('load', function () {{\n\
+  fetch({wrm}, {{method: 'POST', credentials: 'same-origin', headers: {{'Content-Type': 'application/json', 'X-Atlassian-Token': 'no-check'}},\n\
+    body: JSON.stringify({{r: [], c: [{lazy}], xc: ['_super', {ctxs}], xr: []}})}})\n\
+  .then(function (r) {{ return r.json(); }}).then(function (j) {{ (j.resources || []).forEach(function (x) {{\n\
+    if (x.resourceType === 'JAVASCRIPT') {{ var s = document.createElement('script'); s.src = x.url; document.head.appendChild(s); }}\n\
+    else {{ var l = document.createElement('link'); l.rel = 'stylesheet'; l.href = x.url; document.head.appendChild(l); }} }}); }})\n\
+  .catch(function () {{}});\n\
+  if (navigator.sendBeacon) {{ navigator.sendBeacon({beacon}, JSON.stringify([{{name: 'browser.metrics.navigation', properties: {{key: document.title}}}}])); }}\n\
+}});</script>\n",
+        wrm = serde_json::to_string(&u.app("/rest/webResources/1.0/resources")).unwrap(),
+        beacon = serde_json::to_string(&u.app("/rest/analytics/1.0/publish/bulk")).unwrap(),
+        lazy = serde_json::to_string(lazy).unwrap(),
+        ctxs = serde_json::to_string(&contexts).unwrap(),
+    ));
     let header = match product {
         Product::Jira => jira_header(u, f.user),
         Product::Confluence => confluence_header(u, f.user),
@@ -187,12 +212,15 @@ pub fn render(u: &StaticUrls, f: &Frame) -> String {
         Product::Jira => (
             "jira",
             "Lab Jira",
-            "Atlassian Jira Project Management Software (v9.12.14#912014) — cdnprobe lab",
+            format!(
+                "Atlassian Jira Project Management Software (v{jira_version}#{}) — cdnprobe lab",
+                jira_version.replace('.', "")
+            ),
         ),
         Product::Confluence => (
             "com-atlassian-confluence",
             "Lab Confluence",
-            "Powered by Atlassian Confluence 8.5.16 — cdnprobe lab",
+            format!("Powered by Atlassian Confluence {confluence_version} — cdnprobe lab"),
         ),
     };
     format!(
@@ -366,6 +394,28 @@ pub fn jira_login(u: &StaticUrls, destination: &str, error: bool, token: &str) -
     } else {
         ""
     };
+    if u.version == super::LabVersion::Current {
+        return render(
+            u,
+            &Frame {
+                title: "Log in",
+                body_class: "page-type-login",
+                contexts: &["atl.general", "jira.general"],
+                modules: &[],
+                metas: vec![],
+                scripts: vec![],
+                content: two_step_form(
+                    "Welcome to Lab Jira",
+                    &u.app("/login.jsp"),
+                    destination,
+                    token,
+                    error,
+                ),
+                user: None,
+                atl_token: token,
+            },
+        );
+    }
     let content = format!(
         "<div class=\"aui-page-panel\"><h1>Welcome to Lab Jira</h1>\n{message}\
 <form action=\"{action}\" class=\"aui\" id=\"login-form\" method=\"post\">\n\
@@ -699,6 +749,132 @@ pub fn content_by_id(id: u64) -> Option<&'static Content> {
     CONTENT.iter().find(|c| c.id == id)
 }
 
+/// The newer login form Jira 10.x and Confluence 9.x may serve (the toolkit's "2SV" form:
+/// `#username-field`, `#password-field`, `#login-button`). Its button starts disabled and a submit
+/// before the page is ready is dropped, as Jira 10.0 drops a login clicked too early.
+fn two_step_form(
+    heading: &str,
+    action: &str,
+    destination: &str,
+    token: &str,
+    error: bool,
+) -> String {
+    let message = if error {
+        "<div class=\"aui-message aui-message-error\" id=\"login-form-error\"><p>Sorry, your username and password are incorrect - please try again.</p></div>\n"
+    } else {
+        ""
+    };
+    format!(
+        "<div class=\"aui-page-panel login-2sv\"><h1>{heading}</h1>\n{message}\
+<form action=\"{action}\" id=\"login-form-2sv\" method=\"post\">\n\
+<div class=\"field-group\"><label for=\"username-field\">Username</label><input id=\"username-field\" name=\"os_username\" type=\"text\" autocomplete=\"username\"></div>\n\
+<div class=\"field-group\"><label for=\"password-field\">Password</label><input id=\"password-field\" name=\"os_password\" type=\"password\" autocomplete=\"current-password\"></div>\n\
+<input type=\"hidden\" name=\"os_destination\" value=\"{dest}\">\n<input type=\"hidden\" name=\"atl_token\" value=\"{token}\">\n\
+<button id=\"login-button\" class=\"aui-button aui-button-primary\" type=\"submit\" disabled>Log in</button>\n</form></div>\n\
+<script>(function () {{ var ready = false, f = document.getElementById('login-form-2sv');\n\
+  f.addEventListener('submit', function (e) {{ if (!ready) {{ e.preventDefault(); }} }});\n\
+  window.addEventListener('load', function () {{ setTimeout(function () {{ ready = true; document.getElementById('login-button').disabled = false; }}, 300); }});\n\
+}})();</script>",
+        dest = esc(destination),
+        token = esc(token),
+    )
+}
+
+/// An administrator page's password prompt (WebSudo), each product's own markup.
+pub fn websudo(u: &StaticUrls, user: &LabUser, admin: &str, error: bool, token: &str) -> String {
+    let message = if error {
+        "<div class=\"aui-message aui-message-error\"><p>The password you entered is incorrect.</p></div>\n"
+    } else {
+        ""
+    };
+    let content = match u.product {
+        Product::Jira => format!(
+            "<div class=\"aui-page-panel\"><h1>Administrator Access</h1>\n{message}\
+<form action=\"{action}\" class=\"aui\" id=\"login-form\" method=\"post\">\n\
+<div class=\"field-group\"><label for=\"login-form-authenticatePassword\">Password</label><input id=\"login-form-authenticatePassword\" name=\"webSudoPassword\" type=\"password\"></div>\n\
+<input type=\"hidden\" name=\"webSudoDestination\" value=\"{admin}\">\n\
+<div class=\"buttons\"><input class=\"aui-button aui-button-primary\" id=\"login-form-submit\" type=\"submit\" value=\"Confirm\"></div>\n</form></div>",
+            action = u.app("/secure/admin/WebSudoAuthenticate.jspa"),
+            admin = esc(admin),
+        ),
+        Product::Confluence => format!(
+            "<div class=\"aui-page-panel\" id=\"login-container\"><h1>Administrator Access</h1>\n{message}\
+<form action=\"{action}\" class=\"aui\" method=\"post\">\n\
+<div class=\"field-group\"><label for=\"password\">Password</label><input id=\"password\" name=\"password\" type=\"password\"></div>\n\
+<input type=\"hidden\" name=\"destination\" value=\"{admin}\">\n\
+<div class=\"buttons\"><input class=\"aui-button aui-button-primary\" id=\"authenticateButton\" type=\"submit\" value=\"Confirm\"></div>\n</form></div>",
+            action = u.app("/doauthenticate.action"),
+            admin = esc(admin),
+        ),
+    };
+    admin_frame(u, user, "Administrator Access", content, token)
+}
+
+/// The administrator page behind WebSudo.
+pub fn admin_page(u: &StaticUrls, user: &LabUser, token: &str) -> String {
+    let content = "<div class=\"aui-page-panel\" id=\"admin-page-content\"><h1>General configuration</h1><p id=\"admin-search-link\">Base URL, title and other settings of the lab.</p></div>".to_string();
+    admin_frame(u, user, "General configuration", content, token)
+}
+
+fn admin_frame(
+    u: &StaticUrls,
+    user: &LabUser,
+    title: &str,
+    content: String,
+    token: &str,
+) -> String {
+    render(
+        u,
+        &Frame {
+            title,
+            body_class: "page-type-admin",
+            contexts: &["atl.general", "atl.admin"],
+            modules: &[],
+            metas: vec![],
+            scripts: vec![],
+            content,
+            user: Some(user),
+            atl_token: token,
+        },
+    )
+}
+
+/// A first login's onboarding page: Jira's welcome (`#next`) or Confluence's
+/// (`#grow-intro-video-skip-button`); the button finishes it.
+pub fn onboarding(u: &StaticUrls, user: &LabUser, next: &str, token: &str) -> String {
+    let content = match u.product {
+        Product::Jira => format!(
+            "<div class=\"aui-page-panel onboarding\"><h1>Welcome to Jira, {name}!</h1>\
+<p>Choose your language and avatar to get started.</p>\
+<a id=\"next\" class=\"aui-button aui-button-primary\" href=\"{next}\">Continue</a></div>",
+            name = esc(&user.display_name),
+            next = esc(next),
+        ),
+        Product::Confluence => format!(
+            "<div id=\"grow-ic-nav-container\" class=\"aui-page-panel onboarding\"><h1>Welcome to Confluence</h1>\
+<p>Watch a short video, or skip it.</p>\
+<a id=\"grow-intro-video-skip-button\" class=\"aui-button aui-button-link skip-onboarding\" href=\"{next}\">Skip</a></div>",
+            next = esc(next),
+        ),
+    };
+    render(
+        u,
+        &Frame {
+            title: "Welcome",
+            body_class: "page-type-onboarding",
+            contexts: &["atl.general"],
+            modules: &[],
+            metas: vec![],
+            scripts: vec![],
+            content,
+            // The products' onboarding pages have no application header: nothing on them says
+            // the user is in yet.
+            user: None,
+            atl_token: token,
+        },
+    )
+}
+
 pub fn content_by_url(path: &str) -> Option<&'static Content> {
     CONTENT.iter().find(|c| c.url == path)
 }
@@ -709,6 +885,28 @@ pub fn confluence_login(u: &StaticUrls, destination: &str, error: bool, token: &
     } else {
         ""
     };
+    if u.version == super::LabVersion::Current {
+        return render(
+            u,
+            &Frame {
+                title: "Log In",
+                body_class: "login",
+                contexts: &["main", "login", "atl.general"],
+                modules: &[],
+                metas: vec![],
+                scripts: vec![],
+                content: two_step_form(
+                    "Log in to Lab Confluence",
+                    &u.app("/dologin.action"),
+                    destination,
+                    token,
+                    error,
+                ),
+                user: None,
+                atl_token: token,
+            },
+        );
+    }
     let content = format!(
         "<div class=\"aui-page-panel\"><h1>Log in to Lab Confluence</h1>\n{message}\
 <form name=\"loginform\" method=\"POST\" action=\"{action}\" class=\"aui login-form-container\" id=\"login-container\">\n\
@@ -959,6 +1157,7 @@ mod tests {
             ctx: "/jira".into(),
             static_origin: static_origin.into(),
             buster,
+            version: crate::lab::LabVersion::Legacy,
         }
     }
 

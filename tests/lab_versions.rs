@@ -1,0 +1,249 @@
+//! Journeys that survive real Jira and Confluence versions: the bundled journeys walk each lab
+//! version (legacy login forms; the newer 2SV form that drops a login clicked before the page is
+//! ready, plus first-login onboarding), WebSudo is answered, and the scenario language's
+//! alternatives, `optional` and `dismiss` work on a page where the first selector is absent.
+//! Each test runs the binary (its own Chromium) and holds `SERIAL`.
+
+mod common;
+
+use std::sync::Mutex;
+
+use assert_cmd::Command;
+use axum::Router;
+use axum::response::Html;
+use axum::routing::get;
+use common::{Log, block_on, serve_logged};
+use serde_json::Value;
+
+static SERIAL: Mutex<()> = Mutex::new(());
+
+fn cdnprobe() -> Command {
+    Command::cargo_bin("cdnprobe").unwrap()
+}
+
+fn report(dir: &std::path::Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(dir.join("report.json")).unwrap()).unwrap()
+}
+
+/// Every step note of a journey, in order.
+fn notes(r: &Value, journey: &str) -> Vec<String> {
+    r["journeys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|j| j["name"] == journey)
+        .flat_map(|j| j["steps"].as_array().unwrap().iter())
+        .filter_map(|s| s["note"].as_str().map(str::to_string))
+        .collect()
+}
+
+fn lab_run(extra: &[&str]) -> Value {
+    let dir = tempfile::tempdir().unwrap();
+    cdnprobe()
+        .args(["run", "--quiet", "--no-verify", "--out"])
+        .arg(dir.path())
+        .args(extra)
+        .assert()
+        .code(0);
+    report(dir.path())
+}
+
+#[test]
+fn bundled_journeys_walk_the_legacy_lab() {
+    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let r = lab_run(&["--lab-version", "legacy"]);
+    assert!(
+        notes(&r, "jira-smoke")
+            .iter()
+            .any(|n| n.contains("Jira legacy form (#login-form-username)")),
+        "{:?}",
+        notes(&r, "jira-smoke")
+    );
+    assert!(
+        notes(&r, "confluence-smoke")
+            .iter()
+            .any(|n| n.contains("Confluence legacy form (#os_username)"))
+    );
+}
+
+#[test]
+fn bundled_journeys_walk_the_current_lab_with_onboarding() {
+    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let r = lab_run(&["--lab-version", "current", "--lab-onboarding"]);
+    for (journey, onboarding) in [
+        ("jira-smoke", ".onboarding #next"),
+        ("confluence-smoke", "#grow-intro-video-skip-button"),
+    ] {
+        let n = notes(&r, journey);
+        assert!(
+            n.iter()
+                .any(|x| x.contains("newer (2SV) form (#username-field)")),
+            "{journey}: {n:?}"
+        );
+        assert!(
+            n.iter()
+                .any(|x| x.contains(&format!("dismissed {onboarding}"))),
+            "{journey}: {n:?}"
+        );
+    }
+    let requests = r["requests"].as_array().unwrap();
+    // What a real page does after it loads: the web resource manager's call, the batches it
+    // names, and the browser-metrics beacon.
+    assert!(requests.iter().any(|q| {
+        q["method"] == "POST"
+            && q["url"]
+                .as_str()
+                .unwrap()
+                .ends_with("/rest/webResources/1.0/resources")
+            && q["status"] == 200
+    }));
+    assert!(requests.iter().any(|q| {
+        q["url"]
+            .as_str()
+            .unwrap()
+            .contains("/_/download/contextbatch/js/jira.webresources:lazy-panels/batch.js")
+    }));
+    assert!(requests.iter().any(|q| {
+        q["method"] == "POST"
+            && q["url"]
+                .as_str()
+                .unwrap()
+                .ends_with("/rest/analytics/1.0/publish/bulk")
+    }));
+    // Nothing the journeys did was aborted or failed on the way.
+    let failed: Vec<&Value> = requests.iter().filter(|q| q["status"].is_null()).collect();
+    assert!(failed.is_empty(), "{failed:#?}");
+}
+
+/// An administrator page asks for the password again; the `websudo` step answers it with the
+/// login's password and the admin page shows.
+#[test]
+fn websudo_is_answered_on_an_admin_page() {
+    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let lab = block_on(cdnprobe::lab::start(cdnprobe::lab::LabOptions {
+        version: cdnprobe::lab::LabVersion::Current,
+        ..Default::default()
+    }))
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = dir.path().join("admin.toml");
+    std::fs::write(
+        &scenario,
+        r##"name = "admin"
+product = "jira"
+[[step]]
+goto = "/login.jsp"
+[[step]]
+login = true
+user = "${CDNPROBE_JIRA_USER}"
+password = "${CDNPROBE_JIRA_PASSWORD}"
+[[step]]
+wait_for = "#header-details-user-fullname"
+[[step]]
+goto = "/secure/admin/ViewApplicationProperties.jspa"
+[[step]]
+websudo = true
+[[step]]
+wait_for = "#admin-page-content"
+[[step]]
+name = "a second admin page view: already confirmed"
+goto = "/secure/admin/ViewApplicationProperties.jspa"
+[[step]]
+websudo = true
+"##,
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    cdnprobe()
+        .args(["run", "--quiet", "--no-verify", "--no-health-check"])
+        .arg(lab.url(cdnprobe::lab::Product::Jira).as_str())
+        .arg("--scenario")
+        .arg(&scenario)
+        .arg("--out")
+        .arg(&out)
+        .envs(lab.journey_env())
+        .assert()
+        .code(0);
+    let n = notes(&report(&out), "admin");
+    assert!(
+        n.iter().any(|x| x == "answered the Jira WebSudo prompt"),
+        "{n:?}"
+    );
+    assert!(
+        n.iter().any(|x| x.starts_with("no WebSudo prompt")),
+        "{n:?}"
+    );
+    block_on(lab.shutdown());
+}
+
+const PAGE: &str = r#"<!doctype html><html><body>
+<div id="popup" style="position:fixed;inset:0;background:#fff">What's new! <button class="close">Close</button></div>
+<div id="content" style="display:none">Ready <button id="go" onclick="document.getElementById('done').style.display='block'">Go</button></div>
+<div id="done" style="display:none">Done</div>
+<script>document.querySelector('#popup .close').onclick = function () {
+  document.getElementById('popup').remove();
+  document.getElementById('content').style.display = 'block';
+};</script>
+</body></html>"#;
+
+/// A page where each step's first selector is absent: the alternative that appears wins, the
+/// dialog covering it is dismissed, and an optional step whose element never comes is skipped.
+#[test]
+fn alternatives_optional_and_dismiss_on_a_page_without_the_first_selector() {
+    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let log: Log = Default::default();
+    let addr = block_on(serve_logged(
+        "page",
+        Router::new().route("/", get(|| async { Html(PAGE) })),
+        log,
+    ));
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = dir.path().join("alt.toml");
+    std::fs::write(
+        &scenario,
+        r##"name = "alt"
+dismiss = ["#popup .close"]
+[[step]]
+goto = "/"
+[[step]]
+wait_for = ["#dashboard", "#content"]
+[[step]]
+name = "a tip that only some versions show"
+click = "#tip-close"
+optional = true
+timeout = 1
+[[step]]
+click = ["#create_link", "#go"]
+[[step]]
+wait_for = "#done"
+"##,
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    cdnprobe()
+        .args(["run", "--quiet", "--no-verify", "--no-health-check"])
+        .arg(format!("http://{addr}/"))
+        .arg("--scenario")
+        .arg(&scenario)
+        .arg("--out")
+        .arg(&out)
+        .assert()
+        .code(0);
+    let r = report(&out);
+    let steps = r["journeys"][0]["steps"].as_array().unwrap();
+    assert_eq!(steps.len(), 5);
+    assert!(steps.iter().all(|s| s["ok"] == true), "{steps:#?}");
+    assert_eq!(
+        steps[1]["note"],
+        "matched alternative 2 of 2: #content; dismissed #popup .close"
+    );
+    assert!(
+        steps[2]["note"]
+            .as_str()
+            .unwrap()
+            .starts_with("skipped (optional): element #tip-close did not come within 1 s"),
+        "{:#}",
+        steps[2]
+    );
+    assert_eq!(steps[3]["note"], "matched alternative 2 of 2: #go");
+}
