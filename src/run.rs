@@ -449,13 +449,7 @@ pub fn build_report_redacted(
     report.duration_ms = (chrono::Utc::now() - started).num_milliseconds().max(0) as u64;
     report.journeys = capture.journeys.clone();
     report.product_hosts = dists.iter().flat_map(Distribution::product_hosts).collect();
-    for j in &mut report.journeys {
-        for s in &mut j.steps {
-            if let Some(e) = &s.error {
-                s.error = Some(redactor.redact_text(e));
-            }
-        }
-    }
+    report.redact_strings(redactor);
     let t = std::time::Instant::now();
     report.requests = redacted
         .iter()
@@ -756,6 +750,7 @@ async fn run_target(
                 dists,
             );
             r.notes = target.notes.clone();
+            r.redact_strings(&redactor);
             r.summary.partial = true;
             r.summarize();
             let _ = report::json::write(&r, &report_path);
@@ -822,6 +817,7 @@ async fn run_target(
             }
         }
     }
+    report.redact_strings(&redactor);
     let files = report::write_all(&report, &redacted, &out_dir)?;
     progress.finish();
     for n in &report.notes {

@@ -295,6 +295,37 @@ impl Report {
         }
     }
 
+    /// Redact the strings that do not come from (already redacted) exchanges: the target and
+    /// each journey's base URL (userinfo, tokens in the query, `#access_token=`), step
+    /// descriptions and errors (a `goto` with `?jwt=`), notes, and the health checks' URLs,
+    /// bodies (`SESSION=...`) and errors. Idempotent (markers are left alone), so every path
+    /// that writes a report calls it just before writing, whatever was redacted earlier.
+    pub fn redact_strings(&mut self, r: &crate::redact::Redactor) {
+        if r.keeps_secrets() {
+            return;
+        }
+        self.target = r.redact_url(&self.target);
+        for j in &mut self.journeys {
+            j.base_url = r.redact_url(&j.base_url);
+            for s in &mut j.steps {
+                s.description = r.redact_text(&s.description);
+                if let Some(e) = s.error.as_mut() {
+                    *e = r.redact_text(e);
+                }
+            }
+        }
+        for n in &mut self.notes {
+            *n = r.redact_text(n);
+        }
+        for hc in &mut self.health_checks {
+            hc.url = r.redact_url(&hc.url);
+            hc.body = r.redact_text(&hc.body);
+            if let Some(e) = hc.error.as_mut() {
+                *e = r.redact_text(e);
+            }
+        }
+    }
+
     /// Recompute `summary` from the rest (call after every stage that changes the report).
     pub fn summarize(&mut self) {
         let mut s = Summary {

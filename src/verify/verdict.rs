@@ -186,9 +186,41 @@ pub fn meets(expect: Expect, verdict: Verdict) -> bool {
 
 /// Cookies whose value is a login session or a token: cached and replayed, they hand one user's
 /// identity to others. Load-balancer stickiness cookies are not sessions.
+///
+/// Narrower on purpose than [`crate::redact::is_secret_name`] (which hides anything that might be
+/// a secret, `*key*` and `*sig*` included): a `LEAK` verdict fails a pipeline, so it is only
+/// called on names that are sessions or tokens by convention.
 pub fn is_session_cookie(name: &str) -> bool {
+    const EXACT: &[&str] = &[
+        "jsessionid",
+        "jwt",
+        "os_password",
+        "password",
+        "passwd",
+        "pwd",
+        "secret",
+        "signature",
+        "x-amz-signature",
+        "x-amz-credential",
+        "api_key",
+        "apikey",
+        "api-key",
+        "client_secret",
+        "code_verifier",
+        "sessionid",
+        "session_id",
+    ];
     let n = name.to_ascii_lowercase();
-    !n.starts_with("awsalb") && !n.starts_with("awselb") && crate::redact::is_secret_name(&n)
+    if n.starts_with("awsalb") || n.starts_with("awselb") {
+        return false;
+    }
+    EXACT.contains(&n.as_str())
+        || n.starts_with("seraph.")
+        || n.ends_with("token")
+        || n.ends_with("token_key")
+        || n.ends_with("tokenkey")
+        || n.ends_with("password")
+        || n.ends_with("secret")
 }
 
 /// `M H H` for a list of attempts.
