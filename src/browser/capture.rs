@@ -283,6 +283,7 @@ impl Recorder {
                             .and_then(Value::as_str)
                             .filter(|s| !s.is_empty())
                             .map(str::to_string),
+                        tool_limit: None,
                     });
                 }
             }

@@ -41,7 +41,8 @@ use crate::verify::BehaviorReport;
 ///   static asset caching health check).
 /// - 1.3: `reason` on `behaviors[].sequences[]` (why each sampled URL got its verdict).
 /// - 1.4: `security_state` on requests (Chromium's `securityState`; TLS findings read it).
-pub const SCHEMA_VERSION: &str = "1.5";
+/// - 1.6: `failure.tool_limit` on requests (a load that failed on cdnprobe's own limit).
+pub const SCHEMA_VERSION: &str = "1.6";
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Tool {
