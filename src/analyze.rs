@@ -118,6 +118,7 @@ pub async fn analyze(args: AnalyzeArgs) -> anyhow::Result<i32> {
     std::fs::create_dir_all(&out_dir)
         .with_context(|| format!("creating output directory {}", out_dir.display()))?;
     let report_path = out_dir.join("report.json");
+    report.redact_strings(&redactor);
     report::write_all(&report, &redacted, &out_dir)?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);

@@ -26,7 +26,9 @@ pub enum UserError {
         message: String,
         hint: String,
     },
-    #[error("step {step} failed at {url}: {message}{}\n  hint: {hint}", screenshot.as_ref().map(|p| format!(" (screenshot: {})", p.display())).unwrap_or_default())]
+    /// `url` is the page's address when the step failed; empty when no page was loaded yet
+    /// (then the message says so instead of "failed at :").
+    #[error("step {step} failed {}: {message}{}\n  hint: {hint}", if url.is_empty() { "before any page loaded".to_string() } else { format!("at {url}") }, screenshot.as_ref().map(|p| format!(" (screenshot: {})", p.display())).unwrap_or_default())]
     Step {
         step: String,
         url: String,

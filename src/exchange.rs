@@ -150,6 +150,11 @@ pub struct Failure {
     /// The header CORS complained about, when CDP says (`failedParameter`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cors_failed_parameter: Option<String>,
+    /// Set when the load failed on a limit of cdnprobe itself (the replay client's header
+    /// limit, a request it could not build), not of the site: what the limit was. Verdicts never
+    /// count such a load against the site.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tool_limit: Option<String>,
 }
 
 /// Timings in milliseconds since the Unix epoch (start) and since start (the others).

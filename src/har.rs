@@ -1255,6 +1255,7 @@ fn failure_of(e: &Entry, status: Option<u16>) -> Option<Failure> {
         error_text,
         cors_error: None,
         cors_failed_parameter: None,
+        tool_limit: None,
     })
 }
 
@@ -1681,6 +1682,7 @@ mod tests {
                 blocked_reason: None,
                 cors_error: Some("MissingAllowOriginHeader".into()),
                 cors_failed_parameter: Some("".into()),
+                tool_limit: None,
             }),
             phase: "jira-smoke#2 goto /secure/Dashboard.jspa".into(),
             ..Default::default()

@@ -58,10 +58,7 @@ impl Drop for RedactingStderr {
             return;
         }
         let text = String::from_utf8_lossy(&self.buf);
-        let redacted = LOG_REDACTOR
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .redact_text(&text);
+        let redacted = redact(&text);
         let _ = std::io::stderr().lock().write_all(redacted.as_bytes());
     }
 }
@@ -76,6 +73,30 @@ impl<S: tracing::Subscriber> Layer<S> for ParseErrorCounter {
     }
 }
 
+/// Libraries whose debug/trace output dumps whole protocol messages or cookie jars: capped at
+/// `info` whatever `RUST_LOG` says. Their dumps carry secrets in shapes no name rule can see
+/// (a CDP `associatedCookies` entry is `{"name":"SESSION","value":"..."}`; chromiumoxide's
+/// "Failed to parse raw WS message" prints the whole message; tungstenite prints frame payloads
+/// in hex; cookie_store prints every cookie it stores). The rest of the stack (hyper, h2,
+/// reqwest, rustls) keeps its trace lines, redacted like ours.
+pub const PROTOCOL_DUMP_CAPS: &[&str] = &[
+    "chromiumoxide=info",
+    "chromiumoxide_cdp=info",
+    "chromiumoxide_types=info",
+    "tungstenite=info",
+    "tokio_tungstenite=info",
+    "async_tungstenite=info",
+    "cookie_store=info",
+];
+
+/// Redact a line for stderr with the run's redactor (error messages printed by `main`).
+pub fn redact(line: &str) -> String {
+    LOG_REDACTOR
+        .read()
+        .unwrap_or_else(|e| e.into_inner())
+        .redact_log(line)
+}
+
 /// Install the global subscriber: warnings (or `RUST_LOG`) to stderr, and the counter, which
 /// needs chromiumoxide's debug events for its one target whatever the display level.
 pub fn init(verbose: bool) {
@@ -84,7 +105,12 @@ pub fn init(verbose: bool) {
     } else {
         "cdnprobe=warn"
     };
-    let display = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    let mut display = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    for cap in PROTOCOL_DUMP_CAPS {
+        if let Ok(d) = cap.parse() {
+            display = display.add_directive(d);
+        }
+    }
     let counter =
         ParseErrorCounter.with_filter(EnvFilter::new(format!("{PARSE_ERROR_TARGET}=debug")));
     let _ = tracing_subscriber::registry()

@@ -25,9 +25,9 @@ fn main() {
         Ok(code) => code,
         Err(err) => {
             if let Some(user) = err.downcast_ref::<cdnprobe::UserError>() {
-                eprintln!("error: {user}");
+                eprintln!("error: {}", cdnprobe::logging::redact(&user.to_string()));
             } else {
-                eprintln!("error: {err:#}");
+                eprintln!("error: {}", cdnprobe::logging::redact(&format!("{err:#}")));
             }
             exit::CANNOT_RUN
         }

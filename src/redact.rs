@@ -134,13 +134,13 @@ impl Redactor {
             "cookie" => self.redact_cookie_header(value),
             "set-cookie" => self.redact_set_cookie(value),
             "authorization" | "proxy-authorization" => self.redact_auth(value),
-            "x-api-key"
-            | "x-auth-token"
-            | "x-amz-security-token"
-            | "x-csrf-token"
-            | "x-xsrf-token"
-            | "x-asessionid" => self.marker(value),
-            "location" | "referer" | "content-location" => self.redact_url(value),
+            // Challenges (`Basic realm="Jira"`) are evidence, not secrets; their parameters
+            // still get the name rules.
+            "www-authenticate" | "proxy-authenticate" => self.redact_text(value),
+            "location" | "referer" | "content-location" | "origin" => self.redact_url(value),
+            // Any other header named like a secret (`X-Custom-Token-Echo`, `X-Amz-Security-Token`,
+            // `X-ASESSIONID`, `X-Api-Key`): the whole value.
+            _ if is_secret_name(&n) => self.marker(value),
             _ => self.redact_text(value),
         }
     }
@@ -227,15 +227,7 @@ impl Redactor {
             let authority = &rest[after..auth_end];
             out.push_str(&rest[..after]);
             if let Some(at) = authority.rfind('@') {
-                let userinfo = &authority[..at];
-                match userinfo.split_once(':') {
-                    Some((user, pass)) => {
-                        out.push_str(user);
-                        out.push(':');
-                        out.push_str(&self.marker(pass));
-                    }
-                    None => out.push_str(userinfo),
-                }
+                self.push_userinfo(&mut out, &authority[..at]);
                 out.push_str(&authority[at..]);
             } else {
                 out.push_str(authority);
@@ -249,15 +241,78 @@ impl Redactor {
         out
     }
 
+    /// URL userinfo, user and password alike (`user:pw@` -> `<redacted:..>:<redacted:..>@`):
+    /// a user name in a URL is there to log in, and both leave with the URL.
+    fn push_userinfo(&self, out: &mut String, userinfo: &str) {
+        match userinfo.split_once(':') {
+            Some((user, pass)) => {
+                out.push_str(&self.marker(user));
+                out.push(':');
+                out.push_str(&self.marker(pass));
+            }
+            None => out.push_str(&self.marker(userinfo)),
+        }
+    }
+
     /// Redact free text: `JSESSIONID=..`, `seraph.*=..`, `atl_token=..`, `password=..`, JSON
-    /// `"password": ".."`, `Authorization: Basic ..`, and every registered secret.
+    /// `"password": ".."`, `Authorization: Basic ..`, `Cookie: ..` / `Set-Cookie: ..` lines (every
+    /// value), the userinfo of URLs inside the text, and every registered secret.
     pub fn redact_text(&self, s: &str) -> String {
         if self.keep_secrets {
             return s.to_string();
         }
         let s = self.replace_secrets(s);
+        let s = self.redact_text_userinfo(&s);
         let s = self.redact_pairs(&s, Mode::Text);
-        self.redact_inline_auth(&s)
+        self.redact_inline_headers(&s)
+    }
+
+    /// A log line: [`Redactor::redact_text`], plus `Name: value` lines whose name is secret
+    /// (`X-Custom-Token-Echo: abc` as an HTTP library prints a header).
+    pub fn redact_log(&self, s: &str) -> String {
+        if self.keep_secrets {
+            return s.to_string();
+        }
+        let s = self.replace_secrets(s);
+        let s = self.redact_text_userinfo(&s);
+        let s = self.redact_pairs(&s, Mode::Log);
+        self.redact_inline_headers(&s)
+    }
+
+    /// `scheme://user:pw@host` anywhere in a text (a log line, an error message, a step
+    /// description): the userinfo is redacted. One pass over `://` occurrences.
+    fn redact_text_userinfo(&self, s: &str) -> String {
+        if !s.contains("://") {
+            return s.to_string();
+        }
+        let b = s.as_bytes();
+        let mut out = String::with_capacity(s.len());
+        let mut copied = 0;
+        let mut search = 0;
+        while let Some(pos) = s[search..].find("://").map(|p| p + search) {
+            let start = pos + 3;
+            let mut end = start;
+            while end < b.len()
+                && !matches!(
+                    b[end],
+                    b'/' | b'?' | b'#' | b'"' | b'\'' | b'<' | b'>' | b'`' | b'\\'
+                )
+                && !b[end].is_ascii_whitespace()
+            {
+                end += 1;
+            }
+            if let Some(at) = s[start..end].rfind('@') {
+                let userinfo = &s[start..start + at];
+                if !userinfo.is_empty() && !is_marker(userinfo) {
+                    out.push_str(&s[copied..start]);
+                    self.push_userinfo(&mut out, userinfo);
+                    copied = start + at;
+                }
+            }
+            search = end.max(start);
+        }
+        out.push_str(&s[copied..]);
+        out
     }
 
     /// An `application/x-www-form-urlencoded` body: values of secret fields (`os_password`,
@@ -376,8 +431,44 @@ impl Redactor {
                 i = vend.max(j + 1);
                 continue;
             }
+            // A header line in a log (`X-Custom-Token-Echo: abc`, `token: "abc"`): the rest of
+            // the line, or the quoted string. Only for logs: in our own sentences (`cache key:
+            // path + cookies`) the word before a colon is not a field name.
+            if mode == Mode::Log
+                && j < b.len()
+                && b[j] == b':'
+                && !(j + 1 < b.len() && b[j + 1] == b'/')
+                && !name.eq_ignore_ascii_case("authorization")
+                && !name.eq_ignore_ascii_case("proxy-authorization")
+                && !(start > 0 && b[start - 1] == b'"')
+            {
+                let mut k = j + 1;
+                while k < b.len() && b[k] == b' ' {
+                    k += 1;
+                }
+                let quoted = k < b.len() && b[k] == b'"';
+                if quoted {
+                    k += 1;
+                }
+                let vstart = k;
+                while k < b.len()
+                    && !matches!(b[k], b'\r' | b'\n')
+                    && !(quoted && b[k] == b'"' && b[k - 1] != b'\\')
+                    && (quoted || !matches!(b[k], b'"' | b'\''))
+                {
+                    k += 1;
+                }
+                let value = &s[vstart..k];
+                if !value.trim().is_empty() && !is_marker(value) {
+                    out.push_str(&s[copied..vstart]);
+                    out.push_str(&self.marker(value));
+                    copied = k;
+                }
+                i = k.max(j + 1);
+                continue;
+            }
             // JSON `"name": "value"`
-            if mode == Mode::Text
+            if matches!(mode, Mode::Text | Mode::Log)
                 && start > 0
                 && b[start - 1] == b'"'
                 && j < b.len()
@@ -419,7 +510,68 @@ impl Redactor {
         out
     }
 
-    /// `Authorization: Basic xyz` quoted inside text (curl lines, logs).
+    /// Header lines quoted inside text (curl lines, logs, `Debug` of a header map):
+    /// `Authorization: Basic xyz` keeps the scheme and hides the credentials; `Cookie: a=1; b=2`
+    /// and `Set-Cookie: a=1; Path=/` hide every cookie's value, whatever its name (a cookie's
+    /// name says nothing about what its value is worth). Also `"cookie": "a=1"`.
+    fn redact_inline_headers(&self, s: &str) -> String {
+        let s = self.redact_inline_cookies(s);
+        self.redact_inline_auth(&s)
+    }
+
+    fn redact_inline_cookies(&self, s: &str) -> String {
+        let lower = s.to_ascii_lowercase();
+        if !lower.contains("cookie") {
+            return s.to_string();
+        }
+        let b = s.as_bytes();
+        let mut out = String::with_capacity(s.len());
+        let mut copied = 0;
+        let mut search = 0;
+        while let Some(pos) = lower[search..].find("cookie").map(|p| p + search) {
+            let set = pos >= 4 && &lower[pos - 4..pos] == "set-";
+            let mut k = pos + "cookie".len();
+            let quoted_name = k < b.len() && b[k] == b'"';
+            if quoted_name {
+                k += 1;
+            }
+            if !(k < b.len() && b[k] == b':') {
+                search = pos + 1;
+                continue;
+            }
+            k += 1;
+            while k < b.len() && b[k] == b' ' {
+                k += 1;
+            }
+            let quoted = k < b.len() && b[k] == b'"';
+            if quoted {
+                k += 1;
+            }
+            let vstart = k;
+            while k < b.len()
+                && !matches!(b[k], b'\r' | b'\n')
+                && !(quoted && b[k] == b'"' && b[k - 1] != b'\\')
+            {
+                k += 1;
+            }
+            let value = &s[vstart..k];
+            if !value.is_empty() {
+                out.push_str(&s[copied..vstart]);
+                let red = if set {
+                    self.redact_set_cookie(value)
+                } else {
+                    self.redact_cookie_header(value)
+                };
+                out.push_str(&red);
+                copied = k;
+            }
+            search = k.max(pos + 1);
+        }
+        out.push_str(&s[copied..]);
+        out
+    }
+
+    /// `Authorization: Basic xyz` quoted inside text.
     fn redact_inline_auth(&self, s: &str) -> String {
         let lower = s.to_ascii_lowercase();
         let mut out = String::with_capacity(s.len());
@@ -467,6 +619,8 @@ enum Mode {
     Path,
     Url,
     Text,
+    /// Text plus `Name: value` header lines (see [`Redactor::redact_log`]).
+    Log,
 }
 
 impl Mode {
@@ -474,7 +628,7 @@ impl Mode {
         match self {
             Mode::Path => matches!(b, b'/' | b';' | b'?' | b'#' | b' ' | b'\t' | b'\r' | b'\n'),
             Mode::Url => matches!(b, b'&' | b'#' | b';' | b' ' | b'\t' | b'\r' | b'\n'),
-            Mode::Text => matches!(
+            Mode::Text | Mode::Log => matches!(
                 b,
                 b';' | b'&'
                     | b','
@@ -497,37 +651,51 @@ fn is_name_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-')
 }
 
-/// Parameter, cookie and field names whose values are secrets.
+/// Parameter, cookie, header and field names whose values are secrets (the one policy, issue 17):
+/// a name containing `token`, `secret`, `passw`, `auth`, `sess` (`session` too), `sig`, `key`,
+/// `jwt`, `credential`, `csrf`/`xsrf` or `saml`; exactly `code`, `state` (OAuth), `policy`,
+/// `pwd`, `ticket` (CAS) or `otp`; or starting with `seraph.`, `awsalb`, `awselb` or
+/// `cloudfront-` (CloudFront's signed cookies). CloudFront's signed-URL parameters
+/// (`Signature`, `Policy`, `Key-Pair-Id`) and AWS SigV4's (`X-Amz-Signature`,
+/// `X-Amz-Credential`, `X-Amz-Security-Token`) fall under these. Matching is ASCII
+/// case-insensitive and allocation-free: it runs for every name token of every header value of
+/// a 100 MB HAR (`analyze`), so it is a handful of substring scans over a short name, no regex.
 pub fn is_secret_name(name: &str) -> bool {
-    const EXACT: &[&str] = &[
-        "jsessionid",
-        "jwt",
-        "os_password",
-        "password",
-        "passwd",
-        "pwd",
-        "secret",
-        "signature",
-        "x-amz-signature",
-        "x-amz-credential",
-        "api_key",
-        "apikey",
-        "api-key",
-        "client_secret",
-        "code_verifier",
-        "sessionid",
-        "session_id",
+    const CONTAINS: &[&[u8]] = &[
+        b"token",
+        b"secret",
+        b"passw",
+        b"auth",
+        b"sess",
+        b"sig",
+        b"key",
+        b"jwt",
+        b"credential",
+        b"csrf",
+        b"xsrf",
+        b"saml",
     ];
-    let n = name.to_ascii_lowercase();
-    EXACT.contains(&n.as_str())
-        || n.starts_with("seraph.")
-        || n.starts_with("awsalb")
-        || n.starts_with("awselb")
-        || n.ends_with("token")
-        || n.ends_with("token_key")
-        || n.ends_with("tokenkey")
-        || n.ends_with("password")
-        || n.ends_with("secret")
+    const EXACT: &[&[u8]] = &[b"code", b"state", b"policy", b"pwd", b"ticket", b"otp"];
+    const PREFIX: &[&[u8]] = &[b"seraph.", b"awsalb", b"awselb", b"cloudfront-"];
+    let b = name.as_bytes();
+    if b.len() < 3 {
+        return false;
+    }
+    let mut buf = [0u8; 64];
+    let lower: std::borrow::Cow<[u8]> = if b.len() <= buf.len() {
+        for (d, c) in buf.iter_mut().zip(b) {
+            *d = c.to_ascii_lowercase();
+        }
+        std::borrow::Cow::Borrowed(&buf[..b.len()])
+    } else {
+        std::borrow::Cow::Owned(b.to_ascii_lowercase())
+    };
+    let n: &[u8] = &lower;
+    EXACT.contains(&n)
+        || PREFIX.iter().any(|p| n.starts_with(p))
+        || CONTAINS
+            .iter()
+            .any(|c| n.len() >= c.len() && n.windows(c.len()).any(|w| w == *c))
 }
 
 /// Length of a marker (`<redacted:` + 8 hex digits + `>`).
@@ -741,7 +909,14 @@ mod tests {
         for secret in ["hunter22", "ABC?", "BP8Q", "eyJ", "=t1", "=p1", "zz"] {
             assert!(!u.contains(secret), "{secret} in {u}");
         }
-        assert!(u.starts_with("https://admin:<redacted:"), "{u}");
+        assert!(
+            u.starts_with(&format!(
+                "https://{}:{}@",
+                r.marker("admin"),
+                r.marker("hunter22")
+            )),
+            "{u}"
+        );
         assert!(
             u.contains("@j.example.com/secure/Dashboard.jspa;jsessionid=<redacted:"),
             "{u}"
@@ -777,10 +952,10 @@ mod tests {
         }
         // Idempotent: redacting twice changes nothing.
         assert_eq!(r.redact_text(&t), t);
-        // Words that merely contain a secret-ish name are left alone.
+        // Names are matched by pattern (`*token*` includes `tokenizer`); others are left alone.
         assert_eq!(
-            r.redact_text("tokenizer=on mypid=3"),
-            "tokenizer=on mypid=3"
+            r.redact_text("tokenizer=on mypid=3 locale=en-US"),
+            format!("tokenizer={} mypid=3 locale=en-US", r.marker("on"))
         );
     }
 
@@ -887,6 +1062,97 @@ mod tests {
         }
         assert_eq!(out.method, "POST");
         assert_eq!(out.status, Some(302));
+    }
+
+    #[test]
+    fn names_by_pattern_issue_17() {
+        for secret in [
+            "access_token",
+            "client_secret",
+            "userPassword",
+            "oauth_verifier",
+            "SESSION",
+            "__Host-session",
+            "mysess",
+            "sig",
+            "apiKey",
+            "jwt",
+            "code",
+            "state",
+            "Signature",
+            "Policy",
+            "Key-Pair-Id",
+            "CloudFront-Signature",
+            "CloudFront-Policy",
+            "CloudFront-Key-Pair-Id",
+            "X-Amz-Signature",
+            "X-Amz-Credential",
+            "X-Amz-Security-Token",
+            "X-Custom-Token-Echo",
+            "JSESSIONID",
+            "seraph.rememberme.cookie",
+            "AWSALB",
+        ] {
+            assert!(is_secret_name(secret), "{secret}");
+        }
+        for plain in [
+            "locale", "pid", "avatarId", "_", "size", "v", "barcode", "status", "x-cache", "age",
+        ] {
+            assert!(!is_secret_name(plain), "{plain}");
+        }
+        let long = format!("{}token", "a".repeat(100));
+        assert!(is_secret_name(&long));
+    }
+
+    #[test]
+    fn userinfo_fragments_and_headers_by_pattern() {
+        let r = r();
+        let u = r.redact_url("http://onlyuser@h.example/p?sig=S1&code=C1&state=ST1&Key-Pair-Id=K1&Policy=P1&Signature=SG1&X-Amz-Credential=AK1%2F2026&locale=en#id_token=F1");
+        for s in [
+            "onlyuser", "S1", "C1", "ST1", "K1", "P1", "SG1", "AK1", "F1",
+        ] {
+            assert!(!u.contains(s), "{s} in {u}");
+        }
+        assert!(u.contains("&locale=en#id_token=<redacted:"), "{u}");
+        // Userinfo inside free text (an error message, a step description, a log line).
+        let t = r.redact_text(
+            "navigating to http://bob:pw123456@h.example/x failed; retry https://h.example/ok",
+        );
+        assert!(!t.contains("bob") && !t.contains("pw123456"), "{t}");
+        assert!(
+            t.contains("@h.example/x failed; retry https://h.example/ok"),
+            "{t}"
+        );
+        assert_eq!(r.redact_text(&t), t);
+        // Headers named like secrets: the whole value.
+        for (n, v) in [
+            ("X-Custom-Token-Echo", "echo-123"),
+            ("X-Session-Id", "sid-1"),
+            ("X-Amz-Security-Token", "IQo-1"),
+            ("CloudFront-Signature", "cf-1"),
+        ] {
+            assert_eq!(r.redact_header_value(n, v), r.marker(v), "{n}");
+        }
+        assert_eq!(
+            r.redact_header_value("WWW-Authenticate", "Basic realm=\"Jira\""),
+            "Basic realm=\"Jira\""
+        );
+        // Health-check style bodies and log lines with cookies of any name.
+        let t =
+            r.redact_text("Set-Cookie: SESSION=abc1; Path=/ and __Host-session=abc2, mysess=abc3");
+        for s in ["abc1", "abc2", "abc3"] {
+            assert!(!t.contains(s), "{s} in {t}");
+        }
+        let l = r.redact_log("set-cookie: plainname=val123; Path=/\nx-custom-token-echo: echo 42\nCookie: a=b1234; c=d5678\n{\"cookie\": \"z=zz9876\"}");
+        for s in ["val123", "echo 42", "b1234", "d5678", "zz9876"] {
+            assert!(!l.contains(s), "{s} in {l}");
+        }
+        assert!(l.contains("Path=/") && l.contains("plainname="), "{l}");
+        // Our own sentences keep their words (only logs read `name: value`).
+        assert_eq!(
+            r.redact_text("cache key: path + cookies"),
+            "cache key: path + cookies"
+        );
     }
 
     proptest::proptest! {

@@ -158,6 +158,12 @@ fn net_error_hint(error: &str) -> &'static str {
         "the host name does not resolve: check the URL and DNS"
     } else if error.contains("CONNECTION_REFUSED") || error.contains("ADDRESS_UNREACHABLE") {
         "nothing answers on that host and port: check the URL and that the site is up"
+    } else if error.contains("CONNECTION_RESET")
+        || error.contains("CONNECTION_CLOSED")
+        || error.contains("EMPTY_RESPONSE")
+        || error.contains("INCOMPLETE")
+    {
+        "the server (or something in front of it: proxy, load balancer, WAF) dropped the connection mid-answer: check its logs for this URL"
     } else if error.contains("TIMED_OUT") {
         "the host did not answer in time: check firewalls and the URL"
     } else {
@@ -226,7 +232,12 @@ pub async fn run_journey(
         if let Err(e) = result {
             let shot = out_dir.join(format!("failure-{name}-step{index}.png"));
             let shot = page.screenshot(&shot).await.ok().map(|_| shot);
-            let url = page.url().await.unwrap_or_default();
+            let url = page
+                .url()
+                .await
+                .ok()
+                .filter(|u| !u.is_empty() && u != "about:blank")
+                .unwrap_or_default();
             record.error = Some(e.to_string());
             record.screenshot = shot.as_ref().map(|p| p.display().to_string());
             failure = Some(match e {
@@ -254,11 +265,14 @@ pub async fn run_journey(
                     ),
                     url,
                     message: other.to_string(),
-                    screenshot: shot,
-                    hint: match (login, other) {
-                        (Some(problem), _) => problem.hint(),
-                        (None, ActionError::Timeout(..)) => "check the selector/text against the page (see the screenshot), or raise the step's `timeout`".into(),
-                        (None, _) => "see the screenshot and the page's state".into(),
+                    screenshot: shot.clone(),
+                    // A screenshot is mentioned only when one was written.
+                    hint: match (login, other, shot.is_some()) {
+                        (Some(problem), _, _) => problem.hint(),
+                        (None, ActionError::Timeout(..), true) => "check the selector/text against the page (see the screenshot), or raise the step's `timeout`".into(),
+                        (None, ActionError::Timeout(..), false) => "check the selector/text against the page, or raise the step's `timeout`".into(),
+                        (None, _, true) => "see the screenshot and the page's state".into(),
+                        (None, _, false) => "check the page's state (no screenshot could be taken)".into(),
                     },
                 }
                 }
@@ -312,6 +326,8 @@ async fn run_step(
     out_dir: &Path,
     login_password: Option<&crate::scenario::Value>,
 ) -> Result<Option<String>, ActionError> {
+    // The step's timeout bounds the whole step, the settling after a click included.
+    let deadline = Instant::now() + timeout;
     // `${NAME}` in any value, resolved at the moment of use (the run checked beforehand that
     // every one is set: see Scenario::check_vars).
     let sub = |template: &str| {
@@ -340,7 +356,7 @@ async fn run_step(
             let alts = subs(sel)?;
             let (i, dismissed) = page.first_visible(&alts, dismiss, timeout).await?;
             page.click(&alts[i], timeout).await?;
-            settle(page).await?;
+            settle(page, deadline).await?;
             Ok(choice_note(&alts, i, &dismissed))
         }
         Action::Fill { selector, value } => {
@@ -351,7 +367,7 @@ async fn run_step(
         }
         Action::Press(key) => {
             page.press(&sub(key)?).await?;
-            settle(page).await.map(|_| None)
+            settle(page, deadline).await.map(|_| None)
         }
         Action::WaitFor(sel) => {
             let alts = subs(sel)?;
@@ -372,7 +388,7 @@ async fn run_step(
                 timeout,
             )
             .await?;
-            settle(page).await?;
+            settle(page, deadline).await?;
             let mut note = format!("logged in through the {} ({})", form.name, form.user);
             if let Some(d) = choice_note(&[], 0, &dismissed) {
                 note.push_str(&format!("; {d}"));
@@ -389,7 +405,7 @@ async fn run_step(
             let wait = timeout.min(Duration::from_secs(3));
             match crate::browser::login::web_sudo(page, &secret(p)?, wait).await? {
                 Some(form) => {
-                    settle(page).await?;
+                    settle(page, deadline).await?;
                     Ok(Some(format!("answered the {} prompt", form.name)))
                 }
                 None => Ok(Some(
@@ -408,10 +424,13 @@ async fn run_step(
     }
 }
 
-/// After a click or key press, give the page a moment to start what it triggers and finish it.
-async fn settle(page: &Page) -> Result<(), ActionError> {
-    tokio::time::sleep(Duration::from_millis(150)).await;
-    page.wait_idle(Duration::from_secs(15)).await
+/// After a click or key press, give the page a moment to start what it triggers and finish it:
+/// at most 15 s, and never past the step's own deadline (a click under `timeout = 10` used to
+/// take 15 s when the page kept the network busy).
+async fn settle(page: &Page, deadline: Instant) -> Result<(), ActionError> {
+    let left = || deadline.saturating_duration_since(Instant::now());
+    tokio::time::sleep(Duration::from_millis(150).min(left())).await;
+    page.wait_idle(Duration::from_secs(15).min(left())).await
 }
 
 /// Capture every journey, stopping early (and marking the capture interrupted) on Ctrl-C,
@@ -552,13 +571,7 @@ pub fn build_report_redacted(
     report.duration_ms = (chrono::Utc::now() - started).num_milliseconds().max(0) as u64;
     report.journeys = capture.journeys.clone();
     report.product_hosts = dists.iter().flat_map(Distribution::product_hosts).collect();
-    for j in &mut report.journeys {
-        for s in &mut j.steps {
-            if let Some(e) = &s.error {
-                s.error = Some(redactor.redact_text(e));
-            }
-        }
-    }
+    report.redact_strings(redactor);
     let t = std::time::Instant::now();
     report.requests = redacted
         .iter()
@@ -873,6 +886,7 @@ async fn run_target(
                 dists,
             );
             r.notes = target.notes.clone();
+            r.redact_strings(&redactor);
             r.summary.partial = true;
             r.summarize();
             let _ = report::json::write(&r, &report_path);
@@ -939,6 +953,7 @@ async fn run_target(
             }
         }
     }
+    report.redact_strings(&redactor);
     let files = report::write_all(&report, &redacted, &out_dir)?;
     progress.finish();
     for n in &report.notes {

@@ -157,6 +157,25 @@ impl Recorder {
         (inflight, st.last_activity.map(|t| t.elapsed()))
     }
 
+    /// How many requests were seen so far (a mark for [`Recorder::document_failure_since`]).
+    pub fn mark(&self) -> usize {
+        self.state.lock().unwrap().order.len()
+    }
+
+    /// The first top-level document request after `mark` that failed, with Chromium's error:
+    /// a navigation whose connection was reset after the headers never reaches "complete", and
+    /// this is what the page load really died of.
+    pub fn document_failure_since(&self, mark: usize) -> Option<(String, String)> {
+        let st = self.state.lock().unwrap();
+        st.order.iter().skip(mark).find_map(|id| {
+            let p = st.requests.get(id)?;
+            let hop = p.hops.last()?;
+            let f = p.failure.as_ref()?;
+            (hop.resource_type == "Document" && p.target_type == "page" && !f.canceled)
+                .then(|| (hop.url.clone(), f.error_text.clone()))
+        })
+    }
+
     /// Feed one CDP event. Unknown events are ignored.
     pub fn on_event(&self, session: Option<&str>, method: &str, p: &Value) {
         let mut st = self.state.lock().unwrap();
@@ -283,6 +302,7 @@ impl Recorder {
                             .and_then(Value::as_str)
                             .filter(|s| !s.is_empty())
                             .map(str::to_string),
+                        tool_limit: None,
                     });
                 }
             }

@@ -104,7 +104,8 @@ impl Cdp {
                     Ok(v) => v,
                     Err(e) => {
                         st2.parse_errors.fetch_add(1, Ordering::Relaxed);
-                        tracing::warn!(target: "cdnprobe::cdp", "unparseable CDP message ({e}): {:.200}", text);
+                        // The error and the size only: the text may hold cookie values.
+                        tracing::warn!(target: "cdnprobe::cdp", "unparseable CDP message ({e}), {} bytes", text.len());
                         continue;
                     }
                 };
@@ -126,6 +127,7 @@ impl Cdp {
                     }
                 } else if let Some(method) = value.get("method").and_then(Value::as_str) {
                     st2.events.fetch_add(1, Ordering::Relaxed);
+                    trace_message("<-", method, value.get("params"));
                     let event = Event {
                         session_id: value
                             .get("sessionId")
@@ -188,6 +190,7 @@ impl Cdp {
         if let Some(s) = session {
             msg["sessionId"] = Value::String(s.to_string());
         }
+        trace_message("->", method, Some(&params_of(&msg)));
         let (tx, rx) = oneshot::channel();
         self.pending
             .lock()
@@ -220,6 +223,58 @@ impl Cdp {
         if let Some(s) = session {
             msg["sessionId"] = Value::String(s.to_string());
         }
+        trace_message("->", method, Some(&params_of(&msg)));
         let _ = self.out.send(msg.to_string());
+    }
+}
+
+fn params_of(msg: &Value) -> Value {
+    msg.get("params").cloned().unwrap_or(Value::Null)
+}
+
+/// Fields of CDP messages that carry secrets in shapes the log redactor cannot see: cookie
+/// objects (`{"name": "SESSION", "value": "..."}`: the value's own key says nothing), request
+/// bodies (JSON escaped inside a JSON string), raw header blocks (escaped line breaks).
+const UNLOGGED_FIELDS: &[&str] = &[
+    "associatedCookies",
+    "blockedCookies",
+    "exemptedCookies",
+    "cookies",
+    "postData",
+    "postDataEntries",
+    "headersText",
+    "text",
+    "value",
+    "expression",
+    "body",
+];
+
+/// At `RUST_LOG=cdnprobe::cdp=trace`, the protocol as we speak it: each command we send and
+/// each event we receive, with [`UNLOGGED_FIELDS`] replaced by `"<not logged>"`; the line then
+/// goes through the log redactor like every other (headers, URLs, registered secrets). This
+/// replaces chromiumoxide's and tungstenite's own dumps, which print everything verbatim and
+/// are capped in `logging`.
+fn trace_message(dir: &str, method: &str, params: Option<&Value>) {
+    if !tracing::enabled!(target: "cdnprobe::cdp", tracing::Level::TRACE) {
+        return;
+    }
+    let mut params = params.cloned().unwrap_or(Value::Null);
+    scrub(&mut params);
+    tracing::trace!(target: "cdnprobe::cdp", "{dir} {method} {params}");
+}
+
+fn scrub(v: &mut Value) {
+    match v {
+        Value::Object(map) => {
+            for (k, val) in map.iter_mut() {
+                if UNLOGGED_FIELDS.contains(&k.as_str()) {
+                    *val = Value::String("<not logged>".into());
+                } else {
+                    scrub(val);
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(scrub),
+        _ => {}
     }
 }

@@ -186,7 +186,13 @@ impl Page {
     }
 
     /// Navigate and wait for the load event, then for the network to go idle.
+    ///
+    /// One deadline for both waits (the step's timeout holds). A document that fails after
+    /// `Page.navigate` answered (a reset after the headers) is reported with Chromium's own
+    /// error, not as a timeout.
     pub async fn goto(&self, url: &str, timeout: Duration) -> Result<(), ActionError> {
+        let deadline = Instant::now() + timeout;
+        let mark = self.recorder.mark();
         let r = self.call("Page.navigate", json!({"url": url})).await?;
         if let Some(err) = r.get("errorText").and_then(Value::as_str)
             && !err.is_empty()
@@ -197,10 +203,17 @@ impl Page {
             });
         }
         self.wait_until(timeout, "the page to load", || async {
+            if let Some((failed_url, error)) = self.recorder.document_failure_since(mark) {
+                return Err(ActionError::Navigation {
+                    url: failed_url,
+                    error,
+                });
+            }
             Ok(self.eval("document.readyState").await? == json!("complete"))
         })
         .await?;
-        self.wait_idle(timeout).await
+        self.wait_idle(deadline.saturating_duration_since(Instant::now()))
+            .await
     }
 
     /// Empty this page's HTTP cache (its browser context's), so the next load is a first-time

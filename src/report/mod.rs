@@ -41,7 +41,8 @@ use crate::verify::BehaviorReport;
 ///   static asset caching health check).
 /// - 1.3: `reason` on `behaviors[].sequences[]` (why each sampled URL got its verdict).
 /// - 1.4: `security_state` on requests (Chromium's `securityState`; TLS findings read it).
-pub const SCHEMA_VERSION: &str = "1.5";
+/// - 1.6: `failure.tool_limit` on requests (a load that failed on cdnprobe's own limit).
+pub const SCHEMA_VERSION: &str = "1.6";
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Tool {
@@ -296,6 +297,37 @@ impl Report {
             target: target.into(),
             started_at: started_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
             ..Default::default()
+        }
+    }
+
+    /// Redact the strings that do not come from (already redacted) exchanges: the target and
+    /// each journey's base URL (userinfo, tokens in the query, `#access_token=`), step
+    /// descriptions and errors (a `goto` with `?jwt=`), notes, and the health checks' URLs,
+    /// bodies (`SESSION=...`) and errors. Idempotent (markers are left alone), so every path
+    /// that writes a report calls it just before writing, whatever was redacted earlier.
+    pub fn redact_strings(&mut self, r: &crate::redact::Redactor) {
+        if r.keeps_secrets() {
+            return;
+        }
+        self.target = r.redact_url(&self.target);
+        for j in &mut self.journeys {
+            j.base_url = r.redact_url(&j.base_url);
+            for s in &mut j.steps {
+                s.description = r.redact_text(&s.description);
+                if let Some(e) = s.error.as_mut() {
+                    *e = r.redact_text(e);
+                }
+            }
+        }
+        for n in &mut self.notes {
+            *n = r.redact_text(n);
+        }
+        for hc in &mut self.health_checks {
+            hc.url = r.redact_url(&hc.url);
+            hc.body = r.redact_text(&hc.body);
+            if let Some(e) = hc.error.as_mut() {
+                *e = r.redact_text(e);
+            }
         }
     }
 

@@ -629,25 +629,23 @@ impl Scenario {
         }
     }
 
-    /// Every `${NAME}` a `fill` value uses (the secrets: a run registers their values with the
-    /// redactor).
+    /// Every `${NAME}` the journey uses, in any step value or `base_url` (a run registers their
+    /// values with the redactor: a variable is how a secret is kept out of the file, whether it
+    /// is typed into a password field or put in a `goto`'s `?token=`).
     pub fn required_vars(&self) -> Vec<String> {
-        let mut out: Vec<String> = self
+        let mut out: Vec<String> = Vec::new();
+        let templates = self
             .steps
             .iter()
-            .flat_map(|s| match &s.action {
-                Action::Fill { value, .. } => value.var_names(),
-                Action::Login { user, password, .. } => {
-                    let mut v = user.var_names();
-                    v.extend(password.var_names());
-                    v
+            .flat_map(|s| s.templates().into_iter().map(|(_, t)| t))
+            .chain(self.base_url.as_deref());
+        for t in templates {
+            for name in var_refs(t) {
+                if !out.contains(&name) {
+                    out.push(name);
                 }
-                Action::WebSudo { password: Some(p) } => p.var_names(),
-                _ => vec![],
-            })
-            .collect();
-        let mut seen = std::collections::HashSet::new();
-        out.retain(|v| seen.insert(v.clone()));
+            }
+        }
         out
     }
 
@@ -756,12 +754,18 @@ pub fn join_url(base: &str, target: &str) -> Result<String, UserError> {
         format!("{prefix}/{target}")
     };
     let mut u = base_url.clone();
+    // A fragment (`#access_token=...`, `#comment-1`) stays a fragment, not a `%23` in the query.
+    let (path, fragment) = match path.split_once('#') {
+        Some((p, f)) => (p.to_string(), Some(f.to_string())),
+        None => (path, None),
+    };
     let (p, q) = match path.split_once('?') {
         Some((p, q)) => (p.to_string(), Some(q.to_string())),
         None => (path, None),
     };
     u.set_path(&p);
     u.set_query(q.as_deref());
+    u.set_fragment(fragment.as_deref());
     Ok(u.to_string())
 }
 

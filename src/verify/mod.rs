@@ -304,6 +304,7 @@ pub fn attempt_of(ex: &Exchange, label: &str, dist: Option<&Distribution>) -> ve
                 .unwrap_or_else(|| "no response".into())
         }),
         absent: false,
+        tool_limit: ex.failure.as_ref().and_then(|f| f.tool_limit.clone()),
         sent_cookies: ex
             .request_headers
             .get_all("cookie")

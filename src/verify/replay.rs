@@ -53,6 +53,16 @@ pub struct ReplayOptions {
     pub insecure: bool,
 }
 
+/// Response headers the replay client accepts over HTTP/1.1. hyper's default (100) is far below
+/// what a browser takes: Chromium has no count limit, only a size limit (256 KiB), so a response
+/// with 1,000 `Set-Cookie` lines loads in the browser and used to fail here ("message head is too
+/// large") — blamed on the site. hyper's own buffer (about 400 KiB) is above Chromium's size
+/// limit, so with this count nothing the browser can read is refused by the replay.
+/// `CDNPROBE_REPLAY_MAX_HEADERS` lowers it (tests of the tool-limit path).
+pub const MAX_RESPONSE_HEADERS: usize = 16_384;
+/// HTTP/2 header list size the replay client announces: Chromium's (256 KiB), not hyper's 16 KiB.
+pub const MAX_HEADER_LIST_SIZE: u32 = 256 * 1024;
+
 /// The HTTP client for replays.
 pub fn client(opts: &ReplayOptions) -> anyhow::Result<reqwest::Client> {
     let _ = rustls::crypto::ring::default_provider().install_default();
@@ -60,9 +70,38 @@ pub fn client(opts: &ReplayOptions) -> anyhow::Result<reqwest::Client> {
         .redirect(reqwest::redirect::Policy::none())
         .no_gzip()
         .no_brotli()
+        .http1_max_headers(max_response_headers())
+        .http2_max_header_list_size(MAX_HEADER_LIST_SIZE)
         .timeout(opts.timeout)
         .tls_danger_accept_invalid_certs(opts.insecure);
     Ok(b.build()?)
+}
+
+fn max_response_headers() -> usize {
+    std::env::var("CDNPROBE_REPLAY_MAX_HEADERS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|n| *n > 0)
+        .unwrap_or(MAX_RESPONSE_HEADERS)
+}
+
+/// When a replay failed on the replay client's own limit rather than on the site: what the
+/// limit was. The browser loaded the same URL, so such a failure says nothing about the site.
+pub fn tool_limit_of(e: &reqwest::Error) -> Option<String> {
+    if e.is_builder() {
+        return Some(format!(
+            "cdnprobe's replay client could not build the request ({})",
+            error_chain(e)
+        ));
+    }
+    let chain = error_chain(e);
+    if chain.contains("message head is too large") {
+        return Some(format!(
+            "the response head is larger than cdnprobe's replay client reads (at most {} headers, about 400 KiB): a limit of the tool, not of the site",
+            max_response_headers()
+        ));
+    }
+    None
 }
 
 /// A value for a cache-buster parameter that the edge has not seen: numbers move forward (they
@@ -191,6 +230,7 @@ async fn load(
         Err(e) => {
             ex.failure = Some(Failure {
                 error_text: error_chain(&e),
+                tool_limit: tool_limit_of(&e),
                 ..Default::default()
             });
             ex.timing.end_ms = Some(started.elapsed().as_secs_f64() * 1000.0);

@@ -36,6 +36,9 @@ pub struct Attempt {
     /// Not requested in this round (browser mode: the reloaded page did not ask for it again),
     /// or not sent (request cap).
     pub absent: bool,
+    /// The load failed on a limit of cdnprobe's own (see `Failure::tool_limit`): it is no
+    /// evidence about the site and is judged like an absent load, with the limit named.
+    pub tool_limit: Option<String>,
     /// Cookies sent: (name, fingerprint of the value). Values never leave memory.
     pub sent_cookies: Vec<(String, u64)>,
     /// Cookies the response set: (name, fingerprint of the value).
@@ -60,7 +63,7 @@ impl Attempt {
     }
 
     fn error(&self) -> bool {
-        self.failure.is_some()
+        self.tool_limit.is_none() && self.failure.is_some()
             || self.http_status.is_some_and(|s| s >= 500)
             || matches!(
                 self.cache.status,
@@ -72,6 +75,8 @@ impl Attempt {
     pub fn letter(&self) -> &'static str {
         if self.absent {
             "."
+        } else if self.tool_limit.is_some() {
+            "?"
         } else if self.failure.is_some() && self.http_status.is_none() {
             "!"
         } else {
@@ -83,6 +88,8 @@ impl Attempt {
     pub fn status_word(&self) -> String {
         if self.absent {
             "absent".into()
+        } else if self.tool_limit.is_some() {
+            "tool-limit".into()
         } else if self.failure.is_some() && self.http_status.is_none() {
             "failed".into()
         } else {
@@ -186,9 +193,41 @@ pub fn meets(expect: Expect, verdict: Verdict) -> bool {
 
 /// Cookies whose value is a login session or a token: cached and replayed, they hand one user's
 /// identity to others. Load-balancer stickiness cookies are not sessions.
+///
+/// Narrower on purpose than [`crate::redact::is_secret_name`] (which hides anything that might be
+/// a secret, `*key*` and `*sig*` included): a `LEAK` verdict fails a pipeline, so it is only
+/// called on names that are sessions or tokens by convention.
 pub fn is_session_cookie(name: &str) -> bool {
+    const EXACT: &[&str] = &[
+        "jsessionid",
+        "jwt",
+        "os_password",
+        "password",
+        "passwd",
+        "pwd",
+        "secret",
+        "signature",
+        "x-amz-signature",
+        "x-amz-credential",
+        "api_key",
+        "apikey",
+        "api-key",
+        "client_secret",
+        "code_verifier",
+        "sessionid",
+        "session_id",
+    ];
     let n = name.to_ascii_lowercase();
-    !n.starts_with("awsalb") && !n.starts_with("awselb") && crate::redact::is_secret_name(&n)
+    if n.starts_with("awsalb") || n.starts_with("awselb") {
+        return false;
+    }
+    EXACT.contains(&n.as_str())
+        || n.starts_with("seraph.")
+        || n.ends_with("token")
+        || n.ends_with("token_key")
+        || n.ends_with("tokenkey")
+        || n.ends_with("password")
+        || n.ends_with("secret")
 }
 
 /// `M H H` for a list of attempts.
@@ -217,7 +256,54 @@ fn names(list: &[String]) -> String {
 }
 
 /// The verdict for one sampled URL from its loads (the journey's first load, then the repeats).
+///
+/// A load that failed on cdnprobe's own limit (`tool_limit`) is no evidence about the site: it is
+/// left out like an absent load, and the reason names the limit. When no repeat load is left,
+/// the verdict is `INCONCLUSIVE` (never `ERROR`: the browser loaded the URL).
 pub fn judge(subject: &Subject, attempts: &[Attempt]) -> Judgement {
+    let limited: Vec<&Attempt> = attempts.iter().filter(|a| a.tool_limit.is_some()).collect();
+    let Some(first) = limited.first() else {
+        return judge_loads(subject, attempts);
+    };
+    let limit = first.tool_limit.clone().unwrap_or_default();
+    let repeats_left = attempts
+        .iter()
+        .skip(1)
+        .any(|a| !a.absent && a.tool_limit.is_none());
+    if !repeats_left {
+        return judged(
+            Verdict::Inconclusive,
+            format!(
+                "{} of {} loads could not be read ({}): {limit}",
+                limited.len(),
+                attempts.len(),
+                letters(attempts)
+            ),
+        );
+    }
+    let rest: Vec<Attempt> = attempts
+        .iter()
+        .map(|a| {
+            if a.tool_limit.is_some() {
+                Attempt {
+                    absent: true,
+                    ..a.clone()
+                }
+            } else {
+                a.clone()
+            }
+        })
+        .collect();
+    let mut j = judge_loads(subject, &rest);
+    j.reason.push_str(&format!(
+        "; {} load{} not judged: {limit}",
+        limited.len(),
+        if limited.len() == 1 { "" } else { "s" }
+    ));
+    j
+}
+
+fn judge_loads(subject: &Subject, attempts: &[Attempt]) -> Judgement {
     let present: Vec<(usize, &Attempt)> = attempts
         .iter()
         .enumerate()
@@ -1048,6 +1134,34 @@ mod tests {
         let mut b = seq("M M");
         b[1].http_status = Some(503);
         assert_eq!(judge(&static_hit(), &b).verdict, Verdict::Error);
+    }
+
+    #[test]
+    fn a_tool_limit_is_never_the_sites_error() {
+        let limit = "the response head is larger than cdnprobe's replay client reads";
+        let limited = |mut a: Attempt| {
+            a.failure = Some("message head is too large".into());
+            a.http_status = None;
+            a.tool_limit = Some(limit.into());
+            a
+        };
+        // Every repeat hit the limit: inconclusive, naming the limit.
+        let mut a = seq("M H H H");
+        for x in &mut a[1..] {
+            *x = limited(x.clone());
+        }
+        let j = judge(&static_hit(), &a);
+        assert_eq!(j.verdict, Verdict::Inconclusive, "{}", j.reason);
+        assert!(j.reason.contains(limit), "{}", j.reason);
+        assert!(j.reason.contains("M ? ? ?"), "{}", j.reason);
+        assert!(meets(Expect::Hit, j.verdict));
+        assert_eq!(a[1].status_word(), "tool-limit");
+        // Some repeats left: judged on those, the limit still named.
+        let mut b = seq("M H H H");
+        b[3] = limited(b[3].clone());
+        let j = judge(&static_hit(), &b);
+        assert_eq!(j.verdict, Verdict::Hits, "{}", j.reason);
+        assert!(j.reason.contains("1 load not judged"), "{}", j.reason);
     }
 
     #[test]
