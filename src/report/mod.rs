@@ -41,7 +41,7 @@ use crate::verify::BehaviorReport;
 ///   static asset caching health check).
 /// - 1.3: `reason` on `behaviors[].sequences[]` (why each sampled URL got its verdict).
 /// - 1.4: `security_state` on requests (Chromium's `securityState`; TLS findings read it).
-pub const SCHEMA_VERSION: &str = "1.5";
+pub const SCHEMA_VERSION: &str = "1.6";
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Tool {
@@ -131,6 +131,9 @@ pub struct RequestRecord {
     /// The run this request came from, in a merged report (`runs[].source`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<String>,
+    /// For a WebSocket: frames counted, the first server messages, how it ended.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub websocket: Option<crate::exchange::WebSocketLog>,
 }
 
 impl RequestRecord {
@@ -167,6 +170,7 @@ impl RequestRecord {
             redirected_to: ex.redirected_to.clone(),
             observed_behavior: dist.and_then(|d| d.observed_behavior(ex)),
             source: None,
+            websocket: ex.websocket.clone(),
         }
     }
 
@@ -200,6 +204,7 @@ impl RequestRecord {
                 Some(run) => format!("[{run}] {}", self.phase),
                 None => self.phase.clone(),
             },
+            websocket: self.websocket.clone(),
         }
     }
 }
