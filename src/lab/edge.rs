@@ -376,12 +376,14 @@ async fn handle(State(edge): State<Arc<Edge>>, req: Request) -> Response {
             slot.push(entry);
         }
     }
-    let x_cache = if status >= 400 {
-        "Error from cloudfront"
-    } else {
-        "Miss from cloudfront"
-    };
-    edge.finish(stored, x_cache, None, &pop, &cf_id, Some(&behavior))
+    edge.finish(
+        stored,
+        miss_or_error(status),
+        None,
+        &pop,
+        &cf_id,
+        Some(&behavior),
+    )
 }
 
 /// A response as stored or about to be sent, before the edge's own headers.
@@ -473,16 +475,12 @@ impl Edge {
                 .pairs_mut()
                 .retain(|(n, _)| !is_hop_by_hop(n) && !n.eq_ignore_ascii_case("age"));
             let body = resp.bytes().await.unwrap_or_default();
-            let x_cache = if status >= 400 {
-                "Error from cloudfront"
-            } else {
-                "Miss from cloudfront"
-            };
             let stored = Stored {
                 status,
                 headers,
                 body,
             };
+            let x_cache = miss_or_error(status);
             return self.finish(stored, x_cache, None, pop, cf_id, Some(behavior));
         }
         let Some(viewer) = viewer else {
@@ -664,6 +662,15 @@ fn cf_id() -> String {
         .map(|b| ALPHABET[(*b as usize) % ALPHABET.len()] as char)
         .collect::<String>()
         + "=="
+}
+
+/// `X-Cache` of an answer that came from the origin just now.
+fn miss_or_error(status: u16) -> &'static str {
+    if status >= 400 {
+        "Error from cloudfront"
+    } else {
+        "Miss from cloudfront"
+    }
 }
 
 /// The 502 CloudFront answers when it cannot talk to the origin.
