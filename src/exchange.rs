@@ -157,6 +157,40 @@ pub struct Failure {
     pub tool_limit: Option<String>,
 }
 
+/// What happened on a WebSocket after its handshake (CDP frame events), so that a socket that
+/// opened and was then refused by the application (e.g. Synchrony answering a bayeux handshake
+/// with `"successful": false`) is visible, not only a refused upgrade.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct WebSocketLog {
+    pub frames_sent: u32,
+    pub frames_received: u32,
+    /// Closed while the capture watched (by either side, or by leaving the page).
+    #[serde(default)]
+    pub closed: bool,
+    /// Chromium's `webSocketFrameError` message, e.g. `Error during WebSocket handshake:
+    /// Unexpected response code: 400`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// The first text messages the server sent (at most `KEEP_MESSAGES`, each cut to
+    /// `KEEP_BYTES`), redacted like any free text in the outputs.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub received: Vec<String>,
+}
+
+impl WebSocketLog {
+    pub const KEEP_MESSAGES: usize = 3;
+    pub const KEEP_BYTES: usize = 512;
+
+    /// `data` cut to `KEEP_BYTES` on a character boundary.
+    pub fn clip(data: &str) -> String {
+        let mut end = data.len().min(Self::KEEP_BYTES);
+        while !data.is_char_boundary(end) {
+            end -= 1;
+        }
+        data[..end].to_string()
+    }
+}
+
 /// Timings in milliseconds since the Unix epoch (start) and since start (the others).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Timing {
@@ -220,6 +254,9 @@ pub struct Exchange {
     /// or `repeat N` for verification loads.
     #[serde(default)]
     pub phase: String,
+    /// For a WebSocket: its frames and how it ended.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub websocket: Option<WebSocketLog>,
 }
 
 impl Exchange {

@@ -25,7 +25,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::error::UserError;
-use crate::exchange::{Exchange, Failure, Headers, Timing};
+use crate::exchange::{Exchange, Failure, Headers, Timing, WebSocketLog};
 
 // ---------------------------------------------------------------------------------------------
 // Types
@@ -1050,6 +1050,28 @@ fn parse_started(s: &str) -> Option<f64> {
     None
 }
 
+/// Chrome DevTools' `_webSocketMessages` (`{type: send|receive, opcode, data}`), as a
+/// `WebSocketLog`. A HAR does not say how the socket ended, so `closed` stays false.
+fn websocket_log(extra: &Extra) -> Option<WebSocketLog> {
+    let messages = extra.get("_webSocketMessages")?.as_array()?;
+    let mut log = WebSocketLog::default();
+    for m in messages {
+        match m.get("type").and_then(Value::as_str) {
+            Some("send") => log.frames_sent += 1,
+            Some("receive") => {
+                log.frames_received += 1;
+                let text = m.get("opcode").and_then(Value::as_u64) == Some(1);
+                if text && log.received.len() < WebSocketLog::KEEP_MESSAGES {
+                    let data = m.get("data").and_then(Value::as_str).unwrap_or_default();
+                    log.received.push(WebSocketLog::clip(data));
+                }
+            }
+            _ => {}
+        }
+    }
+    Some(log)
+}
+
 fn str_ext<'a>(extra: &'a Extra, key: &str) -> Option<&'a str> {
     extra
         .get(key)
@@ -1210,6 +1232,7 @@ fn entry_to_exchange(index: usize, e: &Entry, page_titles: &HashMap<&str, &str>)
             .and_then(Value::as_bool)
             .unwrap_or(false),
         failure,
+        websocket: websocket_log(&e.extra),
         redirected_to: Some(resp.redirect_url.trim())
             .filter(|r| !r.is_empty())
             .map(str::to_string),
@@ -1845,6 +1868,29 @@ mod tests {
         }
         // A whole-struct comparison, as a net for fields added later.
         assert_eq!(back, original);
+    }
+
+    #[test]
+    fn chrome_websocket_messages_become_the_websocket_log() {
+        let text = r#"{"log": {"version": "1.2", "entries": [{
+            "startedDateTime": "2025-11-04T09:12:44.000Z", "time": 5, "_resourceType": "websocket",
+            "request": {"method": "GET", "url": "wss://c.example.com/synchrony/v1/bayeux-sync1",
+                "httpVersion": "HTTP/1.1", "headers": [{"name": "Upgrade", "value": "websocket"}],
+                "queryString": [], "cookies": [], "headersSize": -1, "bodySize": 0},
+            "response": {"status": 101, "statusText": "Switching Protocols", "httpVersion": "HTTP/1.1",
+                "headers": [], "cookies": [], "content": {"size": 0, "mimeType": "x-unknown"},
+                "redirectURL": "", "headersSize": -1, "bodySize": 0},
+            "cache": {}, "timings": {"send": 0, "wait": 5, "receive": 0},
+            "_webSocketMessages": [
+                {"type": "send", "time": 1.0, "opcode": 1, "data": "[{\"channel\":\"/meta/handshake\"}]"},
+                {"type": "receive", "time": 1.1, "opcode": 1, "data": "[{\"successful\":false}]"},
+                {"type": "receive", "time": 1.2, "opcode": 2, "data": "AAE="}
+            ]}]}}"#;
+        let ex = import(text).unwrap();
+        let log = ex[0].websocket.as_ref().unwrap();
+        assert_eq!((log.frames_sent, log.frames_received), (1, 2));
+        assert_eq!(log.received, vec![r#"[{"successful":false}]"#]);
+        assert_eq!(ex[0].status, Some(101));
     }
 
     #[test]

@@ -359,6 +359,12 @@ impl Redactor {
             f.error_text = self.redact_text(&f.error_text);
             f.blocked_reason = f.blocked_reason.as_deref().map(|b| self.redact_text(b));
         }
+        if let Some(ws) = out.websocket.as_mut() {
+            ws.error = ws.error.as_deref().map(|e| self.redact_text(e));
+            for m in &mut ws.received {
+                *m = self.redact_text(m);
+            }
+        }
         out
     }
 

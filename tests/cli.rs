@@ -542,3 +542,66 @@ query = "all"
             .contains("/jira/secure/Dashboard.jspa")
     }));
 }
+
+/// Each Synchrony fault, through the binary: the journeys still complete (the editor falls back
+/// to XHR, as Confluence's does), and the run fails (exit 1) on `websocket-failed` with the
+/// handshake as evidence.
+#[test]
+fn run_lab_synchrony_faults_yield_websocket_failed() {
+    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    for (fault, proof) in [
+        ("websocket-blocked", "HTTP 400"),
+        ("synchrony-no-stickiness", "402::Unknown client"),
+    ] {
+        let out = tempfile::tempdir().unwrap();
+        cdnprobe()
+            .args(["run", "--no-verify", "--lab-fault", fault, "--out"])
+            .arg(out.path())
+            .assert()
+            .code(1)
+            .stdout(predicate::str::contains("websocket-failed"));
+        let text = std::fs::read_to_string(out.path().join("report.json")).unwrap();
+        let report: serde_json::Value = serde_json::from_str(&text).unwrap();
+        for j in report["journeys"].as_array().unwrap() {
+            assert_eq!(j["ok"], true, "{fault}: every step ran: {j}");
+        }
+        let f: Vec<&serde_json::Value> = report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["id"] == "websocket-failed")
+            .collect();
+        assert_eq!(f.len(), 1, "{fault}: {:#?}", report["findings"]);
+        let f = f[0];
+        assert_eq!(f["severity"], "error");
+        assert!(f["title"].as_str().unwrap().starts_with("Synchrony"));
+        let ev = &f["evidence"][0];
+        assert!(
+            ev["url"]
+                .as_str()
+                .unwrap()
+                .ends_with("/synchrony/v1/bayeux-sync1"),
+            "{ev}"
+        );
+        let lines: Vec<&str> = ev["lines"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| l.as_str().unwrap())
+            .collect();
+        assert!(
+            lines.iter().any(|l| l.contains(proof)),
+            "{fault}: {lines:#?}"
+        );
+        assert!(f["fix"].as_str().unwrap().contains("Sec-WebSocket-Key"));
+        assert!(f["fix"].as_str().unwrap().contains("stickiness"));
+        // The session cookie the handshake carried is evidence by name only.
+        assert!(
+            lines
+                .iter()
+                .filter(|l| l.starts_with("request Cookie"))
+                .all(|l| l.contains("<redacted:")),
+            "{lines:#?}"
+        );
+    }
+}

@@ -943,3 +943,172 @@ async fn describe_lists_urls_topology_faults_and_credentials() {
     fn send_sync<T: Send + Sync>(_: &T) {}
     send_sync(&lab);
 }
+
+/// Confluence's session cookie after logging in through the edge.
+async fn confluence_session(lab: &Lab) -> String {
+    let c = client(false);
+    let r = login(
+        &c,
+        &lab.confluence_url(),
+        Product::Confluence,
+        &lab.credentials()[0],
+    )
+    .await;
+    r.headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|c| c.strip_prefix("JSESSIONID="))
+        .and_then(|c| c.split(';').next())
+        .map(|v| format!("JSESSIONID={v}"))
+        .expect("JSESSIONID")
+}
+
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// Open Synchrony's websocket through the edge, as the editor does.
+async fn open_synchrony(
+    lab: &Lab,
+    cookie: &str,
+) -> Result<
+    (
+        Socket,
+        tokio_tungstenite::tungstenite::handshake::client::Response,
+    ),
+    tokio_tungstenite::tungstenite::Error,
+> {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let url = at(&lab.confluence_url(), "/synchrony/v1/bayeux-sync1").replacen("http", "ws", 1);
+    let mut req = url.into_client_request().unwrap();
+    req.headers_mut().insert("cookie", cookie.parse().unwrap());
+    tokio_tungstenite::connect_async(req).await
+}
+
+async fn send_json(ws: &mut Socket, v: serde_json::Value) {
+    use futures::SinkExt;
+    ws.send(tokio_tungstenite::tungstenite::Message::text(v.to_string()))
+        .await
+        .unwrap();
+}
+
+/// The next text message, parsed; `None` when the server closed the socket.
+async fn next_json(ws: &mut Socket) -> Option<serde_json::Value> {
+    use futures::StreamExt;
+    use tokio_tungstenite::tungstenite::Message;
+    loop {
+        match ws.next().await? {
+            Ok(Message::Text(t)) => return Some(serde_json::from_str(&t).unwrap()),
+            Ok(Message::Close(_)) | Err(_) => return None,
+            Ok(_) => continue,
+        }
+    }
+}
+
+#[tokio::test]
+async fn synchrony_websocket_through_the_edge_and_the_alb_and_its_two_faults() {
+    use serde_json::json;
+    let lab = start(LabOptions {
+        context_path: Some("auto".into()),
+        ..LabOptions::default()
+    })
+    .await;
+    let cookie = confluence_session(&lab).await;
+
+    // The ALB's health check for the Synchrony target group, through the edge.
+    let (s, _, body) = get_text(
+        &client(false),
+        &at(&lab.confluence_url(), "/synchrony/heartbeat"),
+    )
+    .await;
+    assert_eq!((s.as_u16(), body.as_str()), (200, "OK"));
+
+    // Healthy: 101 through the edge (the default behavior forwards all headers), then bayeux
+    // both ways and a push from the server.
+    let (mut ws, resp) = open_synchrony(&lab, &cookie).await.expect("101");
+    assert_eq!(resp.status(), 101);
+    assert_eq!(x_cache(resp.headers()), "Miss from cloudfront");
+    assert!(
+        header(resp.headers(), "via")
+            .unwrap()
+            .contains("cloudfront")
+    );
+    assert!(header(resp.headers(), "sec-websocket-accept").is_some());
+    send_json(
+        &mut ws,
+        json!([{"channel": "/meta/handshake", "version": "1.0"}]),
+    )
+    .await;
+    let hs = next_json(&mut ws).await.unwrap();
+    assert_eq!(hs[0]["successful"], true, "{hs}");
+    let client_id = hs[0]["clientId"].as_str().unwrap().to_string();
+    send_json(
+        &mut ws,
+        json!([{"channel": "/meta/connect", "clientId": client_id}]),
+    )
+    .await;
+    assert_eq!(
+        next_json(&mut ws).await.unwrap()[0]["channel"],
+        "/meta/connect"
+    );
+    let push = next_json(&mut ws).await.unwrap();
+    assert_eq!(push[0]["channel"], "/synchrony/presence", "{push}");
+    assert_eq!(push[0]["data"]["users"][0], "alice");
+    drop(ws);
+
+    // Without a session, the handshake is refused.
+    let (mut anon, _) = open_synchrony(&lab, "JSESSIONID=nope").await.expect("101");
+    send_json(&mut anon, json!([{"channel": "/meta/handshake"}])).await;
+    let no = next_json(&mut anon).await.unwrap();
+    assert_eq!(no[0]["successful"], false);
+    assert!(next_json(&mut anon).await.is_none(), "then closed");
+
+    // websocket-blocked, switched at run time: a /synchrony/* behavior that does not forward
+    // the handshake headers; the origin gets a plain GET and answers 400.
+    lab.set_fault(Fault::WebsocketBlocked, true).await;
+    let b = lab.behaviors(Product::Confluence);
+    assert!(
+        b.behaviors
+            .iter()
+            .any(|x| x.name == "#7 /confluence/synchrony/*"),
+        "{:?}",
+        b.behaviors.iter().map(|x| &x.name).collect::<Vec<_>>()
+    );
+    match open_synchrony(&lab, &cookie).await {
+        Err(tokio_tungstenite::tungstenite::Error::Http(r)) => {
+            assert_eq!(r.status(), 400);
+            assert_eq!(x_cache(r.headers()), "Error from cloudfront");
+        }
+        other => panic!("expected the upgrade refused, got {:?}", other.map(|r| r.1)),
+    }
+    // The heartbeat still answers through the new behavior.
+    let (s, _, _) = get_text(
+        &client(false),
+        &at(&lab.confluence_url(), "/synchrony/heartbeat"),
+    )
+    .await;
+    assert_eq!(s, 200);
+    lab.set_fault(Fault::WebsocketBlocked, false).await;
+    assert!(
+        open_synchrony(&lab, &cookie).await.is_ok(),
+        "back to healthy"
+    );
+
+    // synchrony-no-stickiness: the socket opens on another node, which does not know the
+    // editing session: bayeux error, then the server closes.
+    lab.set_fault(Fault::SynchronyNoStickiness, true).await;
+    let (mut ws, resp) = open_synchrony(&lab, &cookie).await.expect("101");
+    assert_eq!(resp.status(), 101);
+    send_json(&mut ws, json!([{"channel": "/meta/handshake"}])).await;
+    let err = next_json(&mut ws).await.unwrap();
+    assert_eq!(err[0]["successful"], false);
+    assert!(
+        err[0]["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("402::Unknown client"),
+        "{err}"
+    );
+    assert!(next_json(&mut ws).await.is_none(), "then closed");
+    lab.shutdown().await;
+}

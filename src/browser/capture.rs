@@ -5,6 +5,15 @@
 //! ones, and a redirect chain reuses one `requestId` for every hop. So events are collected per
 //! `requestId` and only turned into exchanges at the end: request hop *i* takes the *i*-th
 //! `requestWillBeSentExtraInfo` and response hop *i* the *i*-th `responseReceivedExtraInfo`.
+//!
+//! WebSockets come as their own events, no ExtraInfo: `webSocketCreated`,
+//! `webSocketWillSendHandshakeRequest` (the headers sent, `Cookie` included),
+//! `webSocketHandshakeResponseReceived` (only for a 101), then frames and `webSocketClosed`.
+//! A refused upgrade (403, 400, a plain 200) has no response event at all — measured on Chromium
+//! 156: only `webSocketFrameError` "Error during WebSocket handshake: Unexpected response code:
+//! 403" — so its status is read from that message and its headers are not knowable; the error is
+//! the exchange's failure. Frames are counted and the first few server messages kept (a
+//! protocol's refusal, e.g. a bayeux `"successful":false`, arrives after a good 101).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -13,7 +22,7 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::exchange::{Exchange, Failure, Headers, Timing};
+use crate::exchange::{Exchange, Failure, Headers, Timing, WebSocketLog};
 
 /// How many of each event the capture received: a test (and the report) check that the
 /// ExtraInfo events keep arriving, since losing them silently loses every cookie.
@@ -66,6 +75,7 @@ struct Pending {
     served_from_cache: bool,
     started: Option<Instant>,
     done: bool,
+    websocket: Option<WebSocketLog>,
 }
 
 #[derive(Debug, Default)]
@@ -314,6 +324,7 @@ impl Recorder {
                 entry.phase = phase;
                 entry.target_type = target_type;
                 entry.done = true; // a websocket never "finishes" loading; do not block idleness
+                entry.websocket = Some(WebSocketLog::default());
                 entry.hops.push(Hop {
                     url: s(p, "url"),
                     method: "GET".into(),
@@ -335,6 +346,48 @@ impl Recorder {
                 if let Some(hop) = st.requests.get_mut(&id).and_then(|e| e.hops.last_mut()) {
                     hop.response = p.get("response").cloned();
                     hop.response_ts = Some(ts);
+                }
+            }
+            "Network.webSocketFrameSent" | "Network.webSocketFrameReceived" => {
+                let received = method == "Network.webSocketFrameReceived";
+                if let Some(log) = st.requests.get_mut(&id).and_then(|e| e.websocket.as_mut()) {
+                    if received {
+                        log.frames_received += 1;
+                        let text = p.pointer("/response/opcode").and_then(Value::as_u64) == Some(1);
+                        if text && log.received.len() < WebSocketLog::KEEP_MESSAGES {
+                            let data = p
+                                .pointer("/response/payloadData")
+                                .and_then(Value::as_str)
+                                .unwrap_or_default();
+                            log.received.push(WebSocketLog::clip(data));
+                        }
+                    } else {
+                        log.frames_sent += 1;
+                    }
+                }
+            }
+            "Network.webSocketFrameError" => {
+                let message = s(p, "errorMessage");
+                if let Some(entry) = st.requests.get_mut(&id) {
+                    let answered = entry.hops.last().is_some_and(|h| h.response.is_some());
+                    if !answered && entry.failure.is_none() {
+                        entry.end_ts = Some(ts);
+                        entry.failure = Some(Failure {
+                            error_text: message.clone(),
+                            ..Default::default()
+                        });
+                    }
+                    if let Some(log) = entry.websocket.as_mut() {
+                        log.error.get_or_insert(message);
+                    }
+                }
+            }
+            "Network.webSocketClosed" => {
+                if let Some(entry) = st.requests.get_mut(&id) {
+                    entry.end_ts.get_or_insert(ts);
+                    if let Some(log) = entry.websocket.as_mut() {
+                        log.closed = true;
+                    }
                 }
             }
             "Runtime.consoleAPICalled" => {
@@ -442,7 +495,11 @@ fn build_exchanges(id: &str, p: Pending) -> Vec<Exchange> {
             .and_then(|r| r.get("status"))
             .and_then(Value::as_u64)
             .map(|c| c as u16)
-            .or_else(|| extra.and_then(|(s, _)| *s));
+            .or_else(|| extra.and_then(|(s, _)| *s))
+            .or_else(|| {
+                let failure = p.failure.as_ref().filter(|_| last)?;
+                refused_handshake_status(&failure.error_text)
+            });
         let from_disk = resp
             .and_then(|r| r.get("fromDiskCache"))
             .and_then(Value::as_bool)
@@ -517,9 +574,20 @@ fn build_exchanges(id: &str, p: Pending) -> Vec<Exchange> {
             failure: if last { p.failure.clone() } else { None },
             redirected_to,
             phase: p.phase.clone(),
+            websocket: if last { p.websocket.clone() } else { None },
         });
     }
     out
+}
+
+/// The status of a refused WebSocket upgrade, from Chromium's only report of it:
+/// `Error during WebSocket handshake: Unexpected response code: 403`.
+fn refused_handshake_status(error: &str) -> Option<u16> {
+    let (_, code) = error.split_once("Unexpected response code: ")?;
+    code.split(|c: char| !c.is_ascii_digit())
+        .next()?
+        .parse()
+        .ok()
 }
 
 #[cfg(test)]
@@ -576,6 +644,105 @@ mod tests {
         assert_eq!(ex[1].phase, "step 1");
         assert_eq!(ex[1].initiator.as_deref(), Some("redirect"));
         assert_eq!(r.counts().request_will_be_sent_extra_info, 2);
+    }
+
+    /// The events Chromium 156 sends for a 101 and for a refused upgrade (measured, see the
+    /// module doc).
+    #[test]
+    fn websocket_handshakes_open_and_refused() {
+        let r = Recorder::new();
+        r.set_phase("editor");
+        let created = |id: &str, url: &str| {
+            r.on_event(
+                None,
+                "Network.webSocketCreated",
+                &json!({"requestId": id, "url": url, "initiator": {"type": "script"}}),
+            );
+            r.on_event(
+                None,
+                "Network.webSocketWillSendHandshakeRequest",
+                &json!({"requestId": id,
+                "timestamp": 1.0, "wallTime": 1000.0,
+                "request": {"headers": {"Upgrade": "websocket", "Cookie": "JSESSIONID=x"}}}),
+            );
+        };
+        created("w1", "wss://c.example.com/synchrony/v1/bayeux-sync1");
+        r.on_event(
+            None,
+            "Network.webSocketHandshakeResponseReceived",
+            &json!({"requestId": "w1",
+            "timestamp": 1.1, "response": {"status": 101, "statusText": "Switching Protocols",
+            "headers": {"upgrade": "websocket", "x-cache": "Miss from cloudfront"}}}),
+        );
+        r.on_event(
+            None,
+            "Network.webSocketFrameSent",
+            &json!({"requestId": "w1",
+            "response": {"opcode": 1, "payloadData": "[{\"channel\":\"/meta/handshake\"}]"}}),
+        );
+        r.on_event(
+            None,
+            "Network.webSocketFrameReceived",
+            &json!({"requestId": "w1",
+            "response": {"opcode": 1, "payloadData": "[{\"successful\":false}]"}}),
+        );
+        r.on_event(
+            None,
+            "Network.webSocketFrameReceived",
+            &json!({"requestId": "w1",
+            "response": {"opcode": 2, "payloadData": "AAEC"}}),
+        );
+        r.on_event(
+            None,
+            "Network.webSocketClosed",
+            &json!({"requestId": "w1", "timestamp": 1.5}),
+        );
+        created("w2", "wss://c.example.com/refused");
+        r.on_event(
+            None,
+            "Network.webSocketFrameError",
+            &json!({"requestId": "w2", "timestamp": 1.2,
+            "errorMessage": "Error during WebSocket handshake: Unexpected response code: 403"}),
+        );
+        r.on_event(
+            None,
+            "Network.webSocketClosed",
+            &json!({"requestId": "w2", "timestamp": 1.3}),
+        );
+        let ex = r.take_exchanges();
+        assert_eq!(ex.len(), 2);
+        let open = &ex[0];
+        assert_eq!(
+            (open.status, open.resource_type.as_str()),
+            (Some(101), "WebSocket")
+        );
+        assert_eq!(open.request_headers.get("cookie"), Some("JSESSIONID=x"));
+        assert_eq!(
+            open.response_headers.get("x-cache"),
+            Some("Miss from cloudfront")
+        );
+        assert!(open.failure.is_none());
+        let log = open.websocket.as_ref().unwrap();
+        assert_eq!((log.frames_sent, log.frames_received), (1, 2));
+        assert_eq!(log.received, vec!["[{\"successful\":false}]"]);
+        assert!(log.closed && log.error.is_none());
+        let refused = &ex[1];
+        assert_eq!(refused.status, Some(403));
+        assert!(refused.response_headers.is_empty());
+        assert!(
+            refused
+                .failure
+                .as_ref()
+                .unwrap()
+                .error_text
+                .ends_with("Unexpected response code: 403")
+        );
+        assert!(refused.websocket.as_ref().unwrap().closed);
+        assert_eq!(refused.phase, "editor");
+        assert_eq!(
+            refused_handshake_status("net::ERR_CONNECTION_REFUSED"),
+            None
+        );
     }
 
     #[test]

@@ -5,6 +5,11 @@
 //! it (a HAR, or a response the browser served anyway) the headers still show a cross-origin
 //! request answered without a matching `Access-Control-Allow-Origin`, which is reported as
 //! `Missing` so the problem is visible before it bites.
+//!
+//! A WebSocket handshake carries `Origin` too, but CORS does not apply to it: browsers send
+//! `Origin` so the server can decide, and never look for `Access-Control-Allow-Origin` in the
+//! 101 (and a `ws://` URL never has the page's `http://` origin). Judging it like a fetch would
+//! call every healthy Synchrony connection blocked.
 
 use serde::{Deserialize, Serialize};
 
@@ -63,6 +68,13 @@ fn origin_of(url: &str) -> Option<String> {
     }
 }
 
+fn is_websocket(ex: &Exchange) -> bool {
+    let url = ex.url.get(..6).unwrap_or(&ex.url).to_ascii_lowercase();
+    ex.resource_type.eq_ignore_ascii_case("websocket")
+        || url.starts_with("ws://")
+        || url.starts_with("wss://")
+}
+
 /// The header a CDP `CorsError` complains about, when the name says so.
 pub fn header_for(error: &str) -> Option<&'static str> {
     match error {
@@ -105,6 +117,9 @@ pub fn cors_outcome(ex: &Exchange) -> CorsOutcome {
     else {
         return CorsOutcome::NotCors;
     };
+    if is_websocket(ex) {
+        return CorsOutcome::NotCors;
+    }
     let origin_norm = origin_of(origin).unwrap_or_else(|| origin.to_ascii_lowercase());
     if origin_of(&ex.url).is_some_and(|own| own == origin_norm) {
         return CorsOutcome::NotCors;
@@ -158,6 +173,19 @@ mod tests {
             status: Some(200),
             ..Default::default()
         }
+    }
+
+    #[test]
+    fn a_websocket_handshake_is_never_cors() {
+        let mut ex = font(Some("https://confluence.example.com"), None);
+        ex.url = "wss://confluence.example.com/synchrony/v1/bayeux-sync1".into();
+        ex.resource_type = "WebSocket".into();
+        ex.status = Some(101);
+        assert_eq!(cors_outcome(&ex), CorsOutcome::NotCors);
+        // Even cross-site, and even when a HAR lost the resource type.
+        ex.url = "wss://synchrony.example.net/v1/bayeux-sync1".into();
+        ex.resource_type = "Other".into();
+        assert_eq!(cors_outcome(&ex), CorsOutcome::NotCors);
     }
 
     #[test]

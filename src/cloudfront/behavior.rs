@@ -163,6 +163,9 @@ fn union(a: NameSet, b: &NameSet) -> NameSet {
     }
 }
 
+/// The request headers a behavior must forward for CloudFront to pass a WebSocket upgrade.
+pub const WEBSOCKET_HEADERS: [&str; 2] = ["Sec-WebSocket-Key", "Sec-WebSocket-Version"];
+
 /// Every method CloudFront can allow.
 pub const ALL_METHODS: [&str; 7] = ["GET", "HEAD", "OPTIONS", "PUT", "POST", "PATCH", "DELETE"];
 /// The default allowed and cached methods.
@@ -244,6 +247,17 @@ impl Behavior {
     /// Forwarding all headers (`*`) puts them all in the key: CloudFront then caches nothing.
     pub fn caching_off(&self) -> bool {
         matches!(self.key.headers, NameSet::All)
+    }
+
+    /// Does a WebSocket upgrade reach the origin through this behavior? CloudFront supports
+    /// WebSockets on any behavior, but only passes the upgrade on when the origin gets the
+    /// handshake's `Sec-WebSocket-Key` and `Sec-WebSocket-Version` (all headers forwarded, or
+    /// those two in the origin request policy); otherwise the origin sees a plain GET without
+    /// them and refuses it (AWS: "Use WebSockets with CloudFront distributions").
+    pub fn forwards_websockets(&self) -> bool {
+        WEBSOCKET_HEADERS
+            .iter()
+            .all(|h| self.origin_forward.headers.contains_header(h))
     }
 
     /// Can this behavior ever store a (successful) response?
@@ -466,6 +480,23 @@ mod tests {
             NameSet::Whitelist(vec!["pid".into()])
         );
         assert_eq!(set.behaviors[1].origin_forward.query, NameSet::All);
+    }
+
+    #[test]
+    fn websockets_pass_only_with_the_handshake_headers_forwarded() {
+        let set = BehaviorSet::seed_default();
+        // The seed's default forwards all headers: the upgrade reaches the origin.
+        assert!(set.behaviors[6].forwards_websockets());
+        // `/s/*` forwards only Origin.
+        assert!(!set.behaviors[0].forwards_websockets());
+        let mut b = set.behaviors[0].clone();
+        b.origin_forward.headers = NameSet::Whitelist(vec!["sec-websocket-key".into()]);
+        assert!(!b.forwards_websockets(), "both headers are needed");
+        b.origin_forward.headers = NameSet::Whitelist(vec![
+            "Sec-WebSocket-Key".into(),
+            "Sec-WebSocket-Version".into(),
+        ]);
+        assert!(b.forwards_websockets());
     }
 
     #[test]

@@ -65,7 +65,9 @@ pub fn font_502(ctx: &Ctx) -> Vec<Finding> {
 pub fn edge_error(ctx: &Ctx) -> Vec<Finding> {
     let hits = ctx.records.iter().filter(|r| {
         let font_502 = r.asset_kind == AssetKind::Font && r.status == Some(502);
-        !(r.from_browser_cache || font_502)
+        // A failed websocket is `websocket-failed`, with its own fix.
+        let websocket = r.asset_kind == AssetKind::Websocket;
+        !(r.from_browser_cache || font_502 || websocket)
             && (r.status.is_some_and(|s| s >= 500)
                 || r.cache.status == CacheOutcome::LimitExceeded
                 || (r.cache.status == CacheOutcome::Error && r.status.is_none()))

@@ -27,6 +27,7 @@ pub mod observed;
 pub mod paths;
 #[cfg(test)]
 pub(crate) mod testkit;
+pub mod websockets;
 
 use serde::{Deserialize, Serialize};
 
@@ -203,6 +204,10 @@ pub mod ids {
         "CORS failure: the browser refused a cross-origin response",
         cf: "whitelist the `Origin` header on the behavior (in the cache key) so the origin sees it and each site origin gets its own cached answer; for preflights also `Access-Control-Request-Headers` and `Access-Control-Request-Method`, and allow OPTIONS.",
         origin: "answer with `Access-Control-Allow-Origin` for the site's origin on fonts and other cross-origin resources (Jira 8.3+/Confluence 7.0+ do when Origin reaches them; otherwise add it in the proxy for /s/).");
+    spec!(WEBSOCKET_FAILED, "websocket-failed", Error, Capture,
+        "WebSocket refused at the upgrade or by the server after it (Synchrony: collaborative editing falls back to XHR or breaks)",
+        cf: "a behavior for `<context>/synchrony/*` above the default: all methods, CachingDisabled, and an origin request policy forwarding all viewer headers (AllViewer) or at least `Sec-WebSocket-Key` and `Sec-WebSocket-Version` (plus `Sec-WebSocket-Protocol`/`-Extensions`), with cookies and query strings; CloudFront passes the upgrade only when those reach the origin.",
+        origin: "ALB: a listener rule `/synchrony/*` to the Synchrony target group (port 8091, health check `/synchrony/heartbeat`) with stickiness on, and an idle timeout longer than the editor stays quiet (60 s or more); a proxy in between must pass the upgrade (nginx `proxy_http_version 1.1` with `Upgrade`/`Connection` headers, Apache `mod_proxy_wstunnel`).");
     spec!(TLS_ERROR, "tls-error", Error, Capture,
         "TLS failure: the browser refused the certificate or the handshake",
         cf: "the viewer certificate must cover every alternate domain name the site and its CDN host use, chain to a public CA (ACM, in us-east-1), be unexpired, and the security policy must allow the browser's TLS versions. (TLS trouble between CloudFront and the origin shows as a 502, not here.)",
@@ -309,6 +314,7 @@ pub const CATALOGUE: &[Spec] = &[
     ids::FONT_502,
     ids::EDGE_ERROR,
     ids::CORS_BLOCKED,
+    ids::WEBSOCKET_FAILED,
     ids::TLS_ERROR,
     ids::HEALTH_CHECK_FAILED,
     ids::ROTATING_COOKIE_IN_KEY,
@@ -454,6 +460,7 @@ pub fn diagnose_with(records: &[RequestRecord], dists: &[Distribution]) -> Vec<F
     out.extend(errors::font_502(&ctx));
     out.extend(errors::edge_error(&ctx));
     out.extend(errors::cors_blocked(&ctx));
+    out.extend(websockets::websocket_failed(&ctx));
     out.extend(errors::tls_error(&ctx));
     out.extend(errors::tls_certificate_ignored(&ctx));
     out.extend(cookies::rotating_cookie_in_key(&ctx));

@@ -2,6 +2,13 @@
 //! stickiness on, an AWS ALB sets `AWSALB` (and `AWSALBCORS`, for cross-site requests) on every
 //! response, with a new value each time. A CDN behavior that forwards all cookies then sees a new
 //! cache key on every request and never hits (the seed thread's central finding).
+//!
+//! Synchrony has its own target group behind a `/synchrony/*` listener rule (seeds/003), and
+//! needs stickiness there: a bayeux client's editing session lives on the node it started on. The
+//! lab has one origin process per product, so "which node" is the ALB's routing decision, made
+//! here: with stickiness the socket reaches the node holding the session; without
+//! (`synchrony-no-stickiness`) it reaches another node — always, in the lab, so that the failure
+//! is reproducible rather than a coin flip between nodes.
 
 use std::time::{Duration, SystemTime};
 
@@ -18,6 +25,24 @@ pub fn apply(faults: &Faults, headers: &mut HeaderMap) {
         if let Ok(v) = HeaderValue::from_str(&c) {
             headers.append(header::SET_COOKIE, v);
         }
+    }
+}
+
+/// Where the ALB sends a Synchrony request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SynchronyNode {
+    /// The node that holds the user's editing session (stickiness honoured).
+    HoldsSession,
+    /// Another node, named as Synchrony would log it.
+    Other(&'static str),
+}
+
+/// The node a Synchrony request lands on, given the faults.
+pub fn synchrony_node(faults: &Faults) -> SynchronyNode {
+    if faults.is_on(Fault::SynchronyNoStickiness) {
+        SynchronyNode::Other("synchrony-node-2")
+    } else {
+        SynchronyNode::HoldsSession
     }
 }
 
@@ -54,6 +79,14 @@ mod tests {
         assert!(a[1].starts_with("AWSALBCORS="));
         assert!(a[1].ends_with("; SameSite=None; Secure"));
         assert_ne!(a[0], b[0], "a new value on every response");
+    }
+
+    #[test]
+    fn synchrony_lands_on_another_node_without_stickiness() {
+        let f = Faults::default();
+        assert_eq!(synchrony_node(&f), SynchronyNode::HoldsSession);
+        f.set(Fault::SynchronyNoStickiness, true);
+        assert!(matches!(synchrony_node(&f), SynchronyNode::Other(_)));
     }
 
     #[test]

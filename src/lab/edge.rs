@@ -14,9 +14,16 @@
 //! - `Vary` is honoured only for `Accept-Encoding`, `Cookie` and forwarded headers;
 //! - a connection failure is a 502 `Error from cloudfront`; cacheable errors stick for 10 s.
 //!
+//! WebSockets pass as CloudFront passes them: an upgrade on a behavior that forwards
+//! `Sec-WebSocket-Key` and `Sec-WebSocket-Version` (or all headers) is sent to the origin with
+//! `Upgrade`, and when the origin answers 101 the two connections are spliced byte for byte
+//! (the 101 carries CloudFront's headers, `X-Cache: Miss from cloudfront` included). On any other
+//! behavior `Upgrade` is dropped like any hop-by-hop header and the origin gets a plain GET without
+//! the handshake headers — which is how a behavior that does not forward them breaks Synchrony.
+//!
 //! Simplifications (documented, not hidden): no request collapsing, no revalidation (an expired
-//! entry is a plain Miss, never `RefreshHit`), no websocket upgrade passthrough (`Upgrade` is
-//! dropped like any hop-by-hop header), no stale-on-error serving; headers not forwarded include
+//! entry is a plain Miss, never `RefreshHit`), no websocket idle timeout, no stale-on-error
+//! serving; headers not forwarded include
 //! `Accept-Encoding`, so the origin answers uncompressed unless a behavior forwards it.
 //! `X-Forwarded-For` carries the viewer address when served through `serve` (which records it). The origin sees `User-Agent: Amazon CloudFront`
 //! unless `User-Agent` is forwarded, as with CloudFront.
@@ -94,6 +101,9 @@ struct Edge {
     caches: Vec<Mutex<Cache>>,
     next_pop: AtomicUsize,
     client: reqwest::Client,
+    /// For WebSocket upgrades: HTTP/1.1 only and no overall timeout (the spliced connection lives
+    /// as long as the editor stays open; the handshake itself is bounded by `ORIGIN_TIMEOUT`).
+    ws_client: reqwest::Client,
     /// The `<id>` of `Via: 1.1 <id>.cloudfront.net (CloudFront)`, one per edge.
     via_id: String,
 }
@@ -114,7 +124,17 @@ pub fn router(cfg: EdgeConfig) -> Router {
         .timeout(ORIGIN_TIMEOUT)
         .build()
         .expect("a plain reqwest client always builds");
+    let ws_client = reqwest::Client::builder()
+        .no_gzip()
+        .no_brotli()
+        .no_proxy()
+        .http1_only()
+        .redirect(reqwest::redirect::Policy::none())
+        .connect_timeout(ORIGIN_TIMEOUT)
+        .build()
+        .expect("a plain reqwest client always builds");
     let edge = Arc::new(Edge {
+        ws_client,
         caches: pops.iter().map(|_| Mutex::new(Cache::new())).collect(),
         pops,
         cfg,
@@ -202,7 +222,7 @@ async fn handle(State(edge): State<Arc<Edge>>, req: Request) -> Response {
     let pop_idx = edge.next_pop.fetch_add(1, Ordering::Relaxed) % edge.pops.len();
     let pop = edge.pops[pop_idx].clone();
     let cf_id = cf_id();
-    let (parts, body) = req.into_parts();
+    let (mut parts, body) = req.into_parts();
     let method = parts.method.clone();
     let req_headers = to_headers(&parts.headers);
     let path_and_query = parts
@@ -248,6 +268,22 @@ async fn handle(State(edge): State<Arc<Edge>>, req: Request) -> Response {
         );
     }
 
+    let websocket = method == Method::GET
+        && super::synchrony::is_upgrade(&parts.headers)
+        && behavior.forwards_websockets();
+    if websocket {
+        let out = edge.origin_headers(&behavior, &req_headers, &parts, &cf_id);
+        let origin_url = origin_url(
+            &edge.cfg.origin,
+            &viewer_url,
+            &behavior.origin_forward.query,
+        );
+        let viewer = parts.extensions.remove::<hyper::upgrade::OnUpgrade>();
+        return edge
+            .tunnel(viewer, origin_url, out, &behavior, &pop, &cf_id)
+            .await;
+    }
+
     let key = cache_key(&behavior, method.as_str(), &viewer_url, &req_headers);
     let cacheable = behavior.caches_method(method.as_str()) && !behavior.caching_off();
 
@@ -275,37 +311,7 @@ async fn handle(State(edge): State<Arc<Edge>>, req: Request) -> Response {
         &viewer_url,
         &behavior.origin_forward.query,
     );
-    let mut out = reqwest::header::HeaderMap::new();
-    for (name, value) in select_headers(&behavior.origin_forward.headers, &req_headers) {
-        if is_hop_by_hop(&name) || name == "x-forwarded-for" {
-            continue;
-        }
-        append(&mut out, &name, &value);
-    }
-    // CloudFront always passes the body's type, and names itself.
-    if let Some(ct) = req_headers.get("content-type") {
-        append(&mut out, "content-type", ct);
-    }
-    if !out.contains_key("user-agent") {
-        append(&mut out, "user-agent", "Amazon CloudFront");
-    }
-    append(
-        &mut out,
-        "via",
-        &format!("1.1 {}.cloudfront.net (CloudFront)", edge.via_id),
-    );
-    append(&mut out, "x-amz-cf-id", &cf_id);
-    if let Some(ConnectInfo(peer)) = parts.extensions.get::<ConnectInfo<SocketAddr>>() {
-        let xff = match req_headers.get("x-forwarded-for") {
-            Some(prev) => format!("{prev}, {}", peer.ip()),
-            None => peer.ip().to_string(),
-        };
-        append(&mut out, "x-forwarded-for", &xff);
-    }
-    let cookies = select_cookies(&behavior.origin_forward.cookies, &req_headers);
-    if !cookies.is_empty() {
-        append(&mut out, "cookie", &cookie_header(&cookies));
-    }
+    let out = edge.origin_headers(&behavior, &req_headers, &parts, &cf_id);
     let reqwest_method =
         reqwest::Method::from_bytes(method.as_str().as_bytes()).unwrap_or(reqwest::Method::GET);
     let sent = edge
@@ -328,11 +334,7 @@ async fn handle(State(edge): State<Arc<Edge>>, req: Request) -> Response {
         Err(_) => None,
     };
     let (status, mut headers, body) = origin_response.unwrap_or_else(|| {
-        let page = error_page(
-            502,
-            "CloudFront wasn't able to connect to the origin. We can't connect to the server for this app or website at this time. There might be too much traffic or a configuration error. Try again later, or contact the app or website owner.",
-            &cf_id,
-        );
+        let page = origin_unreachable(&cf_id);
         (page.status, page.headers, page.body)
     });
     headers
@@ -374,12 +376,14 @@ async fn handle(State(edge): State<Arc<Edge>>, req: Request) -> Response {
             slot.push(entry);
         }
     }
-    let x_cache = if status >= 400 {
-        "Error from cloudfront"
-    } else {
-        "Miss from cloudfront"
-    };
-    edge.finish(stored, x_cache, None, &pop, &cf_id, Some(&behavior))
+    edge.finish(
+        stored,
+        miss_or_error(status),
+        None,
+        &pop,
+        &cf_id,
+        Some(&behavior),
+    )
 }
 
 /// A response as stored or about to be sent, before the edge's own headers.
@@ -390,6 +394,136 @@ struct Stored {
 }
 
 impl Edge {
+    /// The headers the origin gets: what the behavior forwards, plus CloudFront's own.
+    fn origin_headers(
+        &self,
+        behavior: &Behavior,
+        req_headers: &Headers,
+        parts: &axum::http::request::Parts,
+        cf_id: &str,
+    ) -> reqwest::header::HeaderMap {
+        let mut out = reqwest::header::HeaderMap::new();
+        for (name, value) in select_headers(&behavior.origin_forward.headers, req_headers) {
+            if is_hop_by_hop(&name) || name == "x-forwarded-for" {
+                continue;
+            }
+            append(&mut out, &name, &value);
+        }
+        // CloudFront always passes the body's type, and names itself.
+        if let Some(ct) = req_headers.get("content-type") {
+            append(&mut out, "content-type", ct);
+        }
+        if !out.contains_key("user-agent") {
+            append(&mut out, "user-agent", "Amazon CloudFront");
+        }
+        append(
+            &mut out,
+            "via",
+            &format!("1.1 {}.cloudfront.net (CloudFront)", self.via_id),
+        );
+        append(&mut out, "x-amz-cf-id", cf_id);
+        if let Some(ConnectInfo(peer)) = parts.extensions.get::<ConnectInfo<SocketAddr>>() {
+            let xff = match req_headers.get("x-forwarded-for") {
+                Some(prev) => format!("{prev}, {}", peer.ip()),
+                None => peer.ip().to_string(),
+            };
+            append(&mut out, "x-forwarded-for", &xff);
+        }
+        let cookies = select_cookies(&behavior.origin_forward.cookies, req_headers);
+        if !cookies.is_empty() {
+            append(&mut out, "cookie", &cookie_header(&cookies));
+        }
+        out
+    }
+
+    /// A WebSocket through the edge: the upgrade goes to the origin; a 101 is relayed with
+    /// CloudFront's headers and both connections are spliced until either side closes. Anything
+    /// else the origin answers goes back as an ordinary (never cached) response.
+    async fn tunnel(
+        &self,
+        viewer: Option<hyper::upgrade::OnUpgrade>,
+        origin_url: url::Url,
+        mut out: reqwest::header::HeaderMap,
+        behavior: &Behavior,
+        pop: &str,
+        cf_id: &str,
+    ) -> Response {
+        append(&mut out, "connection", "Upgrade");
+        append(&mut out, "upgrade", "websocket");
+        let sent = tokio::time::timeout(
+            ORIGIN_TIMEOUT,
+            self.ws_client.get(origin_url).headers(out).send(),
+        )
+        .await;
+        let Ok(Ok(resp)) = sent else {
+            return self.finish(
+                origin_unreachable(cf_id),
+                "Error from cloudfront",
+                None,
+                pop,
+                cf_id,
+                Some(behavior),
+            );
+        };
+        let status = resp.status().as_u16();
+        let mut headers = to_headers(resp.headers());
+        if behavior.origin_forward.cookies.is_none() {
+            headers.remove("set-cookie");
+        }
+        if status != 101 {
+            headers
+                .pairs_mut()
+                .retain(|(n, _)| !is_hop_by_hop(n) && !n.eq_ignore_ascii_case("age"));
+            let body = resp.bytes().await.unwrap_or_default();
+            let stored = Stored {
+                status,
+                headers,
+                body,
+            };
+            let x_cache = miss_or_error(status);
+            return self.finish(stored, x_cache, None, pop, cf_id, Some(behavior));
+        }
+        let Some(viewer) = viewer else {
+            // An HTTP/2 viewer connection cannot be upgraded this way.
+            return self.finish(
+                origin_unreachable(cf_id),
+                "Error from cloudfront",
+                None,
+                pop,
+                cf_id,
+                Some(behavior),
+            );
+        };
+        tokio::spawn(async move {
+            match (resp.upgrade().await, viewer.await) {
+                (Ok(mut origin), Ok(viewer)) => {
+                    let mut viewer = hyper_util::rt::TokioIo::new(viewer);
+                    let _ = tokio::io::copy_bidirectional(&mut viewer, &mut origin).await;
+                }
+                (o, v) => tracing::debug!(
+                    "edge websocket not spliced: origin {:?}, viewer {:?}",
+                    o.err(),
+                    v.err()
+                ),
+            }
+        });
+        // The 101 keeps its Upgrade/Connection headers (hop-by-hop, but they are the answer).
+        headers.remove("content-length");
+        let stored = Stored {
+            status,
+            headers,
+            body: Bytes::new(),
+        };
+        self.finish(
+            stored,
+            "Miss from cloudfront",
+            None,
+            pop,
+            cf_id,
+            Some(behavior),
+        )
+    }
+
     /// A fresh entry for `key` whose `Vary` values match this request: (response, X-Cache, age).
     fn lookup(
         &self,
@@ -528,6 +662,24 @@ fn cf_id() -> String {
         .map(|b| ALPHABET[(*b as usize) % ALPHABET.len()] as char)
         .collect::<String>()
         + "=="
+}
+
+/// `X-Cache` of an answer that came from the origin just now.
+fn miss_or_error(status: u16) -> &'static str {
+    if status >= 400 {
+        "Error from cloudfront"
+    } else {
+        "Miss from cloudfront"
+    }
+}
+
+/// The 502 CloudFront answers when it cannot talk to the origin.
+fn origin_unreachable(cf_id: &str) -> Stored {
+    error_page(
+        502,
+        "CloudFront wasn't able to connect to the origin. We can't connect to the server for this app or website at this time. There might be too much traffic or a configuration error. Try again later, or contact the app or website owner.",
+        cf_id,
+    )
 }
 
 /// CloudFront's own HTML error page.

@@ -4,8 +4,11 @@
 //! thread (DESIGN.md): the origin's headers (`expires-now`, `no-cache-static`), a load balancer's
 //! stickiness cookie (`alb-stickiness`), the edge failing to reach the origin (`font-502`), the
 //! distribution's behaviors (`cors-missing`, `private-cached`) or the pages' URLs (`bypass-static`,
-//! `query-buster`). They are switchable at run time so that a demo (or a test) can show the same
-//! page before and after.
+//! `query-buster`). Two more break Confluence's Synchrony websocket rather than caching, the
+//! way the ALB guide (seeds/003) warns: a behavior that does not pass the upgrade
+//! (`websocket-blocked`) and an ALB without stickiness for Synchrony (`synchrony-no-stickiness`).
+//! They are switchable at run time so that a demo (or a test) can show the same page before and
+//! after.
 
 use std::collections::BTreeSet;
 use std::fmt;
@@ -14,7 +17,8 @@ use std::pin::Pin;
 use std::str::FromStr;
 use std::sync::{Arc, RwLock};
 
-use crate::cloudfront::{BehaviorSet, NameSet, TtlSettings};
+use crate::cloudfront::behavior::{ALL_METHODS, ForwardPolicy, KeyPolicy};
+use crate::cloudfront::{Behavior, BehaviorSet, NameSet, TtlSettings};
 
 /// One reproducible failure. Names (`Display`/`FromStr`) are the CLI's `--fault NAME`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -40,10 +44,16 @@ pub enum Fault {
     BypassStatic,
     /// Pages add a changing `_=<n>` query parameter to every `/s/` URL.
     QueryBuster,
+    /// A `/synchrony/*` behavior that does not forward `Sec-WebSocket-Key`/`-Version`: the
+    /// origin gets a plain GET and refuses it (400), so the editor's websocket fails.
+    WebsocketBlocked,
+    /// The ALB sends Synchrony's websocket to a node without the editing session: the socket
+    /// opens (101), the bayeux handshake is refused (`402::Unknown client`) and closed.
+    SynchronyNoStickiness,
 }
 
 impl Fault {
-    pub const ALL: [Fault; 8] = [
+    pub const ALL: [Fault; 10] = [
         Fault::ExpiresNow,
         Fault::AlbStickiness,
         Fault::NoCacheStatic,
@@ -52,6 +62,8 @@ impl Fault {
         Fault::PrivateCached,
         Fault::BypassStatic,
         Fault::QueryBuster,
+        Fault::WebsocketBlocked,
+        Fault::SynchronyNoStickiness,
     ];
 
     pub fn name(self) -> &'static str {
@@ -64,6 +76,8 @@ impl Fault {
             Fault::PrivateCached => "private-cached",
             Fault::BypassStatic => "bypass-static",
             Fault::QueryBuster => "query-buster",
+            Fault::WebsocketBlocked => "websocket-blocked",
+            Fault::SynchronyNoStickiness => "synchrony-no-stickiness",
         }
     }
 
@@ -94,17 +108,31 @@ impl Fault {
             Fault::QueryBuster => {
                 "pages add a changing _=<n> query parameter to every /s/ URL: every load is a new cache key"
             }
+            Fault::WebsocketBlocked => {
+                "a /synchrony/* behavior forwards cookies and query strings but not Sec-WebSocket-Key/-Version: the origin refuses the plain GET (400), the editor's websocket fails and falls back to XHR"
+            }
+            Fault::SynchronyNoStickiness => {
+                "the ALB has no stickiness on the Synchrony target group: the editor's websocket opens (101) on a node without the editing session, which refuses the bayeux handshake and closes it"
+            }
         }
     }
 
     /// Does switching this fault change the edge's behaviors (rather than the origin's answers)?
     pub fn changes_behaviors(self) -> bool {
-        matches!(self, Fault::CorsMissing | Fault::PrivateCached)
+        matches!(
+            self,
+            Fault::CorsMissing | Fault::PrivateCached | Fault::WebsocketBlocked
+        )
     }
 
     /// Only visible when fonts are fetched cross-origin (`cdn-host`).
     pub fn needs_cdn_host(self) -> bool {
         matches!(self, Fault::CorsMissing)
+    }
+
+    /// Only visible when pages (and so the editor's websocket) go through the edge (`proxy`).
+    pub fn needs_proxy(self) -> bool {
+        matches!(self, Fault::WebsocketBlocked)
     }
 }
 
@@ -244,7 +272,50 @@ pub fn behaviors_with_faults(base: &BehaviorSet, faults: &[Fault], font_path: &s
                 .into(),
         );
     }
+    if faults.contains(&Fault::WebsocketBlocked) {
+        block_websockets(&mut set);
+    }
     set
+}
+
+/// `websocket-blocked`: the behavior serving Synchrony stops passing the upgrade. If only the
+/// default serves it (the seed), the admin added a `/synchrony/*` behavior above it — the usual
+/// way in: CachingDisabled plus an origin request policy forwarding cookies, query strings and
+/// `Origin`, but not the `Sec-WebSocket-*` headers.
+fn block_websockets(set: &mut BehaviorSet) {
+    let bayeux = format!("{}{}", set.context_path, super::synchrony::BAYEUX_PATH);
+    let (idx, b) = set.matching(&bayeux);
+    let idx = if b.is_default || idx >= set.behaviors.len() {
+        let at = set
+            .behaviors
+            .iter()
+            .position(|b| b.is_default)
+            .unwrap_or(set.behaviors.len());
+        let fresh = Behavior::legacy(
+            "/synchrony/*",
+            &ALL_METHODS,
+            TtlSettings::new(0, 0, 0),
+            KeyPolicy::none(),
+        );
+        set.behaviors.insert(at, fresh);
+        at
+    } else {
+        idx
+    };
+    let b = &mut set.behaviors[idx];
+    b.ttl = TtlSettings::new(0, 0, 0);
+    b.key = KeyPolicy::none();
+    b.origin_forward = ForwardPolicy {
+        cookies: NameSet::All,
+        query: NameSet::All,
+        headers: NameSet::Whitelist(vec!["Origin".into()]),
+    };
+    b.cache_policy = Some("CachingDisabled".into());
+    b.origin_request_policy =
+        Some("lab-websocket-blocked (cookies, query strings, Origin; no Sec-WebSocket-*)".into());
+    b.warnings
+        .push("lab fault websocket-blocked: Sec-WebSocket-Key/-Version not forwarded".into());
+    *set = set.clone().relabel();
 }
 
 fn strip_header(set: &mut NameSet, name: &str) {
@@ -273,6 +344,14 @@ mod tests {
         assert_eq!("private-cached".parse::<Fault>(), Ok(Fault::PrivateCached));
         assert_eq!("bypass-static".parse::<Fault>(), Ok(Fault::BypassStatic));
         assert_eq!("query-buster".parse::<Fault>(), Ok(Fault::QueryBuster));
+        assert_eq!(
+            "websocket-blocked".parse::<Fault>(),
+            Ok(Fault::WebsocketBlocked)
+        );
+        assert_eq!(
+            "synchrony-no-stickiness".parse::<Fault>(),
+            Ok(Fault::SynchronyNoStickiness)
+        );
     }
 
     #[test]
@@ -334,6 +413,30 @@ mod tests {
             !base_default.can_store(),
             "the seed's default caches nothing"
         );
+    }
+
+    #[test]
+    fn websocket_blocked_adds_a_synchrony_behavior_that_drops_the_handshake_headers() {
+        let base = BehaviorSet::seed_default().with_context_path("/confluence");
+        let bayeux = "/confluence/synchrony/v1/bayeux-sync1";
+        assert!(base.matching(bayeux).1.forwards_websockets());
+        let set = behaviors_with_faults(&base, &[Fault::WebsocketBlocked], FONT);
+        assert_eq!(set.behaviors.len(), base.behaviors.len() + 1);
+        let (idx, b) = set.matching(bayeux);
+        assert_eq!(b.name, "#7 /confluence/synchrony/*");
+        assert!(!b.forwards_websockets());
+        assert!(!b.can_store(), "CachingDisabled");
+        assert!(b.allows("POST"));
+        assert!(set.behaviors[idx + 1].is_default);
+        assert!(set.behaviors.last().unwrap().forwards_websockets());
+        // A distribution that already has a /synchrony/* behavior: that one loses the headers.
+        let again = behaviors_with_faults(&set, &[Fault::WebsocketBlocked], FONT);
+        assert_eq!(again.behaviors.len(), set.behaviors.len());
+        let mut fixed = set.clone();
+        fixed.behaviors[idx].origin_forward.headers = NameSet::All;
+        assert!(fixed.behaviors[idx].forwards_websockets());
+        let broken = behaviors_with_faults(&fixed, &[Fault::WebsocketBlocked], FONT);
+        assert!(!broken.behaviors[idx].forwards_websockets());
     }
 
     #[test]

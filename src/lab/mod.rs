@@ -6,7 +6,9 @@
 //!
 //! - `origin`: a Jira and a Confluence node (pages, login, REST, `/s/` batches, fonts, avatars),
 //!   with the headers those nodes send;
-//! - `alb`: the load balancer in front of them (stickiness cookies);
+//! - `alb`: the load balancer in front of them (stickiness cookies, which Synchrony node a
+//!   websocket reaches);
+//! - `synchrony`: Confluence's collaborative-editing websocket (`/synchrony/v1/bayeux-sync1`);
 //! - `edge` (the `cloudfront` model serving HTTP): ordered behaviors, TTL rules, cache key;
 //! - `faults`: the switches.
 //!
@@ -25,6 +27,7 @@ pub mod edge;
 pub mod faults;
 pub mod origin;
 pub mod pages;
+pub mod synchrony;
 
 use std::collections::HashMap;
 use std::fmt;
@@ -236,6 +239,9 @@ impl Shared {
                 "{fault} only shows cross-origin: restart the lab with --topology cdn-host to see it"
             ));
         }
+        if on && let Some(n) = proxy_only_note(fault, self.topology) {
+            notes.push(n);
+        }
         for p in &self.products {
             match self.invalidate(p).await {
                 Ok(()) => notes.push(format!("{} edge cache invalidated (/*)", p.product)),
@@ -280,6 +286,16 @@ impl Shared {
         );
         Ok(())
     }
+}
+
+/// `websocket-blocked` is an edge fault; in `cdn-host` pages (and the editor's websocket) come
+/// from the app host directly, as with Atlassian's CDN support, so the edge never sees it.
+fn proxy_only_note(fault: Fault, topology: Topology) -> Option<String> {
+    (fault.needs_proxy() && topology != Topology::Proxy).then(|| {
+        format!(
+            "{fault} has no effect in the {topology} topology: the editor's websocket goes to the app host, not the edge (use --topology proxy)"
+        )
+    })
 }
 
 /// A running lab. Shuts down on `shutdown()` or when dropped.
@@ -389,6 +405,11 @@ pub async fn start(opts: LabOptions) -> anyhow::Result<Lab> {
     });
     shared.apply_behaviors();
     notes.extend(shared.ineffective_note(Fault::CorsMissing));
+    notes.extend(
+        opts.faults
+            .iter()
+            .filter_map(|f| proxy_only_note(*f, opts.topology)),
+    );
     let switch = {
         let shared = shared.clone();
         FaultSwitch::new(move |fault, on| {

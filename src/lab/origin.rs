@@ -30,6 +30,7 @@ use url::Url;
 use super::assets;
 use super::faults::{Fault, FaultSwitch, Faults};
 use super::pages::{self, StaticUrls};
+use super::synchrony;
 
 /// Which application an origin impersonates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -197,21 +198,39 @@ impl Req {
     }
 
     fn cookies(&self) -> Vec<(String, String)> {
-        self.headers
-            .get_all(header::COOKIE)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(';'))
-            .filter_map(|kv| {
-                let (k, v) = kv.trim().split_once('=')?;
-                Some((k.trim().to_string(), v.trim().to_string()))
-            })
-            .collect()
+        cookies_of(&self.headers)
     }
 }
 
+/// The `(name, value)` pairs of every `Cookie` header.
+fn cookies_of(headers: &HeaderMap) -> Vec<(String, String)> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| {
+            let (k, v) = kv.trim().split_once('=')?;
+            Some((k.trim().to_string(), v.trim().to_string()))
+        })
+        .collect()
+}
+
 async fn handle(State(st): State<Arc<OriginState>>, req: Request) -> Response {
-    let (parts, body) = req.into_parts();
+    let (mut parts, body) = req.into_parts();
+    // Synchrony's websocket: behind the ALB's `/synchrony/*` rule, before any body is read
+    // (the upgrade needs the connection as it is).
+    if st.cfg.product == Product::Confluence
+        && parts.uri.path() == format!("{}{}", st.ctx(), synchrony::BAYEUX_PATH)
+    {
+        let peer = synchrony::Peer {
+            username: st.user_of(&parts.headers).map(|u| u.username.clone()),
+            node: super::alb::synchrony_node(&st.cfg.faults),
+        };
+        let mut resp = synchrony::connect(&mut parts, peer);
+        super::alb::apply(&st.cfg.faults, resp.headers_mut());
+        return resp;
+    }
     let body = axum::body::to_bytes(body, 256 * 1024)
         .await
         .unwrap_or_default();
@@ -288,7 +307,11 @@ impl OriginState {
     }
 
     fn session_user(&self, r: &Req) -> Option<&LabUser> {
-        r.cookies()
+        self.user_of(&r.headers)
+    }
+
+    fn user_of(&self, headers: &HeaderMap) -> Option<&LabUser> {
+        cookies_of(headers)
             .iter()
             .filter(|(k, _)| k == "JSESSIONID")
             .find_map(|(_, v)| self.cfg.sessions.lookup(v))

@@ -42,7 +42,8 @@ use crate::verify::BehaviorReport;
 /// - 1.3: `reason` on `behaviors[].sequences[]` (why each sampled URL got its verdict).
 /// - 1.4: `security_state` on requests (Chromium's `securityState`; TLS findings read it).
 /// - 1.6: `failure.tool_limit` on requests (a load that failed on cdnprobe's own limit).
-pub const SCHEMA_VERSION: &str = "1.6";
+/// - 1.7: `websocket` on requests (a WebSocket's frames, first server messages, close, error).
+pub const SCHEMA_VERSION: &str = "1.7";
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Tool {
@@ -136,6 +137,9 @@ pub struct RequestRecord {
     /// The run this request came from, in a merged report (`runs[].source`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<String>,
+    /// For a WebSocket: frames counted, the first server messages, how it ended.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub websocket: Option<crate::exchange::WebSocketLog>,
 }
 
 impl RequestRecord {
@@ -172,6 +176,7 @@ impl RequestRecord {
             redirected_to: ex.redirected_to.clone(),
             observed_behavior: dist.and_then(|d| d.observed_behavior(ex)),
             source: None,
+            websocket: ex.websocket.clone(),
         }
     }
 
@@ -205,6 +210,7 @@ impl RequestRecord {
                 Some(run) => format!("[{run}] {}", self.phase),
                 None => self.phase.clone(),
             },
+            websocket: self.websocket.clone(),
         }
     }
 }

@@ -141,8 +141,12 @@ fn repeatable(ex: &Exchange) -> bool {
     if m != "GET" && m != "HEAD" {
         return false;
     }
+    // A WebSocket handshake is never replayed, whatever a HAR calls it: repeating it would open
+    // a session on the site (Synchrony's editing session), and a 101 says nothing about caching.
+    let handshake = ex.request_headers.contains("upgrade") || ex.status == Some(101);
     if NOT_REPEATABLE.contains(&ex.resource_type.to_ascii_lowercase().as_str())
         || ex.from_browser_cache()
+        || handshake
     {
         return false;
     }
@@ -800,6 +804,54 @@ mod tests {
         assert!(!status(302));
         assert!(status(200));
         assert!(status(502), "server errors are repeated: ERROR");
+    }
+
+    #[test]
+    fn websocket_handshakes_are_never_sampled_however_they_are_recorded() {
+        // As Chromium records them, as a HAR that lost the type records them (a `wss://` URL, or
+        // an `http(s)://` URL with `Upgrade`), refused or not.
+        let live = ex(
+            0,
+            "ws://127.0.0.1:8000/synchrony/v1/bayeux-sync1",
+            "WebSocket",
+            Some(101),
+        );
+        let mut typeless = ex(
+            1,
+            "wss://127.0.0.1:8000/synchrony/v1/bayeux-sync1",
+            "Other",
+            Some(101),
+        );
+        typeless.resource_type = "Other".into();
+        let mut upgrade = ex(
+            2,
+            "http://127.0.0.1:8000/synchrony/v1/bayeux-sync1",
+            "Other",
+            Some(200),
+        );
+        upgrade.request_headers.push("Upgrade", "websocket");
+        let refused = ex(
+            3,
+            "ws://127.0.0.1:8000/synchrony/v1/bayeux-sync1",
+            "WebSocket",
+            Some(502),
+        );
+        let sockets = [live, typeless, upgrade, refused];
+        for s in &sockets {
+            assert!(!repeatable(s), "{} {:?}", s.url, s.status);
+        }
+        // Even where pages are sampled (the page beside them is): none of them is chosen.
+        let mut caps = sockets.to_vec();
+        let page = "http://127.0.0.1:8000/pages/editpage.action?pageId=1";
+        caps.push(ex(4, page, "Document", Some(200)));
+        let sel = select(
+            &caps,
+            &[dist()],
+            |_, _| (Expect::Bypass, true),
+            &opts(20, 400),
+        );
+        let urls: Vec<&str> = sel.samples.iter().map(|s| s.url.as_str()).collect();
+        assert_eq!(urls, [page]);
     }
 
     #[test]

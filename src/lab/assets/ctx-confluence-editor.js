@@ -1,4 +1,5 @@
-/* context editor: load the page body, "connect" Synchrony, then build the TinyMCE iframe. */
+/* context editor: load the page body, connect to Synchrony (websocket, XHR fallback), then build
+   the TinyMCE iframe. */
 AJS.toInit(function () {
   var id = AJS.meta("page-id");
   var holder = AJS.$("#wysiwyg");
@@ -14,7 +15,12 @@ AJS.toInit(function () {
       return;
     }
     /* Like the real editor, the content area is only usable once Synchrony is connected. */
-    window.Synchrony.connect(AJS.contextPath() + "/synchrony/heartbeat", function (state) {
+    var scheme = location.protocol === "https:" ? "wss://" : "ws://";
+    window.Synchrony.connect({
+      websocket: scheme + location.host + AJS.contextPath() + "/synchrony/v1/bayeux-sync1",
+      heartbeat: AJS.contextPath() + "/synchrony/heartbeat",
+      pageId: id
+    }, function (state) {
       if (state !== "connected") {
         if (status) { status.textContent = "Can't connect to Synchrony"; }
         return;
