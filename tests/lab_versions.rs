@@ -110,9 +110,14 @@ fn bundled_journeys_walk_the_current_lab_with_onboarding() {
                 .unwrap()
                 .ends_with("/rest/analytics/1.0/publish/bulk")
     }));
-    // Nothing the journeys did was aborted or failed on the way.
-    let failed: Vec<&Value> = requests.iter().filter(|q| q["status"].is_null()).collect();
-    assert!(failed.is_empty(), "{failed:#?}");
+    // No navigation was aborted on the way (a dismiss click repeated while the old page still
+    // shows would abort the navigation it started). A favicon still in flight when a journey moves
+    // on is not a navigation.
+    let aborted: Vec<&Value> = requests
+        .iter()
+        .filter(|q| q["resource_type"] == "Document" && q["status"].is_null())
+        .collect();
+    assert!(aborted.is_empty(), "{aborted:#?}");
 }
 
 /// An administrator page asks for the password again; the `websudo` step answers it with the
