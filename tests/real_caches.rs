@@ -307,6 +307,34 @@ fn probe(lab: &lab::Lab, url: &str, extra: &[&str]) -> (i32, Value) {
     (code, serde_json::from_str(&text).unwrap())
 }
 
+/// Walk the Jira journey through the cache `start` puts in front of a fresh lab's origin (with
+/// `faults` on), holding `SERIAL`; the cache and the lab are stopped before this returns.
+fn through(faults: Vec<Fault>, start: impl FnOnce(u16) -> Cache, extra: &[&str]) -> (i32, Value) {
+    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let (lab, origin) = start_lab(faults);
+    let cache = start(origin);
+    let scheme = if cache.name == "nginx" {
+        "https"
+    } else {
+        "http"
+    };
+    let out = probe(
+        &lab,
+        &format!("{scheme}://127.0.0.1:{}/", cache.port),
+        extra,
+    );
+    drop(cache);
+    block_on(lab.shutdown());
+    out
+}
+
+/// The nginx tests' behaviors file (what the nginx configuration caches), in a temp dir.
+fn nginx_behaviors() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("nginx.toml"), NGINX_BEHAVIORS).unwrap();
+    dir
+}
+
 fn behavior<'a>(report: &'a Value, pattern: &str) -> &'a Value {
     report["behaviors"]
         .as_array()
@@ -368,10 +396,7 @@ fn findings(report: &Value, id: &str) -> Vec<Value> {
 /// carries cookies and the builtin `vcl_recv` passes those. Before, the tool said NO_CDN.
 #[test]
 fn varnish_builtin_vcl_never_hits_and_says_it_passes_cookies() {
-    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    let (lab, origin) = start_lab(Vec::new());
-    let cache = varnish(origin, "");
-    let (code, r) = probe(&lab, &format!("http://127.0.0.1:{}/", cache.port), &[]);
+    let (code, r) = through(Vec::new(), |o| varnish(o, ""), &[]);
     assert_eq!(code, 1);
     assert_eq!(providers(&r, "/s/*"), ["varnish"]);
     let (v, reason) = verdict(&r, "/s/*");
@@ -386,20 +411,21 @@ fn varnish_builtin_vcl_never_hits_and_says_it_passes_cookies() {
     // Judged by Varnish's rules, not CloudFront's.
     assert!(findings(&r, "rotating-cookie-in-key").is_empty());
     sent_nothing_tool_caused(&r);
-    drop(cache);
-    block_on(lab.shutdown());
 }
 
 /// The same Varnish with the fix the finding gives: the verdict turns to HITS.
 #[test]
 fn varnish_with_cookies_dropped_on_static_paths_hits() {
-    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    let (lab, origin) = start_lab(Vec::new());
-    let cache = varnish(
-        origin,
-        r#"sub vcl_recv { if (req.url ~ "^/(s|download/resources)/") { unset req.http.Cookie; } }"#,
+    let (_, r) = through(
+        Vec::new(),
+        |o| {
+            varnish(
+                o,
+                r#"sub vcl_recv { if (req.url ~ "^/(s|download/resources)/") { unset req.http.Cookie; } }"#,
+            )
+        },
+        &[],
     );
-    let (_, r) = probe(&lab, &format!("http://127.0.0.1:{}/", cache.port), &[]);
     let (v, reason) = verdict(&r, "/s/*");
     assert_eq!(v, "HITS", "{reason}");
     assert_eq!(verdict(&r, "/download/resources/*").0, "HITS");
@@ -408,8 +434,6 @@ fn varnish_with_cookies_dropped_on_static_paths_hits() {
         "{:#}",
         r["findings"]
     );
-    drop(cache);
-    block_on(lab.shutdown());
 }
 
 /// Apache httpd 2.4 mod_cache_disk on /s/ (the seed's "mod_disk_cache"): a first-time visitor
@@ -417,17 +441,12 @@ fn varnish_with_cookies_dropped_on_static_paths_hits() {
 /// the tool said NEVER_HITS.
 #[test]
 fn apache_mod_cache_hits_for_a_first_time_visitor() {
-    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    let (lab, origin) = start_lab(Vec::new());
-    let cache = apache(origin);
-    let (_, r) = probe(&lab, &format!("http://127.0.0.1:{}/", cache.port), &[]);
+    let (_, r) = through(Vec::new(), apache, &[]);
     assert_eq!(providers(&r, "/s/*"), ["apache"]);
     let (v, reason) = verdict(&r, "/s/*");
     assert_eq!(v, "HITS", "{reason}");
     sent_nothing_tool_caused(&r);
     assert!(findings(&r, "request-no-cache-obeyed").is_empty());
-    drop(cache);
-    block_on(lab.shutdown());
 }
 
 /// A realistic Apache misconfiguration: the origin (a proxy rule) sends `Cache-Control: no-cache` on
@@ -435,10 +454,7 @@ fn apache_mod_cache_hits_for_a_first_time_visitor() {
 /// the verdict names the header and Apache as the cache that obeyed it.
 #[test]
 fn apache_obeying_no_cache_on_static_never_hits_with_the_cause() {
-    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    let (lab, origin) = start_lab(vec![Fault::NoCacheStatic]);
-    let cache = apache(origin);
-    let (code, r) = probe(&lab, &format!("http://127.0.0.1:{}/", cache.port), &[]);
+    let (code, r) = through(vec![Fault::NoCacheStatic], apache, &[]);
     assert_eq!(code, 1);
     let (v, reason) = verdict(&r, "/s/*");
     assert_eq!(v, "NEVER_HITS", "{reason}");
@@ -446,24 +462,17 @@ fn apache_obeying_no_cache_on_static_never_hits_with_the_cause() {
     assert!(reason.contains("Cache-Control: "), "{reason}");
     // The CloudFront TTL table is not quoted for Apache's answers.
     assert!(!reason.contains("by the TTL rules"), "{reason}");
-    drop(cache);
-    block_on(lab.shutdown());
 }
 
 /// Squid 5 as a reverse proxy with its defaults: hits for a first-time visitor (before: NEVER_HITS,
 /// for the same no-cache reason as Apache).
 #[test]
 fn squid_reverse_proxy_hits() {
-    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    let (lab, origin) = start_lab(Vec::new());
-    let cache = squid(origin);
-    let (_, r) = probe(&lab, &format!("http://127.0.0.1:{}/", cache.port), &[]);
+    let (_, r) = through(Vec::new(), squid, &[]);
     assert_eq!(providers(&r, "/s/*"), ["squid"]);
     let (v, reason) = verdict(&r, "/s/*");
     assert_eq!(v, "HITS", "{reason}");
     sent_nothing_tool_caused(&r);
-    drop(cache);
-    block_on(lab.shutdown());
 }
 
 /// Squid stores what Apache refuses (it revalidates a `no-cache` or already-expired response and
@@ -472,10 +481,7 @@ fn squid_reverse_proxy_hits() {
 /// a plugin). Every load is a new URL in Squid's key, and the reason says so.
 #[test]
 fn squid_with_a_cache_buster_never_hits_and_names_the_parameter() {
-    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    let (lab, origin) = start_lab(vec![Fault::QueryBuster]);
-    let cache = squid(origin);
-    let (code, r) = probe(&lab, &format!("http://127.0.0.1:{}/", cache.port), &[]);
+    let (code, r) = through(vec![Fault::QueryBuster], squid, &[]);
     assert_eq!(code, 1);
     let (v, reason) = verdict(&r, "/s/*");
     assert_eq!(v, "NEVER_HITS", "{reason}");
@@ -484,8 +490,6 @@ fn squid_with_a_cache_buster_never_hits_and_names_the_parameter() {
         "{reason}"
     );
     assert!(!reason.contains("browser-cache-replay"), "{reason}");
-    drop(cache);
-    block_on(lab.shutdown());
 }
 
 const NGINX_BEHAVIORS: &str = r#"
@@ -510,15 +514,11 @@ query = "all"
 /// behavior, expected to bypass, passes: nothing cached the pages, which is what bypass asks for.
 #[test]
 fn nginx_https_caches_static_and_the_uncached_default_meets_bypass() {
-    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    let (lab, origin) = start_lab(Vec::new());
-    let cache = nginx(origin);
-    let dir = tempfile::tempdir().unwrap();
+    let dir = nginx_behaviors();
     let behaviors = dir.path().join("nginx.toml");
-    std::fs::write(&behaviors, NGINX_BEHAVIORS).unwrap();
-    let (code, r) = probe(
-        &lab,
-        &format!("https://127.0.0.1:{}/", cache.port),
+    let (code, r) = through(
+        Vec::new(),
+        nginx,
         &["--insecure", "--behaviors", &behaviors.to_string_lossy()],
     );
     assert_eq!(providers(&r, "/s/*"), ["nginx"]);
@@ -535,23 +535,17 @@ fn nginx_https_caches_static_and_the_uncached_default_meets_bypass() {
         "the browser spoke HTTP/2 to nginx"
     );
     assert_eq!(code, 0, "{:#}", r["behaviors"]);
-    drop(cache);
-    block_on(lab.shutdown());
 }
 
 /// A realistic nginx misconfiguration: ALB stickiness behind it sets a cookie on every response;
 /// nginx does not store responses with Set-Cookie. The cause and nginx's own fix are named.
 #[test]
 fn nginx_does_not_store_set_cookie_and_says_so() {
-    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    let (lab, origin) = start_lab(vec![Fault::AlbStickiness]);
-    let cache = nginx(origin);
-    let dir = tempfile::tempdir().unwrap();
+    let dir = nginx_behaviors();
     let behaviors = dir.path().join("nginx.toml");
-    std::fs::write(&behaviors, NGINX_BEHAVIORS).unwrap();
-    let (code, r) = probe(
-        &lab,
-        &format!("https://127.0.0.1:{}/", cache.port),
+    let (code, r) = through(
+        vec![Fault::AlbStickiness],
+        nginx,
         &["--insecure", "--behaviors", &behaviors.to_string_lossy()],
     );
     assert_eq!(code, 1);
@@ -572,6 +566,4 @@ fn nginx_does_not_store_set_cookie_and_says_so() {
     );
     // nginx keys on the URL alone: no CloudFront "rotating cookie in the key" story.
     assert!(findings(&r, "rotating-cookie-in-key").is_empty());
-    drop(cache);
-    block_on(lab.shutdown());
 }
