@@ -714,3 +714,73 @@ fn browser_mode_never_reloads_a_logout_or_an_atl_token_request() {
     assert!(notes.contains("not reloaded"), "{notes}");
     assert!(notes.contains("/logout"), "{notes}");
 }
+
+/// `--mode browser` reloads pages but never lets them open a WebSocket again (Fetch interception
+/// does not see WebSockets; a reloaded Confluence editor would reconnect to Synchrony): the
+/// server sees the journey's one upgrade attempt, not one per reload.
+#[test]
+fn browser_mode_reloads_open_no_websocket() {
+    use axum::routing::get;
+    let router = axum::Router::new()
+        .route(
+            "/",
+            get(|| async {
+                axum::response::Html(
+                    "<!doctype html><link rel=icon href='data:,'><link rel=stylesheet href='/s/a.css'>\
+                     <script>try { new WebSocket('ws://' + location.host + '/ws'); } catch (e) {}</script><p>home</p>",
+                )
+            }),
+        )
+        .route("/ws", get(|| async { "not a websocket" }))
+        .route(
+            "/s/a.css",
+            get(|| async {
+                (
+                    [
+                        ("content-type", "text/css"),
+                        ("cache-control", "max-age=600"),
+                        ("x-cache", "Hit from cloudfront"),
+                    ],
+                    "/* a */",
+                )
+            }),
+        );
+    let log: common::Log = Default::default();
+    let addr = block_on(common::serve_logged("site", router, log.clone()));
+    let dir = tempfile::tempdir().unwrap();
+    let journey = dir.path().join("ws.toml");
+    std::fs::write(
+        &journey,
+        "name = \"ws\"\n[[step]]\ngoto = \"/\"\n[[step]]\nwait_idle = true\n",
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    let assert = cdnprobe()
+        .args([
+            "run",
+            &format!("http://127.0.0.1:{}/", addr.port()),
+            "--mode",
+            "browser",
+            "--repeat",
+            "2",
+            "--no-health-check",
+            "--scenario",
+        ])
+        .arg(&journey)
+        .arg("--out")
+        .arg(&out)
+        .assert();
+    let code = assert.get_output().status.code();
+    assert!(matches!(code, Some(0 | 1)), "{:?}", assert.get_output());
+    let uris: Vec<String> = log.lock().unwrap().iter().map(|s| s.uri.clone()).collect();
+    assert_eq!(
+        uris.iter().filter(|u| *u == "/").count(),
+        3,
+        "the page was reloaded twice: {uris:?}"
+    );
+    assert_eq!(
+        uris.iter().filter(|u| *u == "/ws").count(),
+        1,
+        "only the journey's own page opened the WebSocket: {uris:?}"
+    );
+}

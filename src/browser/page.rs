@@ -534,6 +534,16 @@ impl Page {
             json!({"patterns": [{"urlPattern": "*", "requestStage": "Request"}]}),
         )
         .await?;
+        // Fetch interception never sees WebSockets, and Network.setBlockedURLs does not stop
+        // them either (tried on Chromium 156): a reloaded Confluence editor would connect to
+        // Synchrony again, a connection verification must not make. So the reloaded pages get a
+        // WebSocket that refuses to open, before any of their own scripts run (the editor then
+        // falls back to XHR, which the GET/HEAD rule above governs).
+        self.call(
+            "Page.addScriptToEvaluateOnNewDocument",
+            json!({"source": "(() => { const Blocked = function () { throw new DOMException('WebSockets are not opened during verification (cdnprobe)', 'SecurityError'); }; Blocked.CONNECTING = 0; Blocked.OPEN = 1; Blocked.CLOSING = 2; Blocked.CLOSED = 3; window.WebSocket = Blocked; })()"}),
+        )
+        .await?;
         Ok(())
     }
 
