@@ -670,35 +670,11 @@ fn browser_mode_never_reloads_a_logout_or_an_atl_token_request() {
         .route("/rest/api/ping", get(|| async { "{}" }))
         .route("/s/a.css", css("a"))
         .route("/s/b.css", css("b"));
-    let log: common::Log = Default::default();
-    let addr = block_on(common::serve_logged("site", router, log.clone()));
-    let dir = tempfile::tempdir().unwrap();
-    let journey = dir.path().join("logout.toml");
-    std::fs::write(
-        &journey,
+    let (uris, report) = browser_mode_run(
+        router,
         "name = \"logout\"\n[[step]]\ngoto = \"/\"\n[[step]]\nwait_idle = true\n\
          [[step]]\ngoto = \"/logout\"\n[[step]]\nwait_idle = true\n",
-    )
-    .unwrap();
-    let out = dir.path().join("out");
-    let assert = cdnprobe()
-        .args([
-            "run",
-            &format!("http://127.0.0.1:{}/", addr.port()),
-            "--mode",
-            "browser",
-            "--repeat",
-            "2",
-            "--no-health-check",
-            "--scenario",
-        ])
-        .arg(&journey)
-        .arg("--out")
-        .arg(&out)
-        .assert();
-    let code = assert.get_output().status.code();
-    assert!(matches!(code, Some(0 | 1)), "{:?}", assert.get_output());
-    let uris: Vec<String> = log.lock().unwrap().iter().map(|s| s.uri.clone()).collect();
+    );
     let count = |f: &dyn Fn(&str) -> bool| uris.iter().filter(|u| f(u)).count();
     assert_eq!(
         count(&|u| u == "/"),
@@ -708,8 +684,6 @@ fn browser_mode_never_reloads_a_logout_or_an_atl_token_request() {
     assert_eq!(count(&|u| u == "/logout"), 1, "{uris:?}");
     assert_eq!(count(&|u| u.contains("atl_token")), 1, "{uris:?}");
     // b.css was only loaded on the logout page: not verified, and said so.
-    let report: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
     let notes = report["notes"].to_string();
     assert!(notes.contains("not reloaded"), "{notes}");
     assert!(notes.contains("/logout"), "{notes}");
@@ -745,15 +719,30 @@ fn browser_mode_reloads_open_no_websocket() {
                 )
             }),
         );
+    let (uris, _) = browser_mode_run(
+        router,
+        "name = \"ws\"\n[[step]]\ngoto = \"/\"\n[[step]]\nwait_idle = true\n",
+    );
+    assert_eq!(
+        uris.iter().filter(|u| *u == "/").count(),
+        3,
+        "the page was reloaded twice: {uris:?}"
+    );
+    assert_eq!(
+        uris.iter().filter(|u| *u == "/ws").count(),
+        1,
+        "only the journey's own page opened the WebSocket: {uris:?}"
+    );
+}
+
+/// Serve `router` on loopback, walk `journey` (TOML) through it with `--mode browser --repeat 2`,
+/// and return the request URIs the server received, in order, and report.json.
+fn browser_mode_run(router: axum::Router, journey: &str) -> (Vec<String>, serde_json::Value) {
     let log: common::Log = Default::default();
     let addr = block_on(common::serve_logged("site", router, log.clone()));
     let dir = tempfile::tempdir().unwrap();
-    let journey = dir.path().join("ws.toml");
-    std::fs::write(
-        &journey,
-        "name = \"ws\"\n[[step]]\ngoto = \"/\"\n[[step]]\nwait_idle = true\n",
-    )
-    .unwrap();
+    let file = dir.path().join("journey.toml");
+    std::fs::write(&file, journey).unwrap();
     let out = dir.path().join("out");
     let assert = cdnprobe()
         .args([
@@ -766,21 +755,14 @@ fn browser_mode_reloads_open_no_websocket() {
             "--no-health-check",
             "--scenario",
         ])
-        .arg(&journey)
+        .arg(&file)
         .arg("--out")
         .arg(&out)
         .assert();
     let code = assert.get_output().status.code();
     assert!(matches!(code, Some(0 | 1)), "{:?}", assert.get_output());
-    let uris: Vec<String> = log.lock().unwrap().iter().map(|s| s.uri.clone()).collect();
-    assert_eq!(
-        uris.iter().filter(|u| *u == "/").count(),
-        3,
-        "the page was reloaded twice: {uris:?}"
-    );
-    assert_eq!(
-        uris.iter().filter(|u| *u == "/ws").count(),
-        1,
-        "only the journey's own page opened the WebSocket: {uris:?}"
-    );
+    let uris = log.lock().unwrap().iter().map(|s| s.uri.clone()).collect();
+    let report =
+        serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
+    (uris, report)
 }

@@ -394,40 +394,28 @@ pub fn jira_login(u: &StaticUrls, destination: &str, error: bool, token: &str) -
     } else {
         ""
     };
-    if u.version == super::LabVersion::Current {
-        return render(
-            u,
-            &Frame {
-                title: "Log in",
-                body_class: "page-type-login",
-                contexts: &["atl.general", "jira.general"],
-                modules: &[],
-                metas: vec![],
-                scripts: vec![],
-                content: two_step_form(
-                    "Welcome to Lab Jira",
-                    &u.app("/login.jsp"),
-                    destination,
-                    token,
-                    error,
-                ),
-                user: None,
-                atl_token: token,
-            },
-        );
-    }
-    let content = format!(
-        "<div class=\"aui-page-panel\"><h1>Welcome to Lab Jira</h1>\n{message}\
+    let content = if u.version == super::LabVersion::Current {
+        two_step_form(
+            "Welcome to Lab Jira",
+            &u.app("/login.jsp"),
+            destination,
+            token,
+            error,
+        )
+    } else {
+        format!(
+            "<div class=\"aui-page-panel\"><h1>Welcome to Lab Jira</h1>\n{message}\
 <form action=\"{action}\" class=\"aui\" id=\"login-form\" method=\"post\">\n\
 <div class=\"field-group\"><label for=\"login-form-username\">Username</label><input class=\"text medium-field\" id=\"login-form-username\" name=\"os_username\" type=\"text\" autocomplete=\"username\"></div>\n\
 <div class=\"field-group\"><label for=\"login-form-password\">Password</label><input class=\"text medium-field\" id=\"login-form-password\" name=\"os_password\" type=\"password\" autocomplete=\"current-password\"></div>\n\
 <div class=\"field-group\"><input class=\"checkbox\" id=\"login-form-remember-me\" name=\"os_cookie\" type=\"checkbox\" value=\"true\"><label for=\"login-form-remember-me\">Remember my login on this computer</label></div>\n\
 <input type=\"hidden\" name=\"os_destination\" value=\"{dest}\">\n<input type=\"hidden\" name=\"user_role\" value=\"\">\n<input type=\"hidden\" name=\"atl_token\" value=\"{token}\">\n\
 <div class=\"buttons\"><input class=\"aui-button aui-button-primary\" id=\"login-form-submit\" name=\"login\" type=\"submit\" value=\"Log In\"></div>\n</form></div>",
-        action = u.app("/login.jsp"),
-        dest = esc(destination),
-        token = esc(token),
-    );
+            action = u.app("/login.jsp"),
+            dest = esc(destination),
+            token = esc(token),
+        )
+    };
     render(
         u,
         &Frame {
@@ -885,39 +873,27 @@ pub fn confluence_login(u: &StaticUrls, destination: &str, error: bool, token: &
     } else {
         ""
     };
-    if u.version == super::LabVersion::Current {
-        return render(
-            u,
-            &Frame {
-                title: "Log In",
-                body_class: "login",
-                contexts: &["main", "login", "atl.general"],
-                modules: &[],
-                metas: vec![],
-                scripts: vec![],
-                content: two_step_form(
-                    "Log in to Lab Confluence",
-                    &u.app("/dologin.action"),
-                    destination,
-                    token,
-                    error,
-                ),
-                user: None,
-                atl_token: token,
-            },
-        );
-    }
-    let content = format!(
-        "<div class=\"aui-page-panel\"><h1>Log in to Lab Confluence</h1>\n{message}\
+    let content = if u.version == super::LabVersion::Current {
+        two_step_form(
+            "Log in to Lab Confluence",
+            &u.app("/dologin.action"),
+            destination,
+            token,
+            error,
+        )
+    } else {
+        format!(
+            "<div class=\"aui-page-panel\"><h1>Log in to Lab Confluence</h1>\n{message}\
 <form name=\"loginform\" method=\"POST\" action=\"{action}\" class=\"aui login-form-container\" id=\"login-container\">\n\
 <div class=\"field-group\"><label for=\"os_username\">Username</label><input type=\"text\" name=\"os_username\" id=\"os_username\" class=\"text\" autocomplete=\"username\"></div>\n\
 <div class=\"field-group\"><label for=\"os_password\">Password</label><input type=\"password\" name=\"os_password\" id=\"os_password\" class=\"password\" autocomplete=\"current-password\"></div>\n\
 <div class=\"field-group\"><input id=\"os_cookie\" type=\"checkbox\" name=\"os_cookie\" value=\"true\" class=\"checkbox\"><label for=\"os_cookie\">Remember me</label></div>\n\
 <input type=\"hidden\" name=\"login\" value=\"Log in\">\n<input type=\"hidden\" name=\"os_destination\" value=\"{dest}\">\n\
 <div class=\"buttons-container\"><div class=\"buttons\"><input id=\"loginButton\" class=\"aui-button aui-button-primary\" name=\"login\" type=\"submit\" value=\"Log in\"></div></div>\n</form></div>",
-        action = u.app("/dologin.action"),
-        dest = esc(destination),
-    );
+            action = u.app("/dologin.action"),
+            dest = esc(destination),
+        )
+    };
     render(
         u,
         &Frame {
