@@ -448,22 +448,7 @@ impl Redactor {
                 && !name.eq_ignore_ascii_case("proxy-authorization")
                 && !(start > 0 && b[start - 1] == b'"')
             {
-                let mut k = j + 1;
-                while k < b.len() && b[k] == b' ' {
-                    k += 1;
-                }
-                let quoted = k < b.len() && b[k] == b'"';
-                if quoted {
-                    k += 1;
-                }
-                let vstart = k;
-                while k < b.len()
-                    && !matches!(b[k], b'\r' | b'\n')
-                    && !(quoted && b[k] == b'"' && b[k - 1] != b'\\')
-                    && (quoted || !matches!(b[k], b'"' | b'\''))
-                {
-                    k += 1;
-                }
+                let (vstart, k) = value_after_colon(b, j + 1, true);
                 let value = &s[vstart..k];
                 if !value.trim().is_empty() && !is_marker(value) {
                     out.push_str(&s[copied..vstart]);
@@ -545,21 +530,7 @@ impl Redactor {
                 search = pos + 1;
                 continue;
             }
-            k += 1;
-            while k < b.len() && b[k] == b' ' {
-                k += 1;
-            }
-            let quoted = k < b.len() && b[k] == b'"';
-            if quoted {
-                k += 1;
-            }
-            let vstart = k;
-            while k < b.len()
-                && !matches!(b[k], b'\r' | b'\n')
-                && !(quoted && b[k] == b'"' && b[k - 1] != b'\\')
-            {
-                k += 1;
-            }
+            let (vstart, k) = value_after_colon(b, k + 1, false);
             let value = &s[vstart..k];
             if !value.is_empty() {
                 out.push_str(&s[copied..vstart]);
@@ -618,6 +589,29 @@ impl Redactor {
         out.push_str(&s[copied..]);
         out
     }
+}
+
+/// The value of a `Name: value` written in text, `k` just after the colon: spaces skipped, then
+/// a double-quoted string (to its unescaped closing quote) or the rest of the line. With
+/// `bare_quote_ends`, an unquoted value also ends at a quote (a header line inside a quoted
+/// log string). Returns the value's start and end.
+fn value_after_colon(b: &[u8], mut k: usize, bare_quote_ends: bool) -> (usize, usize) {
+    while k < b.len() && b[k] == b' ' {
+        k += 1;
+    }
+    let quoted = k < b.len() && b[k] == b'"';
+    if quoted {
+        k += 1;
+    }
+    let vstart = k;
+    while k < b.len()
+        && !matches!(b[k], b'\r' | b'\n')
+        && !(quoted && b[k] == b'"' && b[k - 1] != b'\\')
+        && (quoted || !bare_quote_ends || !matches!(b[k], b'"' | b'\''))
+    {
+        k += 1;
+    }
+    (vstart, k)
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
