@@ -427,3 +427,60 @@ fn first_time_visitor_cache_on_marked_replays_and_a_fresh_page_is_empty() {
 
 #[allow(dead_code)]
 fn _assert_arc(_: Arc<()>) {}
+
+/// A service worker lives in a target of its own, outside the page's tree: its script and the
+/// requests it makes itself must be in the capture all the same (the server saw them).
+#[test]
+fn service_worker_script_and_its_requests_are_captured() {
+    block_on(async {
+        let log: Log = Default::default();
+        let js = |body: &'static str| {
+            (
+                [
+                    (header::CONTENT_TYPE, "application/javascript"),
+                    (header::CACHE_CONTROL, "no-cache"),
+                ],
+                body,
+            )
+        };
+        let router = Router::new()
+            .route(
+                "/",
+                get(|| async {
+                    (
+                        [(header::CONTENT_TYPE, "text/html")],
+                        "<!doctype html><link rel=icon href='data:,'><script>
+window.swReady = navigator.serviceWorker.register('/sw.js')
+  .then(() => navigator.serviceWorker.ready)
+  .then(() => 'ready', e => 'failed: ' + e);
+</script>",
+                    )
+                }),
+            )
+            .route(
+                "/sw.js",
+                get(move || async move {
+                    js("self.addEventListener('install', e => e.waitUntil(fetch('/from-sw.txt')));")
+                }),
+            )
+            .route("/from-sw.txt", get(|| async { "installed" }));
+        let a = serve_logged("a", router, log.clone()).await;
+        let url = format!("http://127.0.0.1:{}/", a.port());
+        let page = browser().await.new_page().await.unwrap();
+        page.goto(&url, Duration::from_secs(20)).await.unwrap();
+        page.wait_idle(Duration::from_secs(5)).await.unwrap();
+        let exchanges = page.recorder.take_exchanges();
+        page.close().await;
+        let seen = log.lock().unwrap().clone();
+        for path in ["/sw.js", "/from-sw.txt"] {
+            assert_eq!(
+                seen.iter().filter(|s| s.uri == path).count(),
+                1,
+                "{path}: {seen:?}"
+            );
+            let got: Vec<_> = exchanges.iter().filter(|e| e.url.ends_with(path)).collect();
+            assert_eq!(got.len(), 1, "{path} captured once: {exchanges:#?}");
+            assert_eq!(got[0].status, Some(200), "{got:#?}");
+        }
+    });
+}

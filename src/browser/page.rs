@@ -119,17 +119,7 @@ impl Page {
                     let cdp3 = cdp2.clone();
                     let headers = hdr2.lock().unwrap().clone();
                     tokio::spawn(async move {
-                        prepare_session(&cdp3, &child).await;
-                        if let Some(h) = headers {
-                            let _ = cdp3
-                                .call(
-                                    Some(&child),
-                                    "Network.setExtraHTTPHeaders",
-                                    json!({"headers": h}),
-                                )
-                                .await;
-                        }
-                        cdp3.send(Some(&child), "Runtime.runIfWaitingForDebugger", json!({}));
+                        prepare_session(&cdp3, &child, headers, true).await;
                     });
                     continue;
                 }
@@ -149,7 +139,7 @@ impl Page {
             timeout,
             guards: Mutex::new(Vec::new()),
         };
-        prepare_session(&page.cdp, &page.session).await;
+        prepare_session(&page.cdp, &page.session, None, false).await;
         page.call("Page.enable", json!({})).await?;
         page.call("Runtime.enable", json!({})).await?;
         // Browser log errors (failed loads, CSP violations) for `Recorder::console_errors`.
@@ -577,10 +567,15 @@ impl Page {
     }
 }
 
-/// Turn on what capture needs in a (page, frame or worker) session. Failures are logged, not
-/// fatal: a worker has no Page domain, for instance.
-async fn prepare_session(cdp: &Cdp, session: &str) {
-    let calls = [
+/// Turn on what capture needs in a (page, frame or worker) session, then resume it if it was
+/// paused on attach. Failures are logged, not fatal: a worker has no Page domain, for instance.
+///
+/// The commands are all sent before any answer is awaited: a service worker that waits for the
+/// debugger does not answer `Network.enable` until it runs, so awaiting each in turn held it
+/// paused for the whole CDP timeout (its script request then fell outside the capture). CDP
+/// applies a session's commands in order, so capture is on before the resume takes effect.
+async fn prepare_session(cdp: &Cdp, session: &str, headers: Option<Value>, resume: bool) {
+    let mut calls = vec![
         ("Network.enable", json!({"maxPostDataSize": 0})),
         // The browser cache stays ON, as a first-time visitor's: each page lives in a fresh browser
         // context, so its HTTP cache starts empty. `Network.setCacheDisabled` would make Chromium
@@ -593,8 +588,21 @@ async fn prepare_session(cdp: &Cdp, session: &str) {
             json!({"autoAttach": true, "waitForDebuggerOnStart": true, "flatten": true}),
         ),
     ];
-    for (method, params) in calls {
-        if let Err(e) = cdp.call(Some(session), method, params).await {
+    if let Some(h) = headers {
+        calls.push(("Network.setExtraHTTPHeaders", json!({"headers": h})));
+    }
+    if resume {
+        calls.push(("Runtime.runIfWaitingForDebugger", json!({})));
+    }
+    // `join_all` polls in order, and a call is written to the socket on its first poll.
+    let results = futures::future::join_all(
+        calls
+            .iter()
+            .map(|(method, params)| cdp.call(Some(session), method, params.clone())),
+    )
+    .await;
+    for ((method, _), r) in calls.iter().zip(results) {
+        if let Err(e) = r {
             tracing::debug!(target: "cdnprobe::browser", "{method} in {session}: {e}");
         }
     }
