@@ -135,6 +135,63 @@ fn a_thousand_set_cookies_are_read_by_the_replay_and_a_tool_limit_is_never_the_s
 }
 
 /// A raw TCP server on 127.0.0.1: `answer` gets each connection after its request was read.
+/// The same over HTTPS with HTTP/2 (as CloudFront serves it): HTTP/2 has a header *list size*
+/// limit of its own, and when the replay client's is the one exceeded, the blame is the tool's.
+#[test]
+fn an_http2_header_list_over_the_replay_clients_limit_is_a_tool_limit() {
+    let addr = common::serve_tls(thousand_cookies(), true);
+    let url = format!("https://127.0.0.1:{}/", addr.port());
+    let insecure = |env: &[(&str, &str)]| {
+        let tmp = tempfile::tempdir().unwrap();
+        let out = tmp.path().join("out");
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_cdnprobe"));
+        cmd.args([
+            "run",
+            &url,
+            "--insecure",
+            "--quiet",
+            "--no-health-check",
+            "--out",
+        ])
+        .arg(&out)
+        .env("TMPDIR", tmp.path());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let o = cmd.output().unwrap();
+        let report: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(out.join("report.json")).unwrap()).unwrap();
+        (
+            o.status.code(),
+            report,
+            String::from_utf8_lossy(&o.stderr).into_owned(),
+        )
+    };
+    // About 40 KiB of Set-Cookie: over hyper's 16 KiB default, well under Chromium's 256 KiB.
+    let (code, report, stderr) = insecure(&[]);
+    assert!(
+        report["requests"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["protocol"] == "h2"),
+        "the site must be served over HTTP/2 for this test: {:#}",
+        report["requests"]
+    );
+    assert_eq!(behavior(&report, "/s/*")["verdict"], "HITS", "{stderr}");
+    assert_ne!(code, Some(1), "{stderr}");
+
+    let (code, report, stderr) = insecure(&[("CDNPROBE_REPLAY_MAX_HEADER_LIST", "16384")]);
+    let s = behavior(&report, "/s/*");
+    assert_eq!(s["verdict"], "INCONCLUSIVE", "{s:#}\n{stderr}");
+    let reasons = s.to_string();
+    assert!(
+        reasons.contains("HTTP/2") && reasons.contains("not of the site"),
+        "{reasons}"
+    );
+    assert_ne!(code, Some(1), "{stderr}");
+}
+
 fn raw_server<F, Fut>(answer: F) -> u16
 where
     F: Fn(tokio::net::TcpStream) -> Fut + Send + Sync + 'static,

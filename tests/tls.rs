@@ -5,20 +5,14 @@
 
 mod common;
 
-use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 
 use assert_cmd::Command;
 use axum::Router;
 use axum::http::header;
 use axum::routing::get;
 use common::{Log, block_on, serve_logged};
-use hyper_util::rt::{TokioExecutor, TokioIo};
-use hyper_util::server::conn::auto::Builder;
-use hyper_util::service::TowerToHyperService;
 use predicates::prelude::*;
-use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 
 static SERIAL: Mutex<()> = Mutex::new(());
 
@@ -27,47 +21,6 @@ fn cdnprobe() -> Command {
     c.env_remove("RUST_LOG")
         .timeout(std::time::Duration::from_secs(120));
     c
-}
-
-fn fixture(name: &str) -> String {
-    format!("{}/tests/fixtures/tls/{name}", env!("CARGO_MANIFEST_DIR"))
-}
-
-/// Serve `router` over HTTPS with the self-signed certificate (valid for 127.0.0.1 and localhost).
-fn serve_tls(router: Router) -> SocketAddr {
-    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(fixture("cert.pem"))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap();
-    let key = PrivateKeyDer::from_pem_file(fixture("key.pem")).unwrap();
-    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .unwrap()
-    .with_no_client_auth()
-    .with_single_cert(certs, key)
-    .unwrap();
-    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
-    block_on(async move {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        tokio::spawn(async move {
-            while let Ok((tcp, _)) = listener.accept().await {
-                let acceptor = acceptor.clone();
-                let service = TowerToHyperService::new(router.clone());
-                tokio::spawn(async move {
-                    // A browser that refuses the certificate aborts the handshake: not an error.
-                    if let Ok(tls) = acceptor.accept(tcp).await {
-                        let _ = Builder::new(TokioExecutor::new())
-                            .serve_connection(TokioIo::new(tls), service)
-                            .await;
-                    }
-                });
-            }
-        });
-        addr
-    })
 }
 
 fn https_site() -> Router {
@@ -111,7 +64,7 @@ fn findings<'a>(report: &'a serde_json::Value, id: &str) -> Vec<&'a serde_json::
 #[test]
 fn a_page_with_a_self_signed_certificate_exits_2_with_a_tls_hint() {
     let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    let addr = serve_tls(https_site());
+    let addr = common::serve_tls(https_site(), false);
     let out = tempfile::tempdir().unwrap();
     cdnprobe()
         .args(["run", &format!("https://{addr}/"), "--quiet", "--out"])
@@ -138,7 +91,7 @@ fn a_page_with_a_self_signed_certificate_exits_2_with_a_tls_hint() {
 #[test]
 fn insecure_lets_the_page_through_and_reports_the_ignored_certificate() {
     let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    let addr = serve_tls(https_site());
+    let addr = common::serve_tls(https_site(), false);
     let out = tempfile::tempdir().unwrap();
     cdnprobe()
         .args([
@@ -170,7 +123,7 @@ fn insecure_lets_the_page_through_and_reports_the_ignored_certificate() {
 #[test]
 fn a_sub_resource_with_a_bad_certificate_is_a_tls_error_finding() {
     let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    let tls = serve_tls(https_site());
+    let tls = common::serve_tls(https_site(), false);
     let img = format!("https://localhost:{}/pixel.gif", tls.port());
     let page = Router::new().route(
         "/",

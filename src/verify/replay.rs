@@ -61,6 +61,7 @@ pub struct ReplayOptions {
 /// `CDNPROBE_REPLAY_MAX_HEADERS` lowers it (tests of the tool-limit path).
 pub const MAX_RESPONSE_HEADERS: usize = 16_384;
 /// HTTP/2 header list size the replay client announces: Chromium's (256 KiB), not hyper's 16 KiB.
+/// `CDNPROBE_REPLAY_MAX_HEADER_LIST` lowers it (tests of the tool-limit path).
 pub const MAX_HEADER_LIST_SIZE: u32 = 256 * 1024;
 
 /// The HTTP client for replays.
@@ -71,7 +72,7 @@ pub fn client(opts: &ReplayOptions) -> anyhow::Result<reqwest::Client> {
         .no_gzip()
         .no_brotli()
         .http1_max_headers(max_response_headers())
-        .http2_max_header_list_size(MAX_HEADER_LIST_SIZE)
+        .http2_max_header_list_size(max_header_list_size())
         .timeout(opts.timeout)
         .tls_danger_accept_invalid_certs(opts.insecure);
     Ok(b.build()?)
@@ -83,6 +84,14 @@ fn max_response_headers() -> usize {
         .and_then(|v| v.parse().ok())
         .filter(|n| *n > 0)
         .unwrap_or(MAX_RESPONSE_HEADERS)
+}
+
+fn max_header_list_size() -> u32 {
+    std::env::var("CDNPROBE_REPLAY_MAX_HEADER_LIST")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|n| *n > 0)
+        .unwrap_or(MAX_HEADER_LIST_SIZE)
 }
 
 /// When a replay failed on the replay client's own limit rather than on the site: what the
@@ -99,6 +108,15 @@ pub fn tool_limit_of(e: &reqwest::Error) -> Option<String> {
         return Some(format!(
             "the response head is larger than cdnprobe's replay client reads (at most {} headers, about 400 KiB): a limit of the tool, not of the site",
             max_response_headers()
+        ));
+    }
+    // h2 refuses a response whose header list is over the size it announced with a stream reset
+    // of its own ("detected", not "received" from the server). The browser read the same URL, so
+    // the response was within Chromium's limits: what refused it is this client.
+    if chain.contains("stream error detected") {
+        return Some(format!(
+            "cdnprobe's replay client refused the HTTP/2 response ({chain}): its header list is larger than the {} bytes the client reads (Chromium's own limit), or the client reads it as malformed HTTP/2 where Chromium did not: a limit of the tool, not of the site",
+            max_header_list_size()
         ));
     }
     None
