@@ -160,7 +160,7 @@ pub struct Failure {
 /// What happened on a WebSocket after its handshake (CDP frame events), so that a socket that
 /// opened and was then refused by the application (e.g. Synchrony answering a bayeux handshake
 /// with `"successful": false`) is visible, not only a refused upgrade.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct WebSocketLog {
     pub frames_sent: u32,
     pub frames_received: u32,
@@ -171,15 +171,61 @@ pub struct WebSocketLog {
     /// Unexpected response code: 400`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
-    /// The first text messages the server sent (at most `KEEP_MESSAGES`, each cut to
-    /// `KEEP_BYTES`), redacted like any free text in the outputs.
+    /// The first messages either way (at most `KEEP_MESSAGES`, each cut to `KEEP_BYTES`),
+    /// redacted like any free text in the outputs. capture.har writes them as DevTools'
+    /// `_webSocketMessages`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub received: Vec<String>,
+    pub messages: Vec<WebSocketMessage>,
+}
+
+/// One WebSocket message, as DevTools' HAR export has it (`_webSocketMessages`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct WebSocketMessage {
+    /// `send` (browser to server) or `receive`.
+    #[serde(rename = "type")]
+    pub direction: WebSocketDirection,
+    /// Wall clock, ms since the Unix epoch.
+    pub time_ms: f64,
+    /// The frame's opcode: 1 text, 2 binary (`data` is then base64, as CDP gives it).
+    pub opcode: u8,
+    /// The payload, cut to `WebSocketLog::KEEP_BYTES`.
+    pub data: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum WebSocketDirection {
+    Send,
+    Receive,
 }
 
 impl WebSocketLog {
-    pub const KEEP_MESSAGES: usize = 3;
+    pub const KEEP_MESSAGES: usize = 50;
     pub const KEEP_BYTES: usize = 512;
+
+    /// Count a frame, and keep it while fewer than `KEEP_MESSAGES` are kept.
+    pub fn record(&mut self, direction: WebSocketDirection, time_ms: f64, opcode: u8, data: &str) {
+        match direction {
+            WebSocketDirection::Send => self.frames_sent += 1,
+            WebSocketDirection::Receive => self.frames_received += 1,
+        }
+        if self.messages.len() < Self::KEEP_MESSAGES {
+            self.messages.push(WebSocketMessage {
+                direction,
+                time_ms,
+                opcode,
+                data: Self::clip(data),
+            });
+        }
+    }
+
+    /// The text messages the server sent, in order (of those kept).
+    pub fn received_texts(&self) -> impl Iterator<Item = &str> {
+        self.messages
+            .iter()
+            .filter(|m| m.direction == WebSocketDirection::Receive && m.opcode == 1)
+            .map(|m| m.data.as_str())
+    }
 
     /// `data` cut to `KEEP_BYTES` on a character boundary.
     pub fn clip(data: &str) -> String {

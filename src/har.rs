@@ -25,7 +25,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::error::UserError;
-use crate::exchange::{Exchange, Failure, Headers, Timing, WebSocketLog};
+use crate::exchange::{Exchange, Failure, Headers, Timing, WebSocketDirection, WebSocketLog};
 
 // ---------------------------------------------------------------------------------------------
 // Types
@@ -1056,18 +1056,16 @@ fn websocket_log(extra: &Extra) -> Option<WebSocketLog> {
     let messages = extra.get("_webSocketMessages")?.as_array()?;
     let mut log = WebSocketLog::default();
     for m in messages {
-        match m.get("type").and_then(Value::as_str) {
-            Some("send") => log.frames_sent += 1,
-            Some("receive") => {
-                log.frames_received += 1;
-                let text = m.get("opcode").and_then(Value::as_u64) == Some(1);
-                if text && log.received.len() < WebSocketLog::KEEP_MESSAGES {
-                    let data = m.get("data").and_then(Value::as_str).unwrap_or_default();
-                    log.received.push(WebSocketLog::clip(data));
-                }
-            }
-            _ => {}
-        }
+        let direction = match m.get("type").and_then(Value::as_str) {
+            Some("send") => WebSocketDirection::Send,
+            Some("receive") => WebSocketDirection::Receive,
+            _ => continue,
+        };
+        // DevTools writes seconds since the epoch.
+        let time_ms = m.get("time").and_then(Value::as_f64).unwrap_or(0.0) * 1000.0;
+        let opcode = m.get("opcode").and_then(Value::as_u64).unwrap_or(1) as u8;
+        let data = m.get("data").and_then(Value::as_str).unwrap_or_default();
+        log.record(direction, time_ms, opcode, data);
     }
     Some(log)
 }
@@ -1457,6 +1455,22 @@ fn exchange_to_entry(ex: &Exchange, pageref: Option<String>, ext: Option<Value>)
     }
     if let Some(s) = &ex.security_state {
         extra.insert("_securityState".into(), Value::from(s.as_str()));
+    }
+    if let Some(ws) = ex.websocket.as_ref().filter(|ws| !ws.messages.is_empty()) {
+        // DevTools' shape: `{type, time (s since the epoch), opcode, data}`.
+        let messages = ws
+            .messages
+            .iter()
+            .map(|m| {
+                serde_json::json!({
+                    "type": m.direction,
+                    "time": m.time_ms / 1000.0,
+                    "opcode": m.opcode,
+                    "data": m.data,
+                })
+            })
+            .collect();
+        extra.insert("_webSocketMessages".into(), Value::Array(messages));
     }
     if let Some(v) = ext {
         extra.insert("_cdnprobe".into(), v);
@@ -1889,7 +1903,15 @@ mod tests {
         let ex = import(text).unwrap();
         let log = ex[0].websocket.as_ref().unwrap();
         assert_eq!((log.frames_sent, log.frames_received), (1, 2));
-        assert_eq!(log.received, vec![r#"[{"successful":false}]"#]);
+        assert_eq!(
+            log.received_texts().collect::<Vec<_>>(),
+            vec![r#"[{"successful":false}]"#]
+        );
+        assert_eq!(log.messages.len(), 3);
+        assert_eq!(
+            (log.messages[2].opcode, log.messages[2].time_ms),
+            (2, 1200.0)
+        );
         assert_eq!(ex[0].status, Some(101));
     }
 

@@ -361,8 +361,8 @@ impl Redactor {
         }
         if let Some(ws) = out.websocket.as_mut() {
             ws.error = ws.error.as_deref().map(|e| self.redact_text(e));
-            for m in &mut ws.received {
-                *m = self.redact_text(m);
+            for m in &mut ws.messages {
+                m.data = self.redact_text(&m.data);
             }
         }
         out

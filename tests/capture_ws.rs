@@ -151,8 +151,37 @@ fn websocket_handshakes_are_captured_with_status_headers_frames_and_refusals() {
         let frames = open.websocket.as_ref().expect("frames recorded");
         assert_eq!(frames.frames_sent, 1, "{frames:?}");
         assert_eq!(frames.frames_received, 2, "{frames:?}");
-        assert_eq!(frames.received, ["echo hello", "push from server"]);
+        assert_eq!(
+            frames.received_texts().collect::<Vec<_>>(),
+            ["echo hello", "push from server"]
+        );
         assert!(frames.error.is_none());
+        // The messages in order, both ways, on the wall clock of the handshake.
+        let start = open.timing.start_ms;
+        let order: Vec<_> = frames
+            .messages
+            .iter()
+            .map(|m| (format!("{:?}", m.direction), m.data.as_str()))
+            .collect();
+        assert_eq!(order[0], ("Send".to_string(), "hello"), "{order:?}");
+        assert_eq!(order.len(), 3, "{order:?}");
+        assert!(
+            frames
+                .messages
+                .iter()
+                .all(|m| m.time_ms >= start && m.time_ms < start + 60_000.0),
+            "{frames:?}"
+        );
+        // capture.har carries them as DevTools does, and reads back the same.
+        let har = serde_json::to_string(&cdnprobe::har::export(&exchanges, |_| None)).unwrap();
+        let back = cdnprobe::har::import(&har).unwrap();
+        let again = back.iter().find(|e| e.url == ws_url).unwrap();
+        assert_eq!(again.websocket.as_ref().unwrap().messages.len(), 3);
+        assert!(har.contains("\"_webSocketMessages\""), "{har}");
+        assert_eq!(
+            again.websocket.as_ref().unwrap().messages[2].data,
+            frames.messages[2].data
+        );
 
         // The refused upgrade: the server's 403 (Chromium reports no headers for it) and the
         // browser's error, never a silent "no status".

@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::exchange::{Exchange, Failure, Headers, Timing, WebSocketLog};
+use crate::exchange::{Exchange, Failure, Headers, Timing, WebSocketDirection, WebSocketLog};
 
 /// How many of each event the capture received: a test (and the report) check that the
 /// ExtraInfo events keep arriving, since losing them silently loses every cookie.
@@ -349,20 +349,25 @@ impl Recorder {
                 }
             }
             "Network.webSocketFrameSent" | "Network.webSocketFrameReceived" => {
-                let received = method == "Network.webSocketFrameReceived";
-                if let Some(log) = st.requests.get_mut(&id).and_then(|e| e.websocket.as_mut()) {
-                    if received {
-                        log.frames_received += 1;
-                        let text = p.pointer("/response/opcode").and_then(Value::as_u64) == Some(1);
-                        if text && log.received.len() < WebSocketLog::KEEP_MESSAGES {
-                            let data = p
-                                .pointer("/response/payloadData")
-                                .and_then(Value::as_str)
-                                .unwrap_or_default();
-                            log.received.push(WebSocketLog::clip(data));
-                        }
-                    } else {
-                        log.frames_sent += 1;
+                let direction = if method == "Network.webSocketFrameReceived" {
+                    WebSocketDirection::Receive
+                } else {
+                    WebSocketDirection::Send
+                };
+                if let Some(entry) = st.requests.get_mut(&id) {
+                    // Frames carry the monotonic clock; the handshake hop has both clocks.
+                    let time_ms = entry
+                        .hops
+                        .first()
+                        .map(|h| h.wall_ms + (ts - h.ts) * 1000.0)
+                        .unwrap_or(0.0);
+                    if let Some(log) = entry.websocket.as_mut() {
+                        let opcode = p.pointer("/response/opcode").and_then(Value::as_u64);
+                        let data = p
+                            .pointer("/response/payloadData")
+                            .and_then(Value::as_str)
+                            .unwrap_or_default();
+                        log.record(direction, time_ms, opcode.unwrap_or(1) as u8, data);
                     }
                 }
             }
@@ -724,7 +729,12 @@ mod tests {
         assert!(open.failure.is_none());
         let log = open.websocket.as_ref().unwrap();
         assert_eq!((log.frames_sent, log.frames_received), (1, 2));
-        assert_eq!(log.received, vec!["[{\"successful\":false}]"]);
+        assert_eq!(
+            log.received_texts().collect::<Vec<_>>(),
+            vec!["[{\"successful\":false}]"]
+        );
+        assert_eq!(log.messages.len(), 3, "every frame is kept: {log:?}");
+        assert_eq!(log.messages[0].direction, WebSocketDirection::Send);
         assert!(log.closed && log.error.is_none());
         let refused = &ex[1];
         assert_eq!(refused.status, Some(403));

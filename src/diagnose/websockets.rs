@@ -29,7 +29,7 @@ fn failure(r: &RequestRecord) -> Option<String> {
         return Some(format!("socket error after the upgrade: {e}"));
     }
     // A bayeux (CometD, Synchrony) server refuses a session in-band, after a good 101.
-    let refused = ws.received.iter().find(|m| is_bayeux_refusal(m))?;
+    let refused = ws.received_texts().find(|m| is_bayeux_refusal(m))?;
     Some(format!(
         "server refused the session after the upgrade: {refused}"
     ))
@@ -153,7 +153,7 @@ pub fn websocket_failed(ctx: &Ctx) -> Vec<Finding> {
 mod tests {
     use super::*;
     use crate::diagnose::testkit::{Rec, only, run};
-    use crate::exchange::{Failure, WebSocketLog};
+    use crate::exchange::{Failure, WebSocketDirection, WebSocketLog};
 
     const BAYEUX: &str = "wss://jira.example.com/synchrony/v1/bayeux-sync1";
 
@@ -178,13 +178,19 @@ mod tests {
     #[test]
     fn a_healthy_socket_is_no_finding() {
         let mut ok = socket(Some(101)).resp("Upgrade", "websocket");
-        ok.0.websocket = Some(WebSocketLog {
+        let mut log = WebSocketLog {
             frames_sent: 2,
-            frames_received: 3,
+            frames_received: 2,
             closed: true,
-            received: vec![r#"[{"channel":"/meta/handshake","successful":true}]"#.into()],
             ..Default::default()
-        });
+        };
+        log.record(
+            WebSocketDirection::Receive,
+            0.0,
+            1,
+            r#"[{"channel":"/meta/handshake","successful":true}]"#,
+        );
+        ok.0.websocket = Some(log);
         assert!(ws_findings(vec![ok]).is_empty());
     }
 
@@ -228,16 +234,18 @@ mod tests {
     #[test]
     fn a_session_refused_after_101_is_an_error_with_the_servers_message() {
         let mut r = socket(Some(101));
-        r.0.websocket = Some(WebSocketLog {
+        let mut log = WebSocketLog {
             frames_sent: 1,
-            frames_received: 1,
             closed: true,
-            received: vec![
-                r#"[{"channel":"/meta/handshake","successful":false,"error":"402::Unknown client"}]"#
-                    .into(),
-            ],
             ..Default::default()
-        });
+        };
+        log.record(
+            WebSocketDirection::Receive,
+            0.0,
+            1,
+            r#"[{"channel":"/meta/handshake","successful":false,"error":"402::Unknown client"}]"#,
+        );
+        r.0.websocket = Some(log);
         let f = ws_findings(vec![r]);
         assert_eq!(f.len(), 1);
         assert!(
