@@ -186,6 +186,8 @@ pub async fn run_journey(
     let name = &journey.scenario.name;
     let mut steps = Vec::new();
     let mut failure = None;
+    // A `discover` step adds the site's own project, issue, space... for the steps after it.
+    let mut vars = vars.clone();
     // The last `login` step's password: a `websudo` step answers the prompt with it.
     let mut login_password: Option<crate::scenario::Value> = None;
     for (i, step) in journey.scenario.steps.iter().enumerate() {
@@ -205,7 +207,7 @@ pub async fn run_journey(
             journey,
             &step.action,
             timeout,
-            vars,
+            &mut vars,
             out_dir,
             login_password.as_ref(),
         )
@@ -322,7 +324,7 @@ async fn run_step(
     journey: &Journey,
     action: &Action,
     timeout: Duration,
-    vars: &HashMap<String, String>,
+    vars: &mut HashMap<String, String>,
     out_dir: &Path,
     login_password: Option<&crate::scenario::Value>,
 ) -> Result<Option<String>, ActionError> {
@@ -412,6 +414,32 @@ async fn run_step(
                     "no WebSudo prompt (not an administrator page, or already confirmed)".into(),
                 )),
             }
+        }
+        Action::Discover { product } => {
+            // The user's own setting always wins: only unset variables are looked for.
+            let set = |name: &str| {
+                vars.contains_key(name) || std::env::var(name).is_ok_and(|v| !v.is_empty())
+            };
+            let wanted = crate::browser::discover::variables(*product);
+            let given: HashMap<String, String> = wanted
+                .iter()
+                .filter(|n| set(n))
+                .filter_map(|n| {
+                    let v = vars.get(*n).cloned().or_else(|| std::env::var(n).ok())?;
+                    Some((n.to_string(), v))
+                })
+                .collect();
+            let kept: Vec<&str> = wanted.iter().copied().filter(|n| set(n)).collect();
+            let found = tokio::time::timeout(
+                timeout,
+                crate::browser::discover::discover(page, *product, &journey.base_url, &given),
+            )
+            .await
+            .map_err(|_| ActionError::Timeout(timeout, "the REST discovery".into()))??;
+            for (name, value, _) in &found.found {
+                vars.insert(name.clone(), value.clone());
+            }
+            Ok(Some(found.note(&kept)))
         }
         Action::WaitIdle => page.wait_idle(timeout).await.map(|_| None),
         Action::ExpectText(t) => page.expect_text(&sub(t)?, timeout).await.map(|_| None),
@@ -845,7 +873,7 @@ async fn run_target(
         for (_, v) in &j.headers {
             redactor.register_secret(v);
         }
-        for name in j.scenario.required_vars() {
+        for name in j.scenario.secret_vars() {
             if let Some(v) = vars
                 .get(&name)
                 .cloned()

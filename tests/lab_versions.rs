@@ -38,9 +38,25 @@ fn notes(r: &Value, journey: &str) -> Vec<String> {
 }
 
 fn lab_run(extra: &[&str]) -> Value {
+    lab_run_env(extra, &[])
+}
+
+fn lab_run_env(extra: &[&str], env: &[(&str, &str)]) -> Value {
     let dir = tempfile::tempdir().unwrap();
-    cdnprobe()
-        .args(["run", "--quiet", "--no-verify", "--out"])
+    let mut cmd = cdnprobe();
+    for name in [
+        "CDNPROBE_JIRA_PROJECT",
+        "CDNPROBE_JIRA_ISSUE",
+        "CDNPROBE_CONFLUENCE_SPACE",
+        "CDNPROBE_CONFLUENCE_PAGE",
+        "CDNPROBE_CONFLUENCE_BLOG",
+    ] {
+        cmd.env_remove(name);
+    }
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.args(["run", "--quiet", "--no-verify", "--out"])
         .arg(dir.path())
         .args(extra)
         .assert()
@@ -64,12 +80,63 @@ fn bundled_journeys_walk_the_legacy_lab() {
             .iter()
             .any(|n| n.contains("Confluence legacy form (#os_username)"))
     );
+    // Nothing set in the environment: the journeys find the site's own data through the REST
+    // APIs. The lab's newest issue is LAB-3 (the default is LAB-1), so the visit proves it.
+    let jira = notes(&r, "jira-smoke").join("\n");
+    assert!(
+        jira.contains("CDNPROBE_JIRA_ISSUE=LAB-3 (from GET /rest/api/2/search)")
+            && jira.contains("CDNPROBE_JIRA_PROJECT=LAB (from GET /rest/api/2/search)"),
+        "{jira}"
+    );
+    let confluence = notes(&r, "confluence-smoke").join("\n");
+    for found in [
+        "CDNPROBE_CONFLUENCE_SPACE=LAB (from GET /rest/api/space)",
+        "CDNPROBE_CONFLUENCE_PAGE=Lab+Home (from GET /rest/api/space)",
+        "CDNPROBE_CONFLUENCE_BLOG=/display/LAB/2026/11/24/Lab+News (from GET /rest/api/content)",
+    ] {
+        assert!(confluence.contains(found), "{found}: {confluence}");
+    }
+    let documents = documents(&r);
+    assert!(
+        documents.iter().any(|u| u.ends_with("/browse/LAB-3")),
+        "{documents:?}"
+    );
+    assert!(
+        !documents.iter().any(|u| u.ends_with("/browse/LAB-1")),
+        "{documents:?}"
+    );
+}
+
+/// The URLs of the pages the journeys loaded (status 200).
+fn documents(r: &Value) -> Vec<String> {
+    r["requests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|q| q["resource_type"] == "Document" && q["status"] == 200)
+        .map(|q| q["url"].as_str().unwrap().to_string())
+        .collect()
 }
 
 #[test]
 fn bundled_journeys_walk_the_current_lab_with_onboarding() {
     let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    let r = lab_run(&["--lab-version", "current", "--lab-onboarding"]);
+    // An issue given in the environment is kept; its project is the issue's own.
+    let r = lab_run_env(
+        &["--lab-version", "current", "--lab-onboarding"],
+        &[("CDNPROBE_JIRA_ISSUE", "LAB-2")],
+    );
+    let jira = notes(&r, "jira-smoke").join("\n");
+    assert!(
+        jira.contains("kept CDNPROBE_JIRA_ISSUE from the environment")
+            && jira.contains("CDNPROBE_JIRA_PROJECT=LAB (from GET /rest/api/2/search)"),
+        "{jira}"
+    );
+    let docs = documents(&r);
+    assert!(
+        docs.iter().any(|u| u.ends_with("/browse/LAB-2")),
+        "{docs:?}"
+    );
     for (journey, onboarding) in [
         ("jira-smoke", ".onboarding #next"),
         ("confluence-smoke", "#grow-intro-video-skip-button"),

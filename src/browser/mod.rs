@@ -8,6 +8,7 @@
 
 pub mod capture;
 pub mod cdp;
+pub mod discover;
 pub mod login;
 pub mod page;
 

@@ -509,6 +509,7 @@ impl OriginState {
                 let jql = r.param("jql").unwrap_or_default();
                 rest_ok(pages::jira_search_json(&u, user, &jql))
             }
+            (true, "/rest/api/2/project") => rest_ok(pages::jira_projects_json(&u)),
             (true, "/rest/api/2/project/LAB") | (true, "/rest/api/2/project/10000") => {
                 rest_ok(pages::jira_project_json(&u))
             }
@@ -624,6 +625,18 @@ impl OriginState {
             }
             (true, p) if p.starts_with("/rest/dashboardmacros/1.0/updates") => {
                 rest_ok(pages::confluence_updates_json())
+            }
+            (true, "/rest/api/space") => rest_ok(pages::confluence_spaces_json(&u)),
+            (true, p) if p.starts_with("/rest/api/space/") => {
+                match pages::confluence_space(&u, &p["/rest/api/space/".len()..]) {
+                    Some(space) => rest_ok(space),
+                    None => self.rest_not_found(Some(user)),
+                }
+            }
+            (true, "/rest/api/content") => {
+                let kind = r.param("type").unwrap_or_else(|| "page".into());
+                let space = r.param("spaceKey");
+                rest_ok(pages::confluence_contents_json(&u, &kind, space.as_deref()))
             }
             (true, p) if p.starts_with("/rest/api/content/") => {
                 let rest = &p["/rest/api/content/".len()..];

@@ -352,10 +352,12 @@ pub fn issue(key: &str) -> Option<&'static Issue> {
 }
 
 /// The lab's tiny JQL: `currentUser()` filters by assignee, `project = X` by project, `text ~ "x"`
-/// by summary; anything else matches every issue.
+/// by summary, `ORDER BY created DESC` puts the newest (last created) first; anything else
+/// matches every issue.
 pub fn jql_search(jql: &str, user: &LabUser) -> Vec<&'static Issue> {
     let lower = jql.to_ascii_lowercase();
-    ISSUES
+    let newest_first = lower.contains("order by created desc");
+    let mut found: Vec<&'static Issue> = ISSUES
         .iter()
         .filter(|i| !lower.contains("currentuser()") || i.assignee == user.username)
         .filter(|_| match project_clause(&lower) {
@@ -366,7 +368,11 @@ pub fn jql_search(jql: &str, user: &LabUser) -> Vec<&'static Issue> {
             Some(t) => i.summary.to_ascii_lowercase().contains(&t),
             None => true,
         })
-        .collect()
+        .collect();
+    if newest_first {
+        found.reverse();
+    }
+    found
 }
 
 fn project_clause(jql: &str) -> Option<String> {
@@ -673,6 +679,11 @@ pub fn jira_project_json(u: &StaticUrls) -> Value {
         "avatarUrls": {"16x16": u.app("/secure/projectavatar?size=xsmall&pid=10000&avatarId=10011")},
         "projectTypeKey": "software",
     })
+}
+
+/// `GET /rest/api/2/project`: every project the user can see (the lab has one).
+pub fn jira_projects_json(u: &StaticUrls) -> Value {
+    json!([jira_project_json(u)])
 }
 
 pub fn jira_quick_create_json(token: &str) -> Value {
@@ -1071,6 +1082,38 @@ pub fn confluence_content_json(u: &StaticUrls, c: &Content) -> Value {
         "body": {"storage": {"value": c.body, "representation": "storage"}},
         "_links": {"webui": c.url, "self": u.app(&format!("/rest/api/content/{}", c.id))},
     })
+}
+
+fn confluence_space_json(u: &StaticUrls) -> Value {
+    json!({
+        "id": 98305,
+        "key": "LAB",
+        "name": "Lab",
+        "type": "global",
+        "homepage": confluence_content_json(u, &CONTENT[0]),
+        "_links": {"webui": "/display/LAB", "self": u.app("/rest/api/space/LAB")},
+    })
+}
+
+/// `GET /rest/api/space/LAB` (`expand=homepage` or not: the lab always expands it).
+pub fn confluence_space(u: &StaticUrls, key: &str) -> Option<Value> {
+    key.eq_ignore_ascii_case("LAB")
+        .then(|| confluence_space_json(u))
+}
+
+/// `GET /rest/api/space`: the spaces the user can see.
+pub fn confluence_spaces_json(u: &StaticUrls) -> Value {
+    json!({"results": [confluence_space_json(u)], "start": 0, "limit": 25, "size": 1})
+}
+
+/// `GET /rest/api/content?type=page|blogpost[&spaceKey=LAB]`.
+pub fn confluence_contents_json(u: &StaticUrls, kind: &str, space: Option<&str>) -> Value {
+    let results: Vec<Value> = CONTENT
+        .iter()
+        .filter(|c| c.kind == kind && space.is_none_or(|s| s.eq_ignore_ascii_case("LAB")))
+        .map(|c| confluence_content_json(u, c))
+        .collect();
+    json!({"size": results.len(), "results": results, "start": 0, "limit": 25})
 }
 
 pub fn confluence_comments_json(c: &Content) -> Value {

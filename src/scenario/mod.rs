@@ -112,6 +112,11 @@ pub enum Action {
     WebSudo {
         password: Option<Value>,
     },
+    /// Fill the product's site-specific variables (project, issue, space, page, blog post) that
+    /// the environment does not set, from the product's REST APIs (see `browser::discover`).
+    Discover {
+        product: LoginProduct,
+    },
     WaitIdle,
     ExpectText(String),
     ExpectUrl(String),
@@ -159,7 +164,7 @@ impl Step {
                 .iter()
                 .map(|p| ("password", p.template.as_str()))
                 .collect(),
-            Action::WaitIdle => vec![],
+            Action::WaitIdle | Action::Discover { .. } => vec![],
             Action::ExpectText(t) => vec![("expect_text", t)],
             Action::ExpectUrl(u) => vec![("expect_url", u)],
             Action::Screenshot(f) => vec![("screenshot", f)],
@@ -180,6 +185,10 @@ impl Step {
                 LoginProduct::Any => "login".to_string(),
             },
             Action::WebSudo { .. } => "websudo".to_string(),
+            Action::Discover { product } => match product {
+                LoginProduct::Confluence => "discover (Confluence)".to_string(),
+                _ => "discover (Jira)".to_string(),
+            },
             Action::WaitIdle => "wait_idle".to_string(),
             Action::ExpectText(t) => format!("expect_text {t:?}"),
             Action::ExpectUrl(u) => format!("expect_url {u}"),
@@ -204,6 +213,7 @@ const ACTIONS: &[&str] = &[
     "screenshot",
     "login",
     "websudo",
+    "discover",
 ];
 const MODIFIERS: &[&str] = &["name", "value", "timeout", "optional", "user", "password"];
 
@@ -256,7 +266,7 @@ impl Scenario {
             err_at(
                 offset,
                 e.message().trim().to_string(),
-                "a journey needs `name = \"...\"` and `[[step]]` tables, each with one action: goto, click, fill, press, wait_for, wait_idle, expect_text, expect_url, screenshot, login, websudo (see scenarios/README.md)",
+                "a journey needs `name = \"...\"` and `[[step]]` tables, each with one action: goto, click, fill, press, wait_for, wait_idle, expect_text, expect_url, screenshot, login, websudo, discover (see scenarios/README.md)",
             )
         })?;
         let _ = raw.description;
@@ -464,6 +474,28 @@ impl Scenario {
                     };
                     Action::WebSudo { password }
                 }
+                "discover" => {
+                    let product = match table.get("discover").map(|v| v.get_ref()) {
+                        Some(toml::Value::Boolean(true)) => raw.product.as_deref(),
+                        Some(toml::Value::String(p)) => Some(p.as_str()),
+                        _ => None,
+                    };
+                    match product {
+                        Some("jira") => Action::Discover {
+                            product: LoginProduct::Jira,
+                        },
+                        Some("confluence") => Action::Discover {
+                            product: LoginProduct::Confluence,
+                        },
+                        _ => {
+                            return Err(err_at(
+                                offset,
+                                "`discover` needs a product: `discover = \"jira\"` or \"confluence\", or `true` with the journey's `product`".into(),
+                                "write `product = \"jira\"` at the top of the file and `discover = true` in the step",
+                            ));
+                        }
+                    }
+                }
                 "expect_text" => Action::ExpectText(str_of("expect_text")?),
                 "expect_url" => Action::ExpectUrl(str_of("expect_url")?),
                 "screenshot" => Action::Screenshot(str_of("screenshot")?),
@@ -629,20 +661,26 @@ impl Scenario {
         }
     }
 
-    /// Every `${NAME}` the journey uses, in any step value or `base_url` (a run registers their
-    /// values with the redactor: a variable is how a secret is kept out of the file, whether it
-    /// is typed into a password field or put in a `goto`'s `?token=`).
-    pub fn required_vars(&self) -> Vec<String> {
+    /// The variables whose values are redacted wherever they appear: every one the journey types
+    /// into a form (`login`, `fill`, `websudo`), and every one used somewhere without a default.
+    /// A variable given a default in the file is a parameter the file is willing to publish (the
+    /// bundled journeys' issue, project, space): redacting it would rewrite every URL and header
+    /// that happens to contain, say, the project key.
+    pub fn secret_vars(&self) -> Vec<String> {
         let mut out: Vec<String> = Vec::new();
-        let templates = self
+        let uses = self
             .steps
             .iter()
-            .flat_map(|s| s.templates().into_iter().map(|(_, t)| t))
-            .chain(self.base_url.as_deref());
-        for t in templates {
-            for name in var_refs(t) {
-                if !out.contains(&name) {
-                    out.push(name);
+            .flat_map(|s| s.templates())
+            .chain(self.base_url.as_deref().map(|b| ("base_url", b)));
+        for (key, template) in uses {
+            let typed = matches!(key, "value" | "user" | "password");
+            for piece in pieces(template).unwrap_or_default() {
+                if let Piece::Var { name, default, .. } = piece
+                    && (typed || default.is_none())
+                    && !out.iter().any(|n| n == name)
+                {
+                    out.push(name.to_string());
                 }
             }
         }
@@ -917,6 +955,23 @@ mod tests {
     }
 
     #[test]
+    fn parameters_with_a_default_are_not_secrets_typed_values_always_are() {
+        let s = parse(
+            r##"name = "j"
+[[step]]
+goto = "/browse/${ISSUE:-LAB-1}?q=${QUERY}"
+[[step]]
+fill = "#search"
+value = "${TERM:-cdn}"
+[[step]]
+expect_text = "${ISSUE:-LAB-1}"
+"##,
+        )
+        .unwrap();
+        assert_eq!(s.secret_vars(), ["QUERY", "TERM"]);
+    }
+
+    #[test]
     fn alternatives_optional_dismiss_login_and_websudo() {
         let s = parse(
             r##"name = "j"
@@ -976,7 +1031,7 @@ password = "${P}"
                 ..
             }
         ));
-        assert_eq!(s.required_vars(), ["U", "P"]);
+        assert_eq!(s.secret_vars(), ["U", "P"]);
         // Old files keep working: a plain string is one alternative.
         let old = parse("name = \"j\"\n[[step]]\nclick = \"#a\"\n").unwrap();
         assert_eq!(old.steps[0].action, Action::Click(vec!["#a".into()]));
@@ -1046,7 +1101,7 @@ screenshot = "d.png"
         assert_eq!(s.steps[3].timeout, Some(Duration::from_secs(5)));
         assert_eq!(s.steps[0].timeout, None);
         assert_eq!(s.steps[6].action, Action::WaitIdle);
-        assert_eq!(s.required_vars(), vec!["LOGIN_USER", "LOGIN_PASSWORD"]);
+        assert_eq!(s.secret_vars(), vec!["LOGIN_USER", "LOGIN_PASSWORD"]);
     }
 
     #[test]
