@@ -187,6 +187,66 @@ fn bundled_journeys_walk_the_current_lab_with_onboarding() {
     assert!(aborted.is_empty(), "{aborted:#?}");
 }
 
+/// The newer form drops a login clicked before the page is ready (as Jira 10.0 does): a journey
+/// that fills and clicks as soon as the page has loaded never gets in, while the `login` step
+/// (which waits until the form is ready) does, in `bundled_journeys_walk_the_current_lab_...`.
+#[test]
+fn a_login_clicked_before_the_page_is_ready_is_dropped() {
+    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let lab = block_on(cdnprobe::lab::start(cdnprobe::lab::LabOptions {
+        version: cdnprobe::lab::LabVersion::Current,
+        ..Default::default()
+    }))
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = dir.path().join("naive.toml");
+    std::fs::write(
+        &scenario,
+        r##"name = "naive"
+[[step]]
+goto = "/login.jsp"
+[[step]]
+fill = "#username-field"
+value = "${CDNPROBE_JIRA_USER}"
+[[step]]
+fill = "#password-field"
+value = "${CDNPROBE_JIRA_PASSWORD}"
+[[step]]
+click = "#login-button"
+[[step]]
+wait_for = "#header-details-user-fullname"
+timeout = 5
+"##,
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    let assert = cdnprobe()
+        .args(["run", "--quiet", "--no-verify", "--no-health-check"])
+        .arg(lab.url(cdnprobe::lab::Product::Jira).as_str())
+        .arg("--scenario")
+        .arg(&scenario)
+        .arg("--out")
+        .arg(&out)
+        .envs(lab.journey_env())
+        .assert()
+        .code(2);
+    let stderr = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
+    assert!(stderr.contains("naive#5"), "{stderr}");
+    let r = report(&out);
+    // The page's own POSTs (web resources, analytics beacons) go to /rest/; a login would not.
+    let logins: Vec<&Value> = r["requests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|q| q["method"] == "POST" && !q["url"].as_str().unwrap().contains("/rest/"))
+        .collect();
+    assert!(
+        logins.is_empty(),
+        "the early click must not have submitted the form: {logins:#?}"
+    );
+    block_on(lab.shutdown());
+}
+
 /// An administrator page asks for the password again; the `websudo` step answers it with the
 /// login's password and the admin page shows.
 #[test]

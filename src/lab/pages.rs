@@ -750,7 +750,10 @@ pub fn content_by_id(id: u64) -> Option<&'static Content> {
 
 /// The newer login form Jira 10.x and Confluence 9.x may serve (the toolkit's "2SV" form:
 /// `#username-field`, `#password-field`, `#login-button`). Its button starts disabled and a submit
-/// before the page is ready is dropped, as Jira 10.0 drops a login clicked too early.
+/// before the page is ready is dropped, as Jira 10.0 drops a login clicked too early. The page gets
+/// ready 3 s after its load event, with no request on the way: longer than a `goto`'s wait for
+/// the network to go quiet, so a journey that fills and clicks at once is dropped, and only a
+/// login that waits for the form to be ready gets in.
 fn two_step_form(
     heading: &str,
     action: &str,
@@ -772,7 +775,7 @@ fn two_step_form(
 <button id=\"login-button\" class=\"aui-button aui-button-primary\" type=\"submit\" disabled>Log in</button>\n</form></div>\n\
 <script>(function () {{ var ready = false, f = document.getElementById('login-form-2sv');\n\
   f.addEventListener('submit', function (e) {{ if (!ready) {{ e.preventDefault(); }} }});\n\
-  window.addEventListener('load', function () {{ setTimeout(function () {{ ready = true; document.getElementById('login-button').disabled = false; }}, 300); }});\n\
+  window.addEventListener('load', function () {{ setTimeout(function () {{ ready = true; document.getElementById('login-button').disabled = false; }}, 3000); }});\n\
 }})();</script>",
         dest = esc(destination),
         token = esc(token),
