@@ -269,5 +269,16 @@ impl Browser {
         }
         let _ = tokio::time::timeout(Duration::from_secs(5), &mut self.handler).await;
         self.handler.abort();
+        // Chromium's helper processes can still write into the profile for a moment after the
+        // main process is gone, and one pass of remove_dir_all then leaves a directory behind:
+        // retry until it stays gone (at most about a second).
+        let dir = self._profile.path().to_path_buf();
+        for _ in 0..20 {
+            let _ = std::fs::remove_dir_all(&dir);
+            if !dir.exists() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
 }
