@@ -61,6 +61,7 @@ pub async fn analyze(args: AnalyzeArgs) -> anyhow::Result<i32> {
         }
     })?;
     tracing::debug!("imported {} entries: {:?}", exchanges.len(), t.elapsed());
+    let mut history = crate::history::Recorder::open(&args.record, "analyze")?;
     if exchanges.is_empty() {
         return Err(UserError::input(
             format!("{}: the HAR has no entries", args.file.display()),
@@ -120,6 +121,7 @@ pub async fn analyze(args: AnalyzeArgs) -> anyhow::Result<i32> {
     let report_path = out_dir.join("report.json");
     report.redact_strings(&redactor);
     report::write_all(&report, &redacted, &out_dir)?;
+    history.record(&report, &report_path);
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else if !args.quiet {

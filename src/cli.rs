@@ -50,6 +50,82 @@ pub enum Command {
     /// Combine report.json files from several runs (regions, POPs) into one report that keeps
     /// each run's origin (`runs[]`, and `source` on every request and journey).
     Merge(MergeArgs),
+    /// List the runs recorded in the history (every `run` and `analyze` appends one unless
+    /// --no-history): id, start time, command, target, labels, verdict summary, report path.
+    /// Exit 2 when the history is missing or damaged.
+    History(HistoryArgs),
+}
+
+/// Where the history is, for the commands that read it.
+#[derive(Debug, Args, Clone)]
+pub struct HistoryFileArg {
+    /// The history store (SQLite) to read. Default: $CDNPROBE_HISTORY, else
+    /// output/history.sqlite (where `run` and `analyze` record by default).
+    #[arg(long = "history", value_name = "FILE", env = "CDNPROBE_HISTORY")]
+    pub history: Option<PathBuf>,
+}
+
+impl HistoryFileArg {
+    pub fn path(&self) -> PathBuf {
+        self.history
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(crate::history::DEFAULT_PATH))
+    }
+}
+
+/// Recording a run (run and analyze): the history store and the labels that tag the run.
+#[derive(Debug, Args, Clone, Default)]
+pub struct RecordArgs {
+    /// Append this run's summary (per behavior: verdict, hit ratio, loads, TTFB p50/p90/p99,
+    /// edge errors; findings by id; target, labels, version, times, the report.json's path) to
+    /// this SQLite history. Default: $CDNPROBE_HISTORY, else output/history.sqlite. Safe with concurrent runs; a history
+    /// that cannot be written is a warning (the run and its report stand), never reset.
+    #[arg(long = "history", value_name = "FILE", env = "CDNPROBE_HISTORY")]
+    pub history: Option<PathBuf>,
+
+    /// Do not record this run in the history (wins over --history and $CDNPROBE_HISTORY).
+    #[arg(long = "no-history")]
+    pub no_history: bool,
+
+    /// Tag the run, e.g. `--label region=fra --label env=prod` (repeatable): kept in the
+    /// history (`history`/`trend` filter on it). Names follow Prometheus' rule (letters, digits,
+    /// `_`); `behavior`, `severity`, `state`, `job`, `instance` are taken.
+    #[arg(long = "label", value_name = "KEY=VALUE")]
+    pub labels: Vec<crate::history::Label>,
+}
+
+impl RecordArgs {
+    pub fn history_path(&self) -> PathBuf {
+        self.history
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(crate::history::DEFAULT_PATH))
+    }
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct HistoryArgs {
+    #[command(flatten)]
+    pub history: HistoryFileArg,
+
+    /// Only runs of this target (as the `target` column shows it).
+    #[arg(long, value_name = "TARGET")]
+    pub target: Option<String>,
+
+    /// Only runs with this label (repeatable: all must match).
+    #[arg(long = "label", value_name = "KEY=VALUE")]
+    pub labels: Vec<crate::history::Label>,
+
+    /// Only runs started since: a span back from now (`30d`, `12h`, `2w`) or a date (`2026-11-01`).
+    #[arg(long, value_name = "SPAN|DATE")]
+    pub since: Option<String>,
+
+    /// The newest N runs (listed oldest first).
+    #[arg(long, value_name = "N", default_value_t = 50)]
+    pub limit: usize,
+
+    /// Print the runs (with their behaviors and findings) as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// The distribution the captures are classified against (run and analyze).
@@ -106,6 +182,9 @@ pub struct AnalyzeArgs {
     /// Write cookies, tokens and passwords from the HAR in clear. Dangerous.
     #[arg(long)]
     pub keep_secrets: bool,
+
+    #[command(flatten)]
+    pub record: RecordArgs,
 }
 
 #[derive(Debug, Args, Clone)]
@@ -276,6 +355,9 @@ pub struct RunArgs {
     /// Skip verification: journeys, classification and diagnosis only (no repeat loads).
     #[arg(long)]
     pub no_verify: bool,
+
+    #[command(flatten)]
+    pub record: RecordArgs,
 }
 
 impl RunArgs {

@@ -17,6 +17,7 @@ pub mod diagnose;
 pub mod error;
 pub mod exchange;
 pub mod har;
+pub mod history;
 pub mod input;
 pub mod interrupt;
 pub mod lab;
@@ -68,5 +69,6 @@ pub async fn dispatch(cli: cli::Cli) -> anyhow::Result<i32> {
         cli::Command::Schema => Ok(report::commands::schema()),
         cli::Command::Diff(args) => report::commands::diff(&args),
         cli::Command::Merge(args) => report::commands::merge(&args),
+        cli::Command::History(args) => history::history(&args),
     }
 }

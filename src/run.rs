@@ -820,6 +820,7 @@ async fn run_target(
     let dists = &target.dists;
     let verify_opts = args.verify_options();
     crate::verify::expectations(dists, &verify_opts.expects)?;
+    let mut history = crate::history::Recorder::open(&args.record, "run")?;
     let out_dir = args
         .out
         .clone()
@@ -955,6 +956,7 @@ async fn run_target(
     }
     report.redact_strings(&redactor);
     let files = report::write_all(&report, &redacted, &out_dir)?;
+    history.record(&report, &report_path);
     progress.finish();
     for n in &report.notes {
         if !args.quiet && !args.json {
