@@ -120,7 +120,7 @@ pub async fn analyze(args: AnalyzeArgs) -> anyhow::Result<i32> {
         .with_context(|| format!("creating output directory {}", out_dir.display()))?;
     let report_path = out_dir.join("report.json");
     report.redact_strings(&redactor);
-    report::write_all(&report, &redacted, &out_dir)?;
+    report::write_all_with(&report, &redacted, &out_dir, &history.trends(&report))?;
     history.record(&report, &report_path);
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);

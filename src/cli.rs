@@ -44,8 +44,10 @@ pub enum Command {
     /// Print the JSON Schema of report.json (the committed schema/report.schema.json).
     Schema,
     /// Compare two report.json files (UAT vs prod, before vs after): behavior verdicts, findings,
-    /// headers and edge TTLs per URL path. Exit 1 on a regression (a behavior that was met now
-    /// fails, a new error finding, a journey step that now fails), 0 otherwise, 2 on bad input.
+    /// headers and edge TTLs per URL path. Either side may be `last-good`: the newest good run
+    /// of the other side's target in the history. Exit 1 on a regression (a behavior that was
+    /// met now fails, a new error finding, a journey step that now fails), 0 otherwise, 2 on bad
+    /// input.
     Diff(DiffArgs),
     /// Combine report.json files from several runs (regions, POPs) into one report that keeps
     /// each run's origin (`runs[]`, and `source` on every request and journey).
@@ -54,6 +56,11 @@ pub enum Command {
     /// --no-history): id, start time, command, target, labels, verdict summary, report path.
     /// Exit 2 when the history is missing or damaged.
     History(HistoryArgs),
+    /// Per behavior (and target and label set), its series over the recorded runs: hit ratio as
+    /// a sparkline, verdicts, TTFB, and since when it has been met or failing; `--html FILE`
+    /// also draws them as one self-contained page (inline SVG, no script). Exit 2 when the
+    /// history is missing or damaged.
+    Trend(TrendArgs),
 }
 
 /// Where the history is, for the commands that read it.
@@ -100,6 +107,36 @@ impl RecordArgs {
             .clone()
             .unwrap_or_else(|| PathBuf::from(crate::history::DEFAULT_PATH))
     }
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct TrendArgs {
+    #[command(flatten)]
+    pub history: HistoryFileArg,
+
+    /// Only this behavior: its pattern as written (`'/s/*'`), or without the context path.
+    #[arg(long, value_name = "PATTERN")]
+    pub behavior: Option<String>,
+
+    /// Runs started since: a span back from now (`30d`, `12h`, `2w`) or a date (`2026-11-01`).
+    #[arg(long, value_name = "SPAN|DATE", default_value = "30d")]
+    pub since: String,
+
+    /// Only runs of this target (as `cdnprobe history` shows it).
+    #[arg(long, value_name = "TARGET")]
+    pub target: Option<String>,
+
+    /// Only runs with this label (repeatable: all must match), e.g. `--label region=fra`.
+    #[arg(long = "label", value_name = "KEY=VALUE")]
+    pub labels: Vec<crate::history::Label>,
+
+    /// Also write the series as a self-contained HTML page with a chart per series.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
+
+    /// Print the series as JSON instead of the table.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args, Clone)]
@@ -204,12 +241,19 @@ pub struct CheckConfigArgs {
 
 #[derive(Debug, Args, Clone)]
 pub struct DiffArgs {
-    /// The baseline report.json (e.g. UAT, or before the change).
+    /// The baseline report.json (e.g. UAT, or before the change), or `last-good`: the report of
+    /// the newest run in the history of B's target whose behaviors all met their expectations
+    /// with no error finding (and whose report.json is still on disk; `./last-good` for a file
+    /// of that name).
     #[arg(value_name = "A")]
     pub a: PathBuf,
-    /// The report.json to compare with it (e.g. prod, or after the change).
+    /// The report.json to compare with it (e.g. prod, or after the change), or `last-good` (of
+    /// A's target).
     #[arg(value_name = "B")]
     pub b: PathBuf,
+    /// The history `last-good` is looked up in.
+    #[command(flatten)]
+    pub history: HistoryFileArg,
     /// Print the differences as JSON instead of text.
     #[arg(long)]
     pub json: bool,

@@ -955,7 +955,7 @@ async fn run_target(
         }
     }
     report.redact_strings(&redactor);
-    let files = report::write_all(&report, &redacted, &out_dir)?;
+    let files = report::write_all_with(&report, &redacted, &out_dir, &history.trends(&report))?;
     history.record(&report, &report_path);
     progress.finish();
     for n in &report.notes {

@@ -321,3 +321,100 @@ fn a_lab_run_appends_a_row_that_history_reads() {
             predicate::str::contains("lab (proxy)").and(predicate::str::contains("region=lab")),
         );
 }
+
+/// A good lab run, then one with a fault: the second report.html draws each behavior's trend,
+/// `diff last-good` finds the good run (and not the faulty one, nor the report itself), and
+/// `trend` shows since when the behavior fails, in the terminal and as an HTML chart.
+#[test]
+fn trend_and_diff_last_good_over_lab_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("h.sqlite");
+    let good = dir.path().join("good");
+    let bad = dir.path().join("bad");
+    let lab_run = |out: &Path, faults: &[&str], code: i32| {
+        let mut c = cdnprobe();
+        c.args(["run", "--quiet", "--label", "region=lab", "--history"])
+            .arg(&store)
+            .arg("--out")
+            .arg(out);
+        for f in faults {
+            c.args(["--lab-fault", f]);
+        }
+        c.assert().code(code);
+    };
+    lab_run(&good, &[], 0);
+    lab_run(&bad, &["alb-stickiness"], 1);
+    let html = |d: &Path| std::fs::read_to_string(d.join("report.html")).unwrap();
+    assert!(
+        !html(&good).contains("<svg class=\"trend\""),
+        "no history yet"
+    );
+    let page = html(&bad);
+    assert!(page.contains("<svg class=\"trend\""));
+    assert!(page.contains("last 2 runs since"));
+    assert!(page.contains("✓✗"), "the /s/* card shows met, then failed");
+
+    let bad_report = bad.join("report.json");
+    let out = cdnprobe()
+        .args(["diff", "last-good"])
+        .arg(&bad_report)
+        .arg("--history")
+        .arg(&store)
+        .assert()
+        .code(1)
+        .get_output()
+        .clone();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("last-good: run 1 of "), "{stderr}");
+    assert!(
+        stderr.contains(&good.join("report.json").display().to_string()),
+        "{stderr}"
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("NEVER_HITS"));
+    cdnprobe()
+        .arg("diff")
+        .arg(&bad_report)
+        .args(["last-good", "--history"])
+        .arg(&store)
+        .assert()
+        .code(0)
+        .stderr(predicate::str::contains("last-good: run 1 of "));
+    // The only good run is the report itself: nothing to compare with.
+    cdnprobe()
+        .args(["diff", "last-good"])
+        .arg(good.join("report.json"))
+        .arg("--history")
+        .arg(&store)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("no good run of lab (proxy)"));
+
+    let chart = dir.path().join("trend.html");
+    let out = cdnprobe()
+        .args([
+            "trend",
+            "--behavior",
+            "/s/*",
+            "--label",
+            "region=lab",
+            "--history",
+        ])
+        .arg(&store)
+        .arg("--html")
+        .arg(&chart)
+        .assert()
+        .code(0)
+        .get_output()
+        .clone();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("/s/*") && text.contains("✓✗"), "{text}");
+    assert!(text.contains("failing since"), "{text}");
+    assert!(!text.contains("/download/resources/*"), "{text}");
+    let page = std::fs::read_to_string(&chart).unwrap();
+    assert!(page.contains("<svg class=\"trend\""));
+    assert!(page.contains("NEVER_HITS"));
+    assert!(
+        !page.contains("<script") && !page.contains("http://") && !page.contains("https://"),
+        "self-contained"
+    );
+}

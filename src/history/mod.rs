@@ -12,17 +12,20 @@ pub mod summary;
 pub mod trend;
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
-use crate::cli::{HistoryArgs, RecordArgs};
+use crate::cli::{HistoryArgs, RecordArgs, TrendArgs};
 use crate::error::{UserError, exit};
-use crate::report::Report;
+use crate::report::{Report, TrendPoint, Trends};
 use store::{Query, Store};
 use summary::RunSummary;
 
 /// Where the history lives unless `--history` says otherwise (next to the runs' directories).
 pub const DEFAULT_PATH: &str = "output/history.sqlite";
+
+/// How many earlier runs report.html's trend shows per behavior.
+const REPORT_TREND_RUNS: usize = 20;
 
 /// Label names cdnprobe's own metrics use (or Prometheus reserves): a `--label` cannot take them.
 pub const RESERVED_LABELS: &[&str] = &[
@@ -121,6 +124,48 @@ impl Recorder {
         &self.labels
     }
 
+    /// Per behavior, its points in the last runs of the same target and labels, then this run's:
+    /// what report.html draws. Empty without a history (or with no earlier run).
+    pub fn trends(&self, report: &Report) -> Trends {
+        let Some(store) = &self.store else {
+            return Trends::new();
+        };
+        let runs = match store.runs(&Query {
+            target: Some(report.target.clone()),
+            labels: self.labels.clone(),
+            limit: Some(REPORT_TREND_RUNS),
+            ..Default::default()
+        }) {
+            Ok(r) => r,
+            Err(e) => {
+                eprintln!("warning: report.html shows no trend: {e}");
+                return Trends::new();
+            }
+        };
+        if runs.is_empty() {
+            return Trends::new();
+        }
+        let now = self.summary(report, None);
+        let mut trends = Trends::new();
+        for b in &now.behaviors {
+            let mut points: Vec<TrendPoint> = runs
+                .iter()
+                .filter_map(|r| {
+                    r.behaviors
+                        .iter()
+                        .find(|x| x.pattern == b.pattern)
+                        .map(|x| trend::point(r, x))
+                })
+                .collect();
+            if points.is_empty() {
+                continue;
+            }
+            points.push(trend::point(&now, b));
+            trends.insert(b.pattern.clone(), points);
+        }
+        trends
+    }
+
     fn summary(&self, report: &Report, report_path: Option<&Path>) -> RunSummary {
         let path = report_path.map(|p| p.display().to_string());
         summary::summarize(
@@ -209,6 +254,96 @@ pub fn history(args: &HistoryArgs) -> anyhow::Result<i32> {
         print!("{}", trend::runs_table(&runs));
     }
     Ok(exit::OK)
+}
+
+/// `cdnprobe trend`: per behavior (and target and label set), its series over the runs.
+pub fn trend(args: &TrendArgs) -> anyhow::Result<i32> {
+    let store = Store::open_existing(&args.history.path())?;
+    let since = parse_since(&args.since, chrono::Utc::now())
+        .map_err(|e| UserError::input(format!("--since {e}"), "e.g. --since 30d"))?;
+    let runs = store.runs(&Query {
+        target: args.target.clone(),
+        labels: labels_map(&args.labels)?,
+        since: Some(rfc3339(since)),
+        ..Default::default()
+    })?;
+    let series = trend::series(&runs, args.behavior.as_deref());
+    if let Some(html) = &args.html {
+        let page = trend::render_html(&series, &args.since)?;
+        crate::report::write_atomically(html, page.as_bytes())?;
+        eprintln!("trend chart written to {}", html.display());
+    }
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&series)?);
+    } else {
+        print!("{}", trend::render_text(&series));
+    }
+    Ok(exit::OK)
+}
+
+/// `diff` with `last-good` on one side replaced by that run's report.json.
+pub fn resolve_last_good(mut args: crate::cli::DiffArgs) -> anyhow::Result<crate::cli::DiffArgs> {
+    let is_kw = |p: &Path| p.as_os_str() == LAST_GOOD;
+    match (is_kw(&args.a), is_kw(&args.b)) {
+        (true, true) => Err(UserError::input(
+            "diff last-good last-good compares nothing",
+            "give a report.json on one side: cdnprobe diff last-good output/<run>/report.json",
+        )
+        .into()),
+        (true, false) => {
+            args.a = last_good_report(&args.history.path(), &args.b)?;
+            Ok(args)
+        }
+        (false, true) => {
+            args.b = last_good_report(&args.history.path(), &args.a)?;
+            Ok(args)
+        }
+        (false, false) => Ok(args),
+    }
+}
+
+/// The keyword `diff` takes for the newest good run.
+pub const LAST_GOOD: &str = "last-good";
+
+/// `diff last-good X`: the report.json of the newest good run for X's target in the history.
+fn last_good_report(history: &Path, other: &Path) -> anyhow::Result<PathBuf> {
+    #[derive(serde::Deserialize)]
+    struct TargetOnly {
+        target: String,
+    }
+    let text = crate::input::read_to_string(other, crate::input::Kind::Report)?;
+    let other_target = serde_json::from_str::<TargetOnly>(&text)
+        .map_err(|e| {
+            UserError::input(
+                format!("{}: not a report.json ({e})", other.display()),
+                "pass the report.json from a cdnprobe run's output directory",
+            )
+        })?
+        .target;
+    drop(text);
+    let other_target = other_target.as_str();
+    let store = Store::open_existing(history)?;
+    match store.last_good(other_target, Some(other))? {
+        Some(run) => {
+            let path = PathBuf::from(run.report_path.clone().unwrap_or_default());
+            eprintln!(
+                "last-good: run {} of {} ({}): {}",
+                run.id,
+                run.started_at,
+                run.verdict_summary(),
+                path.display()
+            );
+            Ok(path)
+        }
+        None => Err(UserError::input(
+            format!(
+                "{}: no good run of {other_target} (every behavior met, no error finding) whose report.json is still on disk",
+                history.display()
+            ),
+            "`cdnprobe history` lists the runs; compare with a report.json by its path instead",
+        )
+        .into()),
+    }
 }
 
 #[cfg(test)]
