@@ -121,7 +121,8 @@ pub async fn analyze(args: AnalyzeArgs) -> anyhow::Result<i32> {
     let report_path = out_dir.join("report.json");
     report.redact_strings(&redactor);
     report::write_all_with(&report, &redacted, &out_dir, &history.trends(&report))?;
-    history.record(&report, &report_path);
+    let summary = history.record(&report, &report_path);
+    crate::metrics::publish(&args.record, &summary).await;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else if !args.quiet {

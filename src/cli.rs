@@ -96,9 +96,27 @@ pub struct RecordArgs {
 
     /// Tag the run, e.g. `--label region=fra --label env=prod` (repeatable): kept in the
     /// history (`history`/`trend` filter on it). Names follow Prometheus' rule (letters, digits,
-    /// `_`); `behavior`, `severity`, `state`, `job`, `instance` are taken.
+    /// `_`); `behavior`, `verdict`, `severity`, `finding`, `percentile`, `job`, `instance` are
+    /// taken. Also the labels of every metric (`--metrics-file`) and the Pushgateway's grouping
+    /// key (`--pushgateway`): keep them few and bounded (a region, not a URL).
     #[arg(long = "label", value_name = "KEY=VALUE")]
     pub labels: Vec<crate::history::Label>,
+
+    /// Write the run's metrics to FILE (atomically) in the text format both Prometheus (0.0.4)
+    /// and OpenMetrics read, for node_exporter's textfile collector (`*.prom` in its
+    /// --collector.textfile.directory): per behavior pattern the verdict (one sample per verdict,
+    /// 1 for the current one), expectation met, hit ratio, loads, hits, requests, TTFB p50/p90/p99
+    /// and edge errors; findings by severity and by id; run success, exit code, duration and start
+    /// time; each with the run's --label's. See README "History, trends and metrics".
+    #[arg(long = "metrics-file", value_name = "FILE")]
+    pub metrics_file: Option<PathBuf>,
+
+    /// Push the same metrics to a Prometheus Pushgateway: HTTP PUT to
+    /// URL/metrics/job/cdnprobe/<label>/<value>... (the run's --label's are the grouping key, so
+    /// each region replaces its own previous run). A push that fails is a warning; the run's
+    /// result stands.
+    #[arg(long, value_name = "URL", env = "CDNPROBE_PUSHGATEWAY", value_parser = crate::metrics::parse_pushgateway)]
+    pub pushgateway: Option<url::Url>,
 }
 
 impl RecordArgs {

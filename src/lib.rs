@@ -22,6 +22,7 @@ pub mod input;
 pub mod interrupt;
 pub mod lab;
 pub mod logging;
+pub mod metrics;
 pub mod redact;
 pub mod report;
 pub mod run;

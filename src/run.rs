@@ -956,7 +956,8 @@ async fn run_target(
     }
     report.redact_strings(&redactor);
     let files = report::write_all_with(&report, &redacted, &out_dir, &history.trends(&report))?;
-    history.record(&report, &report_path);
+    let summary = history.record(&report, &report_path);
+    crate::metrics::publish(&args.record, &summary).await;
     progress.finish();
     for n in &report.notes {
         if !args.quiet && !args.json {

@@ -29,7 +29,15 @@ const REPORT_TREND_RUNS: usize = 20;
 
 /// Label names cdnprobe's own metrics use (or Prometheus reserves): a `--label` cannot take them.
 pub const RESERVED_LABELS: &[&str] = &[
-    "behavior", "severity", "state", "job", "instance", "le", "quantile",
+    "behavior",
+    "verdict",
+    "severity",
+    "finding",
+    "percentile",
+    "job",
+    "instance",
+    "le",
+    "quantile",
 ];
 
 /// `--label key=value`: a Prometheus-style label that tags a run (region, environment).
@@ -177,20 +185,20 @@ impl Recorder {
         )
     }
 
-    /// Append the run (one transaction). A failure is a warning: the run's result stands.
-    pub fn record(&mut self, report: &Report, report_path: &Path) -> Option<i64> {
-        let run = self.summary(report, Some(report_path));
-        let store = self.store.as_mut()?;
-        match store.append(&run) {
-            Ok(id) => Some(id),
-            Err(e) => {
-                eprintln!(
+    /// Append the run (one transaction) and return its summary (the metrics are made from it).
+    /// A failure to append is a warning: the run's result stands.
+    pub fn record(&mut self, report: &Report, report_path: &Path) -> RunSummary {
+        let mut run = self.summary(report, Some(report_path));
+        if let Some(store) = self.store.as_mut() {
+            match store.append(&run) {
+                Ok(id) => run.id = id,
+                Err(e) => eprintln!(
                     "warning: this {} is not recorded in the history: {e}",
                     self.command
-                );
-                None
+                ),
             }
         }
+        run
     }
 }
 
