@@ -205,6 +205,18 @@ pub fn render(run: &RunSummary, labels: &BTreeMap<String, String>) -> String {
                 f64::from(u8::from(b.pass == Some(true))),
             );
         }
+        let mut f = family(
+            o,
+            c,
+            "cdnprobe_behavior_expects_hit",
+            "1 when the behavior is expected to hit (cache), 0 when expected to bypass.",
+        );
+        for b in &judged {
+            f.sample(
+                &[("behavior", &b.pattern)],
+                f64::from(u8::from(b.expect.as_deref() == Some("hit"))),
+            );
+        }
     }
     let with_ratio: Vec<_> = run
         .behaviors

@@ -110,6 +110,14 @@ fn a_verified_run_renders_valid_metrics_with_the_verdict_as_a_state() {
         get(r#"cdnprobe_behavior_expectation_met{behavior="/download/resources/*",region="fra"}"#),
         1.0
     );
+    assert_eq!(
+        get(r#"cdnprobe_behavior_expects_hit{behavior="/s/*",region="fra"}"#),
+        1.0
+    );
+    assert_eq!(
+        get(r#"cdnprobe_behavior_expects_hit{behavior="*",region="fra"}"#),
+        0.0
+    );
     // One sample per verdict per verified behavior, so `== 1` always selects the current one.
     let verdicts = s
         .keys()
