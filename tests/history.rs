@@ -418,3 +418,47 @@ fn trend_and_diff_last_good_over_lab_runs() {
         "self-contained"
     );
 }
+
+/// A run given a relative --out records its report's absolute path, so `diff last-good` finds
+/// it from any directory.
+#[test]
+fn the_report_path_is_recorded_absolute() {
+    let dir = tempfile::tempdir().unwrap();
+    let har = std::fs::canonicalize(HAR).unwrap();
+    cdnprobe()
+        .current_dir(dir.path())
+        .arg("analyze")
+        .arg(&har)
+        .args(["--quiet", "--out", "rel", "--history", "h.sqlite"])
+        .assert()
+        .code(1);
+    let runs = runs(&dir.path().join("h.sqlite"));
+    let recorded = PathBuf::from(runs[0]["report_path"].as_str().unwrap());
+    assert!(recorded.is_absolute(), "{recorded:?}");
+    assert_eq!(
+        std::fs::canonicalize(recorded).unwrap(),
+        std::fs::canonicalize(dir.path().join("rel/report.json")).unwrap()
+    );
+}
+
+/// A history from a newer cdnprobe (a later layout) is refused, not rewritten.
+#[test]
+fn a_newer_layout_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("newer.sqlite");
+    rusqlite::Connection::open(&store)
+        .unwrap()
+        // application_id 'cdnp', layout 99.
+        .execute_batch("PRAGMA application_id = 1667526256; PRAGMA user_version = 99;")
+        .unwrap();
+    let before = std::fs::read(&store).unwrap();
+    cdnprobe()
+        .args(["history", "--history"])
+        .arg(&store)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "written by a newer cdnprobe (layout 99",
+        ));
+    assert_eq!(std::fs::read(&store).unwrap(), before);
+}

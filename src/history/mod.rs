@@ -175,7 +175,13 @@ impl Recorder {
     }
 
     fn summary(&self, report: &Report, report_path: Option<&Path>) -> RunSummary {
-        let path = report_path.map(|p| p.display().to_string());
+        // Absolute, so `diff last-good` finds it from any directory.
+        let path = report_path.map(|p| {
+            std::path::absolute(p)
+                .unwrap_or_else(|_| p.to_path_buf())
+                .display()
+                .to_string()
+        });
         summary::summarize(
             self.command,
             report,

@@ -39,8 +39,7 @@ pub struct RunSummary {
     pub findings_warn: usize,
     pub findings_info: usize,
     pub behaviors_failed: usize,
-    /// The run's report.json (as the run was given it: relative to its working directory unless
-    /// `--out` was absolute), for `diff last-good`.
+    /// The run's report.json (absolute), for `diff last-good`.
     pub report_path: Option<String>,
     pub behaviors: Vec<BehaviorSummary>,
     pub findings: Vec<FindingCount>,
