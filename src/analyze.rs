@@ -50,6 +50,8 @@ pub fn page_hosts(exchanges: &[Exchange]) -> Vec<String> {
 /// `cdnprobe analyze`. Returns the exit code.
 pub async fn analyze(args: AnalyzeArgs) -> anyhow::Result<i32> {
     let started = chrono::Utc::now();
+    // Before the HAR is read: a mistake in the labels should not wait for a large import.
+    let mut history = crate::history::Recorder::open(&args.record, "analyze")?;
     let t = std::time::Instant::now();
     let exchanges = crate::har::import_file(&args.file)?.map_err(|e| {
         let u = UserError::from(e);
@@ -61,7 +63,6 @@ pub async fn analyze(args: AnalyzeArgs) -> anyhow::Result<i32> {
         }
     })?;
     tracing::debug!("imported {} entries: {:?}", exchanges.len(), t.elapsed());
-    let mut history = crate::history::Recorder::open(&args.record, "analyze")?;
     if exchanges.is_empty() {
         return Err(UserError::input(
             format!("{}: the HAR has no entries", args.file.display()),
