@@ -29,7 +29,8 @@ RUN useradd --create-home --uid 10001 --shell /usr/sbin/nologin cdnprobe \
 COPY --from=build /usr/local/bin/cdnprobe /usr/local/bin/cdnprobe
 COPY scenarios /opt/cdnprobe/scenarios
 ENV CHROME=/usr/bin/chromium
-USER cdnprobe
+# Numeric, so Kubernetes' runAsNonRoot can verify it without a passwd lookup.
+USER 10001:10001
 # Without --out, runs land in /out/output/<UTC timestamp>-<host>/: mount a volume on /out.
 WORKDIR /out
 # tini reaps Chromium's helper processes and forwards signals. cdnprobe handles SIGINT (Ctrl-C):

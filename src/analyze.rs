@@ -50,6 +50,8 @@ pub fn page_hosts(exchanges: &[Exchange]) -> Vec<String> {
 /// `cdnprobe analyze`. Returns the exit code.
 pub async fn analyze(args: AnalyzeArgs) -> anyhow::Result<i32> {
     let started = chrono::Utc::now();
+    // Before the HAR is read: a mistake in the labels should not wait for a large import.
+    let mut history = crate::history::Recorder::open(&args.record, "analyze")?;
     let t = std::time::Instant::now();
     let exchanges = crate::har::import_file(&args.file)?.map_err(|e| {
         let u = UserError::from(e);
@@ -119,7 +121,9 @@ pub async fn analyze(args: AnalyzeArgs) -> anyhow::Result<i32> {
         .with_context(|| format!("creating output directory {}", out_dir.display()))?;
     let report_path = out_dir.join("report.json");
     report.redact_strings(&redactor);
-    report::write_all(&report, &redacted, &out_dir)?;
+    report::write_all_with(&report, &redacted, &out_dir, &history.trends(&report))?;
+    let summary = history.record(&report, &report_path);
+    crate::metrics::publish(&args.record, &summary).await;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else if !args.quiet {

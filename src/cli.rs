@@ -44,12 +44,143 @@ pub enum Command {
     /// Print the JSON Schema of report.json (the committed schema/report.schema.json).
     Schema,
     /// Compare two report.json files (UAT vs prod, before vs after): behavior verdicts, findings,
-    /// headers and edge TTLs per URL path. Exit 1 on a regression (a behavior that was met now
-    /// fails, a new error finding, a journey step that now fails), 0 otherwise, 2 on bad input.
+    /// headers and edge TTLs per URL path. Either side may be `last-good`: the newest good run
+    /// of the other side's target in the history. Exit 1 on a regression (a behavior that was
+    /// met now fails, a new error finding, a journey step that now fails), 0 otherwise, 2 on bad
+    /// input.
     Diff(DiffArgs),
     /// Combine report.json files from several runs (regions, POPs) into one report that keeps
     /// each run's origin (`runs[]`, and `source` on every request and journey).
     Merge(MergeArgs),
+    /// List the runs recorded in the history (every `run` and `analyze` appends one unless
+    /// --no-history): id, start time, command, target, labels, verdict summary, report path.
+    /// Exit 2 when the history is missing or damaged.
+    History(HistoryArgs),
+    /// Per behavior (and target and label set), its series over the recorded runs: hit ratio as
+    /// a sparkline, verdicts, TTFB, and since when it has been met or failing; `--html FILE`
+    /// also draws them as one self-contained page (inline SVG, no script). Exit 2 when the
+    /// history is missing or damaged.
+    Trend(TrendArgs),
+}
+
+/// Where the history is, for the commands that read it.
+#[derive(Debug, Args, Clone)]
+pub struct HistoryFileArg {
+    /// The history store (SQLite) to read. Default: $CDNPROBE_HISTORY, else
+    /// output/history.sqlite (where `run` and `analyze` record by default).
+    #[arg(long = "history", value_name = "FILE", env = "CDNPROBE_HISTORY")]
+    pub history: Option<PathBuf>,
+}
+
+impl HistoryFileArg {
+    pub fn path(&self) -> PathBuf {
+        self.history
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(crate::history::DEFAULT_PATH))
+    }
+}
+
+/// Recording a run (run and analyze): the history store and the labels that tag the run.
+#[derive(Debug, Args, Clone, Default)]
+pub struct RecordArgs {
+    /// Append this run's summary (per behavior: verdict, hit ratio, loads, TTFB p50/p90/p99,
+    /// edge errors; findings by id; target, labels, version, times, the report.json's path) to
+    /// this SQLite history. Default: $CDNPROBE_HISTORY, else output/history.sqlite. Safe with concurrent runs; a history
+    /// that cannot be written is a warning (the run and its report stand), never reset.
+    #[arg(long = "history", value_name = "FILE", env = "CDNPROBE_HISTORY")]
+    pub history: Option<PathBuf>,
+
+    /// Do not record this run in the history (wins over --history and $CDNPROBE_HISTORY).
+    #[arg(long = "no-history")]
+    pub no_history: bool,
+
+    /// Tag the run, e.g. `--label region=fra --label env=prod` (repeatable): kept in the
+    /// history (`history`/`trend` filter on it). Names follow Prometheus' rule (letters, digits,
+    /// `_`); `behavior`, `verdict`, `severity`, `finding`, `percentile`, `job`, `instance` are
+    /// taken. Also the labels of every metric (`--metrics-file`) and the Pushgateway's grouping
+    /// key (`--pushgateway`): keep them few and bounded (a region, not a URL).
+    #[arg(long = "label", value_name = "KEY=VALUE")]
+    pub labels: Vec<crate::history::Label>,
+
+    /// Write the run's metrics to FILE (atomically) in the text format both Prometheus (0.0.4)
+    /// and OpenMetrics read, for node_exporter's textfile collector (`*.prom` in its
+    /// --collector.textfile.directory): per behavior pattern the verdict (one sample per verdict,
+    /// 1 for the current one), expectation met, hit ratio, loads, hits, requests, TTFB p50/p90/p99
+    /// and edge errors; findings by severity and by id; run success, exit code, duration and start
+    /// time; each with the run's --label's. See README "History, trends and metrics".
+    #[arg(long = "metrics-file", value_name = "FILE")]
+    pub metrics_file: Option<PathBuf>,
+
+    /// Push the same metrics to a Prometheus Pushgateway: HTTP PUT to
+    /// URL/metrics/job/cdnprobe/<label>/<value>... (the run's --label's are the grouping key, so
+    /// each region replaces its own previous run). A push that fails is a warning; the run's
+    /// result stands.
+    #[arg(long, value_name = "URL", env = "CDNPROBE_PUSHGATEWAY", value_parser = crate::metrics::parse_pushgateway)]
+    pub pushgateway: Option<url::Url>,
+}
+
+impl RecordArgs {
+    pub fn history_path(&self) -> PathBuf {
+        self.history
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(crate::history::DEFAULT_PATH))
+    }
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct TrendArgs {
+    #[command(flatten)]
+    pub history: HistoryFileArg,
+
+    /// Only this behavior: its pattern as written (`'/s/*'`), or without the context path.
+    #[arg(long, value_name = "PATTERN")]
+    pub behavior: Option<String>,
+
+    /// Runs started since: a span back from now (`30d`, `12h`, `2w`) or a date (`2026-11-01`).
+    #[arg(long, value_name = "SPAN|DATE", default_value = "30d")]
+    pub since: String,
+
+    /// Only runs of this target (as `cdnprobe history` shows it).
+    #[arg(long, value_name = "TARGET")]
+    pub target: Option<String>,
+
+    /// Only runs with this label (repeatable: all must match), e.g. `--label region=fra`.
+    #[arg(long = "label", value_name = "KEY=VALUE")]
+    pub labels: Vec<crate::history::Label>,
+
+    /// Also write the series as a self-contained HTML page with a chart per series.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
+
+    /// Print the series as JSON instead of the table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct HistoryArgs {
+    #[command(flatten)]
+    pub history: HistoryFileArg,
+
+    /// Only runs of this target (as the `target` column shows it).
+    #[arg(long, value_name = "TARGET")]
+    pub target: Option<String>,
+
+    /// Only runs with this label (repeatable: all must match).
+    #[arg(long = "label", value_name = "KEY=VALUE")]
+    pub labels: Vec<crate::history::Label>,
+
+    /// Only runs started since: a span back from now (`30d`, `12h`, `2w`) or a date (`2026-11-01`).
+    #[arg(long, value_name = "SPAN|DATE")]
+    pub since: Option<String>,
+
+    /// The newest N runs (listed oldest first).
+    #[arg(long, value_name = "N", default_value_t = 50)]
+    pub limit: usize,
+
+    /// Print the runs (with their behaviors and findings) as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// The distribution the captures are classified against (run and analyze).
@@ -106,6 +237,9 @@ pub struct AnalyzeArgs {
     /// Write cookies, tokens and passwords from the HAR in clear. Dangerous.
     #[arg(long)]
     pub keep_secrets: bool,
+
+    #[command(flatten)]
+    pub record: RecordArgs,
 }
 
 #[derive(Debug, Args, Clone)]
@@ -125,12 +259,19 @@ pub struct CheckConfigArgs {
 
 #[derive(Debug, Args, Clone)]
 pub struct DiffArgs {
-    /// The baseline report.json (e.g. UAT, or before the change).
+    /// The baseline report.json (e.g. UAT, or before the change), or `last-good`: the report of
+    /// the newest run in the history of B's target whose behaviors all met their expectations
+    /// with no error finding (and whose report.json is still on disk; `./last-good` for a file
+    /// of that name).
     #[arg(value_name = "A")]
     pub a: PathBuf,
-    /// The report.json to compare with it (e.g. prod, or after the change).
+    /// The report.json to compare with it (e.g. prod, or after the change), or `last-good` (of
+    /// A's target).
     #[arg(value_name = "B")]
     pub b: PathBuf,
+    /// The history `last-good` is looked up in.
+    #[command(flatten)]
+    pub history: HistoryFileArg,
     /// Print the differences as JSON instead of text.
     #[arg(long)]
     pub json: bool,
@@ -276,6 +417,9 @@ pub struct RunArgs {
     /// Skip verification: journeys, classification and diagnosis only (no repeat loads).
     #[arg(long)]
     pub no_verify: bool,
+
+    #[command(flatten)]
+    pub record: RecordArgs,
 }
 
 impl RunArgs {

@@ -17,10 +17,12 @@ pub mod diagnose;
 pub mod error;
 pub mod exchange;
 pub mod har;
+pub mod history;
 pub mod input;
 pub mod interrupt;
 pub mod lab;
 pub mod logging;
+pub mod metrics;
 pub mod redact;
 pub mod report;
 pub mod run;
@@ -66,7 +68,9 @@ pub async fn dispatch(cli: cli::Cli) -> anyhow::Result<i32> {
             Ok(error::exit::OK)
         }
         cli::Command::Schema => Ok(report::commands::schema()),
-        cli::Command::Diff(args) => report::commands::diff(&args),
+        cli::Command::Diff(args) => report::commands::diff(&history::resolve_last_good(args)?),
         cli::Command::Merge(args) => report::commands::merge(&args),
+        cli::Command::History(args) => history::history(&args),
+        cli::Command::Trend(args) => history::trend(&args),
     }
 }

@@ -848,6 +848,7 @@ async fn run_target(
     let dists = &target.dists;
     let verify_opts = args.verify_options();
     crate::verify::expectations(dists, &verify_opts.expects)?;
+    let mut history = crate::history::Recorder::open(&args.record, "run")?;
     let out_dir = args
         .out
         .clone()
@@ -982,7 +983,9 @@ async fn run_target(
         }
     }
     report.redact_strings(&redactor);
-    let files = report::write_all(&report, &redacted, &out_dir)?;
+    let files = report::write_all_with(&report, &redacted, &out_dir, &history.trends(&report))?;
+    let summary = history.record(&report, &report_path);
+    crate::metrics::publish(&args.record, &summary).await;
     progress.finish();
     for n in &report.notes {
         if !args.quiet && !args.json {

@@ -18,9 +18,12 @@ use super::terminal::{outcome_word, sorted_findings, status_letter, verdict_str}
 use super::{ExportContext, Exporter, Report, RequestRecord};
 
 const TEMPLATE: &str = include_str!("templates/report.html");
-const CSS: &str = include_str!("templates/report.css");
+/// The page's style (also `cdnprobe trend --html`'s).
+pub const CSS: &str = include_str!("templates/report.css");
 const JS: &str = include_str!("templates/report.js");
 const WATERFALL: &str = include_str!("templates/waterfall.html");
+/// The trend chart (also used by `cdnprobe trend --html`).
+pub const CHART: &str = include_str!("templates/chart.html");
 
 pub struct HtmlExporter;
 
@@ -34,7 +37,7 @@ impl Exporter for HtmlExporter {
         ctx: &ExportContext,
         out: &mut dyn std::io::Write,
     ) -> anyhow::Result<()> {
-        write_html(report, ctx.out_dir, out)
+        write_html_with(report, ctx.out_dir, ctx.trends, out)
     }
 }
 
@@ -47,10 +50,23 @@ pub fn to_html(report: &Report, out_dir: &Path) -> anyhow::Result<String> {
 }
 
 fn write_html(report: &Report, out_dir: &Path, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
+    write_html_with(report, out_dir, &super::Trends::new(), out)
+}
+
+fn write_html_with(
+    report: &Report,
+    out_dir: &Path,
+    trends: &super::Trends,
+    out: &mut dyn std::io::Write,
+) -> anyhow::Result<()> {
     let mut env = Environment::new();
     env.add_template("report.html", TEMPLATE)?;
     env.add_template("waterfall.html", WATERFALL)?;
-    let view = view(report, out_dir);
+    env.add_template("chart.html", CHART)?;
+    let mut view = view(report, out_dir);
+    for b in &mut view.behaviors {
+        b.trend = trends.get(&b.pattern).map(|points| trend_view(points));
+    }
     env.get_template("report.html")?
         .render_captured_to(minijinja::value::Serde(&view), out)?;
     Ok(())
@@ -104,6 +120,29 @@ struct BehaviorView {
     asset_kinds: String,
     urls: usize,
     sequences: Vec<SequenceView>,
+    /// The behavior's recent runs (from the history), this one last.
+    trend: Option<TrendView>,
+}
+
+#[derive(Serialize)]
+struct TrendView {
+    chart: super::chart::Chart,
+    runs: usize,
+    since: String,
+    /// Verdicts oldest first, one letter per run (`✓` met, `✗` failed, `·` not judged).
+    strip: String,
+}
+
+fn trend_view(points: &[super::TrendPoint]) -> TrendView {
+    TrendView {
+        chart: super::chart::chart(points, 220, 44),
+        runs: points.len(),
+        since: points
+            .first()
+            .map(|p| p.started_at.clone())
+            .unwrap_or_default(),
+        strip: super::chart::verdict_strip(points),
+    }
 }
 
 #[derive(Serialize)]
@@ -340,6 +379,7 @@ fn view(report: &Report, out_dir: &Path) -> View {
             requests: b.requests,
             asset_kinds: b.asset_kinds.join(", "),
             urls: b.urls.len(),
+            trend: None,
             sequences: b
                 .sequences
                 .iter()

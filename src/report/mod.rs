@@ -8,6 +8,7 @@
 //! `export/`): each renders the same `Report` (plus the redacted exchanges, for the HAR), so the
 //! formats cannot disagree about what happened. [`write_all`] writes them all.
 
+pub mod chart;
 pub mod commands;
 pub mod diff;
 pub mod display;
@@ -32,6 +33,7 @@ use crate::classify::{self, AssetKind, CacheStatus, Distribution, EdgeTreatment}
 use crate::diagnose::{Finding, Severity};
 use crate::exchange::{Exchange, Failure, Headers, Timing};
 use crate::verify::BehaviorReport;
+pub use chart::{TrendPoint, Trends};
 
 /// Bump the minor part for additive changes, the major part for breaking ones.
 ///
@@ -380,6 +382,8 @@ pub struct ExportContext<'a> {
     pub exchanges: &'a [Exchange],
     /// The directory the files go to (links between them are relative to it).
     pub out_dir: &'a Path,
+    /// Each behavior's recent runs from the history (empty without one): report.html draws them.
+    pub trends: &'a Trends,
 }
 
 /// One output file.
@@ -426,9 +430,23 @@ pub fn write_all(
     exchanges: &[Exchange],
     out_dir: &Path,
 ) -> anyhow::Result<Vec<PathBuf>> {
+    write_all_with(report, exchanges, out_dir, &Trends::new())
+}
+
+/// [`write_all`], with each behavior's trend from the history for report.html.
+pub fn write_all_with(
+    report: &Report,
+    exchanges: &[Exchange],
+    out_dir: &Path,
+    trends: &Trends,
+) -> anyhow::Result<Vec<PathBuf>> {
     std::fs::create_dir_all(out_dir)
         .with_context(|| format!("creating output directory {}", out_dir.display()))?;
-    let ctx = ExportContext { exchanges, out_dir };
+    let ctx = ExportContext {
+        exchanges,
+        out_dir,
+        trends,
+    };
     let exporters = exporters();
     // What people read shows long strings clipped; the record (report.json, capture.har) keeps
     // them whole. See `display`.
