@@ -16,6 +16,7 @@ use std::sync::{Arc, LazyLock, RwLock};
 
 use crate::redact::Redactor;
 
+use tracing_subscriber::filter::FilterExt;
 use tracing_subscriber::layer::{Context, SubscriberExt};
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{EnvFilter, Layer};
@@ -105,12 +106,16 @@ pub fn init(verbose: bool) {
     } else {
         "cdnprobe=warn"
     };
-    let mut display = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
-    for cap in PROTOCOL_DUMP_CAPS {
-        if let Ok(d) = cap.parse() {
-            display = display.add_directive(d);
-        }
-    }
+    let display = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    // The caps are a second filter that must also pass, so they only ever lower a level: as
+    // directives added to `display` they *enabled* chromiumoxide at info under the default
+    // `cdnprobe=warn`, and every run printed its "WS Invalid message" warnings, `--quiet` or not.
+    let caps: tracing_subscriber::filter::Targets = PROTOCOL_DUMP_CAPS
+        .join(",")
+        .parse::<tracing_subscriber::filter::Targets>()
+        .unwrap_or_default()
+        .with_default(tracing::level_filters::LevelFilter::TRACE);
+    let display = display.and(caps);
     let counter =
         ParseErrorCounter.with_filter(EnvFilter::new(format!("{PARSE_ERROR_TARGET}=debug")));
     let _ = tracing_subscriber::registry()

@@ -44,6 +44,7 @@ fn lab_run(extra: &[&str]) -> Value {
 fn lab_run_env(extra: &[&str], env: &[(&str, &str)]) -> Value {
     let dir = tempfile::tempdir().unwrap();
     let mut cmd = cdnprobe();
+    cmd.env_remove("RUST_LOG");
     for name in [
         "CDNPROBE_JIRA_PROJECT",
         "CDNPROBE_JIRA_ISSUE",
@@ -56,11 +57,16 @@ fn lab_run_env(extra: &[&str], env: &[(&str, &str)]) -> Value {
     for (k, v) in env {
         cmd.env(k, v);
     }
-    cmd.args(["run", "--quiet", "--no-verify", "--out"])
+    let done = cmd
+        .args(["run", "--quiet", "--no-verify", "--out"])
         .arg(dir.path())
         .args(extra)
         .assert()
         .code(0);
+    // `--quiet` with no RUST_LOG: no library's log line reaches stderr (chromiumoxide's "WS
+    // Invalid message" warnings used to, a few hundred per run).
+    let stderr = String::from_utf8_lossy(&done.get_output().stderr).into_owned();
+    assert!(!stderr.contains("WS Invalid message"), "{stderr}");
     report(dir.path())
 }
 
