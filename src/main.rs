@@ -10,6 +10,13 @@ use clap::Parser;
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() {
+    // `cdnprobe analyze x.har --json | head`: a closed stdout ends the process quietly, as it
+    // does any Unix filter, instead of panicking in `println!` (Rust ignores SIGPIPE by default).
+    // Sockets are unaffected: std and tokio send with MSG_NOSIGNAL.
+    // SAFETY: setting a signal's disposition to its default before any thread starts.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = Cli::parse();
     let verbose = matches!(&cli.command, Command::Run(a) if a.verbose);
     cdnprobe::logging::init(verbose);

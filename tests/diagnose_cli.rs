@@ -367,3 +367,37 @@ fn a_har_entry_whose_url_is_not_a_url_is_exit_2_naming_the_entry() {
         .stderr(predicate::str::contains("hint:"))
         .stdout(predicate::str::contains("cors-blocked").not());
 }
+
+/// `cdnprobe analyze x.har --json | head -c 1`: the reader goes away; cdnprobe ends quietly (by
+/// SIGPIPE, as a Unix filter does) instead of panicking in `println!`.
+#[test]
+fn a_closed_stdout_ends_the_process_quietly() {
+    use std::io::Read;
+    use std::os::unix::process::ExitStatusExt;
+    let out = tempfile::tempdir().unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_cdnprobe"))
+        .arg("analyze")
+        .arg(format!(
+            "{}/tests/fixtures/har/real/cnet.com-multi-google.har",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .args(["--json", "--no-history", "--out"])
+        .arg(out.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = [0u8; 1];
+    child.stdout.take().unwrap().read_exact(&mut first).unwrap();
+    // The pipe's read end is dropped here, with most of the JSON still unwritten.
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    let status = child.wait().unwrap();
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(status.signal(), Some(libc::SIGPIPE), "{status:?} {stderr}");
+}
