@@ -1011,8 +1011,8 @@ async fn run_target(
             // Every sampled URL's loads, behind the behaviors table.
             println!(
                 "{}",
-                crate::verify::table::sequences_table(
-                    &report.behaviors,
+                report::terminal::paint_verdicts(
+                    &report::table::sequences_table(&report.behaviors),
                     report::terminal::use_color()
                 )
             );

@@ -102,7 +102,7 @@ async fn verify_with(lab: &Lab, exchanges: &[Exchange], mode: Mode) -> verify::V
     .unwrap();
     println!(
         "{mode:?}\n{}",
-        verify::table::behaviors_table(&v.behaviors, false)
+        cdnprobe::report::table::sequences_table(&v.behaviors)
     );
     for n in &v.notes {
         println!("note: {n}");

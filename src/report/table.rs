@@ -4,8 +4,12 @@
 use tabled::builder::Builder;
 use tabled::settings::Style;
 
+use tabled::settings::object::Columns;
+use tabled::settings::{Modify, Width};
+
 use super::RequestRecord;
 use crate::diagnose::Finding;
+use crate::verify::BehaviorReport;
 
 /// Shorten a URL for a table cell: drop scheme and host when `base_host` matches, keep the
 /// path's head and tail, and at most `max` characters.
@@ -145,6 +149,39 @@ pub fn findings_details(findings: &[Finding]) -> String {
         out.push_str(&format!("  fix: {}\n\n", f.fix));
     }
     out
+}
+
+/// One row per sampled URL (`run --verbose`): behavior, URL, loads (`M H H H`), POPs, verdict,
+/// reason.
+pub fn sequences_table(behaviors: &[BehaviorReport]) -> String {
+    let mut b = Builder::default();
+    b.push_record(["behavior", "url", "loads", "pops", "verdict", "reason"]);
+    for r in behaviors {
+        for s in &r.sequences {
+            let mut pops: Vec<&str> = Vec::new();
+            for p in s.pops.iter().flatten() {
+                if !pops.contains(&p.as_str()) {
+                    pops.push(p);
+                }
+            }
+            b.push_record([
+                r.pattern.clone(),
+                short_url(&s.url, 60),
+                super::terminal::sequence_letters(&s.statuses),
+                if pops.is_empty() {
+                    "-".into()
+                } else {
+                    pops.join(",")
+                },
+                s.verdict.as_str().to_string(),
+                s.reason.clone(),
+            ]);
+        }
+    }
+    let mut t = b.build();
+    t.with(Style::sharp())
+        .with(Modify::new(Columns::one(5)).with(Width::wrap(60).keep_words(true)));
+    t.to_string()
 }
 
 #[cfg(test)]

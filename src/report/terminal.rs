@@ -38,6 +38,40 @@ pub fn color_wanted(is_terminal: bool, no_color: Option<&std::ffi::OsStr>) -> bo
     is_terminal && no_color.is_none_or(|v| v.is_empty())
 }
 
+/// Verdict names in an already rendered table get their colour (a table is laid out plain,
+/// so that colour codes never count in its column widths).
+pub fn paint_verdicts(text: &str, color: bool) -> String {
+    if !color {
+        return text.to_string();
+    }
+    let mut out = String::with_capacity(text.len() + 64);
+    let mut word = String::new();
+    let flush = |word: &mut String, out: &mut String| {
+        let w = std::mem::take(word);
+        let tone = match w.as_str() {
+            "HITS" | "WARM" | "BYPASS" | "PASS" => Tone::Good,
+            "INCONCLUSIVE" => Tone::Warn,
+            "NEVER_HITS" | "LEAK" | "ERROR" | "NO_CDN" | "FAIL" => Tone::Bad,
+            _ => Tone::Plain,
+        };
+        out.push_str(&paint(&w, tone, true));
+    };
+    for c in text.chars() {
+        if c.is_ascii_uppercase() || c == '_' {
+            word.push(c);
+        } else {
+            if !word.is_empty() {
+                flush(&mut word, &mut out);
+            }
+            out.push(c);
+        }
+    }
+    if !word.is_empty() {
+        flush(&mut word, &mut out);
+    }
+    out
+}
+
 /// One letter per attempt: `M H H`. Unknown statuses show as `?`.
 pub fn sequence_letters(statuses: &[String]) -> String {
     statuses

@@ -19,7 +19,6 @@ pub mod jar;
 pub mod reload;
 pub mod replay;
 pub mod sample;
-pub mod table;
 pub mod verdict;
 
 use std::collections::{BTreeSet, HashMap};
