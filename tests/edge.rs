@@ -19,6 +19,8 @@ struct Origin {
     /// (path and query, request headers) of every request that reached the origin.
     seen: Mutex<Vec<(String, HeaderMap)>>,
     counter: AtomicUsize,
+    /// Answer 503 on `/…/flaky.js` (the origin failing after the object was cached).
+    failing: std::sync::atomic::AtomicBool,
 }
 
 impl Origin {
@@ -46,7 +48,7 @@ async fn origin_handler(State(o): State<Arc<Origin>>, req: Request) -> Response 
     let pq = req.uri().path_and_query().unwrap().as_str().to_string();
     let path = req.uri().path().to_string();
     let headers = req.headers().clone();
-    o.seen.lock().unwrap().push((pq, headers.clone()));
+    o.seen.lock().unwrap().push((pq.clone(), headers.clone()));
     let n = o.counter.fetch_add(1, Ordering::SeqCst);
     let now = httpdate::fmt_http_date(std::time::SystemTime::now());
     let cookie = |name: &str| {
@@ -107,6 +109,47 @@ async fn origin_handler(State(o): State<Arc<Origin>>, req: Request) -> Response 
             format!("vary {n}"),
         )
             .into_response(),
+        // Stale on arrival, with validators: revalidated with a 304 when the tag matches.
+        "/s/revalidate.js"
+        | "/download/resources/revalidate.js"
+        | "/download/resources/flaky.js" => {
+            if path.ends_with("flaky.js") && o.failing.load(Ordering::SeqCst) {
+                return (axum::http::StatusCode::SERVICE_UNAVAILABLE, "down").into_response();
+            }
+            let tag = "\"v1\"";
+            if headers.get("if-none-match").is_some_and(|v| v == tag) {
+                return (
+                    axum::http::StatusCode::NOT_MODIFIED,
+                    [("ETag", tag), ("Cache-Control", "max-age=0")],
+                )
+                    .into_response();
+            }
+            (
+                [("Cache-Control", "max-age=0"), ("ETag", tag)],
+                format!("body {n}"),
+            )
+                .into_response()
+        }
+        // Errors: the status comes from the path, `?max-age=N` adds Cache-Control.
+        p if p.starts_with("/s/status/") => {
+            let code: u16 = p["/s/status/".len()..].parse().unwrap();
+            let status = axum::http::StatusCode::from_u16(code).unwrap();
+            let q = req_query(&pq);
+            let mut resp = (status, format!("status {code} #{n}")).into_response();
+            if let Some(ma) = q {
+                resp.headers_mut()
+                    .insert("cache-control", format!("max-age={ma}").parse().unwrap());
+            }
+            resp
+        }
+        "/s/cookie-not-cached.js" => (
+            [
+                ("Cache-Control", "max-age=3600, no-cache=\"Set-Cookie\""),
+                ("Set-Cookie", "JSESSIONID=for-the-first-viewer; Path=/"),
+            ],
+            format!("body {n}"),
+        )
+            .into_response(),
         "/s/broken.js" => (
             axum::http::StatusCode::SERVICE_UNAVAILABLE,
             format!("down {n}"),
@@ -114,6 +157,14 @@ async fn origin_handler(State(o): State<Arc<Origin>>, req: Request) -> Response 
             .into_response(),
         _ => ([("Cache-Control", "max-age=3600")], format!("other {n}")).into_response(),
     }
+}
+
+/// `max-age` query parameter of a path-and-query, if any.
+fn req_query(pq: &str) -> Option<String> {
+    pq.split_once('?')?
+        .1
+        .split('&')
+        .find_map(|kv| kv.strip_prefix("max-age=").map(str::to_string))
 }
 
 async fn listen(router: Router) -> SocketAddr {
@@ -585,4 +636,177 @@ async fn vary_is_honoured_for_accept_encoding_but_not_for_unforwarded_headers() 
         "Hit from cloudfront"
     );
     assert_eq!(o.count("/s/vary.js"), 2);
+}
+
+/// The seed, with `/download/resources/*` at MinTTL 0 (so stale-on-arrival objects are stored
+/// stale and revalidated: it forwards no cookies).
+fn min_ttl_zero_downloads() -> BehaviorSet {
+    let mut set = BehaviorSet::seed_default();
+    set.behaviors[3].ttl = cdnprobe::cloudfront::TtlSettings::new(0, 86_400, 31_536_000);
+    set
+}
+
+#[tokio::test]
+async fn errors_cached_by_code_and_header_as_the_guide_lists_them() {
+    let mut set = BehaviorSet::seed_default();
+    set.error_caching_min_ttl.insert(500, 0);
+    let (o, edge, c) = setup(set).await;
+    // (path, cached?) — 404 always; 403 only with max-age; 416 never; 500 with
+    // ErrorCachingMinTTL 0 from CustomErrorResponses and no max-age: not cached.
+    let cases = [
+        ("/s/status/404", true),
+        ("/s/status/403", false),
+        ("/s/status/403?max-age=60", true),
+        ("/s/status/416?max-age=60", false),
+        ("/s/status/500", false),
+        ("/s/status/401?max-age=60", false),
+    ];
+    for (path, cached) in cases {
+        let url = format!("{edge}{path}");
+        let r1 = get(&c, &url).await;
+        assert_eq!(x_cache(&r1), "Error from cloudfront", "{path}");
+        let b1 = r1.text().await.unwrap();
+        let r2 = get(&c, &url).await;
+        assert_eq!(x_cache(&r2), "Error from cloudfront", "{path}");
+        assert!(
+            r2.headers().get("age").is_some() == cached,
+            "{path}: Age only when cached"
+        );
+        assert_eq!(r2.text().await.unwrap() == b1, cached, "{path}");
+        let p = path.split('?').next().unwrap();
+        let expected = if cached { 1 } else { 2 };
+        let seen = o
+            .seen
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(pq, _)| pq == path)
+            .count();
+        assert_eq!(seen, expected, "{p}: origin requests");
+    }
+}
+
+#[tokio::test]
+async fn stale_on_arrival_is_revalidated_unless_cookies_are_forwarded() {
+    let (o, edge, c) = setup(min_ttl_zero_downloads()).await;
+    let url = format!("{edge}/download/resources/revalidate.js");
+    let r1 = get(&c, &url).await;
+    assert_eq!(x_cache(&r1), "Miss from cloudfront");
+    let b1 = r1.text().await.unwrap();
+    for _ in 0..2 {
+        let r = get(&c, &url).await;
+        assert_eq!(x_cache(&r), "RefreshHit from cloudfront");
+        assert_eq!(r.status(), 200);
+        assert_eq!(r.text().await.unwrap(), b1, "the stored body, revalidated");
+        let (_, h) = o.last("/download/resources/revalidate.js");
+        assert_eq!(h["if-none-match"], "\"v1\"");
+    }
+    assert_eq!(o.count("/download/resources/revalidate.js"), 3);
+
+    // /s/* forwards all cookies: CloudFront sends no conditional request, every load is a Miss.
+    let url = format!("{edge}/s/revalidate.js");
+    for _ in 0..2 {
+        let r = c
+            .get(&url)
+            .header("Cookie", "JSESSIONID=a")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(x_cache(&r), "Miss from cloudfront");
+        assert!(o.last("/s/revalidate.js").1.get("if-none-match").is_none());
+    }
+}
+
+#[tokio::test]
+async fn an_expired_copy_is_served_when_the_origin_answers_5xx() {
+    let mut set = min_ttl_zero_downloads();
+    // A long error caching minimum TTL keeps the test free of timing.
+    set.error_caching_min_ttl.insert(503, 3600);
+    let (o, edge, c) = setup(set).await;
+    let url = format!("{edge}/download/resources/flaky.js");
+    let r1 = get(&c, &url).await;
+    assert_eq!(x_cache(&r1), "Miss from cloudfront");
+    let b1 = r1.text().await.unwrap();
+    o.failing.store(true, Ordering::SeqCst);
+    let r2 = get(&c, &url).await;
+    assert_eq!(r2.status(), 200, "the stale copy, not the 503");
+    assert_eq!(x_cache(&r2), "RefreshHit from cloudfront");
+    assert_eq!(r2.text().await.unwrap(), b1);
+    assert_eq!(o.count("/download/resources/flaky.js"), 2);
+    // Then served from the edge for the error caching minimum TTL, without asking the origin.
+    let r3 = get(&c, &url).await;
+    assert_eq!(x_cache(&r3), "Hit from cloudfront");
+    assert_eq!(r3.text().await.unwrap(), b1);
+    assert_eq!(o.count("/download/resources/flaky.js"), 2);
+    // Without a stored copy the 503 goes through.
+    c.post(format!("{edge}/__edge/invalidate"))
+        .send()
+        .await
+        .unwrap();
+    let r4 = get(&c, &url).await;
+    assert_eq!(r4.status(), 503);
+    assert_eq!(x_cache(&r4), "Error from cloudfront");
+}
+
+/// An origin on a raw socket: the first connection gets a stale-on-arrival object, every later
+/// one is closed without an answer (the origin "does not respond").
+async fn origin_that_stops_answering() -> SocketAddr {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let mut first = true;
+        while let Ok((mut sock, _)) = listener.accept().await {
+            let mut buf = [0u8; 4096];
+            let _ = sock.read(&mut buf).await;
+            if first {
+                first = false;
+                let _ = sock
+                    .write_all(b"HTTP/1.1 200 OK\r\nCache-Control: max-age=0\r\nETag: \"a\"\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello")
+                    .await;
+            }
+            drop(sock);
+        }
+    });
+    addr
+}
+
+#[tokio::test]
+async fn an_expired_copy_is_served_when_the_origin_does_not_answer() {
+    let addr = origin_that_stops_answering().await;
+    let edge = start_edge(addr, min_ttl_zero_downloads(), &["FRA56-P1"]).await;
+    let c = client();
+    let url = format!("{edge}/download/resources/gone.js");
+    let r1 = get(&c, &url).await;
+    assert_eq!(x_cache(&r1), "Miss from cloudfront");
+    let r2 = get(&c, &url).await;
+    assert_eq!(r2.status(), 200);
+    assert_eq!(x_cache(&r2), "RefreshHit from cloudfront");
+    assert_eq!(r2.text().await.unwrap(), "hello");
+    // A path never cached: the edge's own 502.
+    let r3 = get(&c, &format!("{edge}/download/resources/other.js")).await;
+    assert_eq!(r3.status(), 502);
+}
+
+#[tokio::test]
+async fn no_cache_set_cookie_stores_the_object_without_the_cookie() {
+    let (o, edge, c) = setup(BehaviorSet::seed_default()).await;
+    let url = format!("{edge}/s/cookie-not-cached.js");
+    let r1 = get(&c, &url).await;
+    assert_eq!(x_cache(&r1), "Miss from cloudfront");
+    assert!(
+        r1.headers().get("set-cookie").is_some(),
+        "the first viewer gets it"
+    );
+    let r2 = get(&c, &url).await;
+    assert_eq!(
+        x_cache(&r2),
+        "Hit from cloudfront",
+        "not read as bare no-cache"
+    );
+    assert!(
+        r2.headers().get("set-cookie").is_none(),
+        "not replayed from the cache"
+    );
+    assert_eq!(o.count("/s/cookie-not-cached.js"), 1);
 }

@@ -273,6 +273,10 @@ pub struct BehaviorSet {
     #[serde(default)]
     pub context_path: String,
     pub behaviors: Vec<Behavior>,
+    /// Error caching minimum TTL per status code, from `CustomErrorResponses` (codes not listed:
+    /// CloudFront's default, 10 s).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub error_caching_min_ttl: super::ttl::ErrorCachingMinTtl,
 }
 
 /// Used when a set has no behavior matching at all (no default): CloudFront's own default is
@@ -297,6 +301,7 @@ impl BehaviorSet {
         BehaviorSet {
             context_path: String::new(),
             behaviors,
+            error_caching_min_ttl: Default::default(),
         }
         .relabel()
     }

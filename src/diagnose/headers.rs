@@ -97,7 +97,9 @@ pub fn expires_before_date(ctx: &Ctx) -> Vec<Finding> {
                 behavior.clone(),
                 format!(
                     "{} under {} carry an Expires at or before their Date and no max-age or s-maxage; \
-                     with MinTTL 0 CloudFront takes them as already stale and never stores them ({} of them Misses). \
+                     with MinTTL 0 CloudFront takes them as stale on arrival, so every load goes back to the origin \
+                     ({} of them Misses): a full Miss when the behavior forwards cookies (no conditional requests then), \
+                     a revalidation (RefreshHit on a 304) when it does not. \
                      Jira sets Expires to the request time and relies on Cache-Control.",
                     plural(rs.len(), "response", "responses"),
                     behavior.as_deref().unwrap_or("this distribution"),

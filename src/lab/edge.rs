@@ -12,7 +12,14 @@
 //! - the viewer's `Cache-Control` / `Pragma` never change what is stored (they reach the origin
 //!   only when the behavior forwards them, e.g. all headers);
 //! - `Vary` is honoured only for `Accept-Encoding`, `Cookie` and forwarded headers;
-//! - a connection failure is a 502 `Error from cloudfront`; cacheable errors stick for 10 s.
+//! - a connection failure is a 502 `Error from cloudfront`; errors are cached by the model's rules
+//!   (which codes, the greater of `max-age` and the error caching minimum TTL per code);
+//! - an expired object is kept (up to MaxTTL) and revalidated with `If-None-Match` /
+//!   `If-Modified-Since` (`RefreshHit from cloudfront` on a 304), except on behaviors that forward
+//!   cookies; `max-age=0` or `Expires` <= `Date` is stored stale and revalidated each time;
+//! - when the origin answers 5xx or does not answer, the expired copy is served (within
+//!   `stale-if-error`), then for the error caching minimum TTL without asking the origin;
+//! - `no-cache="Set-Cookie"` stores the object without its `Set-Cookie`.
 //!
 //! WebSockets pass as CloudFront passes them: an upgrade on a behavior that forwards
 //! `Sec-WebSocket-Key` and `Sec-WebSocket-Version` (or all headers) is sent to the origin with
@@ -21,9 +28,8 @@
 //! behavior `Upgrade` is dropped like any hop-by-hop header and the origin gets a plain GET without
 //! the handshake headers — which is how a behavior that does not forward them breaks Synchrony.
 //!
-//! Simplifications (documented, not hidden): no request collapsing, no revalidation (an expired
-//! entry is a plain Miss, never `RefreshHit`), no websocket idle timeout, no stale-on-error
-//! serving; headers not forwarded include
+//! Simplifications (documented, not hidden): one POP tier only (no regional edge cache, no Origin
+//! Shield), no request collapsing, no websocket idle timeout; headers not forwarded include
 //! `Accept-Encoding`, so the origin answers uncompressed unless a behavior forwards it.
 //! `X-Forwarded-For` carries the viewer address when served through `serve` (which records it). The origin sees `User-Agent: Amazon CloudFront`
 //! unless `User-Agent` is forwarded, as with CloudFront.
@@ -45,6 +51,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 
 use crate::cloudfront::key::{cookie_header, select_cookies, select_headers, select_query};
+use crate::cloudfront::ttl::{self, CacheControl};
 use crate::cloudfront::{Behavior, BehaviorSet, NameSet, cache_key, decide_for, pattern};
 use crate::exchange::Headers;
 
@@ -91,6 +98,20 @@ struct Entry {
     body: Bytes,
     stored_at: Instant,
     ttl: Duration,
+    /// Kept this long after `stored_at` (stale after `ttl`): CloudFront serves a stale object up
+    /// to the behavior's MaxTTL (HTTPStatusCodes.html, Expiration.html).
+    keep: Duration,
+    /// `stale-if-error`: how long after expiry the copy may stand in for an origin error.
+    stale_if_error: Option<Duration>,
+    /// After an origin error was answered with this copy: served without asking the origin
+    /// until then (the error caching minimum TTL).
+    hold_until: Option<Instant>,
+}
+
+impl Entry {
+    fn held(&self) -> bool {
+        self.hold_until.is_some_and(|t| Instant::now() < t)
+    }
 }
 
 type Cache = HashMap<String, Vec<Entry>>;
@@ -247,9 +268,12 @@ async fn handle(State(edge): State<Arc<Edge>>, req: Request) -> Response {
         );
     };
 
-    let behavior: Behavior = {
+    let (behavior, errors): (Behavior, ttl::ErrorCachingMinTtl) = {
         let set = edge.cfg.behaviors.read().unwrap_or_else(|e| e.into_inner());
-        set.matching(viewer_url.path()).1.clone()
+        (
+            set.matching(viewer_url.path()).1.clone(),
+            set.error_caching_min_ttl.clone(),
+        )
     };
 
     if !behavior.allows(method.as_str()) {
@@ -287,11 +311,18 @@ async fn handle(State(edge): State<Arc<Edge>>, req: Request) -> Response {
     let key = cache_key(&behavior, method.as_str(), &viewer_url, &req_headers);
     let cacheable = behavior.caches_method(method.as_str()) && !behavior.caching_off();
 
-    if cacheable && let Some(hit) = edge.lookup(pop_idx, &key, &behavior, &req_headers, &method) {
-        return edge.finish(hit.0, hit.1, Some(hit.2), &pop, &cf_id, Some(&behavior));
+    let mut stale = None;
+    if cacheable {
+        match edge.lookup(pop_idx, &key, &behavior, &req_headers, &method) {
+            Lookup::Fresh(r, x_cache, age) => {
+                return edge.finish(r, x_cache, Some(age), &pop, &cf_id, Some(&behavior));
+            }
+            Lookup::Stale(copy) => stale = Some(copy),
+            Lookup::Nothing => {}
+        }
     }
 
-    // Miss: ask the origin with only what the behavior forwards.
+    // Miss (or an expired copy): ask the origin with only what the behavior forwards.
     let body = match axum::body::to_bytes(body, MAX_BODY).await {
         Ok(b) => b,
         Err(_) => {
@@ -311,7 +342,13 @@ async fn handle(State(edge): State<Arc<Edge>>, req: Request) -> Response {
         &viewer_url,
         &behavior.origin_forward.query,
     );
-    let out = edge.origin_headers(&behavior, &req_headers, &parts, &cf_id);
+    let mut out = edge.origin_headers(&behavior, &req_headers, &parts, &cf_id);
+    // An expired copy is revalidated with its validators (RequestAndResponseBehaviorCustomOrigin
+    // "Conditional requests"), except when the behavior forwards cookies (Cookies.html).
+    let conditional = stale
+        .as_ref()
+        .filter(|_| ttl::revalidates(&behavior))
+        .is_some_and(|copy| add_validators(&mut out, &copy.headers));
     let reqwest_method =
         reqwest::Method::from_bytes(method.as_str().as_bytes()).unwrap_or(reqwest::Method::GET);
     let sent = edge
@@ -333,6 +370,40 @@ async fn handle(State(edge): State<Arc<Edge>>, req: Request) -> Response {
         }
         Err(_) => None,
     };
+
+    if let Some(copy) = stale {
+        let status = origin_response.as_ref().map(|r| r.0);
+        if conditional && status == Some(304) {
+            let fresh = origin_response.map(|r| r.1).unwrap_or_default();
+            let r = edge.refresh(pop_idx, &key, &behavior, &errors, copy, &fresh, &method);
+            return edge.finish(
+                r,
+                "RefreshHit from cloudfront",
+                Some(0),
+                &pop,
+                &cf_id,
+                Some(&behavior),
+            );
+        }
+        // The origin answers 5xx or not at all: the expired copy is served, and keeps being served
+        // for the error caching minimum TTL (HTTPStatusCodes.html, "The requested object is in the
+        // edge cache"; up to MaxTTL, and not past `stale-if-error`: Expiration.html). The X-Cache
+        // value is our reading of the log's RefreshHit ("found the object in the edge cache but it
+        // had expired, so CloudFront contacted the origin"): AWS does not name it for this case.
+        if status.is_none_or(|s| s >= 500) && copy.may_serve_on_error {
+            let hold = ttl::error_caching_min_ttl(&errors, status.unwrap_or(502));
+            let r = edge.hold(pop_idx, &key, copy, hold, &method);
+            return edge.finish(
+                r,
+                "RefreshHit from cloudfront",
+                None,
+                &pop,
+                &cf_id,
+                Some(&behavior),
+            );
+        }
+    }
+
     let (status, mut headers, body) = origin_response.unwrap_or_else(|| {
         let page = origin_unreachable(&cf_id);
         (page.status, page.headers, page.body)
@@ -351,29 +422,49 @@ async fn handle(State(edge): State<Arc<Edge>>, req: Request) -> Response {
     };
     // A HEAD answer has no body: storing it would serve empty GETs.
     if cacheable && method != Method::HEAD {
-        let decision = decide_for(&behavior, status, &stored.headers, SystemTime::now());
+        let decision = decide_for(
+            &behavior,
+            &errors,
+            status,
+            &stored.headers,
+            SystemTime::now(),
+        );
+        let vary = honoured_vary(&stored.headers, &behavior, &req_headers);
+        let mut cache = lock(&edge.caches[pop_idx]);
         if decision.store {
-            let vary = honoured_vary(&stored.headers, &behavior, &req_headers);
+            let cc = CacheControl::parse(&stored.headers);
+            // `no-cache="Set-Cookie"` (and `private="..."`): the object is stored without the
+            // fields it names; this viewer still gets them (Cookies.html).
+            let mut kept = stored.headers.clone();
+            for f in &cc.strip_fields {
+                kept.remove(f);
+            }
+            let ttl_secs = decision.ttl_secs;
             let entry = Entry {
                 vary,
                 path: viewer_url.path().to_string(),
                 status,
-                headers: stored.headers.clone(),
+                headers: kept,
                 body: stored.body.clone(),
                 stored_at: Instant::now(),
-                ttl: Duration::from_secs(decision.ttl_secs),
+                ttl: Duration::from_secs(ttl_secs),
+                keep: Duration::from_secs(ttl_secs.max(behavior.ttl.max)),
+                stale_if_error: cc.stale_if_error.map(Duration::from_secs),
+                hold_until: None,
             };
-            let mut cache = lock(&edge.caches[pop_idx]);
             if cache.len() >= SWEEP_AT {
                 // Rotating keys (AWSALB in the key) would otherwise grow the cache forever.
                 cache.retain(|_, entries| {
-                    entries.retain(|e| e.stored_at.elapsed() < e.ttl);
+                    entries.retain(|e| e.stored_at.elapsed() < e.keep);
                     !entries.is_empty()
                 });
             }
             let slot = cache.entry(key).or_default();
             slot.retain(|e| e.vary != entry.vary);
             slot.push(entry);
+        } else if let Some(slot) = cache.get_mut(&key) {
+            // The origin's new answer may not be stored: the old copy is gone too.
+            slot.retain(|e| e.vary != vary);
         }
     }
     edge.finish(
@@ -384,6 +475,57 @@ async fn handle(State(edge): State<Arc<Edge>>, req: Request) -> Response {
         &cf_id,
         Some(&behavior),
     )
+}
+
+/// What the cache holds for a request.
+enum Lookup {
+    /// Fresh (or held after an origin error): (response, X-Cache, age).
+    Fresh(Stored, &'static str, u64),
+    /// Expired but kept: revalidate it, or serve it if the origin fails.
+    Stale(StaleCopy),
+    Nothing,
+}
+
+/// An expired entry, as found.
+struct StaleCopy {
+    vary: Vec<(String, String)>,
+    status: u16,
+    headers: Headers,
+    body: Bytes,
+    /// Not past `stale-if-error` (when the origin sent one).
+    may_serve_on_error: bool,
+}
+
+/// Add `If-None-Match` / `If-Modified-Since` from a stored response's `ETag` / `Last-Modified`;
+/// false when it has neither (nothing to revalidate with).
+fn add_validators(out: &mut reqwest::header::HeaderMap, stored: &Headers) -> bool {
+    let mut any = false;
+    for (from, to) in [
+        ("etag", "if-none-match"),
+        ("last-modified", "if-modified-since"),
+    ] {
+        if let Some(v) = stored.get(from) {
+            out.remove(to);
+            append(out, to, v);
+            any = true;
+        }
+    }
+    any
+}
+
+/// The body of a stored response for `method` (HEAD: none, with the GET's length).
+fn copy_for(status: u16, mut headers: Headers, body: &Bytes, method: &Method) -> Stored {
+    let body = if *method == Method::HEAD {
+        headers.set("content-length", body.len().to_string());
+        Bytes::new()
+    } else {
+        body.clone()
+    };
+    Stored {
+        status,
+        headers,
+        body,
+    }
 }
 
 /// A response as stored or about to be sent, before the edge's own headers.
@@ -524,7 +666,7 @@ impl Edge {
         )
     }
 
-    /// A fresh entry for `key` whose `Vary` values match this request: (response, X-Cache, age).
+    /// The entry for `key` whose `Vary` values match this request, fresh or stale.
     fn lookup(
         &self,
         pop_idx: usize,
@@ -532,36 +674,93 @@ impl Edge {
         behavior: &Behavior,
         req: &Headers,
         method: &Method,
-    ) -> Option<(Stored, &'static str, u64)> {
+    ) -> Lookup {
         let mut cache = lock(&self.caches[pop_idx]);
-        let entries = cache.get_mut(key)?;
-        entries.retain(|e| e.stored_at.elapsed() < e.ttl);
-        let e = entries.iter().find(|e| {
+        let Some(entries) = cache.get_mut(key) else {
+            return Lookup::Nothing;
+        };
+        entries.retain(|e| e.stored_at.elapsed() < e.keep || e.held());
+        let Some(e) = entries.iter().find(|e| {
             e.vary
                 .iter()
                 .all(|(name, value)| vary_value(name, behavior, req) == *value)
-        })?;
-        let mut headers = e.headers.clone();
-        let body = if *method == Method::HEAD {
-            headers.set("content-length", e.body.len().to_string());
-            Bytes::new()
-        } else {
-            e.body.clone()
+        }) else {
+            return Lookup::Nothing;
         };
-        let x_cache = if e.status >= 400 {
-            "Error from cloudfront"
-        } else {
-            "Hit from cloudfront"
-        };
-        Some((
-            Stored {
-                status: e.status,
-                headers,
-                body,
-            },
-            x_cache,
-            e.stored_at.elapsed().as_secs(),
-        ))
+        let age = e.stored_at.elapsed();
+        if age < e.ttl || e.held() {
+            let x_cache = if e.status >= 400 {
+                "Error from cloudfront"
+            } else {
+                "Hit from cloudfront"
+            };
+            let r = copy_for(e.status, e.headers.clone(), &e.body, method);
+            return Lookup::Fresh(r, x_cache, age.as_secs());
+        }
+        Lookup::Stale(StaleCopy {
+            vary: e.vary.clone(),
+            status: e.status,
+            headers: e.headers.clone(),
+            body: e.body.clone(),
+            may_serve_on_error: e
+                .stale_if_error
+                .is_none_or(|s| age.saturating_sub(e.ttl) <= s),
+        })
+    }
+
+    /// A 304 to our revalidation: the stored copy takes the 304's headers and starts a new TTL.
+    #[allow(clippy::too_many_arguments)]
+    fn refresh(
+        &self,
+        pop_idx: usize,
+        key: &str,
+        behavior: &Behavior,
+        errors: &ttl::ErrorCachingMinTtl,
+        copy: StaleCopy,
+        fresh: &Headers,
+        method: &Method,
+    ) -> Stored {
+        let mut headers = copy.headers;
+        for (n, v) in fresh.iter() {
+            if !is_hop_by_hop(n) && !n.eq_ignore_ascii_case("age") {
+                headers.set(n, v.to_string());
+            }
+        }
+        if behavior.origin_forward.cookies.is_none() {
+            headers.remove("set-cookie");
+        }
+        let d = decide_for(behavior, errors, copy.status, &headers, SystemTime::now());
+        let mut cache = lock(&self.caches[pop_idx]);
+        if let Some(e) = cache
+            .get_mut(key)
+            .and_then(|entries| entries.iter_mut().find(|e| e.vary == copy.vary))
+        {
+            e.headers = headers.clone();
+            e.stored_at = Instant::now();
+            e.ttl = Duration::from_secs(d.ttl_secs);
+            e.keep = Duration::from_secs(d.ttl_secs.max(behavior.ttl.max));
+            e.hold_until = None;
+        }
+        copy_for(copy.status, headers, &copy.body, method)
+    }
+
+    /// Serve an expired copy because the origin failed, and keep serving it for `hold` seconds.
+    fn hold(
+        &self,
+        pop_idx: usize,
+        key: &str,
+        copy: StaleCopy,
+        hold: u64,
+        method: &Method,
+    ) -> Stored {
+        let mut cache = lock(&self.caches[pop_idx]);
+        if let Some(e) = cache
+            .get_mut(key)
+            .and_then(|entries| entries.iter_mut().find(|e| e.vary == copy.vary))
+        {
+            e.hold_until = Some(Instant::now() + Duration::from_secs(hold));
+        }
+        copy_for(copy.status, copy.headers, &copy.body, method)
     }
 
     /// Add CloudFront's response headers and build the response.

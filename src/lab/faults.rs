@@ -23,8 +23,8 @@ use crate::cloudfront::{Behavior, BehaviorSet, NameSet, TtlSettings};
 /// One reproducible failure. Names (`Display`/`FromStr`) are the CLI's `--fault NAME`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Fault {
-    /// The origin sends `Expires` equal to `Date` and no `max-age` on `/s/`: already stale, so an
-    /// edge with MinTTL 0 never stores it.
+    /// The origin sends `Expires` equal to `Date` and no `max-age` on `/s/`: stale on arrival, and
+    /// `/s/*` forwards cookies, so an edge with MinTTL 0 cannot revalidate it: always a Miss.
     ExpiresNow,
     /// An ALB with stickiness in front of the origin sets a new `AWSALB`/`AWSALBCORS` on every
     /// response; with `/s/*` forwarding all cookies every request has a new cache key.
@@ -85,7 +85,7 @@ impl Fault {
     pub fn describe(self) -> &'static str {
         match self {
             Fault::ExpiresNow => {
-                "origin sends Expires = Date and no max-age on /s/: the edge never stores them (always Miss)"
+                "origin sends Expires = Date and no max-age on /s/: stale on arrival, and /s/* forwards cookies so the edge cannot revalidate them (always Miss)"
             }
             Fault::AlbStickiness => {
                 "an ALB sets a rotating AWSALB/AWSALBCORS cookie on every response: /s/* forwards all cookies, so every request has a new cache key (always Miss)"

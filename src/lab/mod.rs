@@ -214,9 +214,12 @@ struct Shared {
 }
 
 impl Shared {
-    /// Switch a fault the way an operator would see it happen: flip it, update the edge's
-    /// behaviors if it is a behavior fault, then invalidate `/*` on every edge (otherwise objects
-    /// cached before the switch would hide its effect for up to a year).
+    /// Switch a fault the way an operator would see it happen: flip it and update the edge's
+    /// behaviors if it is a behavior fault. The edges' caches are left alone, as a deploy or a
+    /// distribution update leaves CloudFront's: objects cached before the switch are served until
+    /// they expire (and an expired one stands in when the origin fails), so a test or a demo that
+    /// wants the switch's effect at once invalidates (`Lab::invalidate`, or the edge's
+    /// `POST /__edge/invalidate`), like a CreateInvalidation.
     async fn switch(&self, fault: Fault, on: bool) -> SwitchReport {
         let changed = self.faults.set(fault, on);
         let mut notes = Vec::new();
@@ -242,12 +245,10 @@ impl Shared {
         if on && let Some(n) = proxy_only_note(fault, self.topology) {
             notes.push(n);
         }
-        for p in &self.products {
-            match self.invalidate(p).await {
-                Ok(()) => notes.push(format!("{} edge cache invalidated (/*)", p.product)),
-                Err(e) => notes.push(format!("{} edge invalidation failed: {e:#}", p.product)),
-            }
-        }
+        notes.push(
+            "edge caches kept: cached objects are served until they expire; invalidate to see the switch at once"
+                .into(),
+        );
         SwitchReport { changed, notes }
     }
 
@@ -276,15 +277,19 @@ impl Shared {
         })
     }
 
-    async fn invalidate(&self, p: &ProductLab) -> anyhow::Result<()> {
-        let url = p.edge_url.join("/__edge/invalidate")?;
+    /// Invalidate `pattern` (a CloudFront path pattern, `/*` for everything) on one product's
+    /// edge; returns how many objects went.
+    async fn invalidate(&self, p: &ProductLab, pattern: &str) -> anyhow::Result<u64> {
+        let mut url = p.edge_url.join("/__edge/invalidate")?;
+        url.query_pairs_mut().append_pair("path", pattern);
         let resp = self.http.post(url).send().await?;
         anyhow::ensure!(
             resp.status().is_success(),
             "edge answered {}",
             resp.status()
         );
-        Ok(())
+        let v: serde_json::Value = serde_json::from_slice(&resp.bytes().await?)?;
+        Ok(v["invalidated"].as_u64().unwrap_or(0))
     }
 }
 
@@ -583,9 +588,20 @@ impl Lab {
         self.shared.faults.active()
     }
 
-    /// Switch a fault at run time (same procedure as the control endpoint).
+    /// Switch a fault at run time (same procedure as the control endpoint). Edge caches are kept:
+    /// call `invalidate` to see the switch's effect on objects already cached.
     pub async fn set_fault(&self, fault: Fault, on: bool) -> SwitchReport {
         self.switch.switch(fault, on).await
+    }
+
+    /// Invalidate `pattern` (`/*`, `/s/*`, with the context path if any) on every edge, like a
+    /// CloudFront CreateInvalidation; returns how many objects were removed.
+    pub async fn invalidate(&self, pattern: &str) -> anyhow::Result<u64> {
+        let mut n = 0;
+        for p in &self.shared.products {
+            n += self.shared.invalidate(p, pattern).await?;
+        }
+        Ok(n)
     }
 
     /// Human description: URLs, topology, faults, credentials, how to switch faults.
@@ -656,8 +672,9 @@ impl Lab {
         let ctl = self.app_url(Product::Jira);
         let base = ctl.as_str().trim_end_matches('/');
         s.push_str(&format!(
-            "\nSwitch faults at run time (any origin, through the edge or not):\n  curl -X POST {base}/__lab/fault/expires-now    (DELETE to switch off)\n  curl {base}/__lab/faults\n  known: {}\n",
-            Fault::ALL.map(|f| f.name()).join(", ")
+            "\nSwitch faults at run time (any origin, through the edge or not):\n  curl -X POST {base}/__lab/fault/expires-now    (DELETE to switch off)\n  curl {base}/__lab/faults\n  known: {}\nEdge caches survive a switch, as CloudFront's survive a deploy; invalidate (per edge):\n  curl -X POST '{}__edge/invalidate?path=/*'\n",
+            Fault::ALL.map(|f| f.name()).join(", "),
+            self.edge_url(Product::Jira)
         ));
         s.push_str(&format!(
             "\nJourneys: CDNPROBE_JIRA_USER={u} CDNPROBE_JIRA_PASSWORD={p} CDNPROBE_CONFLUENCE_USER={u} CDNPROBE_CONFLUENCE_PASSWORD={p}\n",
