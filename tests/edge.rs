@@ -480,6 +480,8 @@ async fn origin_header_not_whitelisted_never_reaches_the_origin() {
     let mut set = BehaviorSet::seed_default();
     set.behaviors[0].key.headers = NameSet::None;
     set.behaviors[0].origin_forward.headers = NameSet::None;
+    // With a cache policy only what it lists is forwarded (a legacy behavior sends Origin anyway).
+    set.behaviors[0].cache_policy = Some("CachingOptimized".into());
     let (o, edge, c) = setup(set).await;
     let r = c
         .get(format!("{edge}/s/font.woff"))
@@ -809,4 +811,34 @@ async fn no_cache_set_cookie_stores_the_object_without_the_cookie() {
         "not replayed from the cache"
     );
     assert_eq!(o.count("/s/cookie-not-cached.js"), 1);
+}
+
+#[tokio::test]
+async fn legacy_behavior_without_origin_in_the_key_serves_the_first_origins_cors_answer() {
+    let mut set = BehaviorSet::seed_default();
+    set.behaviors[0].key.headers = NameSet::None;
+    set.behaviors[0].origin_forward.headers = NameSet::None;
+    let (o, edge, c) = setup(set).await;
+    let url = format!("{edge}/s/font.woff");
+    let send = |origin: &'static str| c.get(&url).header("Origin", origin).send();
+    let a = send("https://wiki.example.com").await.unwrap();
+    assert_eq!(x_cache(&a), "Miss from cloudfront");
+    assert_eq!(
+        a.headers()["access-control-allow-origin"],
+        "https://wiki.example.com"
+    );
+    assert_eq!(
+        o.last("/s/font.woff").1["origin"],
+        "https://wiki.example.com",
+        "a legacy behavior forwards Origin without keying on it"
+    );
+    // Vary: Origin does not split the object: one object per cache key.
+    let b = send("https://jira.example.com").await.unwrap();
+    assert_eq!(x_cache(&b), "Hit from cloudfront");
+    assert_eq!(
+        b.headers()["access-control-allow-origin"],
+        "https://wiki.example.com",
+        "the first requester's answer, served to another origin"
+    );
+    assert_eq!(o.count("/s/font.woff"), 1);
 }

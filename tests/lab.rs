@@ -762,6 +762,56 @@ async fn cors_missing_switches_to_the_cdn_host_topology_and_says_so() {
 }
 
 #[tokio::test]
+async fn cors_first_origin_serves_another_sites_cors_answer_from_the_cache() {
+    let lab = start_with(&[Fault::CorsFirstOrigin]).await;
+    assert_eq!(lab.topology(), Topology::CdnHost);
+    assert!(
+        lab.notes()
+            .iter()
+            .any(|n| n.contains("fetched first with Origin")),
+        "{:?}",
+        lab.notes()
+    );
+    let jira_origin = lab.jira_url().origin().ascii_serialization();
+    let confluence_origin = lab.confluence_url().origin().ascii_serialization();
+    assert_ne!(jira_origin, confluence_origin);
+    let woff = lab
+        .cdn_url(Product::Jira)
+        .unwrap()
+        .join(&cdnprobe::lab::pages::font_path(
+            Product::Jira,
+            lab.context_path(Product::Jira),
+        ))
+        .unwrap();
+    let r = client(false)
+        .get(woff.as_str())
+        .header("Origin", &jira_origin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(x_cache(r.headers()), "Hit from cloudfront");
+    assert_eq!(
+        header(r.headers(), "access-control-allow-origin"),
+        Some(confluence_origin.as_str()),
+        "Jira's page gets the answer cached for Confluence's"
+    );
+    // Whitelisting Origin again (the fix) gives each origin its own object.
+    lab.set_fault(Fault::CorsFirstOrigin, false).await;
+    let r = client(false)
+        .get(woff.as_str())
+        .header("Origin", &jira_origin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(x_cache(r.headers()), "Miss from cloudfront");
+    assert_eq!(
+        header(r.headers(), "access-control-allow-origin"),
+        Some(jira_origin.as_str())
+    );
+}
+
+#[tokio::test]
 async fn switching_a_fault_at_run_time_changes_responses() {
     let lab = start_with(&[]).await;
     let (c, page, html) = jira_dashboard(&lab, 0).await;

@@ -163,6 +163,19 @@ fn union(a: NameSet, b: &NameSet) -> NameSet {
     }
 }
 
+/// Headers a legacy (`ForwardedValues`) behavior sends to the origin although they are not in its
+/// whitelist, so not in its cache key: the guide's table "HTTP request headers and CloudFront
+/// behavior" (RequestAndResponseBehaviorCustomOrigin.html) says "CloudFront forwards the header to
+/// your origin" for `Origin` and for other-defined headers such as the preflight's. Only these
+/// CORS ones are modelled (the table's others, e.g. `Cache-Control`, `If-None-Match`, `Range`,
+/// change nothing the tool judges). With a cache policy, only what the cache and origin request
+/// policies list is forwarded.
+pub const LEGACY_FORWARDED_BY_DEFAULT: [&str; 3] = [
+    "Origin",
+    "Access-Control-Request-Headers",
+    "Access-Control-Request-Method",
+];
+
 /// The request headers a behavior must forward for CloudFront to pass a WebSocket upgrade.
 pub const WEBSOCKET_HEADERS: [&str; 2] = ["Sec-WebSocket-Key", "Sec-WebSocket-Version"];
 
@@ -226,6 +239,21 @@ impl Behavior {
             origin_request_policy: None,
             warnings: Vec::new(),
         }
+    }
+
+    /// Legacy cache settings (`ForwardedValues`): no cache policy, no origin request policy.
+    pub fn is_legacy(&self) -> bool {
+        self.cache_policy.is_none() && self.origin_request_policy.is_none()
+    }
+
+    /// Does the origin get request header `name` through this behavior (whitelisted, in an origin
+    /// request policy, or forwarded by default on a legacy behavior)?
+    pub fn forwards_header(&self, name: &str) -> bool {
+        self.origin_forward.headers.contains_header(name)
+            || (self.is_legacy()
+                && LEGACY_FORWARDED_BY_DEFAULT
+                    .iter()
+                    .any(|h| h.eq_ignore_ascii_case(name)))
     }
 
     /// Is `method` allowed (case-insensitive)?

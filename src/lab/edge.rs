@@ -11,7 +11,9 @@
 //!   removed from its responses; forwarded cookies' `Set-Cookie` is cached and replayed on hits;
 //! - the viewer's `Cache-Control` / `Pragma` never change what is stored (they reach the origin
 //!   only when the behavior forwards them, e.g. all headers);
-//! - `Vary` is honoured only for `Accept-Encoding`, `Cookie` and forwarded headers;
+//! - one object per cache key whatever `Vary` says (only `Accept-Encoding` splits it): a header
+//!   forwarded but not in the key (a legacy behavior sends `Origin` even when it is not
+//!   whitelisted) gets the first requester's answer served to everyone;
 //! - a connection failure is a 502 `Error from cloudfront`; errors are cached by the model's rules
 //!   (which codes, the greater of `max-age` and the error caching minimum TTL per code);
 //! - an expired object is kept (up to MaxTTL) and revalidated with `If-None-Match` /
@@ -50,7 +52,7 @@ use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 
-use crate::cloudfront::key::{cookie_header, select_cookies, select_headers, select_query};
+use crate::cloudfront::key::{cookie_header, forwarded_headers, select_cookies, select_query};
 use crate::cloudfront::ttl::{self, CacheControl};
 use crate::cloudfront::{Behavior, BehaviorSet, NameSet, cache_key, decide_for, pattern};
 use crate::exchange::Headers;
@@ -313,7 +315,7 @@ async fn handle(State(edge): State<Arc<Edge>>, req: Request) -> Response {
 
     let mut stale = None;
     if cacheable {
-        match edge.lookup(pop_idx, &key, &behavior, &req_headers, &method) {
+        match edge.lookup(pop_idx, &key, &req_headers, &method) {
             Lookup::Fresh(r, x_cache, age) => {
                 return edge.finish(r, x_cache, Some(age), &pop, &cf_id, Some(&behavior));
             }
@@ -429,7 +431,7 @@ async fn handle(State(edge): State<Arc<Edge>>, req: Request) -> Response {
             &stored.headers,
             SystemTime::now(),
         );
-        let vary = honoured_vary(&stored.headers, &behavior, &req_headers);
+        let vary = honoured_vary(&stored.headers, &req_headers);
         let mut cache = lock(&edge.caches[pop_idx]);
         if decision.store {
             let cc = CacheControl::parse(&stored.headers);
@@ -545,7 +547,7 @@ impl Edge {
         cf_id: &str,
     ) -> reqwest::header::HeaderMap {
         let mut out = reqwest::header::HeaderMap::new();
-        for (name, value) in select_headers(&behavior.origin_forward.headers, req_headers) {
+        for (name, value) in forwarded_headers(behavior, req_headers) {
             if is_hop_by_hop(&name) || name == "x-forwarded-for" {
                 continue;
             }
@@ -667,24 +669,16 @@ impl Edge {
     }
 
     /// The entry for `key` whose `Vary` values match this request, fresh or stale.
-    fn lookup(
-        &self,
-        pop_idx: usize,
-        key: &str,
-        behavior: &Behavior,
-        req: &Headers,
-        method: &Method,
-    ) -> Lookup {
+    fn lookup(&self, pop_idx: usize, key: &str, req: &Headers, method: &Method) -> Lookup {
         let mut cache = lock(&self.caches[pop_idx]);
         let Some(entries) = cache.get_mut(key) else {
             return Lookup::Nothing;
         };
         entries.retain(|e| e.stored_at.elapsed() < e.keep || e.held());
-        let Some(e) = entries.iter().find(|e| {
-            e.vary
-                .iter()
-                .all(|(name, value)| vary_value(name, behavior, req) == *value)
-        }) else {
+        let Some(e) = entries
+            .iter()
+            .find(|e| e.vary.iter().all(|(_, value)| vary_value(req) == *value))
+        else {
             return Lookup::Nothing;
         };
         let age = e.stored_at.elapsed();
@@ -826,30 +820,25 @@ fn origin_url(origin: &url::Url, viewer: &url::Url, query: &NameSet) -> url::Url
     u
 }
 
-/// The `Vary` headers CloudFront honours for this behavior, with this request's values.
-fn honoured_vary(response: &Headers, behavior: &Behavior, req: &Headers) -> Vec<(String, String)> {
-    let mut out: Vec<(String, String)> = Vec::new();
-    for line in response.get_all("vary") {
-        for name in line.split(',').map(|n| n.trim().to_ascii_lowercase()) {
-            let honoured = name == "accept-encoding"
-                || name == "cookie"
-                || (name != "*" && behavior.origin_forward.headers.contains_header(&name));
-            if honoured && !out.iter().any(|(n, _)| *n == name) {
-                let v = vary_value(&name, behavior, req);
-                out.push((name, v));
-            }
-        }
+/// The `Vary` headers that split an object: CloudFront keeps one object per cache key whatever
+/// `Vary` says (a header that matters must be in the key), except `Accept-Encoding`, the one the
+/// edge handles itself (RequestAndResponseBehaviorCustomOrigin.html, "HTTP response headers that
+/// CloudFront removes or replaces": other `Vary` values are removed before the viewer sees them).
+fn honoured_vary(response: &Headers, req: &Headers) -> Vec<(String, String)> {
+    let varies = response.get_all("vary").any(|line| {
+        line.split(',')
+            .any(|n| n.trim().eq_ignore_ascii_case("accept-encoding"))
+    });
+    if varies {
+        vec![("accept-encoding".to_string(), vary_value(req))]
+    } else {
+        Vec::new()
     }
-    out
 }
 
-/// The request's value for a honoured `Vary` header: for `Cookie`, the forwarded cookies only.
-fn vary_value(name: &str, behavior: &Behavior, req: &Headers) -> String {
-    if name == "cookie" {
-        cookie_header(&select_cookies(&behavior.origin_forward.cookies, req))
-    } else {
-        req.get_all(name).collect::<Vec<_>>().join(",")
-    }
+/// The request's `Accept-Encoding`, the value a `Vary: Accept-Encoding` entry is stored under.
+fn vary_value(req: &Headers) -> String {
+    req.get_all("accept-encoding").collect::<Vec<_>>().join(",")
 }
 
 /// A CloudFront-style request id (56 URL-safe characters).

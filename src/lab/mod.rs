@@ -245,6 +245,9 @@ impl Shared {
         if on && let Some(n) = proxy_only_note(fault, self.topology) {
             notes.push(n);
         }
+        if on && fault == Fault::CorsFirstOrigin {
+            notes.extend(self.warm_from_another_origin().await);
+        }
         notes.push(
             "edge caches kept: cached objects are served until they expire; invalidate to see the switch at once"
                 .into(),
@@ -263,7 +266,9 @@ impl Shared {
     /// A behavior fault that the configured behaviors make impossible (e.g. `cors-missing` when
     /// the font behavior forwards all headers): say so instead of pretending.
     fn ineffective_note(&self, fault: Fault) -> Option<String> {
-        if fault != Fault::CorsMissing || !self.faults.is_on(fault) {
+        if !matches!(fault, Fault::CorsMissing | Fault::CorsFirstOrigin)
+            || !self.faults.is_on(fault)
+        {
             return None;
         }
         let p = self.products.first()?;
@@ -271,10 +276,37 @@ impl Shared {
         let (_, b) = set.matching(&p.font_path());
         b.key.headers.contains_header("Origin").then(|| {
             format!(
-                "cors-missing has no effect: behavior {} forwards all headers, Origin included",
+                "{fault} has no effect: behavior {} forwards all headers, Origin included",
                 b.name
             )
         })
+    }
+
+    /// `cors-first-origin`: another site sharing the distribution (the other product's pages)
+    /// fetches each product's fonts through the edge first, so the answer cached under the
+    /// Origin-less key carries its `Access-Control-Allow-Origin`.
+    async fn warm_from_another_origin(&self) -> Vec<String> {
+        let mut notes = Vec::new();
+        let n = self.products.len();
+        for (i, p) in self.products.iter().enumerate().filter(|_| n > 1) {
+            let other = &self.products[(i + 1) % n];
+            let origin = other.app_url.origin().ascii_serialization();
+            let woff = p.font_path();
+            let dir = woff.trim_end_matches("adgs-icons.woff");
+            for file in pages::FONT_FILES {
+                let Ok(url) = p.edge_url.join(&format!("{dir}{file}")) else {
+                    continue;
+                };
+                if let Err(e) = self.http.get(url).header("Origin", &origin).send().await {
+                    notes.push(format!("{} font warm-up failed: {e}", p.product));
+                }
+            }
+            notes.push(format!(
+                "cors-first-origin: {} fonts fetched first with Origin {origin} (another site on the same distribution)",
+                p.product
+            ));
+        }
+        notes
     }
 
     /// Invalidate `pattern` (a CloudFront path pattern, `/*` for everything) on one product's
@@ -318,11 +350,13 @@ pub async fn start(opts: LabOptions) -> anyhow::Result<Lab> {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let mut opts = opts;
     let mut notes = Vec::new();
-    if opts.faults.contains(&Fault::CorsMissing) && opts.topology == Topology::Proxy {
+    if let Some(f) = opts.faults.iter().find(|f| f.needs_cdn_host())
+        && opts.topology == Topology::Proxy
+    {
         opts.topology = Topology::CdnHost;
-        notes.push(
-            "cors-missing only shows cross-origin: switched to the cdn-host topology".to_string(),
-        );
+        notes.push(format!(
+            "{f} only shows cross-origin: switched to the cdn-host topology"
+        ));
     }
     let faults = Faults::new(opts.faults.iter().copied());
     let users = Arc::new(origin::default_users());
@@ -410,6 +444,7 @@ pub async fn start(opts: LabOptions) -> anyhow::Result<Lab> {
     });
     shared.apply_behaviors();
     notes.extend(shared.ineffective_note(Fault::CorsMissing));
+    notes.extend(shared.ineffective_note(Fault::CorsFirstOrigin));
     notes.extend(
         opts.faults
             .iter()
@@ -476,6 +511,9 @@ pub async fn start(opts: LabOptions) -> anyhow::Result<Lab> {
         ));
     }
 
+    if shared.faults.is_on(Fault::CorsFirstOrigin) {
+        notes.extend(shared.warm_from_another_origin().await);
+    }
     Ok(Lab {
         shared,
         users,
