@@ -21,6 +21,16 @@ struct Origin {
     counter: AtomicUsize,
     /// Answer 503 on `/…/flaky.js` (the origin failing after the object was cached).
     failing: std::sync::atomic::AtomicBool,
+    /// `/s/slow.js` waits for a permit: the test decides when the origin answers.
+    gate: Gate,
+}
+
+struct Gate(tokio::sync::Semaphore);
+
+impl Default for Gate {
+    fn default() -> Self {
+        Gate(tokio::sync::Semaphore::new(0))
+    }
 }
 
 impl Origin {
@@ -141,6 +151,27 @@ async fn origin_handler(State(o): State<Arc<Origin>>, req: Request) -> Response 
                     .insert("cache-control", format!("max-age={ma}").parse().unwrap());
             }
             resp
+        }
+        "/s/big.css" | "/s/small.css" | "/s/big.png" => {
+            let n = if path == "/s/small.css" { 500 } else { 5_000 };
+            let ctype = if path.ends_with(".png") {
+                "image/png"
+            } else {
+                "text/css"
+            };
+            (
+                [
+                    ("Cache-Control", "max-age=3600"),
+                    ("Content-Type", ctype),
+                    ("ETag", "\"big\""),
+                ],
+                "a".repeat(n),
+            )
+                .into_response()
+        }
+        "/s/slow.js" => {
+            let _permit = o.gate.0.acquire().await.unwrap();
+            ([("Cache-Control", "max-age=3600")], format!("slow {n}")).into_response()
         }
         "/s/cookie-not-cached.js" => (
             [
@@ -841,4 +872,115 @@ async fn legacy_behavior_without_origin_in_the_key_serves_the_first_origins_cors
         "the first requester's answer, served to another origin"
     );
     assert_eq!(o.count("/s/font.woff"), 1);
+}
+
+/// Poll until `cond` holds (no deadline of its own: the test harness bounds the test).
+async fn until(mut cond: impl AsyncFnMut() -> bool) {
+    while !cond().await {
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+}
+
+#[tokio::test]
+async fn concurrent_misses_for_one_key_are_collapsed_into_one_origin_request() {
+    let (o, edge, c) = setup(BehaviorSet::seed_default()).await;
+    let url = format!("{edge}/s/slow.js");
+    let first = tokio::spawn(c.get(&url).send());
+    until(async || o.count("/s/slow.js") == 1).await;
+    let twin = tokio::spawn(c.get(&url).send());
+    // Another cache key (/s/* keys on cookies): not collapsed, it goes to the origin.
+    let other = tokio::spawn(c.get(&url).header("Cookie", "a=1").send());
+    let stats = format!("{edge}/__edge/stats");
+    until(async || {
+        let v: serde_json::Value =
+            serde_json::from_str(&c.get(&stats).send().await.unwrap().text().await.unwrap())
+                .unwrap();
+        v["collapsed_waiting"] == 1 && o.count("/s/slow.js") == 2
+    })
+    .await;
+    o.gate.0.add_permits(10);
+    let (first, twin, other) = (
+        first.await.unwrap().unwrap(),
+        twin.await.unwrap().unwrap(),
+        other.await.unwrap().unwrap(),
+    );
+    assert_eq!(x_cache(&first), "Miss from cloudfront");
+    assert_eq!(
+        x_cache(&twin),
+        "Hit from cloudfront",
+        "collapsed onto the first"
+    );
+    assert_eq!(x_cache(&other), "Miss from cloudfront");
+    let body = first.text().await.unwrap();
+    assert_eq!(twin.text().await.unwrap(), body);
+    assert_eq!(o.count("/s/slow.js"), 2, "the twin made no origin request");
+}
+
+#[tokio::test]
+async fn compress_gzips_listed_types_and_keys_the_copies_apart() {
+    let mut set = BehaviorSet::seed_default();
+    set.behaviors[0].compress = true;
+    let (o, edge, _) = setup(set).await;
+    // A client that shows the bytes as sent (no transparent decompression).
+    let c = reqwest::Client::builder()
+        .no_proxy()
+        .no_gzip()
+        .no_brotli()
+        .build()
+        .unwrap();
+    let get_ae = |path: &str, ae: Option<&str>| {
+        let mut r = c.get(format!("{edge}{path}"));
+        if let Some(ae) = ae {
+            r = r.header("Accept-Encoding", ae);
+        }
+        r.send()
+    };
+    let r = get_ae("/s/big.css", Some("gzip, deflate, br"))
+        .await
+        .unwrap();
+    assert_eq!(x_cache(&r), "Miss from cloudfront");
+    assert_eq!(r.headers()["content-encoding"], "gzip");
+    assert_eq!(
+        r.headers()["etag"],
+        "W/\"big\"",
+        "a strong ETag becomes weak"
+    );
+    let zipped = r.bytes().await.unwrap();
+    let mut plain = String::new();
+    std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&zipped[..]), &mut plain)
+        .unwrap();
+    assert_eq!(plain, "a".repeat(5_000));
+    assert_eq!(
+        o.last("/s/big.css").1["accept-encoding"],
+        "br,gzip",
+        "normalised before the origin"
+    );
+    let r = get_ae("/s/big.css", Some("gzip")).await.unwrap();
+    assert_eq!(
+        x_cache(&r),
+        "Miss from cloudfront",
+        "another normalised value, another copy"
+    );
+    let r = get_ae("/s/big.css", Some("deflate, gzip")).await.unwrap();
+    assert_eq!(
+        x_cache(&r),
+        "Hit from cloudfront",
+        "deflate is dropped: same as gzip"
+    );
+    assert_eq!(r.headers()["content-encoding"], "gzip");
+    let r = get_ae("/s/big.css", None).await.unwrap();
+    assert_eq!(
+        x_cache(&r),
+        "Miss from cloudfront",
+        "the plain copy is kept apart"
+    );
+    assert!(r.headers().get("content-encoding").is_none());
+    assert!(o.last("/s/big.css").1.get("accept-encoding").is_none());
+    assert_eq!(r.bytes().await.unwrap().len(), 5_000);
+    // Too small, or a type not listed: served as the origin sent it.
+    for path in ["/s/small.css", "/s/big.png"] {
+        let r = get_ae(path, Some("gzip")).await.unwrap();
+        assert!(r.headers().get("content-encoding").is_none(), "{path}");
+        assert_eq!(r.headers()["etag"], "\"big\"", "{path}");
+    }
 }

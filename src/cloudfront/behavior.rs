@@ -219,6 +219,9 @@ pub struct Behavior {
     /// Things the loader could not model exactly (e.g. an unresolved custom cache policy).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+    /// `Compress`: the edge gzips responses of listed types for viewers that accept gzip.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub compress: bool,
 }
 
 impl Behavior {
@@ -238,6 +241,7 @@ impl Behavior {
             cache_policy: None,
             origin_request_policy: None,
             warnings: Vec::new(),
+            compress: false,
         }
     }
 

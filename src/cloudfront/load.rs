@@ -24,6 +24,7 @@
 //! origin_request_policy = "AllViewer"      # managed origin request policy: sets forwarding
 //! expect = "hit"                  # "hit" | "bypass": override the derived expectation
 //! add_headers = { "X-Lab-Behavior" = "s" } # response-headers policy
+//! compress = true                 # Compress: gzip listed types for viewers that accept it
 //!
 //! [default]                       # the `*` behavior, same keys but no pattern. If absent, the
 //! headers = "all"                 # seed's default row: forward everything, cache nothing.
@@ -101,6 +102,7 @@ struct RawBehavior {
     expect: Option<Expect>,
     #[serde(default)]
     add_headers: BTreeMap<String, String>,
+    compress: Option<bool>,
 }
 
 struct Src<'a> {
@@ -291,6 +293,7 @@ fn build(
         cache_policy,
         origin_request_policy,
         warnings: Vec::new(),
+        compress: r.compress.unwrap_or(false),
     })
 }
 
@@ -443,6 +446,9 @@ impl BehaviorSet {
                     .map(|(k, v)| format!("{k:?} = {v:?}"))
                     .collect();
                 out.push_str(&format!("add_headers = {{ {} }}\n", parts.join(", ")));
+            }
+            if b.compress {
+                out.push_str("compress = true\n");
             }
         }
         if !self.error_caching_min_ttl.is_empty() {
@@ -770,6 +776,10 @@ fn json_behavior(item: &Value, pat: &str, at: &str) -> Result<Behavior, String> 
         cache_policy,
         origin_request_policy,
         warnings,
+        compress: item
+            .get("Compress")
+            .and_then(Value::as_bool)
+            .unwrap_or(false),
     })
 }
 
@@ -870,13 +880,16 @@ mod tests {
     fn custom_error_responses_set_the_error_caching_min_ttl_per_code() {
         let json = r#"{"ETag": "E1", "DistributionConfig": {
             "DefaultCacheBehavior": {"TargetOriginId": "o", "ForwardedValues": {"QueryString": false,
-                "Cookies": {"Forward": "none"}}, "MinTTL": 0},
+                "Cookies": {"Forward": "none"}}, "MinTTL": 0, "Compress": true},
             "CustomErrorResponses": {"Quantity": 3, "Items": [
                 {"ErrorCode": 502, "ResponsePagePath": "", "ResponseCode": "", "ErrorCachingMinTTL": 0},
                 {"ErrorCode": 404, "ErrorCachingMinTTL": 300},
                 {"ErrorCode": 503, "ResponsePagePath": "/503.html", "ResponseCode": "503"}
             ]}}}"#;
         let set = from_distribution_json_str(json, Path::new("d.json")).unwrap();
+        assert!(set.behaviors[0].compress, "Compress: true");
+        let back = from_toml_str(&set.to_toml(), Path::new("rt.toml")).unwrap();
+        assert!(back.behaviors[0].compress);
         assert_eq!(
             set.error_caching_min_ttl.into_iter().collect::<Vec<_>>(),
             [(404, 300), (502, 0)],

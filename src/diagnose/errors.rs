@@ -271,16 +271,24 @@ pub fn cors_blocked(ctx: &Ctx) -> Vec<Finding> {
         .collect()
 }
 
-/// The `Access-Control-Allow-Origin` a cached response carries when it names another origin
-/// than the request's (not `*`): the answer was made for the first requester.
+/// The `Access-Control-Allow-Origin` a response carries when it names another origin than the
+/// cross-origin request's (not `*`): the answer was made for someone else. A same-origin request
+/// is left out: the browser does not check CORS there (a real Akamai capture in
+/// tests/fixtures/har/real/ shows a same-origin font with another site's cached answer, harmless).
 fn foreign_acao(r: &RequestRecord) -> Option<(String, String)> {
-    let origin = r.request_headers.get("origin")?.trim();
+    // `get_all`: a HAR may carry the header twice (`Origin` and `origin`), joined by a newline.
+    let origin = r.request_headers.get_all("origin").next()?.trim();
     let acao = r
         .response_headers
-        .get("access-control-allow-origin")?
+        .get_all("access-control-allow-origin")
+        .next()?
         .trim();
-    (acao != "*" && !acao.eq_ignore_ascii_case(origin) && origin != "null")
-        .then(|| (origin.to_string(), acao.to_string()))
+    let own = url::Url::parse(&r.url).ok()?.origin().ascii_serialization();
+    (acao != "*"
+        && !acao.eq_ignore_ascii_case(origin)
+        && origin != "null"
+        && !own.eq_ignore_ascii_case(origin))
+    .then(|| (origin.to_string(), acao.to_string()))
 }
 
 /// `cors-origin-not-in-key`: a response served from the cache carries an
@@ -518,7 +526,7 @@ mod tests {
             .req("Origin", "https://wiki.example.com")
             .resp("Access-Control-Allow-Origin", "https://wiki.example.com");
         let second = Rec::static_ok(FONT, "Hit")
-            .req("Origin", "https://jira.example.com")
+            .req("Origin", "https://app.example.com")
             .resp("Access-Control-Allow-Origin", "https://wiki.example.com")
             .resp("Vary", "Origin");
         let f = diagnose(&records(&[first, second], Some(&d)), Some(&d));
@@ -527,7 +535,7 @@ mod tests {
         assert_eq!(x[0].severity, Severity::Error);
         let lines: Vec<&String> = x[0].evidence.iter().flat_map(|e| &e.lines).collect();
         for l in [
-            "Origin: https://jira.example.com",
+            "Origin: https://app.example.com",
             "Access-Control-Allow-Origin: https://wiki.example.com",
             "Origin: https://wiki.example.com",
         ] {
@@ -542,11 +550,15 @@ mod tests {
         // `*`, a matching origin, or a miss: nothing to say.
         let fine = [
             Rec::static_ok(FONT, "Hit")
-                .req("Origin", "https://jira.example.com")
+                .req("Origin", "https://app.example.com")
                 .resp("Access-Control-Allow-Origin", "*"),
             Rec::static_ok(FONT, "Hit")
+                .req("Origin", "https://app.example.com")
+                .resp("Access-Control-Allow-Origin", "https://app.example.com"),
+            // Same-origin: the browser checks no CORS, whatever the cached answer says.
+            Rec::static_ok(FONT, "Hit")
                 .req("Origin", "https://jira.example.com")
-                .resp("Access-Control-Allow-Origin", "https://jira.example.com"),
+                .resp("Access-Control-Allow-Origin", "https://wiki.example.com"),
         ];
         let f = diagnose(&records(&fine, Some(&d)), Some(&d));
         assert!(only(&f, "cors-origin-not-in-key").is_empty());

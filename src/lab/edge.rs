@@ -21,7 +21,9 @@
 //!   cookies; `max-age=0` or `Expires` <= `Date` is stored stale and revalidated each time;
 //! - when the origin answers 5xx or does not answer, the expired copy is served (within
 //!   `stale-if-error`), then for the error caching minimum TTL without asking the origin;
-//! - `no-cache="Set-Cookie"` stores the object without its `Set-Cookie`.
+//! - `no-cache="Set-Cookie"` stores the object without its `Set-Cookie`;
+//! - concurrent GET misses for one key (and `Accept-Encoding`) are collapsed into one origin
+//!   request: the others wait and get its answer as a Hit.
 //!
 //! WebSockets pass as CloudFront passes them: an upgrade on a behavior that forwards
 //! `Sec-WebSocket-Key` and `Sec-WebSocket-Version` (or all headers) is sent to the origin with
@@ -31,13 +33,16 @@
 //! the handshake headers — which is how a behavior that does not forward them breaks Synchrony.
 //!
 //! Simplifications (documented, not hidden): one POP tier only (no regional edge cache, no Origin
-//! Shield), no request collapsing, no websocket idle timeout; headers not forwarded include
-//! `Accept-Encoding`, so the origin answers uncompressed unless a behavior forwards it.
+//! Shield), no collapsing of revalidations, no websocket idle timeout, gzip only (Brotli needs a
+//! cache policy setting the model does not read). `Accept-Encoding` reaches the origin normalised
+//! to `gzip`/`br`; a behavior with `Compress` gzips listed types itself and keeps compressed and
+//! plain copies apart.
 //! `X-Forwarded-For` carries the viewer address when served through `serve` (which records it). The origin sees `User-Agent: Amazon CloudFront`
 //! unless `User-Agent` is forwarded, as with CloudFront.
 //!
 //! Control: `POST /__edge/invalidate` empties every POP cache (`?path=/s/*` limits it to paths
-//! matching a CloudFront pattern), like an invalidation.
+//! matching a CloudFront pattern), like an invalidation; `GET /__edge/stats` says how many
+//! requests wait on a collapsed miss.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -52,6 +57,7 @@ use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 
+use crate::cloudfront::compress;
 use crate::cloudfront::key::{cookie_header, forwarded_headers, select_cookies, select_query};
 use crate::cloudfront::ttl::{self, CacheControl};
 use crate::cloudfront::{Behavior, BehaviorSet, NameSet, cache_key, decide_for, pattern};
@@ -129,6 +135,39 @@ struct Edge {
     ws_client: reqwest::Client,
     /// The `<id>` of `Via: 1.1 <id>.cloudfront.net (CloudFront)`, one per edge.
     via_id: String,
+    /// Misses in flight per POP, by cache key: identical requests that arrive meanwhile wait for
+    /// the first one's answer instead of going to the origin (request collapsing).
+    inflight: Vec<Mutex<HashMap<String, Flight>>>,
+    /// Requests waiting on another's miss right now (`GET /__edge/stats`).
+    waiting: AtomicUsize,
+}
+
+/// The first request's answer, once the origin gave it.
+type Flight = tokio::sync::watch::Receiver<Option<Arc<Stored>>>;
+
+/// The leader of a collapsed miss: publishes the answer; leaves the in-flight map when dropped
+/// (also when the request fails), so waiters then go to the origin themselves.
+struct FlightGuard {
+    edge: Arc<Edge>,
+    pop_idx: usize,
+    key: String,
+    tx: tokio::sync::watch::Sender<Option<Arc<Stored>>>,
+}
+
+impl FlightGuard {
+    fn publish(&self, r: &Stored) {
+        let _ = self.tx.send(Some(Arc::new(Stored {
+            status: r.status,
+            headers: r.headers.clone(),
+            body: r.body.clone(),
+        })));
+    }
+}
+
+impl Drop for FlightGuard {
+    fn drop(&mut self) {
+        lock(&self.edge.inflight[self.pop_idx]).remove(&self.key);
+    }
 }
 
 /// The edge as an axum router (serve it with `axum::serve`, or use `serve`).
@@ -156,6 +195,7 @@ pub fn router(cfg: EdgeConfig) -> Router {
         .connect_timeout(ORIGIN_TIMEOUT)
         .build()
         .expect("a plain reqwest client always builds");
+    let n_pops = pops.len();
     let edge = Arc::new(Edge {
         ws_client,
         caches: pops.iter().map(|_| Mutex::new(Cache::new())).collect(),
@@ -164,9 +204,12 @@ pub fn router(cfg: EdgeConfig) -> Router {
         next_pop: AtomicUsize::new(0),
         client,
         via_id: hex::encode(rand::random::<[u8; 16]>()),
+        inflight: (0..n_pops).map(|_| Mutex::new(HashMap::new())).collect(),
+        waiting: AtomicUsize::new(0),
     });
     Router::new()
         .route("/__edge/invalidate", post(invalidate))
+        .route("/__edge/stats", axum::routing::get(stats))
         .fallback(handle)
         .with_state(edge)
 }
@@ -205,7 +248,15 @@ async fn invalidate(State(edge): State<Arc<Edge>>, Query(q): Query<InvalidateQue
     axum::Json(serde_json::json!({ "invalidated": removed })).into_response()
 }
 
-fn lock(m: &Mutex<Cache>) -> std::sync::MutexGuard<'_, Cache> {
+/// Requests waiting on a collapsed miss (for tests and demos: collapsing is otherwise invisible).
+async fn stats(State(edge): State<Arc<Edge>>) -> Response {
+    axum::Json(serde_json::json!({
+        "collapsed_waiting": edge.waiting.load(Ordering::SeqCst)
+    }))
+    .into_response()
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
@@ -324,6 +375,51 @@ async fn handle(State(edge): State<Arc<Edge>>, req: Request) -> Response {
         }
     }
 
+    // Request collapsing (RequestAndResponseBehaviorCustomOrigin.html, "Simultaneous requests for
+    // the same object"): a GET miss whose identical twin is already at the origin waits for its
+    // answer; requests that differ in the key (or Accept-Encoding) go on their own.
+    let mut leader = None;
+    if cacheable && stale.is_none() && method == Method::GET {
+        let flight_key = format!("{key}\n{}", vary_value(&req_headers));
+        let twin = {
+            let mut map = lock(&edge.inflight[pop_idx]);
+            match map.get(&flight_key) {
+                Some(rx) => Some(rx.clone()),
+                None => {
+                    let (tx, rx) = tokio::sync::watch::channel(None);
+                    map.insert(flight_key.clone(), rx);
+                    leader = Some(FlightGuard {
+                        edge: edge.clone(),
+                        pop_idx,
+                        key: flight_key,
+                        tx,
+                    });
+                    None
+                }
+            }
+        };
+        if let Some(mut rx) = twin {
+            edge.waiting.fetch_add(1, Ordering::SeqCst);
+            let answer = rx
+                .wait_for(Option::is_some)
+                .await
+                .ok()
+                .and_then(|a| a.clone());
+            edge.waiting.fetch_sub(1, Ordering::SeqCst);
+            if let Some(a) = answer {
+                // Served from the edge without an origin request of its own: a Hit, even when
+                // the answer is not stored (the guide's traffic-spike note on `no-cache`).
+                let x_cache = if a.status >= 400 {
+                    "Error from cloudfront"
+                } else {
+                    "Hit from cloudfront"
+                };
+                let r = copy_for(a.status, a.headers.clone(), &a.body, &method);
+                return edge.finish(r, x_cache, Some(0), &pop, &cf_id, Some(&behavior));
+            }
+        }
+    }
+
     // Miss (or an expired copy): ask the origin with only what the behavior forwards.
     let body = match axum::body::to_bytes(body, MAX_BODY).await {
         Ok(b) => b,
@@ -406,13 +502,34 @@ async fn handle(State(edge): State<Arc<Edge>>, req: Request) -> Response {
         }
     }
 
-    let (status, mut headers, body) = origin_response.unwrap_or_else(|| {
+    let (status, mut headers, mut body) = origin_response.unwrap_or_else(|| {
         let page = origin_unreachable(&cf_id);
         (page.status, page.headers, page.body)
     });
+    let had_length = headers.get("content-length").is_some();
     headers
         .pairs_mut()
         .retain(|(n, _)| !is_hop_by_hop(n) && !n.eq_ignore_ascii_case("age"));
+    // Edge compression (ServingCompressedFiles.html), stored as the viewer's gzip variant.
+    if method != Method::HEAD
+        && compress::gzips(
+            behavior.compress,
+            &vary_value(&req_headers),
+            status,
+            &headers,
+            body.len(),
+            had_length,
+        )
+    {
+        body = gzip(&body);
+        headers.set("Content-Encoding", "gzip");
+        if let Some(tag) = headers.get("etag").map(str::to_string) {
+            headers.remove("etag");
+            if let Some(weak) = compress::compressed_etag(&tag) {
+                headers.set("ETag", weak);
+            }
+        }
+    }
     if behavior.origin_forward.cookies.is_none() {
         headers.remove("set-cookie");
     }
@@ -431,7 +548,7 @@ async fn handle(State(edge): State<Arc<Edge>>, req: Request) -> Response {
             &stored.headers,
             SystemTime::now(),
         );
-        let vary = honoured_vary(&stored.headers, &req_headers);
+        let vary = honoured_vary(&stored.headers, &req_headers, behavior.compress);
         let mut cache = lock(&edge.caches[pop_idx]);
         if decision.store {
             let cc = CacheControl::parse(&stored.headers);
@@ -468,6 +585,17 @@ async fn handle(State(edge): State<Arc<Edge>>, req: Request) -> Response {
             // The origin's new answer may not be stored: the old copy is gone too.
             slot.retain(|e| e.vary != vary);
         }
+    }
+    if let Some(leader) = &leader {
+        let mut shared = Stored {
+            status: stored.status,
+            headers: stored.headers.clone(),
+            body: stored.body.clone(),
+        };
+        for f in CacheControl::parse(&stored.headers).strip_fields {
+            shared.headers.remove(&f);
+        }
+        leader.publish(&shared);
     }
     edge.finish(
         stored,
@@ -552,6 +680,13 @@ impl Edge {
                 continue;
             }
             append(&mut out, &name, &value);
+        }
+        // `Accept-Encoding` goes normalised to gzip/br, or not at all (the guide's header table).
+        if !out.contains_key("accept-encoding") {
+            let ae = compress::normalize_accept_encoding(req_headers);
+            if !ae.is_empty() {
+                append(&mut out, "accept-encoding", &ae);
+            }
         }
         // CloudFront always passes the body's type, and names itself.
         if let Some(ct) = req_headers.get("content-type") {
@@ -824,21 +959,33 @@ fn origin_url(origin: &url::Url, viewer: &url::Url, query: &NameSet) -> url::Url
 /// `Vary` says (a header that matters must be in the key), except `Accept-Encoding`, the one the
 /// edge handles itself (RequestAndResponseBehaviorCustomOrigin.html, "HTTP response headers that
 /// CloudFront removes or replaces": other `Vary` values are removed before the viewer sees them).
-fn honoured_vary(response: &Headers, req: &Headers) -> Vec<(String, String)> {
+/// With `Compress` on, compressed and plain copies are kept apart whatever the origin says.
+fn honoured_vary(response: &Headers, req: &Headers, compress: bool) -> Vec<(String, String)> {
     let varies = response.get_all("vary").any(|line| {
         line.split(',')
             .any(|n| n.trim().eq_ignore_ascii_case("accept-encoding"))
     });
-    if varies {
+    if varies || compress {
         vec![("accept-encoding".to_string(), vary_value(req))]
     } else {
         Vec::new()
     }
 }
 
-/// The request's `Accept-Encoding`, the value a `Vary: Accept-Encoding` entry is stored under.
+/// The request's normalised `Accept-Encoding` (`gzip`, `br`, `br,gzip` or empty): what an
+/// `Accept-Encoding` variant is stored under.
 fn vary_value(req: &Headers) -> String {
-    req.get_all("accept-encoding").collect::<Vec<_>>().join(",")
+    compress::normalize_accept_encoding(req)
+}
+
+/// Gzip `body` (a `Compress` behavior's answer to a viewer that accepts gzip).
+fn gzip(body: &[u8]) -> Bytes {
+    use std::io::Write as _;
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    enc.write_all(body)
+        .and_then(|_| enc.finish())
+        .map(Bytes::from)
+        .unwrap_or_else(|_| Bytes::copy_from_slice(body))
 }
 
 /// A CloudFront-style request id (56 URL-safe characters).
