@@ -984,3 +984,65 @@ async fn compress_gzips_listed_types_and_keys_the_copies_apart() {
         assert_eq!(r.headers()["etag"], "\"big\"", "{path}");
     }
 }
+
+#[tokio::test]
+async fn head_ranges_and_redirects_as_cloudfront_answers_them() {
+    let (o, edge, c) = setup(BehaviorSet::seed_default()).await;
+    // A HEAD miss: the origin's Content-Length, not 0.
+    let r = c.head(format!("{edge}/s/big.css")).send().await.unwrap();
+    assert_eq!(x_cache(&r), "Miss from cloudfront");
+    assert_eq!(r.headers()["content-length"], "5000");
+    // A Range on a miss: the whole object (200), cached; then ranges come from the edge (206).
+    let url = format!("{edge}/s/big.png");
+    let r = c
+        .get(&url)
+        .header("Range", "bytes=0-9")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        (r.status().as_u16(), x_cache(&r)),
+        (200, "Miss from cloudfront".into())
+    );
+    assert_eq!(r.bytes().await.unwrap().len(), 5_000);
+    let r = c
+        .get(&url)
+        .header("Range", "bytes=10-19")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        (r.status().as_u16(), x_cache(&r)),
+        (206, "Hit from cloudfront".into())
+    );
+    assert_eq!(r.headers()["content-range"], "bytes 10-19/5000");
+    assert_eq!(r.bytes().await.unwrap().len(), 10);
+    let r = c
+        .get(&url)
+        .header("Range", "bytes=20-29,0-9")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "several ranges: the whole object");
+    assert_eq!(o.count("/s/big.png"), 1);
+    // 307 without Cache-Control is not cached; 301 is (DefaultTTL).
+    for (path, cached) in [("/s/status/307", false), ("/s/status/301", true)] {
+        let no_redirect = reqwest::Client::builder()
+            .no_proxy()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        no_redirect
+            .get(format!("{edge}{path}"))
+            .send()
+            .await
+            .unwrap();
+        let r = no_redirect
+            .get(format!("{edge}{path}"))
+            .send()
+            .await
+            .unwrap();
+        let hit = x_cache(&r) == "Hit from cloudfront";
+        assert_eq!(hit, cached, "{path}: {}", x_cache(&r));
+    }
+}

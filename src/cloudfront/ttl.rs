@@ -98,6 +98,12 @@ pub enum TtlRule {
     ErrorNotCachedCachingDisabled { status: u16 },
     /// 307/308 without `Cache-Control`: not cached.
     RedirectNeedsCacheControl { status: u16 },
+    /// `Vary: *` with MinTTL 0: stored, but every request goes to the origin without a
+    /// conditional header, so nothing is ever served from the cache.
+    VaryStarAlwaysToOrigin,
+    /// 206: a partial answer is never stored in the full object's place (the lab serves ranges
+    /// of a full cached object itself).
+    PartialContentNotStored,
     /// A status CloudFront does not cache (e.g. 401, 304, 1xx).
     StatusNotCached { status: u16 },
 }
@@ -191,6 +197,12 @@ impl TtlRule {
             TtlRule::ErrorNotCachedCachingDisabled { status } => format!(
                 "the behavior can store nothing (CachingDisabled or MaxTTL 0), so error status {status} is not cached either"
             ),
+            TtlRule::VaryStarAlwaysToOrigin => {
+                "Vary: * with MinTTL 0: CloudFront caches the object but sends every request to the origin without a conditional header, so it is never served from the cache".into()
+            }
+            TtlRule::PartialContentNotStored => {
+                "a 206 partial answer is not stored in place of the whole object".into()
+            }
             TtlRule::RedirectNeedsCacheControl { status } => format!(
                 "CloudFront caches {status} redirects only when the origin sends Cache-Control, and it did not"
             ),
@@ -399,6 +411,17 @@ pub fn decide(
     }
     if matches!(status, 307 | 308) && response.get("cache-control").is_none() {
         return decision(0, TtlRule::RedirectNeedsCacheControl { status });
+    }
+    if status == 206 {
+        return decision(0, TtlRule::PartialContentNotStored);
+    }
+    // RequestAndResponseBehaviorCustomOrigin.html, "Content negotiation".
+    if min == 0
+        && response
+            .get_all("vary")
+            .any(|l| l.split(',').any(|n| n.trim() == "*"))
+    {
+        return decision(0, TtlRule::VaryStarAlwaysToOrigin);
     }
 
     if let Some(directive) = cc.no_cache {
@@ -777,6 +800,21 @@ mod tests {
             d.rule,
             TtlRule::ErrorNotCachedCachingDisabled { status: 502 }
         );
+    }
+
+    #[test]
+    fn vary_star_goes_to_the_origin_with_min_ttl_zero() {
+        let vary = h(&[
+            ("Cache-Control", "max-age=600"),
+            ("Vary", "Accept-Encoding, *"),
+        ]);
+        let d = decide(&T, &E, 200, &vary, now());
+        assert_eq!(d.rule, TtlRule::VaryStarAlwaysToOrigin);
+        assert!(!d.store);
+        let d = decide(&TtlSettings::new(60, 60, 600), &E, 200, &vary, now());
+        assert_eq!(d.ttl_secs, 600, "MinTTL > 0: Vary handled as usual");
+        let d = decide(&T, &E, 206, &h(&[("Cache-Control", "max-age=600")]), now());
+        assert_eq!(d.rule, TtlRule::PartialContentNotStored);
     }
 
     #[test]

@@ -22,6 +22,9 @@
 //! - when the origin answers 5xx or does not answer, the expired copy is served (within
 //!   `stale-if-error`), then for the error caching minimum TTL without asking the origin;
 //! - `no-cache="Set-Cookie"` stores the object without its `Set-Cookie`;
+//! - a HEAD miss keeps the origin's `Content-Length`; a `Range` on a cached whole object is
+//!   answered 206 from the edge (on a miss the whole object comes back, 200, and is cached);
+//!   `Vary: *` with MinTTL 0 always goes to the origin; 307/308 need `Cache-Control` to be cached;
 //! - concurrent GET misses for one key (and `Accept-Encoding`) are collapsed into one origin
 //!   request: the others wait and get its answer as a Hit.
 //!
@@ -368,6 +371,10 @@ async fn handle(State(edge): State<Arc<Edge>>, req: Request) -> Response {
     if cacheable {
         match edge.lookup(pop_idx, &key, &req_headers, &method) {
             Lookup::Fresh(r, x_cache, age) => {
+                let r = match req_headers.get("range") {
+                    Some(range) if method == Method::GET => serve_range(r, range),
+                    _ => r,
+                };
                 return edge.finish(r, x_cache, Some(age), &pop, &cf_id, Some(&behavior));
             }
             Lookup::Stale(copy) => stale = Some(copy),
@@ -507,6 +514,10 @@ async fn handle(State(edge): State<Arc<Edge>>, req: Request) -> Response {
         (page.status, page.headers, page.body)
     });
     let had_length = headers.get("content-length").is_some();
+    // A HEAD answer has no body: its Content-Length is the origin's, not 0.
+    let head_length = (method == Method::HEAD)
+        .then(|| headers.get("content-length").map(str::to_string))
+        .flatten();
     headers
         .pairs_mut()
         .retain(|(n, _)| !is_hop_by_hop(n) && !n.eq_ignore_ascii_case("age"));
@@ -534,11 +545,14 @@ async fn handle(State(edge): State<Arc<Edge>>, req: Request) -> Response {
         headers.remove("set-cookie");
     }
 
-    let stored = Stored {
+    let mut stored = Stored {
         status,
         headers,
         body,
     };
+    if let Some(len) = &head_length {
+        stored.headers.set("content-length", len.clone());
+    }
     // A HEAD answer has no body: storing it would serve empty GETs.
     if cacheable && method != Method::HEAD {
         let decision = decide_for(
@@ -641,6 +655,43 @@ fn add_validators(out: &mut reqwest::header::HeaderMap, stored: &Headers) -> boo
         }
     }
     any
+}
+
+/// A `Range: bytes=a-b` request answered from a whole cached object: 206 with the bytes
+/// (RangeGETs.html: once the entire object is cached, CloudFront "responds to Range GET
+/// requests by serving the requested range"). Several ranges, or one it cannot satisfy: the
+/// whole object, 200 (the page: invalid ranges get "status code 200 with the full object").
+fn serve_range(r: Stored, range: &str) -> Stored {
+    let len = r.body.len();
+    let parsed = range
+        .trim()
+        .strip_prefix("bytes=")
+        .filter(|spec| !spec.contains(','))
+        .and_then(|spec| spec.split_once('-'))
+        .and_then(|(a, b)| match (a.trim(), b.trim()) {
+            ("", n) => n
+                .parse::<usize>()
+                .ok()
+                .filter(|n| *n > 0)
+                .map(|n| (len.saturating_sub(n), len.saturating_sub(1))),
+            (a, "") => a.parse::<usize>().ok().map(|a| (a, len.saturating_sub(1))),
+            (a, b) => a
+                .parse::<usize>()
+                .ok()
+                .zip(b.parse::<usize>().ok())
+                .map(|(a, b)| (a, b.min(len.saturating_sub(1)))),
+        })
+        .filter(|(a, b)| r.status == 200 && len > 0 && a <= b && *a < len);
+    let Some((a, b)) = parsed else {
+        return r;
+    };
+    let mut headers = r.headers;
+    headers.set("Content-Range", format!("bytes {a}-{b}/{len}"));
+    Stored {
+        status: 206,
+        headers,
+        body: r.body.slice(a..=b),
+    }
 }
 
 /// The body of a stored response for `method` (HEAD: none, with the GET's length).
