@@ -185,7 +185,7 @@ pub mod ids {
         cf: "cache on a whitelist of query strings (e.g. only `locale` on /s/*) instead of all of them.",
         origin: "find what appends the changing parameter to static URLs (a plugin, a proxy rewrite, jQuery `cache: false`) and stop it for static resources.");
     spec!(VARY_UNFORWARDED, "vary-unforwarded", Warn, Capture,
-        "Vary names a header the behavior does not forward: CloudFront ignores it and serves one variant to everyone",
+        "Vary names a header outside the behavior's cache key: CloudFront ignores it and serves one variant to everyone",
         cf: "whitelist the header in the behavior's cache key (cache policy headers) if the content really varies on it (e.g. Origin for CORS).",
         origin: "drop the header from Vary if the response does not depend on it.");
     spec!(VARY_STAR, "vary-star", Warn, Capture,
