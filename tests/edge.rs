@@ -169,6 +169,13 @@ async fn origin_handler(State(o): State<Arc<Origin>>, req: Request) -> Response 
             )
                 .into_response()
         }
+        "/s/gone-then-down.js" => {
+            if o.failing.load(Ordering::SeqCst) {
+                (axum::http::StatusCode::SERVICE_UNAVAILABLE, "down").into_response()
+            } else {
+                (axum::http::StatusCode::NOT_FOUND, "gone").into_response()
+            }
+        }
         "/s/slow.js" => {
             let _permit = o.gate.0.acquire().await.unwrap();
             ([("Cache-Control", "max-age=3600")], format!("slow {n}")).into_response()
@@ -1045,4 +1052,29 @@ async fn head_ranges_and_redirects_as_cloudfront_answers_them() {
         let hit = x_cache(&r) == "Hit from cloudfront";
         assert_eq!(hit, cached, "{path}: {}", x_cache(&r));
     }
+}
+
+#[tokio::test]
+async fn an_expired_cached_error_is_retried_not_served_stale() {
+    let mut set = BehaviorSet::seed_default();
+    set.error_caching_min_ttl.insert(404, 1);
+    let (o, edge, c) = setup(set).await;
+    let url = format!("{edge}/s/gone-then-down.js");
+    let r = get(&c, &url).await;
+    assert_eq!(r.status(), 404);
+    let r = get(&c, &url).await;
+    assert_eq!(
+        (r.status().as_u16(), r.headers().get("age").is_some()),
+        (404, true)
+    );
+    // Let the 1 s error caching TTL run out; the origin now fails.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    o.failing.store(true, Ordering::SeqCst);
+    let r = get(&c, &url).await;
+    assert_eq!(
+        r.status(),
+        503,
+        "an expired error is not a stale copy to stand in"
+    );
+    assert_eq!(o.count("/s/gone-then-down.js"), 2);
 }

@@ -581,7 +581,12 @@ async fn handle(State(edge): State<Arc<Edge>>, req: Request) -> Response {
                 body: stored.body.clone(),
                 stored_at: Instant::now(),
                 ttl: Duration::from_secs(ttl_secs),
-                keep: Duration::from_secs(ttl_secs.max(behavior.ttl.max)),
+                // A cached error is not kept stale: it is retried once its time is up.
+                keep: Duration::from_secs(if status >= 400 {
+                    ttl_secs
+                } else {
+                    ttl_secs.max(behavior.ttl.max)
+                }),
                 stale_if_error: cc.stale_if_error.map(Duration::from_secs),
                 hold_until: None,
             };
