@@ -166,7 +166,7 @@ pub mod ids {
 
     spec!(EXPIRES_BEFORE_DATE, "expires-before-date", Warn, Capture,
         "Expires at or before Date, no max-age: the edge takes static responses as already stale",
-        cf: "set MinTTL > 0 on the behavior (e.g. 86400 on /s/*) so CloudFront stores them whatever Expires says.",
+        cf: "set MinTTL > 0 on the behavior (e.g. 86400 on /s/*) so CloudFront stores them whatever Expires says (with MinTTL 0 a behavior forwarding no cookies only revalidates them on every load, RefreshHit at best; one forwarding cookies cannot revalidate and misses every time).",
         origin: "send `Cache-Control: public, max-age=31536000` on versioned /s/ resources (max-age beats Expires), or unset Expires for /s/ in the proxy (Apache `Header unset Expires`, nginx `expires 1y;` in `location /s/`).");
     spec!(SET_COOKIE_ON_CACHEABLE, "set-cookie-on-cacheable", Warn, Capture,
         "Set-Cookie on a response the edge caches",
