@@ -357,8 +357,8 @@ pub struct RunArgs {
     pub headers: Vec<String>,
 
     /// Lab only: switch on a fault (expires-now, alb-stickiness, no-cache-static, font-502,
-    /// cors-missing, private-cached, bypass-static, query-buster, websocket-blocked,
-    /// synchrony-no-stickiness). Repeatable.
+    /// cors-missing, cors-first-origin, private-cached, bypass-static, query-buster,
+    /// websocket-blocked, synchrony-no-stickiness). Repeatable.
     #[arg(long = "lab-fault", value_name = "NAME")]
     pub lab_faults: Vec<String>,
 

@@ -285,6 +285,38 @@ fn cors_missing_is_a_cors_failure_naming_the_header() {
 }
 
 #[test]
+fn cors_first_origin_is_a_cached_answer_for_another_origin() {
+    block_on(async {
+        let (r, _, _) = diagnose_lab(
+            Topology::CdnHost,
+            vec![Fault::CorsFirstOrigin],
+            &["jira-smoke"],
+        )
+        .await;
+        let f = of(&r, "cors-origin-not-in-key");
+        assert!(!f.is_empty(), "{:#?}", r.findings);
+        let l = lines(f[0]);
+        let origin = l
+            .iter()
+            .find_map(|x| x.strip_prefix("Origin: "))
+            .expect("Origin line");
+        let acao = l
+            .iter()
+            .find_map(|x| x.strip_prefix("Access-Control-Allow-Origin: "))
+            .expect("ACAO line");
+        assert_ne!(origin, acao, "{l:#?}");
+        assert!(
+            f[0].explanation.contains("does not key on it"),
+            "{}",
+            f[0].explanation
+        );
+        // The browser refused it too.
+        assert!(!of(&r, "cors-blocked").is_empty(), "{:#?}", r.findings);
+        assert_eq!(r.summary.exit_code, 1);
+    });
+}
+
+#[test]
 fn private_cached_is_a_security_error() {
     block_on(async {
         let (r, _, _) =

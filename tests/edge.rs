@@ -19,6 +19,18 @@ struct Origin {
     /// (path and query, request headers) of every request that reached the origin.
     seen: Mutex<Vec<(String, HeaderMap)>>,
     counter: AtomicUsize,
+    /// Answer 503 on `/…/flaky.js` (the origin failing after the object was cached).
+    failing: std::sync::atomic::AtomicBool,
+    /// `/s/slow.js` waits for a permit: the test decides when the origin answers.
+    gate: Gate,
+}
+
+struct Gate(tokio::sync::Semaphore);
+
+impl Default for Gate {
+    fn default() -> Self {
+        Gate(tokio::sync::Semaphore::new(0))
+    }
 }
 
 impl Origin {
@@ -46,7 +58,7 @@ async fn origin_handler(State(o): State<Arc<Origin>>, req: Request) -> Response 
     let pq = req.uri().path_and_query().unwrap().as_str().to_string();
     let path = req.uri().path().to_string();
     let headers = req.headers().clone();
-    o.seen.lock().unwrap().push((pq, headers.clone()));
+    o.seen.lock().unwrap().push((pq.clone(), headers.clone()));
     let n = o.counter.fetch_add(1, Ordering::SeqCst);
     let now = httpdate::fmt_http_date(std::time::SystemTime::now());
     let cookie = |name: &str| {
@@ -107,6 +119,75 @@ async fn origin_handler(State(o): State<Arc<Origin>>, req: Request) -> Response 
             format!("vary {n}"),
         )
             .into_response(),
+        // Stale on arrival, with validators: revalidated with a 304 when the tag matches.
+        "/s/revalidate.js"
+        | "/download/resources/revalidate.js"
+        | "/download/resources/flaky.js" => {
+            if path.ends_with("flaky.js") && o.failing.load(Ordering::SeqCst) {
+                return (axum::http::StatusCode::SERVICE_UNAVAILABLE, "down").into_response();
+            }
+            let tag = "\"v1\"";
+            if headers.get("if-none-match").is_some_and(|v| v == tag) {
+                return (
+                    axum::http::StatusCode::NOT_MODIFIED,
+                    [("ETag", tag), ("Cache-Control", "max-age=0")],
+                )
+                    .into_response();
+            }
+            (
+                [("Cache-Control", "max-age=0"), ("ETag", tag)],
+                format!("body {n}"),
+            )
+                .into_response()
+        }
+        // Errors: the status comes from the path, `?max-age=N` adds Cache-Control.
+        p if p.starts_with("/s/status/") => {
+            let code: u16 = p["/s/status/".len()..].parse().unwrap();
+            let status = axum::http::StatusCode::from_u16(code).unwrap();
+            let q = req_query(&pq);
+            let mut resp = (status, format!("status {code} #{n}")).into_response();
+            if let Some(ma) = q {
+                resp.headers_mut()
+                    .insert("cache-control", format!("max-age={ma}").parse().unwrap());
+            }
+            resp
+        }
+        "/s/big.css" | "/s/small.css" | "/s/big.png" => {
+            let n = if path == "/s/small.css" { 500 } else { 5_000 };
+            let ctype = if path.ends_with(".png") {
+                "image/png"
+            } else {
+                "text/css"
+            };
+            (
+                [
+                    ("Cache-Control", "max-age=3600"),
+                    ("Content-Type", ctype),
+                    ("ETag", "\"big\""),
+                ],
+                "a".repeat(n),
+            )
+                .into_response()
+        }
+        "/s/gone-then-down.js" => {
+            if o.failing.load(Ordering::SeqCst) {
+                (axum::http::StatusCode::SERVICE_UNAVAILABLE, "down").into_response()
+            } else {
+                (axum::http::StatusCode::NOT_FOUND, "gone").into_response()
+            }
+        }
+        "/s/slow.js" => {
+            let _permit = o.gate.0.acquire().await.unwrap();
+            ([("Cache-Control", "max-age=3600")], format!("slow {n}")).into_response()
+        }
+        "/s/cookie-not-cached.js" => (
+            [
+                ("Cache-Control", "max-age=3600, no-cache=\"Set-Cookie\""),
+                ("Set-Cookie", "JSESSIONID=for-the-first-viewer; Path=/"),
+            ],
+            format!("body {n}"),
+        )
+            .into_response(),
         "/s/broken.js" => (
             axum::http::StatusCode::SERVICE_UNAVAILABLE,
             format!("down {n}"),
@@ -114,6 +195,14 @@ async fn origin_handler(State(o): State<Arc<Origin>>, req: Request) -> Response 
             .into_response(),
         _ => ([("Cache-Control", "max-age=3600")], format!("other {n}")).into_response(),
     }
+}
+
+/// `max-age` query parameter of a path-and-query, if any.
+fn req_query(pq: &str) -> Option<String> {
+    pq.split_once('?')?
+        .1
+        .split('&')
+        .find_map(|kv| kv.strip_prefix("max-age=").map(str::to_string))
 }
 
 async fn listen(router: Router) -> SocketAddr {
@@ -429,6 +518,8 @@ async fn origin_header_not_whitelisted_never_reaches_the_origin() {
     let mut set = BehaviorSet::seed_default();
     set.behaviors[0].key.headers = NameSet::None;
     set.behaviors[0].origin_forward.headers = NameSet::None;
+    // With a cache policy only what it lists is forwarded (a legacy behavior sends Origin anyway).
+    set.behaviors[0].cache_policy = Some("CachingOptimized".into());
     let (o, edge, c) = setup(set).await;
     let r = c
         .get(format!("{edge}/s/font.woff"))
@@ -585,4 +676,405 @@ async fn vary_is_honoured_for_accept_encoding_but_not_for_unforwarded_headers() 
         "Hit from cloudfront"
     );
     assert_eq!(o.count("/s/vary.js"), 2);
+}
+
+/// The seed, with `/download/resources/*` at MinTTL 0 (so stale-on-arrival objects are stored
+/// stale and revalidated: it forwards no cookies).
+fn min_ttl_zero_downloads() -> BehaviorSet {
+    let mut set = BehaviorSet::seed_default();
+    set.behaviors[3].ttl = cdnprobe::cloudfront::TtlSettings::new(0, 86_400, 31_536_000);
+    set
+}
+
+#[tokio::test]
+async fn errors_cached_by_code_and_header_as_the_guide_lists_them() {
+    let mut set = BehaviorSet::seed_default();
+    set.error_caching_min_ttl.insert(500, 0);
+    let (o, edge, c) = setup(set).await;
+    // (path, cached?) — 404 always; 403 only with max-age; 416 never; 500 with
+    // ErrorCachingMinTTL 0 from CustomErrorResponses and no max-age: not cached.
+    let cases = [
+        ("/s/status/404", true),
+        ("/s/status/403", false),
+        ("/s/status/403?max-age=60", true),
+        ("/s/status/416?max-age=60", false),
+        ("/s/status/500", false),
+        ("/s/status/401?max-age=60", false),
+    ];
+    for (path, cached) in cases {
+        let url = format!("{edge}{path}");
+        let r1 = get(&c, &url).await;
+        assert_eq!(x_cache(&r1), "Error from cloudfront", "{path}");
+        let b1 = r1.text().await.unwrap();
+        let r2 = get(&c, &url).await;
+        assert_eq!(x_cache(&r2), "Error from cloudfront", "{path}");
+        assert!(
+            r2.headers().get("age").is_some() == cached,
+            "{path}: Age only when cached"
+        );
+        assert_eq!(r2.text().await.unwrap() == b1, cached, "{path}");
+        let p = path.split('?').next().unwrap();
+        let expected = if cached { 1 } else { 2 };
+        let seen = o
+            .seen
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(pq, _)| pq == path)
+            .count();
+        assert_eq!(seen, expected, "{p}: origin requests");
+    }
+}
+
+#[tokio::test]
+async fn stale_on_arrival_is_revalidated_unless_cookies_are_forwarded() {
+    let (o, edge, c) = setup(min_ttl_zero_downloads()).await;
+    let url = format!("{edge}/download/resources/revalidate.js");
+    let r1 = get(&c, &url).await;
+    assert_eq!(x_cache(&r1), "Miss from cloudfront");
+    let b1 = r1.text().await.unwrap();
+    for _ in 0..2 {
+        let r = get(&c, &url).await;
+        assert_eq!(x_cache(&r), "RefreshHit from cloudfront");
+        assert_eq!(r.status(), 200);
+        assert_eq!(r.text().await.unwrap(), b1, "the stored body, revalidated");
+        let (_, h) = o.last("/download/resources/revalidate.js");
+        assert_eq!(h["if-none-match"], "\"v1\"");
+    }
+    assert_eq!(o.count("/download/resources/revalidate.js"), 3);
+
+    // /s/* forwards all cookies: CloudFront sends no conditional request, every load is a Miss.
+    let url = format!("{edge}/s/revalidate.js");
+    for _ in 0..2 {
+        let r = c
+            .get(&url)
+            .header("Cookie", "JSESSIONID=a")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(x_cache(&r), "Miss from cloudfront");
+        assert!(o.last("/s/revalidate.js").1.get("if-none-match").is_none());
+    }
+}
+
+#[tokio::test]
+async fn an_expired_copy_is_served_when_the_origin_answers_5xx() {
+    let mut set = min_ttl_zero_downloads();
+    // A long error caching minimum TTL keeps the test free of timing.
+    set.error_caching_min_ttl.insert(503, 3600);
+    let (o, edge, c) = setup(set).await;
+    let url = format!("{edge}/download/resources/flaky.js");
+    let r1 = get(&c, &url).await;
+    assert_eq!(x_cache(&r1), "Miss from cloudfront");
+    let b1 = r1.text().await.unwrap();
+    o.failing.store(true, Ordering::SeqCst);
+    let r2 = get(&c, &url).await;
+    assert_eq!(r2.status(), 200, "the stale copy, not the 503");
+    assert_eq!(x_cache(&r2), "RefreshHit from cloudfront");
+    assert_eq!(r2.text().await.unwrap(), b1);
+    assert_eq!(o.count("/download/resources/flaky.js"), 2);
+    // Then served from the edge for the error caching minimum TTL, without asking the origin.
+    let r3 = get(&c, &url).await;
+    assert_eq!(x_cache(&r3), "Hit from cloudfront");
+    assert_eq!(r3.text().await.unwrap(), b1);
+    assert_eq!(o.count("/download/resources/flaky.js"), 2);
+    // Without a stored copy the 503 goes through.
+    c.post(format!("{edge}/__edge/invalidate"))
+        .send()
+        .await
+        .unwrap();
+    let r4 = get(&c, &url).await;
+    assert_eq!(r4.status(), 503);
+    assert_eq!(x_cache(&r4), "Error from cloudfront");
+}
+
+/// An origin on a raw socket: the first connection gets a stale-on-arrival object, every later
+/// one is closed without an answer (the origin "does not respond").
+async fn origin_that_stops_answering() -> SocketAddr {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let mut first = true;
+        while let Ok((mut sock, _)) = listener.accept().await {
+            let mut buf = [0u8; 4096];
+            let _ = sock.read(&mut buf).await;
+            if first {
+                first = false;
+                let _ = sock
+                    .write_all(b"HTTP/1.1 200 OK\r\nCache-Control: max-age=0\r\nETag: \"a\"\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello")
+                    .await;
+            }
+            drop(sock);
+        }
+    });
+    addr
+}
+
+#[tokio::test]
+async fn an_expired_copy_is_served_when_the_origin_does_not_answer() {
+    let addr = origin_that_stops_answering().await;
+    let edge = start_edge(addr, min_ttl_zero_downloads(), &["FRA56-P1"]).await;
+    let c = client();
+    let url = format!("{edge}/download/resources/gone.js");
+    let r1 = get(&c, &url).await;
+    assert_eq!(x_cache(&r1), "Miss from cloudfront");
+    let r2 = get(&c, &url).await;
+    assert_eq!(r2.status(), 200);
+    assert_eq!(x_cache(&r2), "RefreshHit from cloudfront");
+    assert_eq!(r2.text().await.unwrap(), "hello");
+    // A path never cached: the edge's own 502.
+    let r3 = get(&c, &format!("{edge}/download/resources/other.js")).await;
+    assert_eq!(r3.status(), 502);
+}
+
+#[tokio::test]
+async fn no_cache_set_cookie_stores_the_object_without_the_cookie() {
+    let (o, edge, c) = setup(BehaviorSet::seed_default()).await;
+    let url = format!("{edge}/s/cookie-not-cached.js");
+    let r1 = get(&c, &url).await;
+    assert_eq!(x_cache(&r1), "Miss from cloudfront");
+    assert!(
+        r1.headers().get("set-cookie").is_some(),
+        "the first viewer gets it"
+    );
+    let r2 = get(&c, &url).await;
+    assert_eq!(
+        x_cache(&r2),
+        "Hit from cloudfront",
+        "not read as bare no-cache"
+    );
+    assert!(
+        r2.headers().get("set-cookie").is_none(),
+        "not replayed from the cache"
+    );
+    assert_eq!(o.count("/s/cookie-not-cached.js"), 1);
+}
+
+#[tokio::test]
+async fn legacy_behavior_without_origin_in_the_key_serves_the_first_origins_cors_answer() {
+    let mut set = BehaviorSet::seed_default();
+    set.behaviors[0].key.headers = NameSet::None;
+    set.behaviors[0].origin_forward.headers = NameSet::None;
+    let (o, edge, c) = setup(set).await;
+    let url = format!("{edge}/s/font.woff");
+    let send = |origin: &'static str| c.get(&url).header("Origin", origin).send();
+    let a = send("https://wiki.example.com").await.unwrap();
+    assert_eq!(x_cache(&a), "Miss from cloudfront");
+    assert_eq!(
+        a.headers()["access-control-allow-origin"],
+        "https://wiki.example.com"
+    );
+    assert_eq!(
+        o.last("/s/font.woff").1["origin"],
+        "https://wiki.example.com",
+        "a legacy behavior forwards Origin without keying on it"
+    );
+    // Vary: Origin does not split the object: one object per cache key.
+    let b = send("https://jira.example.com").await.unwrap();
+    assert_eq!(x_cache(&b), "Hit from cloudfront");
+    assert_eq!(
+        b.headers()["access-control-allow-origin"],
+        "https://wiki.example.com",
+        "the first requester's answer, served to another origin"
+    );
+    assert_eq!(o.count("/s/font.woff"), 1);
+}
+
+/// Poll until `cond` holds (no deadline of its own: the test harness bounds the test).
+async fn until(mut cond: impl AsyncFnMut() -> bool) {
+    while !cond().await {
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+}
+
+#[tokio::test]
+async fn concurrent_misses_for_one_key_are_collapsed_into_one_origin_request() {
+    let (o, edge, c) = setup(BehaviorSet::seed_default()).await;
+    let url = format!("{edge}/s/slow.js");
+    let first = tokio::spawn(c.get(&url).send());
+    until(async || o.count("/s/slow.js") == 1).await;
+    let twin = tokio::spawn(c.get(&url).send());
+    // Another cache key (/s/* keys on cookies): not collapsed, it goes to the origin.
+    let other = tokio::spawn(c.get(&url).header("Cookie", "a=1").send());
+    let stats = format!("{edge}/__edge/stats");
+    until(async || {
+        let v: serde_json::Value =
+            serde_json::from_str(&c.get(&stats).send().await.unwrap().text().await.unwrap())
+                .unwrap();
+        v["collapsed_waiting"] == 1 && o.count("/s/slow.js") == 2
+    })
+    .await;
+    o.gate.0.add_permits(10);
+    let (first, twin, other) = (
+        first.await.unwrap().unwrap(),
+        twin.await.unwrap().unwrap(),
+        other.await.unwrap().unwrap(),
+    );
+    assert_eq!(x_cache(&first), "Miss from cloudfront");
+    assert_eq!(
+        x_cache(&twin),
+        "Hit from cloudfront",
+        "collapsed onto the first"
+    );
+    assert_eq!(x_cache(&other), "Miss from cloudfront");
+    let body = first.text().await.unwrap();
+    assert_eq!(twin.text().await.unwrap(), body);
+    assert_eq!(o.count("/s/slow.js"), 2, "the twin made no origin request");
+}
+
+#[tokio::test]
+async fn compress_gzips_listed_types_and_keys_the_copies_apart() {
+    let mut set = BehaviorSet::seed_default();
+    set.behaviors[0].compress = true;
+    let (o, edge, _) = setup(set).await;
+    // A client that shows the bytes as sent (no transparent decompression).
+    let c = reqwest::Client::builder()
+        .no_proxy()
+        .no_gzip()
+        .no_brotli()
+        .build()
+        .unwrap();
+    let get_ae = |path: &str, ae: Option<&str>| {
+        let mut r = c.get(format!("{edge}{path}"));
+        if let Some(ae) = ae {
+            r = r.header("Accept-Encoding", ae);
+        }
+        r.send()
+    };
+    let r = get_ae("/s/big.css", Some("gzip, deflate, br"))
+        .await
+        .unwrap();
+    assert_eq!(x_cache(&r), "Miss from cloudfront");
+    assert_eq!(r.headers()["content-encoding"], "gzip");
+    assert_eq!(
+        r.headers()["etag"],
+        "W/\"big\"",
+        "a strong ETag becomes weak"
+    );
+    let zipped = r.bytes().await.unwrap();
+    let mut plain = String::new();
+    std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&zipped[..]), &mut plain)
+        .unwrap();
+    assert_eq!(plain, "a".repeat(5_000));
+    assert_eq!(
+        o.last("/s/big.css").1["accept-encoding"],
+        "br,gzip",
+        "normalised before the origin"
+    );
+    let r = get_ae("/s/big.css", Some("gzip")).await.unwrap();
+    assert_eq!(
+        x_cache(&r),
+        "Miss from cloudfront",
+        "another normalised value, another copy"
+    );
+    let r = get_ae("/s/big.css", Some("deflate, gzip")).await.unwrap();
+    assert_eq!(
+        x_cache(&r),
+        "Hit from cloudfront",
+        "deflate is dropped: same as gzip"
+    );
+    assert_eq!(r.headers()["content-encoding"], "gzip");
+    let r = get_ae("/s/big.css", None).await.unwrap();
+    assert_eq!(
+        x_cache(&r),
+        "Miss from cloudfront",
+        "the plain copy is kept apart"
+    );
+    assert!(r.headers().get("content-encoding").is_none());
+    assert!(o.last("/s/big.css").1.get("accept-encoding").is_none());
+    assert_eq!(r.bytes().await.unwrap().len(), 5_000);
+    // Too small, or a type not listed: served as the origin sent it.
+    for path in ["/s/small.css", "/s/big.png"] {
+        let r = get_ae(path, Some("gzip")).await.unwrap();
+        assert!(r.headers().get("content-encoding").is_none(), "{path}");
+        assert_eq!(r.headers()["etag"], "\"big\"", "{path}");
+    }
+}
+
+#[tokio::test]
+async fn head_ranges_and_redirects_as_cloudfront_answers_them() {
+    let (o, edge, c) = setup(BehaviorSet::seed_default()).await;
+    // A HEAD miss: the origin's Content-Length, not 0.
+    let r = c.head(format!("{edge}/s/big.css")).send().await.unwrap();
+    assert_eq!(x_cache(&r), "Miss from cloudfront");
+    assert_eq!(r.headers()["content-length"], "5000");
+    // A Range on a miss: the whole object (200), cached; then ranges come from the edge (206).
+    let url = format!("{edge}/s/big.png");
+    let r = c
+        .get(&url)
+        .header("Range", "bytes=0-9")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        (r.status().as_u16(), x_cache(&r)),
+        (200, "Miss from cloudfront".into())
+    );
+    assert_eq!(r.bytes().await.unwrap().len(), 5_000);
+    let r = c
+        .get(&url)
+        .header("Range", "bytes=10-19")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        (r.status().as_u16(), x_cache(&r)),
+        (206, "Hit from cloudfront".into())
+    );
+    assert_eq!(r.headers()["content-range"], "bytes 10-19/5000");
+    assert_eq!(r.bytes().await.unwrap().len(), 10);
+    let r = c
+        .get(&url)
+        .header("Range", "bytes=20-29,0-9")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "several ranges: the whole object");
+    assert_eq!(o.count("/s/big.png"), 1);
+    // 307 without Cache-Control is not cached; 301 is (DefaultTTL).
+    for (path, cached) in [("/s/status/307", false), ("/s/status/301", true)] {
+        let no_redirect = reqwest::Client::builder()
+            .no_proxy()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        no_redirect
+            .get(format!("{edge}{path}"))
+            .send()
+            .await
+            .unwrap();
+        let r = no_redirect
+            .get(format!("{edge}{path}"))
+            .send()
+            .await
+            .unwrap();
+        let hit = x_cache(&r) == "Hit from cloudfront";
+        assert_eq!(hit, cached, "{path}: {}", x_cache(&r));
+    }
+}
+
+#[tokio::test]
+async fn an_expired_cached_error_is_retried_not_served_stale() {
+    let mut set = BehaviorSet::seed_default();
+    set.error_caching_min_ttl.insert(404, 1);
+    let (o, edge, c) = setup(set).await;
+    let url = format!("{edge}/s/gone-then-down.js");
+    let r = get(&c, &url).await;
+    assert_eq!(r.status(), 404);
+    let r = get(&c, &url).await;
+    assert_eq!(
+        (r.status().as_u16(), r.headers().get("age").is_some()),
+        (404, true)
+    );
+    // Let the 1 s error caching TTL run out; the origin now fails.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    o.failing.store(true, Ordering::SeqCst);
+    let r = get(&c, &url).await;
+    assert_eq!(
+        r.status(),
+        503,
+        "an expired error is not a stale copy to stand in"
+    );
+    assert_eq!(o.count("/s/gone-then-down.js"), 2);
 }

@@ -594,6 +594,46 @@ async fn font_502_is_an_edge_error_not_an_app_host_error() {
 }
 
 #[tokio::test]
+async fn a_fault_switched_on_after_caching_is_hidden_until_an_invalidation() {
+    // CloudFront keeps what it cached when the origin's link breaks: the font stays a Hit until
+    // it is invalidated (or expires); then the 502 shows.
+    let lab = start_with(&[]).await;
+    let (c, page, html) = jira_dashboard(&lab, 0).await;
+    let css_ref = references(&html)
+        .into_iter()
+        .find(|r| r.contains("superbatch/css/batch.css"))
+        .unwrap();
+    let css_url = resolve(&page, &css_ref);
+    let (_, _, css) = get_text(&c, &css_url).await;
+    let woff = css_urls(&css)
+        .iter()
+        .map(|f| resolve(&css_url, f))
+        .find(|f| f.ends_with("adgs-icons.woff"))
+        .unwrap();
+    let (s, h, _) = get(&c, &woff).await;
+    assert_eq!(
+        (s.as_u16(), x_cache(&h)),
+        (200, "Miss from cloudfront".into())
+    );
+    let report = lab.set_fault(Fault::Font502, true).await;
+    assert!(
+        report.notes.iter().any(|n| n.contains("edge caches kept")),
+        "{report:?}"
+    );
+    let (s, h, _) = get(&c, &woff).await;
+    assert_eq!(
+        (s.as_u16(), x_cache(&h)),
+        (200, "Hit from cloudfront".into())
+    );
+    assert!(lab.invalidate("/*/adgs-icons.woff").await.unwrap() >= 1);
+    let (s, h, _) = get(&c, &woff).await;
+    assert_eq!(
+        (s.as_u16(), x_cache(&h)),
+        (502, "Error from cloudfront".into())
+    );
+}
+
+#[tokio::test]
 async fn bypass_static_references_the_app_host() {
     let lab = start_with(&[Fault::BypassStatic]).await;
     let (c, page, html) = jira_dashboard(&lab, 0).await;
@@ -722,6 +762,56 @@ async fn cors_missing_switches_to_the_cdn_host_topology_and_says_so() {
 }
 
 #[tokio::test]
+async fn cors_first_origin_serves_another_sites_cors_answer_from_the_cache() {
+    let lab = start_with(&[Fault::CorsFirstOrigin]).await;
+    assert_eq!(lab.topology(), Topology::CdnHost);
+    assert!(
+        lab.notes()
+            .iter()
+            .any(|n| n.contains("fetched first with Origin")),
+        "{:?}",
+        lab.notes()
+    );
+    let jira_origin = lab.jira_url().origin().ascii_serialization();
+    let confluence_origin = lab.confluence_url().origin().ascii_serialization();
+    assert_ne!(jira_origin, confluence_origin);
+    let woff = lab
+        .cdn_url(Product::Jira)
+        .unwrap()
+        .join(&cdnprobe::lab::pages::font_path(
+            Product::Jira,
+            lab.context_path(Product::Jira),
+        ))
+        .unwrap();
+    let r = client(false)
+        .get(woff.as_str())
+        .header("Origin", &jira_origin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(x_cache(r.headers()), "Hit from cloudfront");
+    assert_eq!(
+        header(r.headers(), "access-control-allow-origin"),
+        Some(confluence_origin.as_str()),
+        "Jira's page gets the answer cached for Confluence's"
+    );
+    // Whitelisting Origin again (the fix) gives each origin its own object.
+    lab.set_fault(Fault::CorsFirstOrigin, false).await;
+    let r = client(false)
+        .get(woff.as_str())
+        .header("Origin", &jira_origin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(x_cache(r.headers()), "Miss from cloudfront");
+    assert_eq!(
+        header(r.headers(), "access-control-allow-origin"),
+        Some(jira_origin.as_str())
+    );
+}
+
+#[tokio::test]
 async fn switching_a_fault_at_run_time_changes_responses() {
     let lab = start_with(&[]).await;
     let (c, page, html) = jira_dashboard(&lab, 0).await;
@@ -743,6 +833,14 @@ async fn switching_a_fault_at_run_time_changes_responses() {
             .iter()
             .any(|f| f == "no-cache-static")
     );
+    // The edge keeps what it cached before the switch, as CloudFront keeps it after a deploy.
+    let (_, h, _) = get(&c, &js).await;
+    assert_eq!(
+        x_cache(&h),
+        "Hit from cloudfront",
+        "cached before the switch"
+    );
+    assert!(lab.invalidate("/*").await.unwrap() >= 1);
     for _ in 0..2 {
         let (_, h, _) = get(&c, &js).await;
         assert_eq!(

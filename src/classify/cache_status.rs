@@ -115,6 +115,11 @@ impl CacheOutcome {
     }
 
     /// The response came out of a cache (fresh, revalidated or stale).
+    ///
+    /// A revalidated one (CloudFront's `RefreshHit`) counts: the body is the edge's stored copy and
+    /// the origin only confirmed it (a 304, no body), so the behavior's caching works; it costs an
+    /// origin round trip, which is what `max-age=0` or `Expires` <= `Date` asks for. A stale one
+    /// (served because the origin failed) counts for the same reason: it came from the cache.
     pub fn is_hit(self) -> bool {
         matches!(
             self,

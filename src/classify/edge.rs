@@ -251,7 +251,13 @@ impl Distribution {
             .get("date")
             .and_then(|d| httpdate::parse_http_date(d).ok())
             .unwrap_or_else(SystemTime::now);
-        let d = ttl::decide_for(behavior, status, &ex.response_headers, now);
+        let d = ttl::decide_for(
+            behavior,
+            &self.behaviors.error_caching_min_ttl,
+            status,
+            &ex.response_headers,
+            now,
+        );
         Some(EdgeTreatment {
             store: d.store,
             ttl_secs: d.ttl_secs,

@@ -163,6 +163,19 @@ fn union(a: NameSet, b: &NameSet) -> NameSet {
     }
 }
 
+/// Headers a legacy (`ForwardedValues`) behavior sends to the origin although they are not in its
+/// whitelist, so not in its cache key: the guide's table "HTTP request headers and CloudFront
+/// behavior" (RequestAndResponseBehaviorCustomOrigin.html) says "CloudFront forwards the header to
+/// your origin" for `Origin` and for other-defined headers such as the preflight's. Only these
+/// CORS ones are modelled (the table's others, e.g. `Cache-Control`, `If-None-Match`, `Range`,
+/// change nothing the tool judges). With a cache policy, only what the cache and origin request
+/// policies list is forwarded.
+pub const LEGACY_FORWARDED_BY_DEFAULT: [&str; 3] = [
+    "Origin",
+    "Access-Control-Request-Headers",
+    "Access-Control-Request-Method",
+];
+
 /// The request headers a behavior must forward for CloudFront to pass a WebSocket upgrade.
 pub const WEBSOCKET_HEADERS: [&str; 2] = ["Sec-WebSocket-Key", "Sec-WebSocket-Version"];
 
@@ -206,6 +219,9 @@ pub struct Behavior {
     /// Things the loader could not model exactly (e.g. an unresolved custom cache policy).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+    /// `Compress`: the edge gzips responses of listed types for viewers that accept gzip.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub compress: bool,
 }
 
 impl Behavior {
@@ -225,7 +241,23 @@ impl Behavior {
             cache_policy: None,
             origin_request_policy: None,
             warnings: Vec::new(),
+            compress: false,
         }
+    }
+
+    /// Legacy cache settings (`ForwardedValues`): no cache policy, no origin request policy.
+    pub fn is_legacy(&self) -> bool {
+        self.cache_policy.is_none() && self.origin_request_policy.is_none()
+    }
+
+    /// Does the origin get request header `name` through this behavior (whitelisted, in an origin
+    /// request policy, or forwarded by default on a legacy behavior)?
+    pub fn forwards_header(&self, name: &str) -> bool {
+        self.origin_forward.headers.contains_header(name)
+            || (self.is_legacy()
+                && LEGACY_FORWARDED_BY_DEFAULT
+                    .iter()
+                    .any(|h| h.eq_ignore_ascii_case(name)))
     }
 
     /// Is `method` allowed (case-insensitive)?
@@ -273,6 +305,10 @@ pub struct BehaviorSet {
     #[serde(default)]
     pub context_path: String,
     pub behaviors: Vec<Behavior>,
+    /// Error caching minimum TTL per status code, from `CustomErrorResponses` (codes not listed:
+    /// CloudFront's default, 10 s).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub error_caching_min_ttl: super::ttl::ErrorCachingMinTtl,
 }
 
 /// Used when a set has no behavior matching at all (no default): CloudFront's own default is
@@ -297,6 +333,7 @@ impl BehaviorSet {
         BehaviorSet {
             context_path: String::new(),
             behaviors,
+            error_caching_min_ttl: Default::default(),
         }
         .relabel()
     }

@@ -11,7 +11,8 @@
 //!   and `?b=2&a=1` are two objects);
 //! - cookies are sorted by name (CloudFront sorts cookies in natural order by name);
 //! - header names are lower-cased and sorted; values verbatim. `Accept-Encoding` is not
-//!   normalised into the key (the edge honours `Vary: Accept-Encoding` separately).
+//!   normalised into the key (the edge honours `Vary: Accept-Encoding` separately; no other
+//!   `Vary` splits an object: one object per key).
 
 use super::behavior::{Behavior, NameSet};
 use crate::exchange::Headers;
@@ -75,6 +76,26 @@ pub fn select_cookies(set: &NameSet, request: &Headers) -> Vec<(String, String)>
         .map(|c| (c.name().to_string(), c.value().to_string()))
         .collect();
     out.sort_by(|a, b| a.0.cmp(&b.0));
+    out
+}
+
+/// The request headers the origin gets through `behavior` (`select_headers` of what it forwards,
+/// plus, on a legacy behavior, the headers CloudFront forwards without keying on them).
+pub fn forwarded_headers(behavior: &Behavior, request: &Headers) -> Vec<(String, String)> {
+    let mut out = select_headers(&behavior.origin_forward.headers, request);
+    if behavior.is_legacy() {
+        let defaults = NameSet::Whitelist(
+            super::behavior::LEGACY_FORWARDED_BY_DEFAULT
+                .iter()
+                .map(|h| h.to_string())
+                .collect(),
+        );
+        for (n, v) in select_headers(&defaults, request) {
+            if !out.iter().any(|(o, _)| *o == n) {
+                out.push((n, v));
+            }
+        }
+    }
     out
 }
 
@@ -257,6 +278,29 @@ mod tests {
             &h(&[("Origin", "https://a.example")]),
         );
         assert_eq!(k, "/s/f.woff");
+    }
+
+    #[test]
+    fn legacy_behaviors_forward_origin_without_keying_on_it() {
+        let mut b = seed(3); // /download/resources/*: Origin whitelisted
+        b.key.headers = NameSet::None;
+        b.origin_forward.headers = NameSet::None;
+        let req = h(&[("Origin", "https://a.example"), ("Accept", "text/css")]);
+        assert_eq!(
+            cache_key(&b, "GET", &url("/download/resources/f.woff"), &req),
+            "/download/resources/f.woff",
+            "not in the key"
+        );
+        assert_eq!(
+            forwarded_headers(&b, &req),
+            [("origin".to_string(), "https://a.example".to_string())],
+            "but sent to the origin; Accept is removed"
+        );
+        assert!(b.forwards_header("origin"));
+        // With a cache policy only what the policies list reaches the origin.
+        b.cache_policy = Some("CachingOptimized".into());
+        assert!(forwarded_headers(&b, &req).is_empty());
+        assert!(!b.forwards_header("Origin"));
     }
 
     #[test]

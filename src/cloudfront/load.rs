@@ -24,9 +24,13 @@
 //! origin_request_policy = "AllViewer"      # managed origin request policy: sets forwarding
 //! expect = "hit"                  # "hit" | "bypass": override the derived expectation
 //! add_headers = { "X-Lab-Behavior" = "s" } # response-headers policy
+//! compress = true                 # Compress: gzip listed types for viewers that accept it
 //!
 //! [default]                       # the `*` behavior, same keys but no pattern. If absent, the
 //! headers = "all"                 # seed's default row: forward everything, cache nothing.
+//!
+//! [error_caching_min_ttl]         # CustomErrorResponses: seconds per status code (default 10)
+//! 502 = 0
 //! ```
 //!
 //! Explicit keys win over what a `cache_policy` sets. The cache key is always forwarded too.
@@ -73,6 +77,8 @@ struct RawFile {
     behavior: Vec<Spanned<RawBehavior>>,
     #[serde(default)]
     default: Option<Spanned<RawBehavior>>,
+    #[serde(default)]
+    error_caching_min_ttl: Option<Spanned<BTreeMap<String, u64>>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -96,6 +102,7 @@ struct RawBehavior {
     expect: Option<Expect>,
     #[serde(default)]
     add_headers: BTreeMap<String, String>,
+    compress: Option<bool>,
 }
 
 struct Src<'a> {
@@ -185,7 +192,19 @@ pub fn from_toml_str(text: &str, file: &Path) -> Result<BehaviorSet, UserError> 
             .expect("seed has a default"),
     };
     behaviors.push(default);
-    let set = BehaviorSet::new(behaviors);
+    let mut set = BehaviorSet::new(behaviors);
+    if let Some(table) = &raw.error_caching_min_ttl {
+        for (code, secs) in table.get_ref() {
+            let Some(code) = code.parse::<u16>().ok().filter(|c| (400..600).contains(c)) else {
+                return Err(src.err(
+                    Some(table.span()),
+                    format!("[error_caching_min_ttl] key `{code}` is not a 4xx or 5xx status code"),
+                    "write one status code per line, e.g. 502 = 0",
+                ));
+            };
+            set.error_caching_min_ttl.insert(code, *secs);
+        }
+    }
     Ok(match raw.context_path {
         Some(cp) => set.with_context_path(&cp),
         None => set,
@@ -274,6 +293,7 @@ fn build(
         cache_policy,
         origin_request_policy,
         warnings: Vec::new(),
+        compress: r.compress.unwrap_or(false),
     })
 }
 
@@ -427,6 +447,15 @@ impl BehaviorSet {
                     .collect();
                 out.push_str(&format!("add_headers = {{ {} }}\n", parts.join(", ")));
             }
+            if b.compress {
+                out.push_str("compress = true\n");
+            }
+        }
+        if !self.error_caching_min_ttl.is_empty() {
+            out.push_str("\n[error_caching_min_ttl]\n");
+            for (code, secs) in &self.error_caching_min_ttl {
+                out.push_str(&format!("{code} = {secs}\n"));
+            }
         }
         out
     }
@@ -490,7 +519,27 @@ pub fn from_distribution_json_str(text: &str, file: &Path) -> Result<BehaviorSet
         json_behavior(default, "*", "DefaultCacheBehavior")
             .map_err(|m| bad("DefaultCacheBehavior", m))?,
     );
-    Ok(BehaviorSet::new(behaviors))
+    let mut set = BehaviorSet::new(behaviors);
+    if let Some(cer) = cfg.get("CustomErrorResponses") {
+        for (i, item) in items(cer).iter().enumerate() {
+            let at = format!("CustomErrorResponses.Items[{i}]");
+            let Some(code) = item
+                .get("ErrorCode")
+                .and_then(Value::as_u64)
+                .and_then(|c| u16::try_from(c).ok())
+            else {
+                return Err(bad(&at, "no numeric ErrorCode".into()));
+            };
+            // Absent: CloudFront's default (10 s) applies to this code.
+            if let Some(ttl) = item.get("ErrorCachingMinTTL") {
+                let Some(ttl) = ttl.as_u64() else {
+                    return Err(bad(&at, "ErrorCachingMinTTL is not a whole number".into()));
+                };
+                set.error_caching_min_ttl.insert(code, ttl);
+            }
+        }
+    }
+    Ok(set)
 }
 
 /// 1-based line and column of the value at `path` (`CacheBehaviors.Items[2].PathPattern`,
@@ -727,6 +776,10 @@ fn json_behavior(item: &Value, pat: &str, at: &str) -> Result<Behavior, String> 
         cache_policy,
         origin_request_policy,
         warnings,
+        compress: item
+            .get("Compress")
+            .and_then(Value::as_bool)
+            .unwrap_or(false),
     })
 }
 
@@ -821,6 +874,40 @@ mod tests {
         assert_eq!(b[3].cache_policy.as_deref(), Some("CachingDisabled"));
         assert_eq!(set.expectation(3), Expect::Bypass);
         assert_eq!(set.matching("/jira/s/x.js").0, 0);
+    }
+
+    #[test]
+    fn custom_error_responses_set_the_error_caching_min_ttl_per_code() {
+        let json = r#"{"ETag": "E1", "DistributionConfig": {
+            "DefaultCacheBehavior": {"TargetOriginId": "o", "ForwardedValues": {"QueryString": false,
+                "Cookies": {"Forward": "none"}}, "MinTTL": 0, "Compress": true},
+            "CustomErrorResponses": {"Quantity": 3, "Items": [
+                {"ErrorCode": 502, "ResponsePagePath": "", "ResponseCode": "", "ErrorCachingMinTTL": 0},
+                {"ErrorCode": 404, "ErrorCachingMinTTL": 300},
+                {"ErrorCode": 503, "ResponsePagePath": "/503.html", "ResponseCode": "503"}
+            ]}}}"#;
+        let set = from_distribution_json_str(json, Path::new("d.json")).unwrap();
+        assert!(set.behaviors[0].compress, "Compress: true");
+        let back = from_toml_str(&set.to_toml(), Path::new("rt.toml")).unwrap();
+        assert!(back.behaviors[0].compress);
+        assert_eq!(
+            set.error_caching_min_ttl.into_iter().collect::<Vec<_>>(),
+            [(404, 300), (502, 0)],
+            "503 without ErrorCachingMinTTL keeps the default"
+        );
+        let bad = json.replace("\"ErrorCode\": 404", "\"ErrorCode\": \"x\"");
+        let e = from_distribution_json_str(&bad, Path::new("d.json")).unwrap_err();
+        assert!(e.to_string().contains("ErrorCode"), "{e}");
+
+        let toml = "[error_caching_min_ttl]\n502 = 0\n503 = 60\n";
+        let set = from_toml_str(toml, Path::new("b.toml")).unwrap();
+        assert_eq!(set.error_caching_min_ttl.get(&502), Some(&0));
+        let back = from_toml_str(&set.to_toml(), Path::new("rt.toml")).unwrap();
+        assert_eq!(back.error_caching_min_ttl, set.error_caching_min_ttl);
+        let e = from_toml_str("[error_caching_min_ttl]\nabc = 1\n", Path::new("b.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("abc") && e.contains("b.toml:1"), "{e}");
     }
 
     #[test]

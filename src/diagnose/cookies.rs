@@ -24,11 +24,21 @@ fn distinct(values: impl IntoIterator<Item = String>) -> Vec<String> {
         .collect()
 }
 
+/// The origin said `no-cache="Set-Cookie"` (or `private="Set-Cookie"`): CloudFront stores the
+/// object without its `Set-Cookie` (Cookies.html), so the cookie is never replayed.
+fn set_cookie_kept_out(r: &RequestRecord) -> bool {
+    crate::cloudfront::ttl::CacheControl::parse(&r.response_headers)
+        .strip_fields
+        .iter()
+        .any(|f| f == "set-cookie")
+}
+
 /// `set-cookie-on-cacheable`: a response the edge would store carries `Set-Cookie`.
 pub fn set_cookie_on_cacheable(ctx: &Ctx) -> Vec<Finding> {
     let hits = ctx.records.iter().filter(|r| {
         ctx.cacheable(r)
             && !set_cookies(r).is_empty()
+            && !set_cookie_kept_out(r)
             && (!ctx.has_dist() || r.edge_treatment.as_ref().is_some_and(|t| t.store))
     });
     super::evidence::group_by(hits, |r| Some(r.behavior.clone()))
@@ -223,6 +233,7 @@ pub fn session_cookie_cached(ctx: &Ctx) -> Vec<Finding> {
             && set_cookies(r).iter().any(|c| is_session_cookie(&c.name))
             && (r.cache.status.is_hit()
                 || (r.edge_treatment.as_ref().is_some_and(|t| t.store)
+                    && !set_cookie_kept_out(r)
                     && ctx
                         .behavior(r)
                         .is_some_and(|(_, b, _)| !b.origin_forward.cookies.is_none())))
@@ -389,6 +400,11 @@ mod tests {
         let page = Rec::page_ok(DASHBOARD).resp("Set-Cookie", "JSESSIONID=<redacted:1>; Path=/");
         assert!(only(&run(&[page]), "set-cookie-on-cacheable").is_empty());
         assert!(only(&run(&healthy()), "set-cookie-on-cacheable").is_empty());
+        // `no-cache="Set-Cookie"`: CloudFront stores the object, not the cookie.
+        let kept_out = Rec::static_ok(S_JS, "Miss")
+            .resp("Cache-Control", "no-cache=\"Set-Cookie\"")
+            .resp("Set-Cookie", "AWSALB=<redacted:1>; Path=/");
+        assert!(only(&run(&[kept_out]), "set-cookie-on-cacheable").is_empty());
     }
 
     #[test]

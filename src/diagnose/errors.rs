@@ -247,7 +247,7 @@ pub fn cors_blocked(ctx: &Ctx) -> Vec<Finding> {
             let no_origin = rs
                 .first()
                 .and_then(|r| ctx.behavior(r))
-                .filter(|(_, b, _)| !b.origin_forward.headers.contains_header("origin"));
+                .filter(|(_, b, _)| !b.forwards_header("origin"));
             let fonts = rs.iter().filter(|r| r.asset_kind == AssetKind::Font).count();
             let mut f = ids::CORS_BLOCKED.finding(
                 behavior.clone(),
@@ -267,6 +267,102 @@ pub fn cors_blocked(ctx: &Ctx) -> Vec<Finding> {
             );
             f.title = format!("CORS failure: missing {}", missing.join(", "));
             f
+        })
+        .collect()
+}
+
+/// The `Access-Control-Allow-Origin` a response carries when it names another origin than the
+/// cross-origin request's (not `*`): the answer was made for someone else. A same-origin request
+/// is left out: the browser does not check CORS there (a real Akamai capture in
+/// tests/fixtures/har/real/ shows a same-origin font with another site's cached answer, harmless).
+fn foreign_acao(r: &RequestRecord) -> Option<(String, String)> {
+    // `get_all`: a HAR may carry the header twice (`Origin` and `origin`), joined by a newline.
+    let origin = r.request_headers.get_all("origin").next()?.trim();
+    let acao = r
+        .response_headers
+        .get_all("access-control-allow-origin")
+        .next()?
+        .trim();
+    let own = url::Url::parse(&r.url).ok()?.origin().ascii_serialization();
+    (acao != "*"
+        && !acao.eq_ignore_ascii_case(origin)
+        && origin != "null"
+        && !own.eq_ignore_ascii_case(origin))
+    .then(|| (origin.to_string(), acao.to_string()))
+}
+
+/// `cors-origin-not-in-key`: a response served from the cache carries an
+/// `Access-Control-Allow-Origin` for another origin than the one asking. CloudFront keeps one
+/// object per cache key whatever `Vary: Origin` says, and a legacy behavior forwards `Origin`
+/// without keying on it (RequestAndResponseBehaviorCustomOrigin.html): the first requester's
+/// answer is served to every other origin.
+pub fn cors_origin_not_in_key(ctx: &Ctx) -> Vec<Finding> {
+    let hits = ctx
+        .records
+        .iter()
+        .filter(|r| !r.from_browser_cache && r.cache.status.is_hit() && foreign_acao(r).is_some());
+    group_by(hits, |r| Some(r.behavior.clone()))
+        .into_iter()
+        .map(|(behavior, rs)| {
+            let mut evidence = Vec::new();
+            for r in distinct_urls(&rs) {
+                let (origin, acao) = foreign_acao(r).expect("filtered");
+                let mut lines = vec![
+                    format!("Origin: {origin}"),
+                    format!("Access-Control-Allow-Origin: {acao}"),
+                ];
+                lines.extend(response_lines(r, &["Vary"]));
+                lines.extend(cache_lines(r));
+                lines.push(format!(
+                    "(the cached answer was made for {acao}: same cache key, another origin)"
+                ));
+                evidence.push(ev(r, lines));
+                // The request that made the answer, when the capture has it: two origins, one key.
+                if let Some(first) = ctx.records.iter().find(|o| {
+                    o.url == r.url
+                        && o.request_headers
+                            .get("origin")
+                            .is_some_and(|x| x.trim().eq_ignore_ascii_case(&acao))
+                }) {
+                    let mut lines = header_lines(&first.request_headers, "origin");
+                    lines.extend(header_lines(
+                        &first.response_headers,
+                        "access-control-allow-origin",
+                    ));
+                    lines.extend(cache_lines(first));
+                    evidence.push(ev(first, lines));
+                }
+            }
+            let keyed = rs
+                .first()
+                .and_then(|r| ctx.behavior(r))
+                .map(|(_, b, p)| {
+                    if b.key.headers.contains_header("origin") {
+                        format!(" {p} has Origin in its cache key: another cache in front may be the one ignoring it.")
+                    } else if b.forwards_header("origin") {
+                        format!(
+                            " {p} sends Origin to the origin{} but does not key on it.",
+                            if b.is_legacy() {
+                                " (a legacy behavior forwards it by default)"
+                            } else {
+                                ""
+                            }
+                        )
+                    } else {
+                        String::new()
+                    }
+                })
+                .unwrap_or_default();
+            ids::CORS_ORIGIN_NOT_IN_KEY.finding(
+                behavior.clone(),
+                format!(
+                    "{} served from the edge cache carry an Access-Control-Allow-Origin for another origin than the one asking: \
+                     the first requester's answer is cached under a key without Origin and served to every other site, \
+                     whose browsers refuse it.{keyed}",
+                    plural(rs.len(), "response", "responses"),
+                ),
+                cap(evidence),
+            )
         })
         .collect()
 }
@@ -385,6 +481,9 @@ mod tests {
         let mut d = seed();
         d.behaviors.behaviors[0].origin_forward.headers = crate::cloudfront::NameSet::None;
         d.behaviors.behaviors[0].key.headers = crate::cloudfront::NameSet::None;
+        // A cache policy: only what it lists reaches the origin (a legacy behavior would still
+        // forward Origin).
+        d.behaviors.behaviors[0].cache_policy = Some("CachingOptimized".into());
         let r = Rec::get(FONT)
             .req("Origin", "https://app.example.com")
             .cf("Miss", "FRA56-P1")
@@ -416,6 +515,53 @@ mod tests {
             x[0].explanation
         );
         assert!(x[0].fix.contains("whitelist the `Origin` header"));
+    }
+
+    #[test]
+    fn a_cached_acao_for_another_origin_is_the_origin_not_in_the_key() {
+        let mut d = seed();
+        d.behaviors.behaviors[0].key.headers = crate::cloudfront::NameSet::None;
+        d.behaviors.behaviors[0].origin_forward.headers = crate::cloudfront::NameSet::None;
+        let first = Rec::static_ok(FONT, "Miss")
+            .req("Origin", "https://wiki.example.com")
+            .resp("Access-Control-Allow-Origin", "https://wiki.example.com");
+        let second = Rec::static_ok(FONT, "Hit")
+            .req("Origin", "https://app.example.com")
+            .resp("Access-Control-Allow-Origin", "https://wiki.example.com")
+            .resp("Vary", "Origin");
+        let f = diagnose(&records(&[first, second], Some(&d)), Some(&d));
+        let x = only(&f, "cors-origin-not-in-key");
+        assert_eq!(x.len(), 1, "{f:#?}");
+        assert_eq!(x[0].severity, Severity::Error);
+        let lines: Vec<&String> = x[0].evidence.iter().flat_map(|e| &e.lines).collect();
+        for l in [
+            "Origin: https://app.example.com",
+            "Access-Control-Allow-Origin: https://wiki.example.com",
+            "Origin: https://wiki.example.com",
+        ] {
+            assert!(lines.iter().any(|x| *x == l), "{l}: {lines:#?}");
+        }
+        assert!(
+            x[0].explanation.contains("forwards it by default"),
+            "{}",
+            x[0].explanation
+        );
+        assert!(x[0].fix.contains("response headers policy"));
+        // `*`, a matching origin, or a miss: nothing to say.
+        let fine = [
+            Rec::static_ok(FONT, "Hit")
+                .req("Origin", "https://app.example.com")
+                .resp("Access-Control-Allow-Origin", "*"),
+            Rec::static_ok(FONT, "Hit")
+                .req("Origin", "https://app.example.com")
+                .resp("Access-Control-Allow-Origin", "https://app.example.com"),
+            // Same-origin: the browser checks no CORS, whatever the cached answer says.
+            Rec::static_ok(FONT, "Hit")
+                .req("Origin", "https://jira.example.com")
+                .resp("Access-Control-Allow-Origin", "https://wiki.example.com"),
+        ];
+        let f = diagnose(&records(&fine, Some(&d)), Some(&d));
+        assert!(only(&f, "cors-origin-not-in-key").is_empty());
     }
 
     #[test]

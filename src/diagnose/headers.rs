@@ -97,7 +97,9 @@ pub fn expires_before_date(ctx: &Ctx) -> Vec<Finding> {
                 behavior.clone(),
                 format!(
                     "{} under {} carry an Expires at or before their Date and no max-age or s-maxage; \
-                     with MinTTL 0 CloudFront takes them as already stale and never stores them ({} of them Misses). \
+                     with MinTTL 0 CloudFront takes them as stale on arrival, so every load goes back to the origin \
+                     ({} of them Misses): a full Miss when the behavior forwards cookies (no conditional requests then), \
+                     a revalidation (RefreshHit on a 304) when it does not. \
                      Jira sets Expires to the request time and relies on Cache-Control.",
                     plural(rs.len(), "response", "responses"),
                     behavior.as_deref().unwrap_or("this distribution"),
@@ -155,8 +157,10 @@ fn vary_names(r: &RequestRecord) -> Vec<String> {
         .collect()
 }
 
-/// `vary-unforwarded`: `Vary` on a header the behavior does not forward (CloudFront honours only
-/// `Accept-Encoding`, `Cookie` and forwarded headers).
+/// `vary-unforwarded`: `Vary` on a header outside the behavior's cache key. CloudFront keeps one
+/// object per cache key whatever `Vary` says (only `Accept-Encoding` splits it), so a header that
+/// reaches the origin without being in the key (a legacy behavior sends `Origin` anyway) gets the
+/// first viewer's answer served to all.
 pub fn vary_unforwarded(ctx: &Ctx) -> Vec<Finding> {
     let mut hits: Vec<(String, &RequestRecord)> = Vec::new();
     for r in ctx.records {
@@ -170,7 +174,7 @@ pub fn vary_unforwarded(ctx: &Ctx) -> Vec<Finding> {
             if n != "*"
                 && n != "accept-encoding"
                 && n != "cookie"
-                && !b.origin_forward.headers.contains_header(&n)
+                && !b.key.headers.contains_header(&n)
             {
                 hits.push((n, r));
             }
@@ -198,17 +202,26 @@ pub fn vary_unforwarded(ctx: &Ctx) -> Vec<Finding> {
                     ev(r, with_treatment(lines, r))
                 })
                 .collect();
+            let forwarded = rs
+                .first()
+                .and_then(|r| ctx.behavior(r))
+                .is_some_and(|(_, b, _)| b.forwards_header(&name));
             let mut f = ids::VARY_UNFORWARDED.finding(
                 behavior.clone(),
                 format!(
-                    "{} under {} say `Vary: {name}`, but the behavior does not forward {name}: CloudFront ignores that Vary, \
-                     caches one copy and serves it whatever {name} the viewer sends.",
+                    "{} under {} say `Vary: {name}`, but {name} is not in the behavior's cache key: CloudFront keeps one object \
+                     per key whatever Vary says and serves it whatever {name} the viewer sends.{}",
                     plural(rs.len(), "response", "responses"),
                     behavior.as_deref().unwrap_or("?"),
+                    if forwarded {
+                        format!(" {name} does reach the origin, so the copy kept is the answer made for the first viewer's {name}.")
+                    } else {
+                        String::new()
+                    }
                 ),
                 cap(evidence),
             );
-            f.title = format!("Vary: {name} on a behavior that does not forward {name}");
+            f.title = format!("Vary: {name} on a behavior whose cache key leaves {name} out");
             f
         })
         .collect()
@@ -385,6 +398,19 @@ mod tests {
         // Origin is whitelisted on the seed's /s/*; Accept-Encoding is always honoured.
         let ok = Rec::static_ok(S_JS, "Miss").resp("Vary", "Origin, Accept-Encoding");
         assert!(only(&run(&[ok]), "vary-unforwarded").is_empty());
+        // A legacy behavior without Origin in its key still sends it: the first answer is kept.
+        let mut d = seed();
+        d.behaviors.behaviors[0].key.headers = crate::cloudfront::NameSet::None;
+        d.behaviors.behaviors[0].origin_forward.headers = crate::cloudfront::NameSet::None;
+        let r = Rec::static_ok(S_JS, "Miss").resp("Vary", "Origin");
+        let f = crate::diagnose::diagnose(&records(&[r], Some(&d)), Some(&d));
+        let f = only(&f, "vary-unforwarded");
+        assert_eq!(f.len(), 1);
+        assert!(
+            f[0].explanation.contains("first viewer"),
+            "{}",
+            f[0].explanation
+        );
     }
 
     #[test]

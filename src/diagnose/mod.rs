@@ -166,7 +166,7 @@ pub mod ids {
 
     spec!(EXPIRES_BEFORE_DATE, "expires-before-date", Warn, Capture,
         "Expires at or before Date, no max-age: the edge takes static responses as already stale",
-        cf: "set MinTTL > 0 on the behavior (e.g. 86400 on /s/*) so CloudFront stores them whatever Expires says.",
+        cf: "set MinTTL > 0 on the behavior (e.g. 86400 on /s/*) so CloudFront stores them whatever Expires says (with MinTTL 0 a behavior forwarding no cookies only revalidates them on every load, RefreshHit at best; one forwarding cookies cannot revalidate and misses every time).",
         origin: "send `Cache-Control: public, max-age=31536000` on versioned /s/ resources (max-age beats Expires), or unset Expires for /s/ in the proxy (Apache `Header unset Expires`, nginx `expires 1y;` in `location /s/`).");
     spec!(SET_COOKIE_ON_CACHEABLE, "set-cookie-on-cacheable", Warn, Capture,
         "Set-Cookie on a response the edge caches",
@@ -185,7 +185,7 @@ pub mod ids {
         cf: "cache on a whitelist of query strings (e.g. only `locale` on /s/*) instead of all of them.",
         origin: "find what appends the changing parameter to static URLs (a plugin, a proxy rewrite, jQuery `cache: false`) and stop it for static resources.");
     spec!(VARY_UNFORWARDED, "vary-unforwarded", Warn, Capture,
-        "Vary names a header the behavior does not forward: CloudFront ignores it and serves one variant to everyone",
+        "Vary names a header outside the behavior's cache key: CloudFront ignores it and serves one variant to everyone",
         cf: "whitelist the header in the behavior's cache key (cache policy headers) if the content really varies on it (e.g. Origin for CORS).",
         origin: "drop the header from Vary if the response does not depend on it.");
     spec!(VARY_STAR, "vary-star", Warn, Capture,
@@ -194,16 +194,20 @@ pub mod ids {
         origin: "remove `Vary: *` (list the request headers the response really depends on, usually none or Accept-Encoding).");
     spec!(FONT_502, "font-502", Error, Capture,
         "Font answered 502 by the edge",
-        cf: "the edge cannot talk to the origin: check the origin's TLS certificate is valid for the origin domain name (not only the CloudFront alias), not expired or self-signed, shares a protocol and cipher, and that the origin port and protocol policy are right. Errors stick for the error caching minimum TTL (10 s): set it to 0 while fixing.",
+        cf: "the edge cannot talk to the origin: check the origin's TLS certificate is valid for the origin domain name (not only the CloudFront alias), not expired or self-signed, shares a protocol and cipher, and that the origin port and protocol policy are right. A 502 is cached for the greater of its max-age and the error caching minimum TTL (10 s unless CustomErrorResponses sets it for 502): set it to 0 while fixing.",
         origin: "make the proxy serve font files on the path the edge requests (MIME types, WAF rules, size limits) and check its access log for the edge's requests.");
     spec!(EDGE_ERROR, "edge-error", Error, Capture,
         "Error response from the edge or origin (5xx, Error from cloudfront)",
-        cf: "502/504 from the edge: origin unreachable (TLS certificate for the origin domain, protocol/cipher, port, timeouts); 403: method not allowed by the behavior or WAF; errors are cached for the error caching minimum TTL (10 s).",
+        cf: "502/504 from the edge: origin unreachable (TLS certificate for the origin domain, protocol/cipher, port, timeouts); 403: method not allowed by the behavior or WAF; 404, 414 and 5xx are cached (400, 403, 405, 412 and 415 only with max-age/s-maxage, 416 never) for the greater of max-age and the error caching minimum TTL (10 s, or per code in CustomErrorResponses); an expired copy is served instead of a 5xx when the edge has one.",
         origin: "check the node and proxy logs for the failing URLs; a 5xx from the origin is the application's.");
     spec!(CORS_BLOCKED, "cors-blocked", Error, Capture,
         "CORS failure: the browser refused a cross-origin response",
         cf: "whitelist the `Origin` header on the behavior (in the cache key) so the origin sees it and each site origin gets its own cached answer; for preflights also `Access-Control-Request-Headers` and `Access-Control-Request-Method`, and allow OPTIONS.",
         origin: "answer with `Access-Control-Allow-Origin` for the site's origin on fonts and other cross-origin resources (Jira 8.3+/Confluence 7.0+ do when Origin reaches them; otherwise add it in the proxy for /s/).");
+    spec!(CORS_ORIGIN_NOT_IN_KEY, "cors-origin-not-in-key", Error, Capture,
+        "A cached CORS answer made for another origin: Origin reaches the origin but is not in the cache key",
+        cf: "put `Origin` in the cache key of the behavior (legacy: whitelist the header; cache policy: include it) so each site origin gets its own cached answer, or attach a response headers policy with CORS (managed SimpleCORS or CORS-With-Preflight) so CloudFront writes Access-Control-Allow-Origin itself; then invalidate the affected paths.",
+        origin: "for fonts and other public static files answer `Access-Control-Allow-Origin: *` (no credentials needed), which one cached object can serve to every origin; `Vary: Origin` does not help: CloudFront keeps one object per cache key whatever Vary says.");
     spec!(WEBSOCKET_FAILED, "websocket-failed", Error, Capture,
         "WebSocket refused at the upgrade or by the server after it (Synchrony: collaborative editing falls back to XHR or breaks)",
         cf: "a behavior for `<context>/synchrony/*` above the default: all methods, CachingDisabled, and an origin request policy forwarding all viewer headers (AllViewer) or at least `Sec-WebSocket-Key` and `Sec-WebSocket-Version` (plus `Sec-WebSocket-Protocol`/`-Extensions`), with cookies and query strings; CloudFront passes the upgrade only when those reach the origin.",
@@ -314,6 +318,7 @@ pub const CATALOGUE: &[Spec] = &[
     ids::FONT_502,
     ids::EDGE_ERROR,
     ids::CORS_BLOCKED,
+    ids::CORS_ORIGIN_NOT_IN_KEY,
     ids::WEBSOCKET_FAILED,
     ids::TLS_ERROR,
     ids::HEALTH_CHECK_FAILED,
@@ -460,6 +465,7 @@ pub fn diagnose_with(records: &[RequestRecord], dists: &[Distribution]) -> Vec<F
     out.extend(errors::font_502(&ctx));
     out.extend(errors::edge_error(&ctx));
     out.extend(errors::cors_blocked(&ctx));
+    out.extend(errors::cors_origin_not_in_key(&ctx));
     out.extend(websockets::websocket_failed(&ctx));
     out.extend(errors::tls_error(&ctx));
     out.extend(errors::tls_certificate_ignored(&ctx));

@@ -11,8 +11,22 @@
 //!   removed from its responses; forwarded cookies' `Set-Cookie` is cached and replayed on hits;
 //! - the viewer's `Cache-Control` / `Pragma` never change what is stored (they reach the origin
 //!   only when the behavior forwards them, e.g. all headers);
-//! - `Vary` is honoured only for `Accept-Encoding`, `Cookie` and forwarded headers;
-//! - a connection failure is a 502 `Error from cloudfront`; cacheable errors stick for 10 s.
+//! - one object per cache key whatever `Vary` says (only `Accept-Encoding` splits it): a header
+//!   forwarded but not in the key (a legacy behavior sends `Origin` even when it is not
+//!   whitelisted) gets the first requester's answer served to everyone;
+//! - a connection failure is a 502 `Error from cloudfront`; errors are cached by the model's rules
+//!   (which codes, the greater of `max-age` and the error caching minimum TTL per code);
+//! - an expired object is kept (up to MaxTTL) and revalidated with `If-None-Match` /
+//!   `If-Modified-Since` (`RefreshHit from cloudfront` on a 304), except on behaviors that forward
+//!   cookies; `max-age=0` or `Expires` <= `Date` is stored stale and revalidated each time;
+//! - when the origin answers 5xx or does not answer, the expired copy is served (within
+//!   `stale-if-error`), then for the error caching minimum TTL without asking the origin;
+//! - `no-cache="Set-Cookie"` stores the object without its `Set-Cookie`;
+//! - a HEAD miss keeps the origin's `Content-Length`; a `Range` on a cached whole object is
+//!   answered 206 from the edge (on a miss the whole object comes back, 200, and is cached);
+//!   `Vary: *` with MinTTL 0 always goes to the origin; 307/308 need `Cache-Control` to be cached;
+//! - concurrent GET misses for one key (and `Accept-Encoding`) are collapsed into one origin
+//!   request: the others wait and get its answer as a Hit.
 //!
 //! WebSockets pass as CloudFront passes them: an upgrade on a behavior that forwards
 //! `Sec-WebSocket-Key` and `Sec-WebSocket-Version` (or all headers) is sent to the origin with
@@ -21,15 +35,17 @@
 //! behavior `Upgrade` is dropped like any hop-by-hop header and the origin gets a plain GET without
 //! the handshake headers — which is how a behavior that does not forward them breaks Synchrony.
 //!
-//! Simplifications (documented, not hidden): no request collapsing, no revalidation (an expired
-//! entry is a plain Miss, never `RefreshHit`), no websocket idle timeout, no stale-on-error
-//! serving; headers not forwarded include
-//! `Accept-Encoding`, so the origin answers uncompressed unless a behavior forwards it.
+//! Simplifications (documented, not hidden): one POP tier only (no regional edge cache, no Origin
+//! Shield), no collapsing of revalidations, no websocket idle timeout, gzip only (Brotli needs a
+//! cache policy setting the model does not read). `Accept-Encoding` reaches the origin normalised
+//! to `gzip`/`br`; a behavior with `Compress` gzips listed types itself and keeps compressed and
+//! plain copies apart.
 //! `X-Forwarded-For` carries the viewer address when served through `serve` (which records it). The origin sees `User-Agent: Amazon CloudFront`
 //! unless `User-Agent` is forwarded, as with CloudFront.
 //!
 //! Control: `POST /__edge/invalidate` empties every POP cache (`?path=/s/*` limits it to paths
-//! matching a CloudFront pattern), like an invalidation.
+//! matching a CloudFront pattern), like an invalidation; `GET /__edge/stats` says how many
+//! requests wait on a collapsed miss.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -44,7 +60,9 @@ use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 
-use crate::cloudfront::key::{cookie_header, select_cookies, select_headers, select_query};
+use crate::cloudfront::compress;
+use crate::cloudfront::key::{cookie_header, forwarded_headers, select_cookies, select_query};
+use crate::cloudfront::ttl::{self, CacheControl};
 use crate::cloudfront::{Behavior, BehaviorSet, NameSet, cache_key, decide_for, pattern};
 use crate::exchange::Headers;
 
@@ -91,6 +109,20 @@ struct Entry {
     body: Bytes,
     stored_at: Instant,
     ttl: Duration,
+    /// Kept this long after `stored_at` (stale after `ttl`): CloudFront serves a stale object up
+    /// to the behavior's MaxTTL (HTTPStatusCodes.html, Expiration.html).
+    keep: Duration,
+    /// `stale-if-error`: how long after expiry the copy may stand in for an origin error.
+    stale_if_error: Option<Duration>,
+    /// After an origin error was answered with this copy: served without asking the origin
+    /// until then (the error caching minimum TTL).
+    hold_until: Option<Instant>,
+}
+
+impl Entry {
+    fn held(&self) -> bool {
+        self.hold_until.is_some_and(|t| Instant::now() < t)
+    }
 }
 
 type Cache = HashMap<String, Vec<Entry>>;
@@ -106,6 +138,39 @@ struct Edge {
     ws_client: reqwest::Client,
     /// The `<id>` of `Via: 1.1 <id>.cloudfront.net (CloudFront)`, one per edge.
     via_id: String,
+    /// Misses in flight per POP, by cache key: identical requests that arrive meanwhile wait for
+    /// the first one's answer instead of going to the origin (request collapsing).
+    inflight: Vec<Mutex<HashMap<String, Flight>>>,
+    /// Requests waiting on another's miss right now (`GET /__edge/stats`).
+    waiting: AtomicUsize,
+}
+
+/// The first request's answer, once the origin gave it.
+type Flight = tokio::sync::watch::Receiver<Option<Arc<Stored>>>;
+
+/// The leader of a collapsed miss: publishes the answer; leaves the in-flight map when dropped
+/// (also when the request fails), so waiters then go to the origin themselves.
+struct FlightGuard {
+    edge: Arc<Edge>,
+    pop_idx: usize,
+    key: String,
+    tx: tokio::sync::watch::Sender<Option<Arc<Stored>>>,
+}
+
+impl FlightGuard {
+    fn publish(&self, r: &Stored) {
+        let _ = self.tx.send(Some(Arc::new(Stored {
+            status: r.status,
+            headers: r.headers.clone(),
+            body: r.body.clone(),
+        })));
+    }
+}
+
+impl Drop for FlightGuard {
+    fn drop(&mut self) {
+        lock(&self.edge.inflight[self.pop_idx]).remove(&self.key);
+    }
 }
 
 /// The edge as an axum router (serve it with `axum::serve`, or use `serve`).
@@ -133,6 +198,7 @@ pub fn router(cfg: EdgeConfig) -> Router {
         .connect_timeout(ORIGIN_TIMEOUT)
         .build()
         .expect("a plain reqwest client always builds");
+    let n_pops = pops.len();
     let edge = Arc::new(Edge {
         ws_client,
         caches: pops.iter().map(|_| Mutex::new(Cache::new())).collect(),
@@ -141,9 +207,12 @@ pub fn router(cfg: EdgeConfig) -> Router {
         next_pop: AtomicUsize::new(0),
         client,
         via_id: hex::encode(rand::random::<[u8; 16]>()),
+        inflight: (0..n_pops).map(|_| Mutex::new(HashMap::new())).collect(),
+        waiting: AtomicUsize::new(0),
     });
     Router::new()
         .route("/__edge/invalidate", post(invalidate))
+        .route("/__edge/stats", axum::routing::get(stats))
         .fallback(handle)
         .with_state(edge)
 }
@@ -182,7 +251,15 @@ async fn invalidate(State(edge): State<Arc<Edge>>, Query(q): Query<InvalidateQue
     axum::Json(serde_json::json!({ "invalidated": removed })).into_response()
 }
 
-fn lock(m: &Mutex<Cache>) -> std::sync::MutexGuard<'_, Cache> {
+/// Requests waiting on a collapsed miss (for tests and demos: collapsing is otherwise invisible).
+async fn stats(State(edge): State<Arc<Edge>>) -> Response {
+    axum::Json(serde_json::json!({
+        "collapsed_waiting": edge.waiting.load(Ordering::SeqCst)
+    }))
+    .into_response()
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
@@ -247,9 +324,12 @@ async fn handle(State(edge): State<Arc<Edge>>, req: Request) -> Response {
         );
     };
 
-    let behavior: Behavior = {
+    let (behavior, errors): (Behavior, ttl::ErrorCachingMinTtl) = {
         let set = edge.cfg.behaviors.read().unwrap_or_else(|e| e.into_inner());
-        set.matching(viewer_url.path()).1.clone()
+        (
+            set.matching(viewer_url.path()).1.clone(),
+            set.error_caching_min_ttl.clone(),
+        )
     };
 
     if !behavior.allows(method.as_str()) {
@@ -287,11 +367,67 @@ async fn handle(State(edge): State<Arc<Edge>>, req: Request) -> Response {
     let key = cache_key(&behavior, method.as_str(), &viewer_url, &req_headers);
     let cacheable = behavior.caches_method(method.as_str()) && !behavior.caching_off();
 
-    if cacheable && let Some(hit) = edge.lookup(pop_idx, &key, &behavior, &req_headers, &method) {
-        return edge.finish(hit.0, hit.1, Some(hit.2), &pop, &cf_id, Some(&behavior));
+    let mut stale = None;
+    if cacheable {
+        match edge.lookup(pop_idx, &key, &req_headers, &method) {
+            Lookup::Fresh(r, x_cache, age) => {
+                let r = match req_headers.get("range") {
+                    Some(range) if method == Method::GET => serve_range(r, range),
+                    _ => r,
+                };
+                return edge.finish(r, x_cache, Some(age), &pop, &cf_id, Some(&behavior));
+            }
+            Lookup::Stale(copy) => stale = Some(copy),
+            Lookup::Nothing => {}
+        }
     }
 
-    // Miss: ask the origin with only what the behavior forwards.
+    // Request collapsing (RequestAndResponseBehaviorCustomOrigin.html, "Simultaneous requests for
+    // the same object"): a GET miss whose identical twin is already at the origin waits for its
+    // answer; requests that differ in the key (or Accept-Encoding) go on their own.
+    let mut leader = None;
+    if cacheable && stale.is_none() && method == Method::GET {
+        let flight_key = format!("{key}\n{}", vary_value(&req_headers));
+        let twin = {
+            let mut map = lock(&edge.inflight[pop_idx]);
+            match map.get(&flight_key) {
+                Some(rx) => Some(rx.clone()),
+                None => {
+                    let (tx, rx) = tokio::sync::watch::channel(None);
+                    map.insert(flight_key.clone(), rx);
+                    leader = Some(FlightGuard {
+                        edge: edge.clone(),
+                        pop_idx,
+                        key: flight_key,
+                        tx,
+                    });
+                    None
+                }
+            }
+        };
+        if let Some(mut rx) = twin {
+            edge.waiting.fetch_add(1, Ordering::SeqCst);
+            let answer = rx
+                .wait_for(Option::is_some)
+                .await
+                .ok()
+                .and_then(|a| a.clone());
+            edge.waiting.fetch_sub(1, Ordering::SeqCst);
+            if let Some(a) = answer {
+                // Served from the edge without an origin request of its own: a Hit, even when
+                // the answer is not stored (the guide's traffic-spike note on `no-cache`).
+                let x_cache = if a.status >= 400 {
+                    "Error from cloudfront"
+                } else {
+                    "Hit from cloudfront"
+                };
+                let r = copy_for(a.status, a.headers.clone(), &a.body, &method);
+                return edge.finish(r, x_cache, Some(0), &pop, &cf_id, Some(&behavior));
+            }
+        }
+    }
+
+    // Miss (or an expired copy): ask the origin with only what the behavior forwards.
     let body = match axum::body::to_bytes(body, MAX_BODY).await {
         Ok(b) => b,
         Err(_) => {
@@ -311,7 +447,13 @@ async fn handle(State(edge): State<Arc<Edge>>, req: Request) -> Response {
         &viewer_url,
         &behavior.origin_forward.query,
     );
-    let out = edge.origin_headers(&behavior, &req_headers, &parts, &cf_id);
+    let mut out = edge.origin_headers(&behavior, &req_headers, &parts, &cf_id);
+    // An expired copy is revalidated with its validators (RequestAndResponseBehaviorCustomOrigin
+    // "Conditional requests"), except when the behavior forwards cookies (Cookies.html).
+    let conditional = stale
+        .as_ref()
+        .filter(|_| ttl::revalidates(&behavior))
+        .is_some_and(|copy| add_validators(&mut out, &copy.headers));
     let reqwest_method =
         reqwest::Method::from_bytes(method.as_str().as_bytes()).unwrap_or(reqwest::Method::GET);
     let sent = edge
@@ -333,48 +475,146 @@ async fn handle(State(edge): State<Arc<Edge>>, req: Request) -> Response {
         }
         Err(_) => None,
     };
-    let (status, mut headers, body) = origin_response.unwrap_or_else(|| {
+
+    if let Some(copy) = stale {
+        let status = origin_response.as_ref().map(|r| r.0);
+        if conditional && status == Some(304) {
+            let fresh = origin_response.map(|r| r.1).unwrap_or_default();
+            let r = edge.refresh(pop_idx, &key, &behavior, &errors, copy, &fresh, &method);
+            return edge.finish(
+                r,
+                "RefreshHit from cloudfront",
+                Some(0),
+                &pop,
+                &cf_id,
+                Some(&behavior),
+            );
+        }
+        // The origin answers 5xx or not at all: the expired copy is served, and keeps being served
+        // for the error caching minimum TTL (HTTPStatusCodes.html, "The requested object is in the
+        // edge cache"; up to MaxTTL, and not past `stale-if-error`: Expiration.html). The X-Cache
+        // value is our reading of the log's RefreshHit ("found the object in the edge cache but it
+        // had expired, so CloudFront contacted the origin"): AWS does not name it for this case.
+        if status.is_none_or(|s| s >= 500) && copy.may_serve_on_error {
+            let hold = ttl::error_caching_min_ttl(&errors, status.unwrap_or(502));
+            let r = edge.hold(pop_idx, &key, copy, hold, &method);
+            return edge.finish(
+                r,
+                "RefreshHit from cloudfront",
+                None,
+                &pop,
+                &cf_id,
+                Some(&behavior),
+            );
+        }
+    }
+
+    let (status, mut headers, mut body) = origin_response.unwrap_or_else(|| {
         let page = origin_unreachable(&cf_id);
         (page.status, page.headers, page.body)
     });
+    let had_length = headers.get("content-length").is_some();
+    // A HEAD answer has no body: its Content-Length is the origin's, not 0.
+    let head_length = (method == Method::HEAD)
+        .then(|| headers.get("content-length").map(str::to_string))
+        .flatten();
     headers
         .pairs_mut()
         .retain(|(n, _)| !is_hop_by_hop(n) && !n.eq_ignore_ascii_case("age"));
+    // Edge compression (ServingCompressedFiles.html), stored as the viewer's gzip variant.
+    if method != Method::HEAD
+        && compress::gzips(
+            behavior.compress,
+            &vary_value(&req_headers),
+            status,
+            &headers,
+            body.len(),
+            had_length,
+        )
+    {
+        body = gzip(&body);
+        headers.set("Content-Encoding", "gzip");
+        if let Some(tag) = headers.get("etag").map(str::to_string) {
+            headers.remove("etag");
+            if let Some(weak) = compress::compressed_etag(&tag) {
+                headers.set("ETag", weak);
+            }
+        }
+    }
     if behavior.origin_forward.cookies.is_none() {
         headers.remove("set-cookie");
     }
 
-    let stored = Stored {
+    let mut stored = Stored {
         status,
         headers,
         body,
     };
+    if let Some(len) = &head_length {
+        stored.headers.set("content-length", len.clone());
+    }
     // A HEAD answer has no body: storing it would serve empty GETs.
     if cacheable && method != Method::HEAD {
-        let decision = decide_for(&behavior, status, &stored.headers, SystemTime::now());
+        let decision = decide_for(
+            &behavior,
+            &errors,
+            status,
+            &stored.headers,
+            SystemTime::now(),
+        );
+        let vary = honoured_vary(&stored.headers, &req_headers, behavior.compress);
+        let mut cache = lock(&edge.caches[pop_idx]);
         if decision.store {
-            let vary = honoured_vary(&stored.headers, &behavior, &req_headers);
+            let cc = CacheControl::parse(&stored.headers);
+            // `no-cache="Set-Cookie"` (and `private="..."`): the object is stored without the
+            // fields it names; this viewer still gets them (Cookies.html).
+            let mut kept = stored.headers.clone();
+            for f in &cc.strip_fields {
+                kept.remove(f);
+            }
+            let ttl_secs = decision.ttl_secs;
             let entry = Entry {
                 vary,
                 path: viewer_url.path().to_string(),
                 status,
-                headers: stored.headers.clone(),
+                headers: kept,
                 body: stored.body.clone(),
                 stored_at: Instant::now(),
-                ttl: Duration::from_secs(decision.ttl_secs),
+                ttl: Duration::from_secs(ttl_secs),
+                // A cached error is not kept stale: it is retried once its time is up.
+                keep: Duration::from_secs(if status >= 400 {
+                    ttl_secs
+                } else {
+                    ttl_secs.max(behavior.ttl.max)
+                }),
+                stale_if_error: cc.stale_if_error.map(Duration::from_secs),
+                hold_until: None,
             };
-            let mut cache = lock(&edge.caches[pop_idx]);
             if cache.len() >= SWEEP_AT {
                 // Rotating keys (AWSALB in the key) would otherwise grow the cache forever.
                 cache.retain(|_, entries| {
-                    entries.retain(|e| e.stored_at.elapsed() < e.ttl);
+                    entries.retain(|e| e.stored_at.elapsed() < e.keep);
                     !entries.is_empty()
                 });
             }
             let slot = cache.entry(key).or_default();
             slot.retain(|e| e.vary != entry.vary);
             slot.push(entry);
+        } else if let Some(slot) = cache.get_mut(&key) {
+            // The origin's new answer may not be stored: the old copy is gone too.
+            slot.retain(|e| e.vary != vary);
         }
+    }
+    if let Some(leader) = &leader {
+        let mut shared = Stored {
+            status: stored.status,
+            headers: stored.headers.clone(),
+            body: stored.body.clone(),
+        };
+        for f in CacheControl::parse(&stored.headers).strip_fields {
+            shared.headers.remove(&f);
+        }
+        leader.publish(&shared);
     }
     edge.finish(
         stored,
@@ -384,6 +624,94 @@ async fn handle(State(edge): State<Arc<Edge>>, req: Request) -> Response {
         &cf_id,
         Some(&behavior),
     )
+}
+
+/// What the cache holds for a request.
+enum Lookup {
+    /// Fresh (or held after an origin error): (response, X-Cache, age).
+    Fresh(Stored, &'static str, u64),
+    /// Expired but kept: revalidate it, or serve it if the origin fails.
+    Stale(StaleCopy),
+    Nothing,
+}
+
+/// An expired entry, as found.
+struct StaleCopy {
+    vary: Vec<(String, String)>,
+    status: u16,
+    headers: Headers,
+    body: Bytes,
+    /// Not past `stale-if-error` (when the origin sent one).
+    may_serve_on_error: bool,
+}
+
+/// Add `If-None-Match` / `If-Modified-Since` from a stored response's `ETag` / `Last-Modified`;
+/// false when it has neither (nothing to revalidate with).
+fn add_validators(out: &mut reqwest::header::HeaderMap, stored: &Headers) -> bool {
+    let mut any = false;
+    for (from, to) in [
+        ("etag", "if-none-match"),
+        ("last-modified", "if-modified-since"),
+    ] {
+        if let Some(v) = stored.get(from) {
+            out.remove(to);
+            append(out, to, v);
+            any = true;
+        }
+    }
+    any
+}
+
+/// A `Range: bytes=a-b` request answered from a whole cached object: 206 with the bytes
+/// (RangeGETs.html: once the entire object is cached, CloudFront "responds to Range GET
+/// requests by serving the requested range"). Several ranges, or one it cannot satisfy: the
+/// whole object, 200 (the page: invalid ranges get "status code 200 with the full object").
+fn serve_range(r: Stored, range: &str) -> Stored {
+    let len = r.body.len();
+    let parsed = range
+        .trim()
+        .strip_prefix("bytes=")
+        .filter(|spec| !spec.contains(','))
+        .and_then(|spec| spec.split_once('-'))
+        .and_then(|(a, b)| match (a.trim(), b.trim()) {
+            ("", n) => n
+                .parse::<usize>()
+                .ok()
+                .filter(|n| *n > 0)
+                .map(|n| (len.saturating_sub(n), len.saturating_sub(1))),
+            (a, "") => a.parse::<usize>().ok().map(|a| (a, len.saturating_sub(1))),
+            (a, b) => a
+                .parse::<usize>()
+                .ok()
+                .zip(b.parse::<usize>().ok())
+                .map(|(a, b)| (a, b.min(len.saturating_sub(1)))),
+        })
+        .filter(|(a, b)| r.status == 200 && len > 0 && a <= b && *a < len);
+    let Some((a, b)) = parsed else {
+        return r;
+    };
+    let mut headers = r.headers;
+    headers.set("Content-Range", format!("bytes {a}-{b}/{len}"));
+    Stored {
+        status: 206,
+        headers,
+        body: r.body.slice(a..=b),
+    }
+}
+
+/// The body of a stored response for `method` (HEAD: none, with the GET's length).
+fn copy_for(status: u16, mut headers: Headers, body: &Bytes, method: &Method) -> Stored {
+    let body = if *method == Method::HEAD {
+        headers.set("content-length", body.len().to_string());
+        Bytes::new()
+    } else {
+        body.clone()
+    };
+    Stored {
+        status,
+        headers,
+        body,
+    }
 }
 
 /// A response as stored or about to be sent, before the edge's own headers.
@@ -403,11 +731,18 @@ impl Edge {
         cf_id: &str,
     ) -> reqwest::header::HeaderMap {
         let mut out = reqwest::header::HeaderMap::new();
-        for (name, value) in select_headers(&behavior.origin_forward.headers, req_headers) {
+        for (name, value) in forwarded_headers(behavior, req_headers) {
             if is_hop_by_hop(&name) || name == "x-forwarded-for" {
                 continue;
             }
             append(&mut out, &name, &value);
+        }
+        // `Accept-Encoding` goes normalised to gzip/br, or not at all (the guide's header table).
+        if !out.contains_key("accept-encoding") {
+            let ae = compress::normalize_accept_encoding(req_headers);
+            if !ae.is_empty() {
+                append(&mut out, "accept-encoding", &ae);
+            }
         }
         // CloudFront always passes the body's type, and names itself.
         if let Some(ct) = req_headers.get("content-type") {
@@ -524,44 +859,93 @@ impl Edge {
         )
     }
 
-    /// A fresh entry for `key` whose `Vary` values match this request: (response, X-Cache, age).
-    fn lookup(
+    /// The entry for `key` whose `Vary` values match this request, fresh or stale.
+    fn lookup(&self, pop_idx: usize, key: &str, req: &Headers, method: &Method) -> Lookup {
+        let mut cache = lock(&self.caches[pop_idx]);
+        let Some(entries) = cache.get_mut(key) else {
+            return Lookup::Nothing;
+        };
+        entries.retain(|e| e.stored_at.elapsed() < e.keep || e.held());
+        let Some(e) = entries
+            .iter()
+            .find(|e| e.vary.iter().all(|(_, value)| vary_value(req) == *value))
+        else {
+            return Lookup::Nothing;
+        };
+        let age = e.stored_at.elapsed();
+        if age < e.ttl || e.held() {
+            let x_cache = if e.status >= 400 {
+                "Error from cloudfront"
+            } else {
+                "Hit from cloudfront"
+            };
+            let r = copy_for(e.status, e.headers.clone(), &e.body, method);
+            return Lookup::Fresh(r, x_cache, age.as_secs());
+        }
+        Lookup::Stale(StaleCopy {
+            vary: e.vary.clone(),
+            status: e.status,
+            headers: e.headers.clone(),
+            body: e.body.clone(),
+            may_serve_on_error: e
+                .stale_if_error
+                .is_none_or(|s| age.saturating_sub(e.ttl) <= s),
+        })
+    }
+
+    /// A 304 to our revalidation: the stored copy takes the 304's headers and starts a new TTL.
+    #[allow(clippy::too_many_arguments)]
+    fn refresh(
         &self,
         pop_idx: usize,
         key: &str,
         behavior: &Behavior,
-        req: &Headers,
+        errors: &ttl::ErrorCachingMinTtl,
+        copy: StaleCopy,
+        fresh: &Headers,
         method: &Method,
-    ) -> Option<(Stored, &'static str, u64)> {
+    ) -> Stored {
+        let mut headers = copy.headers;
+        for (n, v) in fresh.iter() {
+            if !is_hop_by_hop(n) && !n.eq_ignore_ascii_case("age") {
+                headers.set(n, v.to_string());
+            }
+        }
+        if behavior.origin_forward.cookies.is_none() {
+            headers.remove("set-cookie");
+        }
+        let d = decide_for(behavior, errors, copy.status, &headers, SystemTime::now());
         let mut cache = lock(&self.caches[pop_idx]);
-        let entries = cache.get_mut(key)?;
-        entries.retain(|e| e.stored_at.elapsed() < e.ttl);
-        let e = entries.iter().find(|e| {
-            e.vary
-                .iter()
-                .all(|(name, value)| vary_value(name, behavior, req) == *value)
-        })?;
-        let mut headers = e.headers.clone();
-        let body = if *method == Method::HEAD {
-            headers.set("content-length", e.body.len().to_string());
-            Bytes::new()
-        } else {
-            e.body.clone()
-        };
-        let x_cache = if e.status >= 400 {
-            "Error from cloudfront"
-        } else {
-            "Hit from cloudfront"
-        };
-        Some((
-            Stored {
-                status: e.status,
-                headers,
-                body,
-            },
-            x_cache,
-            e.stored_at.elapsed().as_secs(),
-        ))
+        if let Some(e) = cache
+            .get_mut(key)
+            .and_then(|entries| entries.iter_mut().find(|e| e.vary == copy.vary))
+        {
+            e.headers = headers.clone();
+            e.stored_at = Instant::now();
+            e.ttl = Duration::from_secs(d.ttl_secs);
+            e.keep = Duration::from_secs(d.ttl_secs.max(behavior.ttl.max));
+            e.hold_until = None;
+        }
+        copy_for(copy.status, headers, &copy.body, method)
+    }
+
+    /// Serve an expired copy because the origin failed, and keep serving it for `hold` seconds.
+    fn hold(
+        &self,
+        pop_idx: usize,
+        key: &str,
+        copy: StaleCopy,
+        hold: u64,
+        method: &Method,
+    ) -> Stored {
+        let mut cache = lock(&self.caches[pop_idx]);
+        if let Some(e) = cache
+            .get_mut(key)
+            .and_then(|entries| entries.iter_mut().find(|e| e.vary == copy.vary))
+        {
+            e.hold_until = Some(Instant::now() + Duration::from_secs(hold));
+        }
+        copy_for(copy.status, copy.headers, &copy.body, method)
     }
 
     /// Add CloudFront's response headers and build the response.
@@ -627,30 +1011,37 @@ fn origin_url(origin: &url::Url, viewer: &url::Url, query: &NameSet) -> url::Url
     u
 }
 
-/// The `Vary` headers CloudFront honours for this behavior, with this request's values.
-fn honoured_vary(response: &Headers, behavior: &Behavior, req: &Headers) -> Vec<(String, String)> {
-    let mut out: Vec<(String, String)> = Vec::new();
-    for line in response.get_all("vary") {
-        for name in line.split(',').map(|n| n.trim().to_ascii_lowercase()) {
-            let honoured = name == "accept-encoding"
-                || name == "cookie"
-                || (name != "*" && behavior.origin_forward.headers.contains_header(&name));
-            if honoured && !out.iter().any(|(n, _)| *n == name) {
-                let v = vary_value(&name, behavior, req);
-                out.push((name, v));
-            }
-        }
+/// The `Vary` headers that split an object: CloudFront keeps one object per cache key whatever
+/// `Vary` says (a header that matters must be in the key), except `Accept-Encoding`, the one the
+/// edge handles itself (RequestAndResponseBehaviorCustomOrigin.html, "HTTP response headers that
+/// CloudFront removes or replaces": other `Vary` values are removed before the viewer sees them).
+/// With `Compress` on, compressed and plain copies are kept apart whatever the origin says.
+fn honoured_vary(response: &Headers, req: &Headers, compress: bool) -> Vec<(String, String)> {
+    let varies = response.get_all("vary").any(|line| {
+        line.split(',')
+            .any(|n| n.trim().eq_ignore_ascii_case("accept-encoding"))
+    });
+    if varies || compress {
+        vec![("accept-encoding".to_string(), vary_value(req))]
+    } else {
+        Vec::new()
     }
-    out
 }
 
-/// The request's value for a honoured `Vary` header: for `Cookie`, the forwarded cookies only.
-fn vary_value(name: &str, behavior: &Behavior, req: &Headers) -> String {
-    if name == "cookie" {
-        cookie_header(&select_cookies(&behavior.origin_forward.cookies, req))
-    } else {
-        req.get_all(name).collect::<Vec<_>>().join(",")
-    }
+/// The request's normalised `Accept-Encoding` (`gzip`, `br`, `br,gzip` or empty): what an
+/// `Accept-Encoding` variant is stored under.
+fn vary_value(req: &Headers) -> String {
+    compress::normalize_accept_encoding(req)
+}
+
+/// Gzip `body` (a `Compress` behavior's answer to a viewer that accepts gzip).
+fn gzip(body: &[u8]) -> Bytes {
+    use std::io::Write as _;
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    enc.write_all(body)
+        .and_then(|_| enc.finish())
+        .map(Bytes::from)
+        .unwrap_or_else(|_| Bytes::copy_from_slice(body))
 }
 
 /// A CloudFront-style request id (56 URL-safe characters).

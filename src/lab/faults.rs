@@ -23,8 +23,8 @@ use crate::cloudfront::{Behavior, BehaviorSet, NameSet, TtlSettings};
 /// One reproducible failure. Names (`Display`/`FromStr`) are the CLI's `--fault NAME`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Fault {
-    /// The origin sends `Expires` equal to `Date` and no `max-age` on `/s/`: already stale, so an
-    /// edge with MinTTL 0 never stores it.
+    /// The origin sends `Expires` equal to `Date` and no `max-age` on `/s/`: stale on arrival, and
+    /// `/s/*` forwards cookies, so an edge with MinTTL 0 cannot revalidate it: always a Miss.
     ExpiresNow,
     /// An ALB with stickiness in front of the origin sets a new `AWSALB`/`AWSALBCORS` on every
     /// response; with `/s/*` forwarding all cookies every request has a new cache key.
@@ -34,9 +34,16 @@ pub enum Fault {
     /// The origin drops the connection on font requests: the edge answers 502 `Error from
     /// cloudfront` (what a TLS or port problem between edge and origin looks like to a browser).
     Font502,
-    /// The font behavior does not whitelist `Origin`: the origin never sees it and never answers
-    /// with `Access-Control-Allow-Origin`. Only visible cross-origin (the `cdn-host` topology).
+    /// The font behavior uses a cache policy without `Origin` (and no origin request policy): the
+    /// origin never sees it and never answers with `Access-Control-Allow-Origin`. Only visible
+    /// cross-origin (the `cdn-host` topology).
     CorsMissing,
+    /// The font behavior is legacy (`ForwardedValues`) and does not whitelist `Origin`: CloudFront
+    /// still forwards `Origin`, the origin echoes it in `Access-Control-Allow-Origin`, and the
+    /// first requester's answer is cached for everyone. Another site sharing the distribution
+    /// (the other product's origin) fetched the fonts first, so this site's pages are refused.
+    /// Only visible cross-origin (`cdn-host`).
+    CorsFirstOrigin,
     /// The default behavior caches authenticated HTML/REST: MinTTL > 0, no cookies in the cache
     /// key, all cookies forwarded by an origin request policy. User A's pages are served to B.
     PrivateCached,
@@ -53,12 +60,13 @@ pub enum Fault {
 }
 
 impl Fault {
-    pub const ALL: [Fault; 10] = [
+    pub const ALL: [Fault; 11] = [
         Fault::ExpiresNow,
         Fault::AlbStickiness,
         Fault::NoCacheStatic,
         Fault::Font502,
         Fault::CorsMissing,
+        Fault::CorsFirstOrigin,
         Fault::PrivateCached,
         Fault::BypassStatic,
         Fault::QueryBuster,
@@ -73,6 +81,7 @@ impl Fault {
             Fault::NoCacheStatic => "no-cache-static",
             Fault::Font502 => "font-502",
             Fault::CorsMissing => "cors-missing",
+            Fault::CorsFirstOrigin => "cors-first-origin",
             Fault::PrivateCached => "private-cached",
             Fault::BypassStatic => "bypass-static",
             Fault::QueryBuster => "query-buster",
@@ -85,7 +94,7 @@ impl Fault {
     pub fn describe(self) -> &'static str {
         match self {
             Fault::ExpiresNow => {
-                "origin sends Expires = Date and no max-age on /s/: the edge never stores them (always Miss)"
+                "origin sends Expires = Date and no max-age on /s/: stale on arrival, and /s/* forwards cookies so the edge cannot revalidate them (always Miss)"
             }
             Fault::AlbStickiness => {
                 "an ALB sets a rotating AWSALB/AWSALBCORS cookie on every response: /s/* forwards all cookies, so every request has a new cache key (always Miss)"
@@ -97,7 +106,10 @@ impl Fault {
                 "origin drops the connection on font requests: the edge answers 502 Error from cloudfront"
             }
             Fault::CorsMissing => {
-                "the font behavior does not forward Origin: no Access-Control-Allow-Origin, cross-origin fonts are blocked"
+                "the font behavior's cache policy does not include Origin: the origin never sees it, no Access-Control-Allow-Origin, cross-origin fonts are blocked"
+            }
+            Fault::CorsFirstOrigin => {
+                "the font behavior (legacy) does not key on Origin but still forwards it: the first requester's Access-Control-Allow-Origin (another site's) is cached and served to this site, whose fonts are blocked"
             }
             Fault::PrivateCached => {
                 "the default behavior caches authenticated pages (MinTTL > 0, no cookies in the key, cookies forwarded): one user's dashboard is served to another"
@@ -121,13 +133,16 @@ impl Fault {
     pub fn changes_behaviors(self) -> bool {
         matches!(
             self,
-            Fault::CorsMissing | Fault::PrivateCached | Fault::WebsocketBlocked
+            Fault::CorsMissing
+                | Fault::CorsFirstOrigin
+                | Fault::PrivateCached
+                | Fault::WebsocketBlocked
         )
     }
 
     /// Only visible when fonts are fetched cross-origin (`cdn-host`).
     pub fn needs_cdn_host(self) -> bool {
-        matches!(self, Fault::CorsMissing)
+        matches!(self, Fault::CorsMissing | Fault::CorsFirstOrigin)
     }
 
     /// Only visible when pages (and so the editor's websocket) go through the edge (`proxy`).
@@ -248,8 +263,24 @@ pub fn behaviors_with_faults(base: &BehaviorSet, faults: &[Fault], font_path: &s
         if let Some(b) = set.behaviors.get_mut(idx) {
             strip_header(&mut b.key.headers, "Origin");
             strip_header(&mut b.origin_forward.headers, "Origin");
-            b.warnings
-                .push("lab fault cors-missing: Origin removed from the header whitelist".into());
+            // A cache policy forwards only what it (and an origin request policy) lists: a legacy
+            // behavior would still send Origin (that is `cors-first-origin`).
+            b.cache_policy = Some("lab-cors-missing (cache policy without Origin)".into());
+            b.origin_request_policy = None;
+            b.warnings.push(
+                "lab fault cors-missing: a cache policy without Origin, no origin request policy"
+                    .into(),
+            );
+        }
+    } else if faults.contains(&Fault::CorsFirstOrigin) {
+        let (idx, _) = set.matching(font_path);
+        if let Some(b) = set.behaviors.get_mut(idx) {
+            strip_header(&mut b.key.headers, "Origin");
+            strip_header(&mut b.origin_forward.headers, "Origin");
+            b.warnings.push(
+                "lab fault cors-first-origin: Origin removed from the whitelist (still forwarded: legacy)"
+                    .into(),
+            );
         }
     }
     if faults.contains(&Fault::PrivateCached)
@@ -341,6 +372,10 @@ mod tests {
         assert_eq!("no-cache-static".parse::<Fault>(), Ok(Fault::NoCacheStatic));
         assert_eq!("font-502".parse::<Fault>(), Ok(Fault::Font502));
         assert_eq!("cors-missing".parse::<Fault>(), Ok(Fault::CorsMissing));
+        assert_eq!(
+            "cors-first-origin".parse::<Fault>(),
+            Ok(Fault::CorsFirstOrigin)
+        );
         assert_eq!("private-cached".parse::<Fault>(), Ok(Fault::PrivateCached));
         assert_eq!("bypass-static".parse::<Fault>(), Ok(Fault::BypassStatic));
         assert_eq!("query-buster".parse::<Fault>(), Ok(Fault::QueryBuster));
@@ -397,6 +432,21 @@ mod tests {
             .all(|(i, b)| b == &base.behaviors[i]);
         assert!(others, "only the font behavior changes");
         assert_eq!(behaviors_with_faults(&base, &[], FONT), base);
+        assert!(
+            !set.behaviors[idx].forwards_header("Origin"),
+            "cache policy"
+        );
+    }
+
+    #[test]
+    fn cors_first_origin_keeps_origin_forwarded_but_out_of_the_key() {
+        let base = BehaviorSet::seed_default();
+        let (idx, _) = base.matching(FONT);
+        let set = behaviors_with_faults(&base, &[Fault::CorsFirstOrigin], FONT);
+        let b = &set.behaviors[idx];
+        assert!(!b.key.headers.contains_header("Origin"));
+        assert!(b.is_legacy());
+        assert!(b.forwards_header("Origin"), "legacy: forwarded by default");
     }
 
     #[test]

@@ -214,9 +214,12 @@ struct Shared {
 }
 
 impl Shared {
-    /// Switch a fault the way an operator would see it happen: flip it, update the edge's
-    /// behaviors if it is a behavior fault, then invalidate `/*` on every edge (otherwise objects
-    /// cached before the switch would hide its effect for up to a year).
+    /// Switch a fault the way an operator would see it happen: flip it and update the edge's
+    /// behaviors if it is a behavior fault. The edges' caches are left alone, as a deploy or a
+    /// distribution update leaves CloudFront's: objects cached before the switch are served until
+    /// they expire (and an expired one stands in when the origin fails), so a test or a demo that
+    /// wants the switch's effect at once invalidates (`Lab::invalidate`, or the edge's
+    /// `POST /__edge/invalidate`), like a CreateInvalidation.
     async fn switch(&self, fault: Fault, on: bool) -> SwitchReport {
         let changed = self.faults.set(fault, on);
         let mut notes = Vec::new();
@@ -242,12 +245,13 @@ impl Shared {
         if on && let Some(n) = proxy_only_note(fault, self.topology) {
             notes.push(n);
         }
-        for p in &self.products {
-            match self.invalidate(p).await {
-                Ok(()) => notes.push(format!("{} edge cache invalidated (/*)", p.product)),
-                Err(e) => notes.push(format!("{} edge invalidation failed: {e:#}", p.product)),
-            }
+        if on && fault == Fault::CorsFirstOrigin {
+            notes.extend(self.warm_from_another_origin().await);
         }
+        notes.push(
+            "edge caches kept: cached objects are served until they expire; invalidate to see the switch at once"
+                .into(),
+        );
         SwitchReport { changed, notes }
     }
 
@@ -262,7 +266,9 @@ impl Shared {
     /// A behavior fault that the configured behaviors make impossible (e.g. `cors-missing` when
     /// the font behavior forwards all headers): say so instead of pretending.
     fn ineffective_note(&self, fault: Fault) -> Option<String> {
-        if fault != Fault::CorsMissing || !self.faults.is_on(fault) {
+        if !matches!(fault, Fault::CorsMissing | Fault::CorsFirstOrigin)
+            || !self.faults.is_on(fault)
+        {
             return None;
         }
         let p = self.products.first()?;
@@ -270,21 +276,52 @@ impl Shared {
         let (_, b) = set.matching(&p.font_path());
         b.key.headers.contains_header("Origin").then(|| {
             format!(
-                "cors-missing has no effect: behavior {} forwards all headers, Origin included",
+                "{fault} has no effect: behavior {} forwards all headers, Origin included",
                 b.name
             )
         })
     }
 
-    async fn invalidate(&self, p: &ProductLab) -> anyhow::Result<()> {
-        let url = p.edge_url.join("/__edge/invalidate")?;
+    /// `cors-first-origin`: another site sharing the distribution (the other product's pages)
+    /// fetches each product's fonts through the edge first, so the answer cached under the
+    /// Origin-less key carries its `Access-Control-Allow-Origin`.
+    async fn warm_from_another_origin(&self) -> Vec<String> {
+        let mut notes = Vec::new();
+        let n = self.products.len();
+        for (i, p) in self.products.iter().enumerate().filter(|_| n > 1) {
+            let other = &self.products[(i + 1) % n];
+            let origin = other.app_url.origin().ascii_serialization();
+            let woff = p.font_path();
+            let dir = woff.trim_end_matches("adgs-icons.woff");
+            for file in pages::FONT_FILES {
+                let Ok(url) = p.edge_url.join(&format!("{dir}{file}")) else {
+                    continue;
+                };
+                if let Err(e) = self.http.get(url).header("Origin", &origin).send().await {
+                    notes.push(format!("{} font warm-up failed: {e}", p.product));
+                }
+            }
+            notes.push(format!(
+                "cors-first-origin: {} fonts fetched first with Origin {origin} (another site on the same distribution)",
+                p.product
+            ));
+        }
+        notes
+    }
+
+    /// Invalidate `pattern` (a CloudFront path pattern, `/*` for everything) on one product's
+    /// edge; returns how many objects went.
+    async fn invalidate(&self, p: &ProductLab, pattern: &str) -> anyhow::Result<u64> {
+        let mut url = p.edge_url.join("/__edge/invalidate")?;
+        url.query_pairs_mut().append_pair("path", pattern);
         let resp = self.http.post(url).send().await?;
         anyhow::ensure!(
             resp.status().is_success(),
             "edge answered {}",
             resp.status()
         );
-        Ok(())
+        let v: serde_json::Value = serde_json::from_slice(&resp.bytes().await?)?;
+        Ok(v["invalidated"].as_u64().unwrap_or(0))
     }
 }
 
@@ -313,11 +350,13 @@ pub async fn start(opts: LabOptions) -> anyhow::Result<Lab> {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let mut opts = opts;
     let mut notes = Vec::new();
-    if opts.faults.contains(&Fault::CorsMissing) && opts.topology == Topology::Proxy {
+    if let Some(f) = opts.faults.iter().find(|f| f.needs_cdn_host())
+        && opts.topology == Topology::Proxy
+    {
         opts.topology = Topology::CdnHost;
-        notes.push(
-            "cors-missing only shows cross-origin: switched to the cdn-host topology".to_string(),
-        );
+        notes.push(format!(
+            "{f} only shows cross-origin: switched to the cdn-host topology"
+        ));
     }
     let faults = Faults::new(opts.faults.iter().copied());
     let users = Arc::new(origin::default_users());
@@ -405,6 +444,7 @@ pub async fn start(opts: LabOptions) -> anyhow::Result<Lab> {
     });
     shared.apply_behaviors();
     notes.extend(shared.ineffective_note(Fault::CorsMissing));
+    notes.extend(shared.ineffective_note(Fault::CorsFirstOrigin));
     notes.extend(
         opts.faults
             .iter()
@@ -471,6 +511,9 @@ pub async fn start(opts: LabOptions) -> anyhow::Result<Lab> {
         ));
     }
 
+    if shared.faults.is_on(Fault::CorsFirstOrigin) {
+        notes.extend(shared.warm_from_another_origin().await);
+    }
     Ok(Lab {
         shared,
         users,
@@ -583,9 +626,20 @@ impl Lab {
         self.shared.faults.active()
     }
 
-    /// Switch a fault at run time (same procedure as the control endpoint).
+    /// Switch a fault at run time (same procedure as the control endpoint). Edge caches are kept:
+    /// call `invalidate` to see the switch's effect on objects already cached.
     pub async fn set_fault(&self, fault: Fault, on: bool) -> SwitchReport {
         self.switch.switch(fault, on).await
+    }
+
+    /// Invalidate `pattern` (`/*`, `/s/*`, with the context path if any) on every edge, like a
+    /// CloudFront CreateInvalidation; returns how many objects were removed.
+    pub async fn invalidate(&self, pattern: &str) -> anyhow::Result<u64> {
+        let mut n = 0;
+        for p in &self.shared.products {
+            n += self.shared.invalidate(p, pattern).await?;
+        }
+        Ok(n)
     }
 
     /// Human description: URLs, topology, faults, credentials, how to switch faults.
@@ -598,6 +652,7 @@ impl Lab {
             }
         };
         s.push_str(&format!("cdnprobe lab — topology {topo}\n"));
+        s.push_str("  edge: one tier of POP caches (no regional edge cache, no Origin Shield)\n");
         for n in &self.notes {
             s.push_str(&format!("  note: {n}\n"));
         }
@@ -656,8 +711,9 @@ impl Lab {
         let ctl = self.app_url(Product::Jira);
         let base = ctl.as_str().trim_end_matches('/');
         s.push_str(&format!(
-            "\nSwitch faults at run time (any origin, through the edge or not):\n  curl -X POST {base}/__lab/fault/expires-now    (DELETE to switch off)\n  curl {base}/__lab/faults\n  known: {}\n",
-            Fault::ALL.map(|f| f.name()).join(", ")
+            "\nSwitch faults at run time (any origin, through the edge or not):\n  curl -X POST {base}/__lab/fault/expires-now    (DELETE to switch off)\n  curl {base}/__lab/faults\n  known: {}\nEdge caches survive a switch, as CloudFront's survive a deploy; invalidate (per edge):\n  curl -X POST '{}__edge/invalidate?path=/*'\n",
+            Fault::ALL.map(|f| f.name()).join(", "),
+            self.edge_url(Product::Jira)
         ));
         s.push_str(&format!(
             "\nJourneys: CDNPROBE_JIRA_USER={u} CDNPROBE_JIRA_PASSWORD={p} CDNPROBE_CONFLUENCE_USER={u} CDNPROBE_CONFLUENCE_PASSWORD={p}\n",
