@@ -4,14 +4,15 @@
 //! pipeline is to stop a risky config before it ships, and every warning here is a real way the
 //! seed's setups failed); 2 the file cannot be read or parsed (`file:line:column` and a hint).
 
-use crate::cli::CheckConfigArgs;
-use crate::cloudfront::load;
+use crate::cli::{CheckConfigArgs, ConfigInputArgs, InputFormatArg};
+use crate::cloudfront::behavior::ConfigFormat;
+use crate::cloudfront::load::{self, LoadOptions};
 use crate::diagnose::{Severity, lint};
 use crate::error::exit;
 use crate::report::table;
 
 pub fn check_config(args: CheckConfigArgs) -> anyhow::Result<i32> {
-    let set = load::from_file(&args.file)?;
+    let set = load::from_file_with(&args.file, &load_options(&args.input))?;
     let findings = lint::lint(&set, args.context_path.as_deref());
     let failing = findings
         .iter()
@@ -60,4 +61,19 @@ pub fn check_config(args: CheckConfigArgs) -> anyhow::Result<i32> {
     } else {
         exit::OK
     })
+}
+
+/// How to read a configuration file, from the flags.
+pub fn load_options(args: &ConfigInputArgs) -> LoadOptions {
+    LoadOptions {
+        format: args.input_format.map(|f| match f {
+            InputFormatArg::Toml => ConfigFormat::Toml,
+            InputFormatArg::DistributionConfig => ConfigFormat::DistributionConfig,
+            InputFormatArg::CloudformationYaml => ConfigFormat::CloudformationYaml,
+            InputFormatArg::CloudformationJson => ConfigFormat::CloudformationJson,
+            InputFormatArg::Terraform => ConfigFormat::Terraform,
+            InputFormatArg::TerraformPlan => ConfigFormat::TerraformPlan,
+        }),
+        parameters: args.parameters.clone(),
+    }
 }
