@@ -43,7 +43,7 @@ use crate::verify::BehaviorReport;
 /// - 1.4: `security_state` on requests (Chromium's `securityState`; TLS findings read it).
 /// - 1.6: `failure.tool_limit` on requests (a load that failed on cdnprobe's own limit).
 /// - 1.7: `websocket` on requests (a WebSocket's frames, first server messages, close, error).
-pub const SCHEMA_VERSION: &str = "1.7";
+pub const SCHEMA_VERSION: &str = "1.8";
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Tool {

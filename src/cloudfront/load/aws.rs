@@ -150,12 +150,23 @@ pub(super) fn cache_policy_config(
             &mut warnings,
         )?,
     };
+    let mut at_lines = Vec::new();
+    for (what, node) in [
+        ("ttl", c.get("MinTTL").or(c.get("MaxTTL"))),
+        ("cookies", p.and_then(|p| p.get("CookiesConfig"))),
+        ("headers", p.and_then(|p| p.get("HeadersConfig"))),
+        ("query", p.and_then(|p| p.get("QueryStringsConfig"))),
+    ] {
+        if let Some(s) = node.or(Some(c)).and_then(|n| ctx.at(n)) {
+            at_lines.push((what, s));
+        }
+    }
     Ok(CachePolicyDef {
         name,
         ttl,
         key,
         warnings,
-        at: ctx.at(c),
+        at: at_lines,
     })
 }
 
@@ -437,10 +448,8 @@ fn behavior(
                 b.key = p.key;
                 b.cache_policy = Some(p.name);
                 b.warnings.extend(p.warnings);
-                if let Some(s) = p.at {
-                    for k in ["cookies", "query", "headers", "ttl"] {
-                        b.source.insert(k.into(), s.clone());
-                    }
+                for (k, s) in p.at {
+                    b.source.insert(k.into(), s);
                 }
             }
             Err((label, why)) => {

@@ -170,7 +170,9 @@ pub(crate) struct CachePolicyDef {
     pub ttl: TtlSettings,
     pub key: KeyPolicy,
     pub warnings: Vec<String>,
-    pub at: Option<SourceRef>,
+    /// Where the policy writes `cookies`, `headers`, `query` and `ttl` (a custom policy of the
+    /// same input): a finding about the key points there.
+    pub at: Vec<(&'static str, SourceRef)>,
 }
 
 pub(crate) struct OriginRequestDef {
@@ -209,7 +211,7 @@ pub(crate) fn managed_cache(id: &str) -> Option<CachePolicyDef> {
         ttl: m.ttl,
         key: m.key,
         warnings: Vec::new(),
-        at: None,
+        at: Vec::new(),
     })
 }
 

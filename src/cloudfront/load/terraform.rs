@@ -782,10 +782,8 @@ fn tf_behavior(
                 b.key = p.key;
                 b.cache_policy = Some(p.name);
                 b.warnings.extend(p.warnings);
-                if let Some(s) = p.at {
-                    for k in ["cookies", "query", "headers", "ttl"] {
-                        b.source.insert(k.into(), s.clone());
-                    }
+                for (k, s) in p.at {
+                    b.source.insert(k.into(), s);
                 }
             }
             Err((label, why)) => {
@@ -1032,12 +1030,24 @@ impl Policies for TfPolicies {
         if let Some(why) = n.unresolved() {
             w.push(format!("{addr}: {why}"));
         }
+        let ctx = self.ctx(f);
+        let mut at = Vec::new();
+        for (what, node) in [
+            ("ttl", n.get("min_ttl").or(n.get("max_ttl"))),
+            ("cookies", p.and_then(|p| p.get("cookies_config"))),
+            ("headers", p.and_then(|p| p.get("headers_config"))),
+            ("query", p.and_then(|p| p.get("query_strings_config"))),
+        ] {
+            if let Some(s) = node.or(p).or(Some(n)).and_then(|x| ctx.at(x)) {
+                at.push((what, s));
+            }
+        }
         Ok(CachePolicyDef {
             name: named(addr.clone(), n.get("name").and_then(Node::text)),
             ttl,
             key,
             warnings: w,
-            at: self.ctx(f).at(p.unwrap_or(n)),
+            at,
         })
     }
 
@@ -1184,6 +1194,7 @@ mod tests {
         assert!(b[1].source["cache_policy"].file.ends_with("main.tf"));
         assert_eq!(b[1].source["cache_policy"].line, 47);
         assert!(b[1].source["query"].file.ends_with("policies.tf"));
+        assert_eq!(b[1].source["query"].line, 20);
         // Managed policies by name through data sources.
         assert_eq!(b[3].cache_policy.as_deref(), Some("CachingDisabled"));
         assert_eq!(b[3].origin_request_policy.as_deref(), Some("AllViewer"));
