@@ -518,6 +518,7 @@ pub fn diagnose_with(records: &[RequestRecord], dists: &[Distribution]) -> Vec<F
     out.extend(headers::expires_before_date(&ctx));
     out.extend(headers::no_cache_on_static(&ctx));
     out.extend(paths::query_string_changes(&ctx));
+    out.extend(paths::cache_key_too_narrow(&ctx));
     out.extend(headers::vary_unforwarded(&ctx));
     out.extend(headers::vary_star(&ctx));
     out.extend(headers::short_ttl_versioned(&ctx));
