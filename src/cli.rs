@@ -57,8 +57,9 @@ pub enum Command {
 /// The distribution the captures are classified against (run and analyze).
 #[derive(Debug, Args, Clone, Default)]
 pub struct DistributionArgs {
-    /// CloudFront behaviors in our TOML format (see src/cloudfront/load.rs); default: the seed's
-    /// seven behaviors (/s/*, avatars, /download/resources/*, robots.txt, favicon.ico, default).
+    /// CloudFront behaviors: our TOML format (see src/cloudfront/load/mod.rs), or any format
+    /// --distribution-config reads; default: the seed's seven behaviors (/s/*, avatars,
+    /// /download/resources/*, robots.txt, favicon.ico, default).
     #[arg(long, value_name = "FILE")]
     pub behaviors: Option<PathBuf>,
 
@@ -377,7 +378,8 @@ pub struct LabArgs {
     #[arg(long = "fault", value_name = "NAME")]
     pub faults: Vec<String>,
 
-    /// CloudFront behaviors for the edge (our TOML format) instead of the seed's.
+    /// CloudFront behaviors for the edge (our TOML, or any configuration check-config reads) instead
+    /// of the seed's.
     #[arg(long, value_name = "FILE")]
     pub behaviors: Option<PathBuf>,
 

@@ -420,10 +420,21 @@ fn check_config_names_the_atlassian_templates_problems_on_their_lines() {
     let query = find(&f, "config-query-all-in-key");
     assert!(at(query).ends_with(":60"), "{}", at(query));
     find(&f, "config-pages-cacheable");
-    // The internal variant (its parameter flipped) loads and lints the same behavior.
+    // The internal variant (its parameter flipped): the same behavior, and a WAF that lets the
+    // CDN reach <context>/s/ only, while the distribution caches /download/resources too.
+    assert!(!f.iter().any(|x| x["id"] == "config-waf-blocks-static"));
     let (code, f2) = check_json(&file, &["--parameter", "Internal=true"]);
     assert_eq!(code, 1);
-    assert_eq!(f.len(), f2.len());
+    assert_eq!(f.len() + 1, f2.len(), "{f2:#?}");
+    let waf = find(&f2, "config-waf-blocks-static");
+    assert!(
+        at(waf).ends_with("AtlassianCDN.template.yaml:100"),
+        "{}",
+        at(waf)
+    );
+    let why = waf["explanation"].as_str().unwrap();
+    assert!(why.contains("CdnWebAcl") && why.contains("/s/"), "{why}");
+    assert!(why.contains("/download/resources"), "{why}");
 }
 
 #[test]

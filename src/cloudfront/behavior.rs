@@ -146,6 +146,11 @@ pub struct ConfigInput {
     /// `ProtocolVersion: HTTP2`, a gRPC behavior), with why.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub http2_to_origin: Vec<(String, Option<SourceRef>)>,
+    /// A WAF in front of the origin that blocks by default and allows only these path prefixes
+    /// (Atlassian's "internal" variant lets the CDN reach `<context>/s/` only): (WebACL, prefix,
+    /// where).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub origin_waf_allows: Vec<(String, String, Option<SourceRef>)>,
 }
 
 /// One `CustomErrorResponses` entry.

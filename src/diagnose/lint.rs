@@ -136,6 +136,7 @@ pub fn lint(set: &BehaviorSet, context_path: Option<&str>) -> Vec<Finding> {
     out.extend(context_path_mismatch(set, context_path));
     out.extend(by_probes(set, &cp));
     out.extend(distribution_wide(set));
+    out.extend(waf_blocks_static(set, &cp));
     for (i, b) in set.behaviors.iter().enumerate() {
         for w in &b.warnings {
             let f = ids::CONFIG_UNRESOLVED_POLICY.finding(
@@ -796,6 +797,72 @@ fn distribution_wide(set: &BehaviorSet) -> Vec<Finding> {
         out.push(f);
     }
     out
+}
+
+/// Static resources the distribution sends to an origin whose WAF allows other prefixes only.
+fn waf_blocks_static(set: &BehaviorSet, cp: &str) -> Vec<Finding> {
+    let Some(input) = set
+        .input
+        .as_ref()
+        .filter(|i| !i.origin_waf_allows.is_empty())
+    else {
+        return Vec::new();
+    };
+    let allowed: Vec<&str> = input
+        .origin_waf_allows
+        .iter()
+        .map(|(_, p, _)| p.as_str())
+        .collect();
+    let mut refused: Vec<String> = Vec::new();
+    for (kind, probe) in PROBES {
+        let path = format!("{cp}{probe}");
+        if !kind.is_static() || allowed.iter().any(|p| path.starts_with(p)) {
+            continue;
+        }
+        // Only what the CDN would fetch from the origin: a behavior that can cache it.
+        if set.matching(&path).1.can_store() {
+            refused.push(path);
+        }
+    }
+    if refused.is_empty() {
+        return Vec::new();
+    }
+    let (acl, _, at) = &input.origin_waf_allows[0];
+    let mut lines: Vec<String> = input
+        .origin_waf_allows
+        .iter()
+        .map(|(a, p, at)| {
+            format!(
+                "{}WebACL {a} allows only paths starting with {p}",
+                at.as_ref().map(|x| format!("{x}: ")).unwrap_or_default()
+            )
+        })
+        .collect();
+    lines.push(format!("refused through the CDN: {}", refused.join(", ")));
+    let mut f = ids::CONFIG_WAF_STATIC.finding(
+        None,
+        format!(
+            "The origin's WAF ({acl}) blocks by default and allows only paths starting with {}; the distribution also caches and so fetches {} static paths from it ({}), which the WAF answers 403 through the CDN.",
+            allowed.join(", "),
+            refused.len(),
+            refused
+                .iter()
+                .filter_map(|p| PROBES.iter().find(|(_, x)| p.ends_with(x)).map(|(k, _)| k.label()))
+                .fold(Vec::<&str>::new(), |mut v, k| {
+                    if !v.contains(&k) {
+                        v.push(k);
+                    }
+                    v
+                })
+                .join(", ")
+        ),
+        vec![Evidence {
+            url: refused[0].clone(),
+            lines,
+        }],
+    );
+    f.location = at.clone();
+    vec![f]
 }
 
 /// All cookies, or a whitelist naming a load-balancer cookie.

@@ -343,6 +343,10 @@ pub mod ids {
         "A caching behavior leaves a parameter that selects the content out of its key (avatars keyed on pid/avatarId without size): the first variant requested is served to everyone",
         cf: "add the missing parameters to the behavior's query string whitelist (`size` and `avatarType` on /secure/viewavatar* and /secure/projectavatar*), or key on all query strings.",
         origin: "nothing to change.");
+    spec!(CONFIG_WAF_STATIC, "config-waf-blocks-static", Warn, Config,
+        "The WAF in front of the origin lets the CDN reach only some paths, but the distribution sends other static resources there too: those are refused (403)",
+        cf: "send only the allowed paths to that origin (one behavior per static path, the default to the product's own load balancer), or serve the other static paths from an origin without that WAF.",
+        origin: "allow every static path the CDN fetches in the WAF (`<context>/s/`, `<context>/download/resources/`, the avatars `<context>/secure/*avatar*`), GET and HEAD only.");
     spec!(CONFIG_UNRESOLVED_POLICY, "config-unresolved-policy", Info, Config,
         "A custom cache or origin request policy could not be modelled from this file",
         cf: "run `aws cloudfront get-cache-policy --id <ID>` to see what it does; the lint assumed console defaults.",
@@ -390,6 +394,7 @@ pub const CATALOGUE: &[Spec] = &[
     ids::CONFIG_WEBSOCKET,
     ids::CONFIG_ERROR_CACHING,
     ids::CONFIG_HTTP2_ORIGIN,
+    ids::CONFIG_WAF_STATIC,
     ids::CONFIG_CONTEXT_PATH,
     ids::CONFIG_MISSING_MINOR,
     ids::CONFIG_QUERY_ALL,

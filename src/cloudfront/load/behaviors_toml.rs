@@ -71,7 +71,7 @@ impl Src<'_> {
     }
 }
 
-const FORMAT_HINT: &str = "see the behaviors file format in `cdnprobe check-config --help` or src/cloudfront/load.rs: [[behavior]] tables with pattern, methods, min_ttl/default_ttl/max_ttl, cookies, query, headers, expect";
+const FORMAT_HINT: &str = "see the behaviors file format in `cdnprobe check-config --help` or src/cloudfront/load/mod.rs: [[behavior]] tables with pattern, methods, min_ttl/default_ttl/max_ttl, cookies, query, headers, expect";
 
 /// Parse our TOML behaviors format. `file` is only used in error messages.
 pub fn from_toml_str(text: &str, file: &Path) -> Result<BehaviorSet, UserError> {

@@ -140,14 +140,73 @@ pub(super) fn from_str(
             }
         }
     }
+    let mut waf = Vec::new();
+    for (acl, r) in resources_of(resources) {
+        if type_of(r) == Some("AWS::WAFv2::WebACL")
+            && t.resource_enabled(r).map_err(|e| e.into_user(file, HINT))?
+        {
+            waf.extend(waf_allowed_prefixes(&acl, &t.resolve(r, 0), &fname));
+        }
+    }
     let mut set = BehaviorSet::new(behaviors);
     set.input = Some(ConfigInput {
         file: fname,
         format,
         error_responses: extras.error_responses,
         http2_to_origin: extras.http2_to_origin,
+        origin_waf_allows: waf,
     });
     Ok(set)
+}
+
+/// A WebACL that blocks by default: the URI path prefixes its `Allow` rules let through
+/// (`ByteMatchStatement` on `UriPath`, `STARTS_WITH`). Empty when it allows by default or its
+/// rules say something else (then nothing is claimed).
+fn waf_allowed_prefixes(
+    acl: &str,
+    r: &Node,
+    file: &str,
+) -> Vec<(String, String, Option<SourceRef>)> {
+    let Some(p) = r.get("Properties") else {
+        return Vec::new();
+    };
+    if p.get("DefaultAction")
+        .and_then(|d| d.get("Block"))
+        .is_none()
+    {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    for rule in p.get("Rules").map(Node::items).unwrap_or(&[]) {
+        if rule.get("Action").and_then(|a| a.get("Allow")).is_none() {
+            continue;
+        }
+        let Some(m) = rule
+            .get("Statement")
+            .and_then(|s| s.get("ByteMatchStatement"))
+        else {
+            return Vec::new();
+        };
+        let starts = m.get("PositionalConstraint").and_then(Node::as_str) == Some("STARTS_WITH");
+        let uri = m
+            .get("FieldToMatch")
+            .is_some_and(|f| f.get("UriPath").is_some());
+        match (starts && uri, m.get("SearchString").and_then(Node::text)) {
+            (true, Some(prefix)) => {
+                let at = m.get("SearchString").unwrap_or(m);
+                out.push((
+                    acl.to_string(),
+                    prefix,
+                    (at.line > 0).then(|| SourceRef {
+                        file: file.to_string(),
+                        line: at.line,
+                    }),
+                ))
+            }
+            _ => return Vec::new(),
+        }
+    }
+    out
 }
 
 fn resources_of(resources: &Node) -> Vec<(String, &Node)> {

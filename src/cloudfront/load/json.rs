@@ -44,6 +44,7 @@ pub fn from_distribution_json_str(text: &str, file: &Path) -> Result<BehaviorSet
         format: ConfigFormat::DistributionConfig,
         error_responses: extras.error_responses,
         http2_to_origin: extras.http2_to_origin,
+        origin_waf_allows: Vec::new(),
     });
     Ok(set)
 }

@@ -560,6 +560,25 @@ mod fuzz {
         fn loaders_never_panic(text in ".{0,300}") {
             let _ = from_toml_str(&text, Path::new("f.toml"));
             let _ = from_distribution_json_str(&text, Path::new("f.json"));
+            let opts = LoadOptions::default();
+            let _ = cloudformation::from_str(&text, Path::new("f.yaml"), ConfigFormat::CloudformationYaml, &opts);
+            let _ = cloudformation::from_str(&text, Path::new("f.json"), ConfigFormat::CloudformationJson, &opts);
+            let _ = terraform::from_tf_files(&[(Path::new("f.tf").to_path_buf(), text.clone())], &opts);
+            let _ = terraform::from_plan_json_str(&text, Path::new("p.json"), &opts);
+        }
+
+        #[test]
+        fn template_shaped_garbage_never_panics(
+            tag in "(Ref|Sub|If|GetAtt|Join|Select|FindInMap|Split|Equals|Not|Condition|ImportValue)",
+            arg in "[a-zA-Z:.$\\{}\\[\\], 0-9-]{0,24}",
+            key in "(PathPattern|CachePolicyId|ForwardedValues|MinTTL|Headers|CacheBehaviors|DefaultCacheBehavior)",
+        ) {
+            let t = format!(
+                "Parameters:\n  P:\n    Type: String\n    Default: x\nConditions:\n  C: !Equals [!Ref P, x]\nResources:\n  D:\n    Type: AWS::CloudFront::Distribution\n    Properties:\n      DistributionConfig:\n        DefaultCacheBehavior:\n          {key}: !{tag} {arg}\n          CachePolicyId: !{tag} {arg}\n        CacheBehaviors:\n          - {key}: !{tag} [{arg}]\n"
+            );
+            let _ = cloudformation::from_str(&t, Path::new("f.yaml"), ConfigFormat::CloudformationYaml, &LoadOptions::default());
+            let tf = format!("resource \"aws_cloudfront_distribution\" \"d\" {{\n  default_cache_behavior {{\n    cache_policy_id = {arg}\n  }}\n}}\n");
+            let _ = terraform::from_tf_files(&[(Path::new("f.tf").to_path_buf(), tf)], &LoadOptions::default());
         }
 
         #[test]

@@ -729,6 +729,7 @@ fn build(
             format,
             error_responses,
             http2_to_origin: http2,
+            origin_waf_allows: Vec::new(),
         });
         Ok(set)
     };
