@@ -626,3 +626,50 @@ fn check_config_sarif_is_valid_sarif_2_1_0() {
     let bad = serde_json::json!({"version": "2.1.0", "runs": [{"results": []}]});
     assert!(validator.iter_errors(&bad).next().is_some());
 }
+
+#[test]
+fn analyze_reads_a_cloudformation_template_as_its_distribution() {
+    let out = tempfile::tempdir().unwrap();
+    cdnprobe()
+        .arg("analyze")
+        .arg(fixture("har/chrome-jira-dashboard.har"))
+        .arg("--distribution-config")
+        .arg(iac("AtlassianCDN.template.yaml"))
+        .arg("--out")
+        .arg(out.path())
+        .assert()
+        .code(1);
+    let r = report(out.path());
+    // Atlassian's template has one behavior: every request of the product is judged against it.
+    let behaviors: std::collections::BTreeSet<&str> = r["requests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|q| q["behavior"].as_str())
+        .collect();
+    assert_eq!(
+        behaviors.into_iter().collect::<Vec<_>>(),
+        ["*"],
+        "{:#?}",
+        r["requests"]
+    );
+    // A reference the template cannot resolve stops analyze too, naming it.
+    let dir = tempfile::tempdir().unwrap();
+    let t = dir.path().join("t.yaml");
+    std::fs::write(
+        &t,
+        "Resources:\n  D:\n    Type: AWS::CloudFront::Distribution\n    Properties:\n      DistributionConfig:\n        DefaultCacheBehavior:\n          CachePolicyId: !ImportValue shared\n",
+    )
+    .unwrap();
+    cdnprobe()
+        .arg("analyze")
+        .arg(fixture("har/chrome-jira-dashboard.har"))
+        .arg("--distribution-config")
+        .arg(&t)
+        .arg("--out")
+        .arg(out.path())
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("t.yaml:7:"))
+        .stderr(predicate::str::contains("Fn::ImportValue"));
+}

@@ -670,3 +670,53 @@ mod format_tests {
         assert_eq!(internal.behaviors.len(), 1);
     }
 }
+
+#[cfg(test)]
+mod detect_tests {
+    use super::*;
+
+    #[test]
+    fn the_content_decides_when_the_name_does_not() {
+        let d = |name: &str, text: &str| detect(Path::new(name), text).unwrap();
+        assert_eq!(
+            d(
+                "cdn",
+                "AWSTemplateFormatVersion: \"2010-09-09\"\nResources: {}\n"
+            ),
+            ConfigFormat::CloudformationYaml
+        );
+        assert_eq!(
+            d("cdn", "Resources:\n  D: {}\n"),
+            ConfigFormat::CloudformationYaml
+        );
+        assert_eq!(
+            d("cdn.json", "{\"Resources\": {}}"),
+            ConfigFormat::CloudformationJson
+        );
+        assert_eq!(
+            d(
+                "plan",
+                "{\"format_version\": \"1.2\", \"planned_values\": {}}"
+            ),
+            ConfigFormat::TerraformPlan
+        );
+        assert_eq!(
+            d("x.json", "{\"ETag\": \"E1\", \"DistributionConfig\": {}}"),
+            ConfigFormat::DistributionConfig
+        );
+        assert_eq!(
+            d(
+                "main",
+                "resource \"aws_cloudfront_distribution\" \"d\" {}\n"
+            ),
+            ConfigFormat::Terraform
+        );
+        assert_eq!(
+            d("b", "[[behavior]]\npattern = \"/s/*\"\n"),
+            ConfigFormat::Toml
+        );
+        // The extension wins over the content.
+        assert_eq!(d("cdn.tf", "{}"), ConfigFormat::Terraform);
+        assert_eq!(d("cdn.yml", "{}"), ConfigFormat::CloudformationYaml);
+    }
+}
