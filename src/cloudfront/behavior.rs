@@ -143,14 +143,32 @@ pub struct ConfigInput {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub error_responses: Vec<ErrorResponse>,
     /// Places where the hop to the application speaks HTTP/2 (an ALB target group with
-    /// `ProtocolVersion: HTTP2`, a gRPC behavior), with why.
+    /// `ProtocolVersion: HTTP2`, a gRPC behavior).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub http2_to_origin: Vec<(String, Option<SourceRef>)>,
+    pub http2_to_origin: Vec<Http2ToOrigin>,
     /// A WAF in front of the origin that blocks by default and allows only these path prefixes
-    /// (Atlassian's "internal" variant lets the CDN reach `<context>/s/` only): (WebACL, prefix,
-    /// where).
+    /// (Atlassian's "internal" variant lets the CDN reach `<context>/s/` only).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub origin_waf_allows: Vec<(String, String, Option<SourceRef>)>,
+    pub origin_waf_allows: Vec<WafAllow>,
+}
+
+/// One place where the hop to the application speaks HTTP/2.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct Http2ToOrigin {
+    /// What says so, in words (`target group Tg: ProtocolVersion HTTP2 ...`).
+    pub what: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at: Option<SourceRef>,
+}
+
+/// A path prefix that a default-block WAF in front of the origin lets through.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct WafAllow {
+    /// The WebACL's name in the input.
+    pub acl: String,
+    pub prefix: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at: Option<SourceRef>,
 }
 
 /// One `CustomErrorResponses` entry.

@@ -778,7 +778,8 @@ fn distribution_wide(set: &BehaviorSet) -> Vec<Finding> {
         f.config_fix = any.and_then(|b| render(fmt, b, &Change::ErrorTtl(e.code)));
         out.push(f);
     }
-    for (what, at) in &input.http2_to_origin {
+    for h in &input.http2_to_origin {
+        let (what, at) = (&h.what, &h.at);
         let mut f = ids::CONFIG_HTTP2_ORIGIN.finding(
             None,
             format!(
@@ -811,7 +812,7 @@ fn waf_blocks_static(set: &BehaviorSet, cp: &str) -> Vec<Finding> {
     let allowed: Vec<&str> = input
         .origin_waf_allows
         .iter()
-        .map(|(_, p, _)| p.as_str())
+        .map(|w| w.prefix.as_str())
         .collect();
     let mut refused: Vec<String> = Vec::new();
     for (kind, probe) in PROBES {
@@ -827,14 +828,19 @@ fn waf_blocks_static(set: &BehaviorSet, cp: &str) -> Vec<Finding> {
     if refused.is_empty() {
         return Vec::new();
     }
-    let (acl, _, at) = &input.origin_waf_allows[0];
+    let (acl, at) = (
+        &input.origin_waf_allows[0].acl,
+        &input.origin_waf_allows[0].at,
+    );
     let mut lines: Vec<String> = input
         .origin_waf_allows
         .iter()
-        .map(|(a, p, at)| {
+        .map(|w| {
             format!(
-                "{}WebACL {a} allows only paths starting with {p}",
-                at.as_ref().map(|x| format!("{x}: ")).unwrap_or_default()
+                "{}WebACL {} allows only paths starting with {}",
+                w.at.as_ref().map(|x| format!("{x}: ")).unwrap_or_default(),
+                w.acl,
+                w.prefix
             )
         })
         .collect();

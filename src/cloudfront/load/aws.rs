@@ -7,8 +7,8 @@
 use super::tree::{Node, V};
 use super::{BuildError, CachePolicyDef, OriginRequestDef, Policies, ResponseHeadersDef};
 use crate::cloudfront::behavior::{
-    Behavior, CorsPolicy, ErrorResponse, ForwardPolicy, GET_HEAD, KeyPolicy, NameSet,
-    OriginSettings, SourceRef, TtlSettings,
+    Behavior, CorsPolicy, ErrorResponse, ForwardPolicy, GET_HEAD, Http2ToOrigin, KeyPolicy,
+    NameSet, OriginSettings, SourceRef, TtlSettings,
 };
 use crate::cloudfront::pattern;
 
@@ -16,7 +16,7 @@ use crate::cloudfront::pattern;
 #[derive(Default)]
 pub(super) struct Extras {
     pub error_responses: Vec<ErrorResponse>,
-    pub http2_to_origin: Vec<(String, Option<SourceRef>)>,
+    pub http2_to_origin: Vec<Http2ToOrigin>,
 }
 
 pub(super) struct Ctx<'a> {
@@ -517,10 +517,12 @@ fn behavior(
     if let Some(g) = item.get("GrpcConfig")
         && g.get("Enabled").and_then(Node::as_bool) == Some(true)
     {
-        extras.http2_to_origin.push((
-            format!("{at}: GrpcConfig enabled (CloudFront speaks HTTP/2 to the origin for gRPC)"),
-            src(g),
-        ));
+        extras.http2_to_origin.push(Http2ToOrigin {
+            what: format!(
+                "{at}: GrpcConfig enabled (CloudFront speaks HTTP/2 to the origin for gRPC)"
+            ),
+            at: src(g),
+        });
     }
     Ok(b)
 }

@@ -20,7 +20,9 @@ use super::{
     BuildError, CachePolicyDef, LoadOptions, OriginRequestDef, Policies, ResponseHeadersDef,
     Unknown, aws,
 };
-use crate::cloudfront::behavior::{BehaviorSet, ConfigFormat, ConfigInput, SourceRef};
+use crate::cloudfront::behavior::{
+    BehaviorSet, ConfigFormat, ConfigInput, Http2ToOrigin, SourceRef, WafAllow,
+};
 use crate::error::UserError;
 
 const HINT: &str = "expected a CloudFormation template with one AWS::CloudFront::Distribution resource (Resources.<Name>.Properties.DistributionConfig)";
@@ -130,13 +132,13 @@ pub(super) fn from_str(
             if let Some(v) = pv_r.text()
                 && (v.eq_ignore_ascii_case("HTTP2") || v.eq_ignore_ascii_case("GRPC"))
             {
-                extras.http2_to_origin.push((
-                    format!("target group {tg}: ProtocolVersion {v} (the load balancer speaks HTTP/2 to the nodes)"),
-                    (pv.line > 0).then(|| SourceRef {
+                extras.http2_to_origin.push(Http2ToOrigin {
+                    what: format!("target group {tg}: ProtocolVersion {v} (the load balancer speaks HTTP/2 to the nodes)"),
+                    at: (pv.line > 0).then(|| SourceRef {
                         file: fname.clone(),
                         line: pv.line,
                     }),
-                ));
+                });
             }
         }
     }
@@ -162,11 +164,7 @@ pub(super) fn from_str(
 /// A WebACL that blocks by default: the URI path prefixes its `Allow` rules let through
 /// (`ByteMatchStatement` on `UriPath`, `STARTS_WITH`). Empty when it allows by default or its
 /// rules say something else (then nothing is claimed).
-fn waf_allowed_prefixes(
-    acl: &str,
-    r: &Node,
-    file: &str,
-) -> Vec<(String, String, Option<SourceRef>)> {
+fn waf_allowed_prefixes(acl: &str, r: &Node, file: &str) -> Vec<WafAllow> {
     let Some(p) = r.get("Properties") else {
         return Vec::new();
     };
@@ -194,14 +192,14 @@ fn waf_allowed_prefixes(
         match (starts && uri, m.get("SearchString").and_then(Node::text)) {
             (true, Some(prefix)) => {
                 let at = m.get("SearchString").unwrap_or(m);
-                out.push((
-                    acl.to_string(),
+                out.push(WafAllow {
+                    acl: acl.to_string(),
                     prefix,
-                    (at.line > 0).then(|| SourceRef {
+                    at: (at.line > 0).then(|| SourceRef {
                         file: file.to_string(),
                         line: at.line,
                     }),
-                ))
+                })
             }
             _ => return Vec::new(),
         }
@@ -826,8 +824,8 @@ Resources:
         let set = load(&t, &[]).unwrap();
         let h = &set.input.unwrap().http2_to_origin;
         assert_eq!(h.len(), 1);
-        assert!(h[0].0.contains("Tg"));
-        assert!(h[0].1.as_ref().unwrap().line > 60);
+        assert!(h[0].what.contains("Tg"));
+        assert!(h[0].at.as_ref().unwrap().line > 60);
     }
 
     #[test]

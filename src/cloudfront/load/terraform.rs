@@ -25,7 +25,7 @@ use super::{
 };
 use crate::cloudfront::behavior::{
     Behavior, BehaviorSet, ConfigFormat, ConfigInput, CorsPolicy, ErrorResponse, ForwardPolicy,
-    GET_HEAD, KeyPolicy, NameSet, OriginSettings, SourceRef, TtlSettings,
+    GET_HEAD, Http2ToOrigin, KeyPolicy, NameSet, OriginSettings, SourceRef, TtlSettings,
 };
 use crate::cloudfront::pattern;
 use crate::error::UserError;
@@ -711,16 +711,16 @@ fn build(
                 })
             });
             if let (true, Some(pv)) = (target_group, http2_version) {
-                http2.push((
-                    format!(
+                http2.push(Http2ToOrigin {
+                    what: format!(
                         "{a}: protocol_version = {} (the load balancer speaks HTTP/2 to the nodes)",
                         pv.text().unwrap_or_default()
                     ),
-                    (pv.line > 0).then(|| SourceRef {
+                    at: (pv.line > 0).then(|| SourceRef {
                         file: store.files.get(*f).cloned().unwrap_or_default(),
                         line: pv.line,
                     }),
-                ));
+                });
             }
         }
         let mut set = BehaviorSet::new(behaviors);
@@ -742,7 +742,7 @@ fn tf_behavior(
     at: &str,
     ctx: &Ctx,
     origins: &[OriginSettings],
-    http2: &mut Vec<(String, Option<SourceRef>)>,
+    http2: &mut Vec<Http2ToOrigin>,
 ) -> Result<Behavior, BuildError> {
     if let V::Unresolved(why) = &item.v {
         return Err(err(at, item, why.clone()));
@@ -927,10 +927,12 @@ fn tf_behavior(
     if let Some(g) = one(item.get("grpc_config"))
         && g.get("enabled").and_then(Node::as_bool) == Some(true)
     {
-        http2.push((
-            format!("{at}: grpc_config enabled (CloudFront speaks HTTP/2 to the origin for gRPC)"),
-            src(g),
-        ));
+        http2.push(Http2ToOrigin {
+            what: format!(
+                "{at}: grpc_config enabled (CloudFront speaks HTTP/2 to the origin for gRPC)"
+            ),
+            at: src(g),
+        });
     }
     Ok(b)
 }
