@@ -504,11 +504,20 @@ impl<'a> Template<'a> {
                 }
             }
             "Fn::GetAtt" => {
+                // `"Fn::GetAtt": "Res.Attr"` is the string form of `[Res, Attr]`.
+                let pair = match &arg.v {
+                    V::Str(s) => s
+                        .split_once('.')
+                        .map(|(r, a)| (Some(r.to_string()), Some(a.to_string()))),
+                    _ => None,
+                };
                 let a = args();
-                let (Some(res), Some(attr)) = (
-                    a.first().and_then(Node::text),
-                    a.get(1).and_then(Node::text),
-                ) else {
+                let (Some(res), Some(attr)) = pair.unwrap_or_else(|| {
+                    (
+                        a.first().and_then(Node::text),
+                        a.get(1).and_then(Node::text),
+                    )
+                }) else {
                     return unresolved("Fn::GetAtt takes [resource, attribute]".into(), n);
                 };
                 let policy = self
@@ -811,6 +820,12 @@ Resources:
         assert!(e.contains("--parameter ContextPath=VALUE"), "{e}");
         // Aliases needs Domain (no default) but the model never reads it: no error.
         assert!(load(T, &[]).is_ok());
+        // The JSON string form of Fn::GetAtt.
+        let t = T.replace(
+            "CachePolicyId: !GetAtt StaticPolicy.Id",
+            "CachePolicyId: {\"Fn::GetAtt\": \"StaticPolicy.Id\"}",
+        );
+        assert_eq!(load(&t, &[]).unwrap().behaviors[1].ttl.min, 1);
         let t = T.replace("!Ref StaticPolicy", "!Ref Nope");
         let e = load(&t, &[]).unwrap_err().to_string();
         assert!(e.contains("Ref Nope: no such parameter or resource"), "{e}");
