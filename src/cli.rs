@@ -37,9 +37,11 @@ pub enum Command {
     /// Classify and diagnose a HAR file (Chrome/Firefox DevTools, Playwright, WebPageTest) without
     /// a browser: print the findings and write report.json. Exit 1 on an error finding.
     Analyze(AnalyzeArgs),
-    /// Lint CloudFront behaviors without a browser: our TOML behaviors file or the JSON of
-    /// `aws cloudfront get-distribution-config`. Prints the findings; exit 1 if any is an error or
-    /// a warning, 0 if there are none or only infos, 2 if the file cannot be read.
+    /// Lint CloudFront behaviors without a browser: our TOML behaviors file, the JSON of
+    /// `aws cloudfront get-distribution-config`, a CloudFormation template (YAML or JSON),
+    /// Terraform (`.tf` files, or `terraform show -json`). Prints the findings (text, JSON, GitHub
+    /// annotations or SARIF); exit 1 if any is an error or a warning, 0 if there are none or only
+    /// infos, 2 if the file cannot be read.
     CheckConfig(CheckConfigArgs),
     /// Print the JSON Schema of report.json (the committed schema/report.schema.json).
     Schema,
@@ -186,15 +188,20 @@ pub struct HistoryArgs {
 /// The distribution the captures are classified against (run and analyze).
 #[derive(Debug, Args, Clone, Default)]
 pub struct DistributionArgs {
-    /// CloudFront behaviors in our TOML format (see src/cloudfront/load.rs); default: the seed's
-    /// seven behaviors (/s/*, avatars, /download/resources/*, robots.txt, favicon.ico, default).
+    /// CloudFront behaviors: our TOML format (see src/cloudfront/load/mod.rs), or any format
+    /// --distribution-config reads; default: the seed's seven behaviors (/s/*, avatars,
+    /// /download/resources/*, robots.txt, favicon.ico, default).
     #[arg(long, value_name = "FILE")]
     pub behaviors: Option<PathBuf>,
 
-    /// The JSON printed by `aws cloudfront get-distribution-config --id <ID>` (instead of
-    /// --behaviors).
+    /// The distribution's configuration (instead of --behaviors): the JSON printed by `aws
+    /// cloudfront get-distribution-config --id <ID>`, a CloudFormation template (YAML or JSON),
+    /// Terraform `.tf` files (a file or a directory) or the JSON of `terraform show -json`.
     #[arg(long = "distribution-config", value_name = "FILE")]
     pub distribution_config: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub input: ConfigInputArgs,
 
     /// The application's context path (e.g. /jira): prefixes the seed's patterns, and a TOML
     /// file's when it has no context_path of its own. A distribution config is taken as it is.
@@ -242,17 +249,80 @@ pub struct AnalyzeArgs {
     pub record: RecordArgs,
 }
 
+/// How a configuration file is read (check-config, --behaviors, --distribution-config).
+#[derive(Debug, Args, Clone, Default)]
+pub struct ConfigInputArgs {
+    /// The configuration's format when its name and content do not say (`.tf` is Terraform,
+    /// `.yaml`/`.yml`/`.template` CloudFormation, `.toml` ours; JSON is told apart by its keys).
+    #[arg(long = "input-format", value_name = "FORMAT")]
+    pub input_format: Option<InputFormatArg>,
+
+    /// A CloudFormation parameter or Terraform variable, `Name=Value` (repeatable). Without it a
+    /// parameter takes its `Default` (a variable its `default`); one without a default is named
+    /// in an error when a setting depends on it. Pseudo parameters too (`AWS::Region=eu-west-1`).
+    #[arg(long = "parameter", value_name = "NAME=VALUE", value_parser = parse_parameter)]
+    pub parameters: Vec<(String, String)>,
+}
+
+/// Configuration formats (`--input-format`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum InputFormatArg {
+    /// cdnprobe's behaviors TOML.
+    Toml,
+    /// `aws cloudfront get-distribution-config` JSON.
+    DistributionConfig,
+    /// CloudFormation template, YAML.
+    CloudformationYaml,
+    /// CloudFormation template, JSON.
+    CloudformationJson,
+    /// Terraform `.tf`.
+    Terraform,
+    /// `terraform show -json` (plan or state).
+    TerraformPlan,
+}
+
+fn parse_parameter(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_string(), v.to_string())),
+        _ => Err(format!("{s:?} is not NAME=VALUE")),
+    }
+}
+
+/// check-config's output formats.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
+pub enum CheckFormat {
+    /// The behaviors and the findings with their fixes, for people.
+    #[default]
+    Text,
+    /// `{file, behaviors, findings}`.
+    Json,
+    /// GitHub Actions workflow commands (`::error file=...,line=...::`): annotations on the
+    /// pull request's lines.
+    Github,
+    /// SARIF 2.1.0, for code scanning (github/codeql-action/upload-sarif).
+    Sarif,
+}
+
 #[derive(Debug, Args, Clone)]
 pub struct CheckConfigArgs {
-    /// Behaviors file: our TOML format, or the JSON of `aws cloudfront get-distribution-config`.
+    /// The configuration: our TOML behaviors file, `get-distribution-config` JSON, a
+    /// CloudFormation template (YAML/JSON), Terraform `.tf` (a file or a directory of them) or
+    /// `terraform show -json` output.
     #[arg(value_name = "FILE")]
     pub file: PathBuf,
+
+    #[command(flatten)]
+    pub input: ConfigInputArgs,
+
+    /// Output format: text, json, github (annotations), sarif.
+    #[arg(long, value_name = "FORMAT", default_value = "text")]
+    pub format: CheckFormat,
 
     /// The context path the site really runs under (e.g. /jira): every pattern must include it.
     #[arg(long = "context-path", value_name = "PATH")]
     pub context_path: Option<String>,
 
-    /// Print the findings as JSON.
+    /// Print the findings as JSON (the same as --format json).
     #[arg(long)]
     pub json: bool,
 }
@@ -452,7 +522,8 @@ pub struct LabArgs {
     #[arg(long = "fault", value_name = "NAME")]
     pub faults: Vec<String>,
 
-    /// CloudFront behaviors for the edge (our TOML format) instead of the seed's.
+    /// CloudFront behaviors for the edge (our TOML, or any configuration check-config reads) instead
+    /// of the seed's.
     #[arg(long, value_name = "FILE")]
     pub behaviors: Option<PathBuf>,
 

@@ -68,7 +68,7 @@ min_ttl = 86400
 default_ttl = 86400
 max_ttl = 86400
 cookies = "none"
-query = ["pid"]
+query = ["pid", "avatarId", "size"]
 forward_query = "all"
 headers = ["Origin"]
 
@@ -78,7 +78,7 @@ min_ttl = 86400
 default_ttl = 86400
 max_ttl = 86400
 cookies = "none"
-query = ["avatarId"]
+query = ["avatarId", "size", "avatarType"]
 forward_query = "all"
 headers = ["Origin"]
 
@@ -106,7 +106,8 @@ headers = ["Origin"]
         .arg(&file)
         .assert()
         .code(0)
-        .stdout(predicate::str::contains("no findings"));
+        // Only context: /s/* and /download/resources/* key on every query string.
+        .stdout(predicate::str::contains("0 error, 0 warn, 2 info"));
     // The same file, but the site runs under /jira: every pattern misses it.
     let out = cdnprobe()
         .args(["check-config", "--json", "--context-path", "/jira"])
@@ -400,4 +401,309 @@ fn a_closed_stdout_ends_the_process_quietly() {
     let status = child.wait().unwrap();
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert_eq!(status.signal(), Some(libc::SIGPIPE), "{status:?} {stderr}");
+}
+
+fn iac(name: &str) -> PathBuf {
+    fixture("iac").join(name)
+}
+
+/// `check-config --format json` of `file` (with extra args): exit code and the findings.
+fn check_json(file: &std::path::Path, extra: &[&str]) -> (i32, Vec<serde_json::Value>) {
+    let out = cdnprobe()
+        .args(["check-config", "--format", "json"])
+        .args(extra)
+        .arg(file)
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+    (
+        out.status.code().unwrap(),
+        v["findings"].as_array().unwrap().clone(),
+    )
+}
+
+fn find<'a>(f: &'a [serde_json::Value], id: &str) -> &'a serde_json::Value {
+    f.iter()
+        .find(|x| x["id"] == id)
+        .unwrap_or_else(|| panic!("no {id} in {f:#?}"))
+}
+
+fn at(f: &serde_json::Value) -> String {
+    format!(
+        "{}:{}",
+        f["location"]["file"].as_str().unwrap_or(""),
+        f["location"]["line"]
+    )
+}
+
+#[test]
+fn check_config_names_the_atlassian_templates_problems_on_their_lines() {
+    let file = iac("AtlassianCDN.template.yaml");
+    let (code, f) = check_json(&file, &[]);
+    assert_eq!(code, 1);
+    let accept = find(&f, "config-key-per-browser");
+    assert!(accept["explanation"].as_str().unwrap().contains("Accept"));
+    assert!(
+        at(accept).ends_with("AtlassianCDN.template.yaml:63"),
+        "{}",
+        at(accept)
+    );
+    // The fix is YAML, for the template's own ForwardedValues.
+    assert_eq!(accept["config_fix"], "Headers:\n  - Origin");
+    let query = find(&f, "config-query-all-in-key");
+    assert!(at(query).ends_with(":60"), "{}", at(query));
+    find(&f, "config-pages-cacheable");
+    // The internal variant (its parameter flipped): the same behavior, and a WAF that lets the
+    // CDN reach <context>/s/ only, while the distribution caches /download/resources too.
+    assert!(!f.iter().any(|x| x["id"] == "config-waf-blocks-static"));
+    let (code, f2) = check_json(&file, &["--parameter", "Internal=true"]);
+    assert_eq!(code, 1);
+    assert_eq!(f.len() + 1, f2.len(), "{f2:#?}");
+    let waf = find(&f2, "config-waf-blocks-static");
+    assert!(
+        at(waf).ends_with("AtlassianCDN.template.yaml:100"),
+        "{}",
+        at(waf)
+    );
+    let why = waf["explanation"].as_str().unwrap();
+    assert!(why.contains("CdnWebAcl") && why.contains("/s/"), "{why}");
+    assert!(why.contains("/download/resources"), "{why}");
+}
+
+#[test]
+fn check_config_on_cloudformation_json_with_cache_policies() {
+    let (code, f) = check_json(&iac("jira-cdn.template.json"), &[]);
+    assert_eq!(code, 1);
+    // The viewavatar policy keys on avatarId only.
+    let narrow = f
+        .iter()
+        .find(|x| {
+            x["id"] == "config-cache-key-too-narrow" && x["behavior"] == "/jira/secure/viewavatar*"
+        })
+        .unwrap_or_else(|| panic!("{f:#?}"));
+    assert!(
+        at(narrow).ends_with("jira-cdn.template.json:38"),
+        "{}",
+        at(narrow)
+    );
+    assert!(
+        narrow["config_fix"]
+            .as_str()
+            .unwrap()
+            .contains("\"QueryStrings\": [\"avatarId\", \"size\", \"avatarType\"]"),
+        "{}",
+        narrow["config_fix"]
+    );
+    // /s/* has SimpleCORS: fonts are fine there; the later /jira/s/*.js is shadowed.
+    assert_eq!(
+        find(&f, "config-shadowed-behavior")["behavior"],
+        "/jira/s/*.js"
+    );
+    // CachingOptimized + AllViewer on the default: the leak, on the CachePolicyId line.
+    let leak = find(&f, "config-session-leak");
+    assert!(at(leak).ends_with(":88"), "{}", at(leak));
+    let err = find(&f, "config-error-caching-hides-fix");
+    assert!(err["explanation"].as_str().unwrap().contains("504"));
+    assert!(at(err).ends_with(":92"), "{}", at(err));
+    assert_eq!(
+        err["config_fix"],
+        "{\"ErrorCode\": 504, \"ErrorCachingMinTTL\": 0}"
+    );
+    // 404 cached for 300 s is not a 502 fix hidden.
+    assert_eq!(
+        f.iter()
+            .filter(|x| x["id"] == "config-error-caching-hides-fix")
+            .count(),
+        1
+    );
+}
+
+#[test]
+fn check_config_on_terraform_files_and_plan() {
+    let dir = iac("terraform");
+    let (code, f) = check_json(&dir, &["--parameter", "origin_domain=jira.example.com"]);
+    assert_eq!(code, 1);
+    let cookies = find(&f, "config-static-all-cookies");
+    assert!(
+        at(cookies).ends_with("terraform/main.tf:34"),
+        "{}",
+        at(cookies)
+    );
+    assert_eq!(cookies["config_fix"], "cookies {\n  forward = \"none\"\n}");
+    let ua = find(&f, "config-key-per-browser");
+    assert!(ua["explanation"].as_str().unwrap().contains("User-Agent"));
+    assert_eq!(ua["config_fix"], "headers = [\"Origin\"]");
+    let narrow = find(&f, "config-cache-key-too-narrow");
+    assert!(
+        at(narrow).ends_with("terraform/policies.tf:20"),
+        "{}",
+        at(narrow)
+    );
+    let ws = find(&f, "config-websocket-behavior");
+    assert!(at(ws).ends_with("main.tf:57"), "{}", at(ws));
+    let h2 = find(&f, "config-http2-to-origin");
+    assert!(at(h2).ends_with("policies.tf:80"), "{}", at(h2));
+    assert_eq!(h2["config_fix"], "protocol_version = \"HTTP1\"");
+    find(&f, "config-error-caching-hides-fix");
+    // Fonts under /s/ have Origin in the key and a CORS policy: no font finding.
+    assert!(
+        !f.iter().any(|x| x["id"] == "config-font-origin-not-keyed"),
+        "{f:#?}"
+    );
+
+    let (code, f) = check_json(&iac("terraform-plan.json"), &[]);
+    assert_eq!(code, 1);
+    // The plan's static policy (created by the same plan) keys on Accept and all cookies.
+    assert!(
+        find(&f, "config-key-per-browser")["explanation"]
+            .as_str()
+            .unwrap()
+            .contains("Accept")
+    );
+    find(&f, "config-static-all-cookies");
+    let e = find(&f, "config-error-caching-hides-fix");
+    assert!(
+        e["config_fix"]
+            .as_str()
+            .unwrap()
+            .contains("error_code            = 503")
+    );
+}
+
+#[test]
+fn check_config_unresolved_parameter_is_exit_2_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = std::fs::read_to_string(iac("AtlassianCDN.template.yaml"))
+        .unwrap()
+        .replace("    Default: jira.example.com\n", "");
+    let file = dir.path().join("cdn.yaml");
+    std::fs::write(&file, t).unwrap();
+    cdnprobe()
+        .arg("check-config")
+        .arg(&file)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("cdn.yaml:"))
+        .stderr(predicate::str::contains(
+            "--parameter CdnOriginDomainName=VALUE",
+        ));
+    cdnprobe()
+        .arg("check-config")
+        .arg(&file)
+        .args(["--parameter", "CdnOriginDomainName=jira.example.com"])
+        .assert()
+        .code(1);
+}
+
+#[test]
+fn check_config_github_annotations_point_at_lines() {
+    let out = cdnprobe()
+        .args(["check-config", "--format", "github"])
+        .arg(iac("AtlassianCDN.template.yaml"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8(out.stdout).unwrap();
+    let line = text
+        .lines()
+        .find(|l| l.contains("config-key-per-browser"))
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(line.starts_with("::warning file="), "{line}");
+    assert!(
+        line.contains("AtlassianCDN.template.yaml,line=63,title="),
+        "{line}"
+    );
+    // One command per line: newlines in the message are escaped.
+    assert!(line.contains("%0AFix:%0AHeaders:%0A  - Origin"), "{line}");
+    assert!(text.lines().all(|l| l.starts_with("::")), "{text}");
+    assert!(text.contains("::notice file="), "infos are notices: {text}");
+}
+
+#[test]
+fn check_config_sarif_is_valid_sarif_2_1_0() {
+    let schema: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(fixture("sarif-schema-2.1.0.json")).unwrap())
+            .unwrap();
+    // OASIS's schema has a pattern (`run.language`) that is no valid regex for the meta-schema's
+    // `format: regex` check; formats are not what this test is about.
+    let validator = jsonschema::options()
+        .should_validate_formats(false)
+        .build(&schema)
+        .unwrap();
+    for (file, extra) in [
+        (iac("terraform"), vec!["--parameter", "origin_domain=x"]),
+        (iac("AtlassianCDN.template.yaml"), vec![]),
+        (fixture("distribution-config-seed.json"), vec![]),
+    ] {
+        let out = cdnprobe()
+            .args(["check-config", "--format", "sarif"])
+            .args(&extra)
+            .arg(&file)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1));
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let errors: Vec<String> = validator.iter_errors(&v).map(|e| e.to_string()).collect();
+        assert!(errors.is_empty(), "{}: {errors:#?}", file.display());
+        let results = v["runs"][0]["results"].as_array().unwrap();
+        assert!(!results.is_empty());
+        for r in results {
+            let rule = r["ruleIndex"].as_u64().unwrap() as usize;
+            assert_eq!(
+                v["runs"][0]["tool"]["driver"]["rules"][rule]["id"],
+                r["ruleId"]
+            );
+        }
+    }
+    // An invalid document is refused by the same validator: the check can fail.
+    let bad = serde_json::json!({"version": "2.1.0", "runs": [{"results": []}]});
+    assert!(validator.iter_errors(&bad).next().is_some());
+}
+
+#[test]
+fn analyze_reads_a_cloudformation_template_as_its_distribution() {
+    let out = tempfile::tempdir().unwrap();
+    cdnprobe()
+        .arg("analyze")
+        .arg(fixture("har/chrome-jira-dashboard.har"))
+        .arg("--distribution-config")
+        .arg(iac("AtlassianCDN.template.yaml"))
+        .arg("--out")
+        .arg(out.path())
+        .assert()
+        .code(1);
+    let r = report(out.path());
+    // Atlassian's template has one behavior: every request of the product is judged against it.
+    let behaviors: std::collections::BTreeSet<&str> = r["requests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|q| q["behavior"].as_str())
+        .collect();
+    assert_eq!(
+        behaviors.into_iter().collect::<Vec<_>>(),
+        ["*"],
+        "{:#?}",
+        r["requests"]
+    );
+    // A reference the template cannot resolve stops analyze too, naming it.
+    let dir = tempfile::tempdir().unwrap();
+    let t = dir.path().join("t.yaml");
+    std::fs::write(
+        &t,
+        "Resources:\n  D:\n    Type: AWS::CloudFront::Distribution\n    Properties:\n      DistributionConfig:\n        DefaultCacheBehavior:\n          CachePolicyId: !ImportValue shared\n",
+    )
+    .unwrap();
+    cdnprobe()
+        .arg("analyze")
+        .arg(fixture("har/chrome-jira-dashboard.har"))
+        .arg("--distribution-config")
+        .arg(&t)
+        .arg("--out")
+        .arg(out.path())
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("t.yaml:7:"))
+        .stderr(predicate::str::contains("Fn::ImportValue"));
 }

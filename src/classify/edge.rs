@@ -24,11 +24,6 @@ fn cdn_host(s: &str) -> String {
     s.trim_end_matches('/').to_string()
 }
 
-fn is_json_file(p: &std::path::Path) -> bool {
-    // Only the first bytes: the file was read (and its size checked) by load::from_file.
-    crate::input::head(p, 4096).is_ok_and(|t| t.trim_ascii_start().starts_with(b"{"))
-}
-
 /// The distribution being probed: its behaviors and the hosts (`host[:port]`) it answers for.
 #[derive(Debug, Clone)]
 pub struct Distribution {
@@ -100,19 +95,19 @@ impl Distribution {
                     "pass one: our TOML behaviors file, or the JSON of `aws cloudfront get-distribution-config`",
                 ));
             }
-            (Some(file), None) => {
-                let set = load::from_file(file)?;
+            (Some(file), None) | (None, Some(file)) => {
+                let opts = crate::check_config::load_options(&args.input);
+                let set = load::from_file_with(file, &opts)?;
+                // Only our TOML is written relative to a context path; a distribution's own
+                // patterns are CloudFront's and are never rewritten.
+                let ours = set
+                    .input
+                    .as_ref()
+                    .is_none_or(|i| i.format == crate::cloudfront::behavior::ConfigFormat::Toml);
                 match &args.context_path {
-                    Some(cp) if set.context_path.is_empty() && !is_json_file(file) => {
-                        set.with_context_path(cp)
-                    }
+                    Some(cp) if set.context_path.is_empty() && ours => set.with_context_path(cp),
                     _ => set,
                 }
-            }
-            (None, Some(file)) => {
-                let text =
-                    crate::input::read_to_string(file, crate::input::Kind::DistributionConfig)?;
-                load::from_distribution_json_str(&text, file)?
             }
             (None, None) => {
                 let set = BehaviorSet::seed_default();

@@ -55,12 +55,15 @@ pub type QuerySet = NameSet;
 pub type HeaderSet = NameSet;
 
 impl NameSet {
-    /// Case-sensitive membership (cookies, query strings).
+    /// Case-sensitive membership (cookies, query strings). A whitelist entry with `*` or `?`
+    /// matches by wildcard, as CloudFront's legacy cookie whitelist does (`AWSALB*`).
     pub fn contains(&self, name: &str) -> bool {
         match self {
             NameSet::None => false,
             NameSet::All => true,
-            NameSet::Whitelist(names) => names.iter().any(|n| n == name),
+            NameSet::Whitelist(names) => names.iter().any(|n| {
+                n == name || (n.contains(['*', '?']) && pattern::wildcard_matches(n, name))
+            }),
         }
     }
 
@@ -89,6 +92,114 @@ impl NameSet {
             NameSet::Whitelist(names) => format!("[{}]", names.join(", ")),
         }
     }
+}
+
+/// Where a setting is written in the input file: the evidence `file:line` of a lint finding.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct SourceRef {
+    pub file: String,
+    /// 1-based.
+    pub line: u32,
+}
+
+impl std::fmt::Display for SourceRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.file, self.line)
+    }
+}
+
+/// The CORS part of a response headers policy: CloudFront answers CORS itself, whatever the
+/// origin sends (unless `origin_override` is false and the origin sent its own headers).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct CorsPolicy {
+    /// `*` or the listed origins.
+    pub allow_origins: Vec<String>,
+    pub allow_methods: Vec<String>,
+    pub allow_headers: Vec<String>,
+    pub allow_credentials: bool,
+    pub origin_override: bool,
+}
+
+/// The origin a behavior sends its misses to, as far as the lint needs it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct OriginSettings {
+    pub id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub domain: Option<String>,
+    /// `http-only`, `https-only`, `match-viewer` (custom origins).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub protocol_policy: Option<String>,
+    /// Origin Shield's region when enabled: one more cache tier shared by every POP.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub origin_shield_region: Option<String>,
+}
+
+/// The input a behavior set was read from, and the distribution-wide settings the lint reads.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct ConfigInput {
+    pub file: String,
+    pub format: ConfigFormat,
+    /// `CustomErrorResponses`: per status code, the Error Caching Minimum TTL.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub error_responses: Vec<ErrorResponse>,
+    /// Places where the hop to the application speaks HTTP/2 (an ALB target group with
+    /// `ProtocolVersion: HTTP2`, a gRPC behavior).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub http2_to_origin: Vec<Http2ToOrigin>,
+    /// A WAF in front of the origin that blocks by default and allows only these path prefixes
+    /// (Atlassian's "internal" variant lets the CDN reach `<context>/s/` only).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub origin_waf_allows: Vec<WafAllow>,
+}
+
+/// One place where the hop to the application speaks HTTP/2.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct Http2ToOrigin {
+    /// What says so, in words (`target group Tg: ProtocolVersion HTTP2 ...`).
+    pub what: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at: Option<SourceRef>,
+}
+
+/// A path prefix that a default-block WAF in front of the origin lets through.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct WafAllow {
+    /// The WebACL's name in the input.
+    pub acl: String,
+    pub prefix: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at: Option<SourceRef>,
+}
+
+/// One `CustomErrorResponses` entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct ErrorResponse {
+    pub code: u16,
+    /// Error Caching Minimum TTL (CloudFront's default: 10 s when the entry leaves it out).
+    pub min_ttl: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at: Option<SourceRef>,
+}
+
+/// The format of a configuration input: also the format a lint fix is written in.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum ConfigFormat {
+    /// cdnprobe's behaviors TOML.
+    #[default]
+    Toml,
+    /// `aws cloudfront get-distribution-config` JSON.
+    DistributionConfig,
+    /// A CloudFormation template in YAML.
+    CloudformationYaml,
+    /// A CloudFormation template in JSON.
+    CloudformationJson,
+    /// Terraform `.tf` files.
+    Terraform,
+    /// `terraform show -json` of a plan (or of the state).
+    TerraformPlan,
 }
 
 /// What is part of the cache key.
@@ -222,6 +333,20 @@ pub struct Behavior {
     /// `Compress`: the edge gzips responses of listed types for viewers that accept gzip.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub compress: bool,
+    /// Response headers policy (managed name, custom name, or id), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub response_headers_policy: Option<String>,
+    /// CORS answered by the response headers policy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cors: Option<CorsPolicy>,
+    /// The origin the behavior targets, when the input says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub origin: Option<OriginSettings>,
+    /// Where each setting is written: `""` the behavior itself, then `cookies`, `query`,
+    /// `headers`, `ttl`, `methods`, `cache_policy`, `origin_request_policy`,
+    /// `response_headers_policy`.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub source: std::collections::BTreeMap<String, SourceRef>,
 }
 
 impl Behavior {
@@ -242,6 +367,10 @@ impl Behavior {
             origin_request_policy: None,
             warnings: Vec::new(),
             compress: false,
+            response_headers_policy: None,
+            cors: None,
+            origin: None,
+            source: Default::default(),
         }
     }
 
@@ -258,6 +387,11 @@ impl Behavior {
                 && LEGACY_FORWARDED_BY_DEFAULT
                     .iter()
                     .any(|h| h.eq_ignore_ascii_case(name)))
+    }
+
+    /// Where setting `what` is written (falling back to the behavior itself).
+    pub fn at(&self, what: &str) -> Option<&SourceRef> {
+        self.source.get(what).or_else(|| self.source.get(""))
     }
 
     /// Is `method` allowed (case-insensitive)?
@@ -309,6 +443,9 @@ pub struct BehaviorSet {
     /// CloudFront's default, 10 s).
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub error_caching_min_ttl: super::ttl::ErrorCachingMinTtl,
+    /// The file the set was read from, with distribution-wide settings (none for the seed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub input: Option<ConfigInput>,
 }
 
 /// Used when a set has no behavior matching at all (no default): CloudFront's own default is
@@ -329,11 +466,24 @@ static FALLBACK_DEFAULT: std::sync::LazyLock<Behavior> = std::sync::LazyLock::ne
 });
 
 impl BehaviorSet {
+    /// The set as read from `input`: its `CustomErrorResponses` minimum TTLs become the error
+    /// caching the model applies (codes without one keep CloudFront's default).
+    pub fn with_input(mut self, input: ConfigInput) -> Self {
+        for e in &input.error_responses {
+            if let Some(ttl) = e.min_ttl {
+                self.error_caching_min_ttl.insert(e.code, ttl);
+            }
+        }
+        self.input = Some(input);
+        self
+    }
+
     pub fn new(behaviors: Vec<Behavior>) -> Self {
         BehaviorSet {
             context_path: String::new(),
             behaviors,
             error_caching_min_ttl: Default::default(),
+            input: None,
         }
         .relabel()
     }

@@ -40,6 +40,14 @@ fn with_leading_slash(s: &str) -> String {
     }
 }
 
+/// Does `name` match a whitelist entry that may hold `*`/`?` wildcards (legacy cookie
+/// whitelists accept them: `AWSALB*`)? Case-sensitive, like cookie names.
+pub fn wildcard_matches(entry: &str, name: &str) -> bool {
+    let p: Vec<char> = entry.chars().collect();
+    let t: Vec<char> = name.chars().collect();
+    glob(&p, &t)
+}
+
 /// Iterative wildcard match with single-star backtracking: linear in practice, never recursive,
 /// so hostile patterns cannot blow the stack.
 fn glob(pattern: &[char], text: &[char]) -> bool {

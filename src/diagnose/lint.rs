@@ -10,8 +10,9 @@
 
 use std::collections::{BTreeSet, HashSet, VecDeque};
 
+use super::lint_fix::{Change, render};
 use super::{Evidence, Finding, ids, sort};
-use crate::cloudfront::behavior::normalize_context_path;
+use crate::cloudfront::behavior::{WEBSOCKET_HEADERS, normalize_context_path};
 use crate::cloudfront::{Behavior, BehaviorSet, NameSet};
 
 /// What a probe path stands for.
@@ -26,6 +27,8 @@ pub enum ProbeKind {
     Favicon,
     Page,
     Rest,
+    /// Synchrony's websocket (Confluence's collaborative editing).
+    Websocket,
 }
 
 impl ProbeKind {
@@ -40,11 +43,28 @@ impl ProbeKind {
             ProbeKind::Favicon => "favicon.ico",
             ProbeKind::Page => "pages",
             ProbeKind::Rest => "REST",
+            ProbeKind::Websocket => "Synchrony's websocket",
         }
     }
 
     fn is_static(self) -> bool {
-        !matches!(self, ProbeKind::Page | ProbeKind::Rest)
+        !matches!(
+            self,
+            ProbeKind::Page | ProbeKind::Rest | ProbeKind::Websocket
+        )
+    }
+
+    /// The query parameters that select the content at this kind of path (Jira's avatar URLs:
+    /// `/secure/viewavatar?size=xsmall&avatarId=10122&avatarType=issuetype`,
+    /// `/secure/projectavatar?size=small&pid=10000&avatarId=10011`).
+    fn content_params(probe: &str) -> &'static [&'static str] {
+        if probe.ends_with("/secure/viewavatar") {
+            &["avatarId", "size", "avatarType"]
+        } else if probe.ends_with("/secure/projectavatar") {
+            &["pid", "avatarId", "size"]
+        } else {
+            &[]
+        }
     }
 }
 
@@ -83,31 +103,106 @@ pub const PROBES: &[(ProbeKind, &str)] = &[
     (ProbeKind::Page, "/display/LAB/Home"),
     (ProbeKind::Rest, "/rest/api/2/myself"),
     (ProbeKind::Rest, "/rest/api/content"),
+    (ProbeKind::Websocket, "/synchrony/v1/bayeux-sync1"),
+];
+
+/// Request headers whose value differs per browser family or per user: in a cache key, they
+/// split the cache (Accept differs between Chrome, Firefox and Safari for the same image).
+pub const PER_BROWSER_HEADERS: &[&str] = &[
+    "Accept",
+    "Accept-Language",
+    "User-Agent",
+    "Authorization",
+    "Cookie",
+    "Referer",
+    "X-Forwarded-For",
+    "CloudFront-Viewer-Address",
+    "Sec-Fetch-Dest",
+    "Sec-Fetch-Mode",
+    "Sec-Fetch-Site",
 ];
 
 /// Lint `set`. `context_path`: the one the site really uses (`--context-path`), if known.
 pub fn lint(set: &BehaviorSet, context_path: Option<&str>) -> Vec<Finding> {
-    let cp = context_path
-        .map(normalize_context_path)
-        .unwrap_or_else(|| set.context_path.clone());
+    let cp = context_path.map(normalize_context_path).unwrap_or_else(|| {
+        if set.context_path.is_empty() {
+            inferred_context_path(set)
+        } else {
+            set.context_path.clone()
+        }
+    });
     let mut out = Vec::new();
     out.extend(shadowed(set));
     out.extend(context_path_mismatch(set, context_path));
     out.extend(by_probes(set, &cp));
+    out.extend(distribution_wide(set));
+    out.extend(waf_blocks_static(set, &cp));
     for (i, b) in set.behaviors.iter().enumerate() {
         for w in &b.warnings {
-            out.push(ids::CONFIG_UNRESOLVED_POLICY.finding(
+            let f = ids::CONFIG_UNRESOLVED_POLICY.finding(
                 Some(set.effective_pattern(i)),
                 w.clone(),
                 vec![Evidence {
                     url: set.effective_pattern(i),
                     lines: vec![describe(b)],
                 }],
-            ));
+            );
+            out.push(locate(f, set, i, "cache_policy", None));
         }
     }
     sort(&mut out);
     out
+}
+
+/// The context path a distribution's own patterns carry (`/jira/s/*`, `/jira/secure/...`): the
+/// first segment every non-default pattern shares, unless it is one of the products' own
+/// top-level paths. CloudFormation and Terraform write it into each pattern, not separately.
+fn inferred_context_path(set: &BehaviorSet) -> String {
+    const PRODUCT_ROOTS: &[&str] = &[
+        "s",
+        "download",
+        "secure",
+        "rest",
+        "synchrony",
+        "synchrony-proxy",
+        "images",
+        "plugins",
+        "browse",
+        "display",
+        "pages",
+        "robots.txt",
+        "favicon.ico",
+        "*",
+    ];
+    let firsts: Vec<&str> = set
+        .behaviors
+        .iter()
+        .filter(|b| !b.is_default)
+        .map(|b| {
+            b.pattern
+                .trim_start_matches('/')
+                .split('/')
+                .next()
+                .unwrap_or("")
+        })
+        .collect();
+    match firsts.first() {
+        Some(f)
+            if !f.is_empty()
+                && !f.contains(['*', '?'])
+                && !PRODUCT_ROOTS.contains(f)
+                && firsts.iter().all(|x| x == f)
+                && set.behaviors.iter().all(|b| {
+                    b.is_default
+                        || b.pattern
+                            .trim_start_matches('/')
+                            .starts_with(&format!("{f}/"))
+                }) =>
+        {
+            format!("/{f}")
+        }
+        _ => String::new(),
+    }
 }
 
 /// `#1 /s/*: TTL 0/86400/31536000, key cookies all, query all, headers [Origin]`.
@@ -258,6 +353,11 @@ fn by_probes(set: &BehaviorSet, cp: &str) -> Vec<Finding> {
     let mut font_origin: Vec<(usize, Vec<String>)> = Vec::new();
     let mut missing: Vec<String> = Vec::new();
     let mut minor: Vec<String> = Vec::new();
+    let mut per_browser: Vec<(usize, Vec<String>)> = Vec::new();
+    let mut query_all: Vec<(usize, Vec<String>)> = Vec::new();
+    let mut pages: Vec<(usize, Vec<String>)> = Vec::new();
+    let mut narrow: Vec<(usize, Vec<String>)> = Vec::new();
+    let mut websocket: Vec<(usize, Vec<String>)> = Vec::new();
     fn add(v: &mut Vec<(usize, Vec<String>)>, i: usize, p: &str) {
         match v.iter_mut().find(|(x, _)| *x == i) {
             Some((_, ps)) => ps.push(p.to_string()),
@@ -268,7 +368,26 @@ fn by_probes(set: &BehaviorSet, cp: &str) -> Vec<Finding> {
         let path = format!("{cp}{probe}");
         let (i, b) = set.matching(&path);
         let stores = b.can_store();
+        if stores && !per_browser_in_key(b).is_empty() {
+            add(&mut per_browser, i, &path);
+        }
+        if *kind == ProbeKind::Websocket {
+            // A behavior made for Synchrony, or a default that users browse through (cookies
+            // reach the origin); a static-only CDN host never carries the editor's websocket.
+            let serves_users = !b.is_default || !b.origin_forward.cookies.is_none();
+            if serves_users && (stores || !b.forwards_websockets()) {
+                add(&mut websocket, i, &path);
+            }
+            continue;
+        }
         if kind.is_static() {
+            if stores && b.key.query == NameSet::All {
+                add(&mut query_all, i, &path);
+            }
+            let params = ProbeKind::content_params(probe);
+            if stores && !params.is_empty() && params.iter().any(|p| !b.key.query.contains(p)) {
+                add(&mut narrow, i, &path);
+            }
             if stores
                 && stickiness_in_key(&b.key.cookies)
                 && !matches!(kind, ProbeKind::Robots | ProbeKind::Favicon)
@@ -290,11 +409,22 @@ fn by_probes(set: &BehaviorSet, cp: &str) -> Vec<Finding> {
                 _ if !stores => add(&mut ttl_zero, i, &path),
                 _ => {}
             }
-            if *kind == ProbeKind::Font && stores && !b.key.headers.contains_header("origin") {
+            if *kind == ProbeKind::Font
+                && stores
+                && !b.key.headers.contains_header("origin")
+                && b.cors.is_none()
+            {
                 add(&mut font_origin, i, &path);
             }
         } else if stores {
-            add(&mut dynamic, i, &path);
+            // No cookie and no Authorization reach the origin: what is cached is anonymous.
+            let anonymous = b.origin_forward.cookies.is_none()
+                && !b.origin_forward.headers.contains_header("authorization");
+            if anonymous {
+                add(&mut pages, i, &path);
+            } else {
+                add(&mut dynamic, i, &path);
+            }
         }
     }
     let kinds = |paths: &[String]| {
@@ -318,6 +448,7 @@ fn by_probes(set: &BehaviorSet, cp: &str) -> Vec<Finding> {
             .unwrap_or_else(|| "(no behavior)".into())
     };
     let b_of = |i: usize| set.behaviors.get(i);
+    let fmt = set.input.as_ref().map(|x| x.format);
     let ev = |i: usize, paths: &[String], extra: String| {
         let mut lines: Vec<String> = b_of(i).map(describe).into_iter().collect();
         lines.push(extra);
@@ -328,7 +459,8 @@ fn by_probes(set: &BehaviorSet, cp: &str) -> Vec<Finding> {
     };
     for (i, paths) in all_cookies {
         let b = &set.behaviors[i];
-        out.push(ids::CONFIG_STATIC_ALL_COOKIES.finding(
+        let fix = render(fmt, b, &Change::NoCookies);
+        out.push(locate(ids::CONFIG_STATIC_ALL_COOKIES.finding(
             Some(set.effective_pattern(i)),
             format!(
                 "{} serves static resources ({}) and puts {} in the cache key. Behind an ALB with stickiness, every \
@@ -342,7 +474,7 @@ fn by_probes(set: &BehaviorSet, cp: &str) -> Vec<Finding> {
                 }
             ),
             vec![ev(i, &paths, format!("served by it: {}", paths.join(", ")))],
-        ));
+        ), set, i, "cookies", fix));
     }
     for (i, paths) in dynamic {
         let b = &set.behaviors[i];
@@ -352,7 +484,8 @@ fn by_probes(set: &BehaviorSet, cp: &str) -> Vec<Finding> {
         } else {
             ids::CONFIG_SESSION_LEAK
         };
-        out.push(spec.finding(
+        let fix = render(fmt, b, &Change::CachingDisabled);
+        out.push(locate(spec.finding(
             Some(set.effective_pattern(i)),
             if keyed_session {
                 format!(
@@ -375,7 +508,7 @@ fn by_probes(set: &BehaviorSet, cp: &str) -> Vec<Finding> {
                 )
             },
             vec![ev(i, &paths, format!("serves: {}", paths.join(", ")))],
-        ));
+        ), set, i, "cache_policy", fix));
     }
     if !missing.is_empty() {
         let (i, _) = set.matching(&missing[0]);
@@ -394,23 +527,37 @@ fn by_probes(set: &BehaviorSet, cp: &str) -> Vec<Finding> {
         ));
     }
     for (i, paths) in ttl_zero {
-        out.push(ids::CONFIG_STATIC_TTL_ZERO.finding(
-            Some(set.effective_pattern(i)),
-            format!(
-                "{} serves static resources ({}) but can never store anything{}.",
-                label(i),
-                kinds(&paths),
-                match b_of(i) {
-                    Some(b) if b.caching_off() => " (it forwards all headers)",
-                    Some(b) if b.ttl.max == 0 => " (MaxTTL 0)",
-                    _ => "",
-                }
+        out.push(locate(
+            ids::CONFIG_STATIC_TTL_ZERO.finding(
+                Some(set.effective_pattern(i)),
+                format!(
+                    "{} serves static resources ({}) but can never store anything{}.",
+                    label(i),
+                    kinds(&paths),
+                    match b_of(i) {
+                        Some(b) if b.caching_off() => " (it forwards all headers)",
+                        Some(b) if b.ttl.max == 0 => " (MaxTTL 0)",
+                        _ => "",
+                    }
+                ),
+                vec![ev(i, &paths, format!("served by it: {}", paths.join(", ")))],
             ),
-            vec![ev(i, &paths, format!("served by it: {}", paths.join(", ")))],
+            set,
+            i,
+            "ttl",
+            None,
         ));
     }
     for (i, paths) in font_origin {
-        out.push(ids::CONFIG_FONT_ORIGIN.finding(
+        let fix = set.behaviors.get(i).and_then(|b| {
+            let mut h: Vec<String> = match &b.key.headers {
+                NameSet::Whitelist(h) => h.clone(),
+                _ => Vec::new(),
+            };
+            h.push("Origin".into());
+            render(fmt, b, &Change::Headers(h))
+        });
+        out.push(locate(ids::CONFIG_FONT_ORIGIN.finding(
             Some(set.effective_pattern(i)),
             format!(
                 "{} caches fonts ({}) without Origin in the cache key: the origin does not see Origin (no \
@@ -419,6 +566,137 @@ fn by_probes(set: &BehaviorSet, cp: &str) -> Vec<Finding> {
                 kinds(&paths)
             ),
             vec![ev(i, &paths, format!("fonts served by it: {}", paths.join(", ")))],
+        ), set, i, "headers", fix));
+    }
+    for (i, paths) in per_browser {
+        let b = &set.behaviors[i];
+        let bad = per_browser_in_key(b);
+        let keep: Vec<String> = match &b.key.headers {
+            NameSet::Whitelist(h) => h
+                .iter()
+                .filter(|x| !bad.iter().any(|y| y.eq_ignore_ascii_case(x)))
+                .cloned()
+                .collect(),
+            _ => Vec::new(),
+        };
+        out.push(locate(
+            ids::CONFIG_KEY_PER_BROWSER.finding(
+                Some(set.effective_pattern(i)),
+                format!(
+                    "{} can store what it serves ({}) and keys on {}: each browser family (Accept and User-Agent differ between Chrome, Firefox and Safari) or each user gets its own copy, so most requests miss.",
+                    b.name,
+                    kinds(&paths),
+                    bad.join(", ")
+                ),
+                vec![ev(i, &paths, format!("in the cache key: {}", bad.join(", ")))],
+            ),
+            set,
+            i,
+            "headers",
+            render(fmt, b, &Change::Headers(keep)),
+        ));
+    }
+    for (i, paths) in pages {
+        let b = &set.behaviors[i];
+        out.push(locate(
+            ids::CONFIG_PAGES_CACHEABLE.finding(
+                Some(set.effective_pattern(i)),
+                format!(
+                    "{} serves pages and REST ({}) and can store them (TTL {}/{}/{}). It forwards no cookies, so the origin answers every request as an anonymous user: through this distribution users cannot log in, and what is cached is the anonymous page. Fine only for a static-only CDN host (jira.fixed.cdn.prefix).",
+                    b.name,
+                    kinds(&paths),
+                    b.ttl.min,
+                    b.ttl.default,
+                    b.ttl.max
+                ),
+                vec![ev(i, &paths, format!("serves: {}", paths.join(", ")))],
+            ),
+            set,
+            i,
+            "cache_policy",
+            render(fmt, b, &Change::CachingDisabled),
+        ));
+    }
+    for (i, paths) in narrow {
+        let b = &set.behaviors[i];
+        let mut keyed: Vec<String> = match &b.key.query {
+            NameSet::Whitelist(q) => q.clone(),
+            _ => Vec::new(),
+        };
+        let mut missing_params: Vec<&str> = Vec::new();
+        for p in &paths {
+            for x in PROBES
+                .iter()
+                .filter(|(_, pr)| p.ends_with(pr))
+                .flat_map(|(_, pr)| ProbeKind::content_params(pr))
+            {
+                if !b.key.query.contains(x) && !missing_params.contains(x) {
+                    missing_params.push(x);
+                }
+            }
+        }
+        keyed.extend(missing_params.iter().map(|x| x.to_string()));
+        out.push(locate(
+            ids::CONFIG_KEY_TOO_NARROW.finding(
+                Some(set.effective_pattern(i)),
+                format!(
+                    "{} caches avatars keyed on query strings {} but Jira's avatar URLs also carry {}: the first size (or type) requested is served for every other one.",
+                    b.name,
+                    b.key.query.describe(),
+                    missing_params.join(", ")
+                ),
+                vec![ev(
+                    i,
+                    &paths,
+                    format!("not in the key: {}", missing_params.join(", ")),
+                )],
+            ),
+            set,
+            i,
+            "query",
+            render(fmt, b, &Change::Query(keyed)),
+        ));
+    }
+    for (i, paths) in query_all {
+        let b = &set.behaviors[i];
+        out.push(locate(
+            ids::CONFIG_QUERY_ALL.finding(
+                Some(set.effective_pattern(i)),
+                format!(
+                    "{} keys {} on every query string: a parameter that changes per load makes every request a new key.",
+                    b.name,
+                    kinds(&paths)
+                ),
+                vec![ev(i, &paths, "query strings in the key: all".into())],
+            ),
+            set,
+            i,
+            "query",
+            None,
+        ));
+    }
+    for (i, paths) in websocket {
+        let b = &set.behaviors[i];
+        let why = match (b.can_store(), b.forwards_websockets()) {
+            (true, false) => "can store responses and does not forward the upgrade headers",
+            (true, true) => "can store responses",
+            _ => "does not forward the upgrade headers",
+        };
+        out.push(locate(
+            ids::CONFIG_WEBSOCKET.finding(
+                Some(set.effective_pattern(i)),
+                format!(
+                    "{} serves Synchrony's websocket ({}) but {why}: CloudFront passes the upgrade only when {} reach the origin.",
+                    b.name,
+                    paths.join(", "),
+                    WEBSOCKET_HEADERS.join(" and ")
+                ),
+                vec![ev(i, &paths, format!("forwards headers: {}", b.origin_forward.headers.describe()))],
+            ),
+            set,
+            i,
+            "cache_policy",
+            render(fmt, b, &Change::Websocket),
         ));
     }
     if !minor.is_empty() {
@@ -436,14 +714,175 @@ fn by_probes(set: &BehaviorSet, cp: &str) -> Vec<Finding> {
     out
 }
 
+/// The per-browser / per-user headers in `b`'s cache key (as written).
+fn per_browser_in_key(b: &Behavior) -> Vec<String> {
+    match &b.key.headers {
+        NameSet::Whitelist(h) => h
+            .iter()
+            .filter(|x| {
+                PER_BROWSER_HEADERS
+                    .iter()
+                    .any(|p| p.eq_ignore_ascii_case(x))
+            })
+            .cloned()
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// `f` with the file:line of setting `what` of behavior `i` (also as its first evidence line)
+/// and the fix in the configuration's format.
+fn locate(mut f: Finding, set: &BehaviorSet, i: usize, what: &str, fix: Option<String>) -> Finding {
+    if let Some(at) = set.behaviors.get(i).and_then(|b| b.at(what)) {
+        if let Some(e) = f.evidence.first_mut() {
+            e.lines
+                .insert(0, format!("{at}: {}", set.behaviors[i].name));
+        }
+        f.location = Some(at.clone());
+    }
+    f.config_fix = fix;
+    f
+}
+
+/// Findings about the distribution as a whole: error caching and HTTP/2 to the nodes.
+fn distribution_wide(set: &BehaviorSet) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let Some(input) = &set.input else {
+        return out;
+    };
+    let fmt = Some(input.format);
+    let any = set.behaviors.first();
+    for e in &input.error_responses {
+        let Some(ttl) = e.min_ttl.filter(|t| *t > 0) else {
+            continue;
+        };
+        if !matches!(e.code, 502..=504) {
+            continue;
+        }
+        let mut f = ids::CONFIG_ERROR_CACHING.finding(
+            None,
+            format!(
+                "CustomErrorResponses caches {} for {ttl} s: when the origin (or the TLS between CloudFront and it) is fixed, every POP that cached the error keeps answering {} for up to {ttl} s more, so the fix looks like it did not work.",
+                e.code, e.code
+            ),
+            vec![Evidence {
+                url: String::new(),
+                lines: vec![format!(
+                    "{}ErrorCode {}, ErrorCachingMinTTL {ttl}",
+                    e.at.as_ref().map(|a| format!("{a}: ")).unwrap_or_default(),
+                    e.code
+                )],
+            }],
+        );
+        f.location = e.at.clone();
+        f.config_fix = any.and_then(|b| render(fmt, b, &Change::ErrorTtl(e.code)));
+        out.push(f);
+    }
+    for h in &input.http2_to_origin {
+        let (what, at) = (&h.what, &h.at);
+        let mut f = ids::CONFIG_HTTP2_ORIGIN.finding(
+            None,
+            format!(
+                "{what}. Atlassian's CDN guide asks for HTTP/1.1 between the CDN and the product."
+            ),
+            vec![Evidence {
+                url: String::new(),
+                lines: vec![format!(
+                    "{}{what}",
+                    at.as_ref().map(|a| format!("{a}: ")).unwrap_or_default()
+                )],
+            }],
+        );
+        f.location = at.clone();
+        f.config_fix = any.and_then(|b| render(fmt, b, &Change::Http1));
+        out.push(f);
+    }
+    out
+}
+
+/// Static resources the distribution sends to an origin whose WAF allows other prefixes only.
+fn waf_blocks_static(set: &BehaviorSet, cp: &str) -> Vec<Finding> {
+    let Some(input) = set
+        .input
+        .as_ref()
+        .filter(|i| !i.origin_waf_allows.is_empty())
+    else {
+        return Vec::new();
+    };
+    let allowed: Vec<&str> = input
+        .origin_waf_allows
+        .iter()
+        .map(|w| w.prefix.as_str())
+        .collect();
+    let mut refused: Vec<String> = Vec::new();
+    for (kind, probe) in PROBES {
+        let path = format!("{cp}{probe}");
+        if !kind.is_static() || allowed.iter().any(|p| path.starts_with(p)) {
+            continue;
+        }
+        // Only what the CDN would fetch from the origin: a behavior that can cache it.
+        if set.matching(&path).1.can_store() {
+            refused.push(path);
+        }
+    }
+    if refused.is_empty() {
+        return Vec::new();
+    }
+    let (acl, at) = (
+        &input.origin_waf_allows[0].acl,
+        &input.origin_waf_allows[0].at,
+    );
+    let mut lines: Vec<String> = input
+        .origin_waf_allows
+        .iter()
+        .map(|w| {
+            format!(
+                "{}WebACL {} allows only paths starting with {}",
+                w.at.as_ref().map(|x| format!("{x}: ")).unwrap_or_default(),
+                w.acl,
+                w.prefix
+            )
+        })
+        .collect();
+    lines.push(format!("refused through the CDN: {}", refused.join(", ")));
+    let mut f = ids::CONFIG_WAF_STATIC.finding(
+        None,
+        format!(
+            "The origin's WAF ({acl}) blocks by default and allows only paths starting with {}; the distribution also caches and so fetches {} static paths from it ({}), which the WAF answers 403 through the CDN.",
+            allowed.join(", "),
+            refused.len(),
+            refused
+                .iter()
+                .filter_map(|p| PROBES.iter().find(|(_, x)| p.ends_with(x)).map(|(k, _)| k.label()))
+                .fold(Vec::<&str>::new(), |mut v, k| {
+                    if !v.contains(&k) {
+                        v.push(k);
+                    }
+                    v
+                })
+                .join(", ")
+        ),
+        vec![Evidence {
+            url: refused[0].clone(),
+            lines,
+        }],
+    );
+    f.location = at.clone();
+    vec![f]
+}
+
 /// All cookies, or a whitelist naming a load-balancer cookie.
 fn stickiness_in_key(c: &NameSet) -> bool {
     match c {
         NameSet::All => true,
         NameSet::None => false,
-        NameSet::Whitelist(names) => names
-            .iter()
-            .any(|n| super::evidence::is_stickiness_cookie(n)),
+        // A wildcard entry (`AWSALB*`) counts when it matches a stickiness cookie.
+        NameSet::Whitelist(names) => names.iter().any(|n| {
+            super::evidence::is_stickiness_cookie(n)
+                || ["AWSALB", "AWSALBCORS", "AWSALBTG", "AWSALBTGCORS", "AWSELB"]
+                    .iter()
+                    .any(|c| crate::cloudfront::pattern::wildcard_matches(n, c))
+        }),
     }
 }
 
@@ -622,8 +1061,43 @@ mod tests {
             b.key.cookies = NameSet::None;
             b.origin_forward.cookies = NameSet::None;
         }
+        // The seed's avatar keys leave out size (and avatarType): added here.
+        set.behaviors[1].key.query =
+            NameSet::Whitelist(vec!["pid".into(), "avatarId".into(), "size".into()]);
+        set.behaviors[2].key.query =
+            NameSet::Whitelist(vec!["avatarId".into(), "size".into(), "avatarType".into()]);
         let f = lint(&set, None);
-        assert!(f.is_empty(), "{f:#?}");
+        // Only context: /s/* and /download/resources/* key on every query string.
+        assert!(
+            f.iter().all(|f| f.id == "config-query-all-in-key"),
+            "{f:#?}"
+        );
+        assert_eq!(f.len(), 2, "{f:#?}");
+    }
+
+    #[test]
+    fn the_seed_avatar_keys_are_too_narrow() {
+        let f = lint(&BehaviorSet::seed_default(), None);
+        let n: Vec<&Finding> = f
+            .iter()
+            .filter(|f| f.id == "config-cache-key-too-narrow")
+            .collect();
+        assert_eq!(n.len(), 2, "{f:#?}");
+        assert!(n[0].explanation.contains("size"), "{}", n[0].explanation);
+        let view = n
+            .iter()
+            .find(|f| f.behavior.as_deref() == Some("/secure/viewavatar*"))
+            .unwrap();
+        assert!(
+            view.explanation.contains("size, avatarType"),
+            "{}",
+            view.explanation
+        );
+        // The seed is ours (TOML): the fix is TOML.
+        assert_eq!(
+            view.config_fix.as_deref(),
+            Some("query = [\"avatarId\", \"size\", \"avatarType\"]\nforward_query = \"all\"")
+        );
     }
 
     #[test]

@@ -23,6 +23,7 @@ pub mod evidence;
 pub mod headers;
 pub mod health;
 pub mod lint;
+pub mod lint_fix;
 pub mod observed;
 pub mod paths;
 #[cfg(test)]
@@ -94,6 +95,13 @@ pub struct Finding {
     pub evidence: Vec<Evidence>,
     /// What to change: `CloudFront: ...` and `Jira/Confluence/proxy: ...`.
     pub fix: String,
+    /// Where the configuration writes what the finding is about (check-config): file and line.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<crate::cloudfront::behavior::SourceRef>,
+    /// The CloudFront side of the fix written in the configuration's own format (TOML,
+    /// get-distribution-config JSON, CloudFormation YAML/JSON, Terraform).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config_fix: Option<String>,
 }
 
 /// Where a finding comes from.
@@ -143,6 +151,8 @@ impl Spec {
             explanation: explanation.into(),
             evidence,
             fix: self.fix(),
+            location: None,
+            config_fix: None,
         }
     }
 }
@@ -256,6 +266,10 @@ pub mod ids {
         "Miss explained by a different edge location (POP): each POP has its own cache",
         cf: "normal; Origin Shield gives the POPs one shared regional cache if the origin load matters.",
         origin: "nothing to change.");
+    spec!(CACHE_KEY_TOO_NARROW, "cache-key-too-narrow", Warn, Capture,
+        "A query parameter varies on a path but is not in its behavior's cache key: different objects share one cached copy",
+        cf: "add the parameter to the behavior's query string whitelist (cache policy QueryStringsConfig, or legacy QueryStringCacheKeys), e.g. `size` and `avatarType` on the avatar behaviors.",
+        origin: "nothing to change.");
     spec!(BEHAVIOR_MISMATCH, "behavior-mismatch", Warn, Capture,
         "The behavior that served differs from the one the configuration predicts",
         cf: "the configuration given is stale or ordered differently: pass the live one (`aws cloudfront get-distribution-config --id <ID>` with --distribution-config), and check the order of behaviors (first match wins) and the context path.",
@@ -298,13 +312,45 @@ pub mod ids {
         cf: "give the behavior a MaxTTL of a year and a whitelist of headers (Origin), or the CachingOptimized policy.",
         origin: "nothing to change.");
     spec!(CONFIG_FONT_ORIGIN, "config-font-origin-not-keyed", Warn, Config,
-        "Fonts are cached without the Origin header in the cache key: CORS answers are wrong or missing",
-        cf: "whitelist `Origin` in the cache key of every behavior serving fonts (/s/*, /download/resources/*, *.woff).",
+        "Fonts are cached without the Origin header in the cache key and without a CORS response headers policy: CORS answers are wrong or missing",
+        cf: "whitelist `Origin` in the cache key of every behavior serving fonts (/s/*, /download/resources/*, *.woff), or attach a response headers policy that answers CORS (SimpleCORS, or a custom one listing the site's origins).",
         origin: "answer fonts with `Access-Control-Allow-Origin` when Origin is present.");
     spec!(CONFIG_CONTEXT_PATH, "config-context-path-mismatch", Warn, Config,
         "The behaviors' patterns do not match the site's context path",
         cf: "prefix every pattern with the context path (`/jira/s/*`), once.",
         origin: "or serve the application at the context path the distribution expects.");
+    spec!(CONFIG_KEY_PER_BROWSER, "config-key-per-browser", Warn, Config,
+        "A caching behavior puts a request header that varies per browser or per user in the cache key (Accept, User-Agent, Authorization, Cookie, ...): the cache splits per browser family or per user",
+        cf: "keep only headers the response really depends on in the key (Origin for CORS); let Accept-Encoding be normalised by the cache policy's compression settings instead of whitelisting it.",
+        origin: "nothing to change: Jira and Confluence answer static resources the same to every browser.");
+    spec!(CONFIG_QUERY_ALL, "config-query-all-in-key", Info, Config,
+        "A caching behavior keys on every query string: a parameter that changes per load (a cache buster) defeats the cache",
+        cf: "key on a whitelist of the parameters that select content (none on versioned /s/ URLs beyond `locale`; `avatarId`, `pid`, `size`, `avatarType` on avatars).",
+        origin: "nothing to change unless a plugin appends changing parameters to static URLs.");
+    spec!(CONFIG_PAGES_CACHEABLE, "config-pages-cacheable", Warn, Config,
+        "Pages and REST can be cached by the edge (no cookies reach the origin, so the cached copies are anonymous: login pages, redirects)",
+        cf: "CachingDisabled (or forward all headers) on the behavior that pages and REST fall to, unless the distribution is only a static CDN host (jira.fixed.cdn.prefix) that users never browse through.",
+        origin: "keep no-cache/no-store on pages and REST.");
+    spec!(CONFIG_WEBSOCKET, "config-websocket-behavior", Warn, Config,
+        "The behavior serving Synchrony's websocket (/synchrony/*) caches or does not forward the upgrade headers: collaborative editing falls back or breaks",
+        cf: "a `<context>/synchrony/*` behavior with all methods, CachingDisabled and an origin request policy forwarding all viewer headers (AllViewer), or at least Sec-WebSocket-Key and Sec-WebSocket-Version.",
+        origin: "the load balancer must route /synchrony/* with stickiness and an idle timeout longer than the editor stays quiet.");
+    spec!(CONFIG_ERROR_CACHING, "config-error-caching-hides-fix", Warn, Config,
+        "CustomErrorResponses cache 502/503/504 for a minimum TTL: after the origin is fixed, the edge keeps serving the error",
+        cf: "ErrorCachingMinTTL 0 for 502, 503 and 504 (CloudFront's default is 10 s); cache a 5xx only when it protects a struggling origin, and then briefly.",
+        origin: "nothing to change.");
+    spec!(CONFIG_HTTP2_ORIGIN, "config-http2-to-origin", Warn, Config,
+        "HTTP/2 on the hop to the application (a target group's ProtocolVersion HTTP2, a gRPC behavior): Atlassian's CDN guide asks for HTTP/1.1 between the CDN and the product",
+        cf: "keep gRPC off on the product's behaviors; CloudFront itself speaks HTTP/1.1 to custom origins.",
+        origin: "set the ALB target group's protocol version to HTTP1 (it defaults to HTTP1); HTTP/2 to viewers is fine.");
+    spec!(CONFIG_KEY_TOO_NARROW, "config-cache-key-too-narrow", Warn, Config,
+        "A caching behavior leaves a parameter that selects the content out of its key (avatars keyed on pid/avatarId without size): the first variant requested is served to everyone",
+        cf: "add the missing parameters to the behavior's query string whitelist (`size` and `avatarType` on /secure/viewavatar* and /secure/projectavatar*), or key on all query strings.",
+        origin: "nothing to change.");
+    spec!(CONFIG_WAF_STATIC, "config-waf-blocks-static", Warn, Config,
+        "The WAF in front of the origin lets the CDN reach only some paths, but the distribution sends other static resources there too: those are refused (403)",
+        cf: "send only the allowed paths to that origin (one behavior per static path, the default to the product's own load balancer), or serve the other static paths from an origin without that WAF.",
+        origin: "allow every static path the CDN fetches in the WAF (`<context>/s/`, `<context>/download/resources/`, the avatars `<context>/secure/*avatar*`), GET and HEAD only.");
     spec!(CONFIG_UNRESOLVED_POLICY, "config-unresolved-policy", Info, Config,
         "A custom cache or origin request policy could not be modelled from this file",
         cf: "run `aws cloudfront get-cache-policy --id <ID>` to see what it does; the lint assumed console defaults.",
@@ -329,6 +375,7 @@ pub const CATALOGUE: &[Spec] = &[
     ids::QUERY_STRING_CHANGES,
     ids::VARY_UNFORWARDED,
     ids::VARY_STAR,
+    ids::CACHE_KEY_TOO_NARROW,
     ids::SHORT_TTL_VERSIONED,
     ids::STATIC_BYPASSES_CDN,
     ids::TLS_IGNORED,
@@ -341,13 +388,21 @@ pub const CATALOGUE: &[Spec] = &[
     ids::HEALTH_CHECK_UNAVAILABLE,
     ids::CONFIG_SESSION_LEAK,
     ids::CONFIG_STATIC_ALL_COOKIES,
+    ids::CONFIG_KEY_PER_BROWSER,
     ids::CONFIG_SHADOWED,
     ids::CONFIG_DEFAULT_CACHES,
+    ids::CONFIG_PAGES_CACHEABLE,
     ids::CONFIG_MISSING_STATIC,
     ids::CONFIG_STATIC_TTL_ZERO,
     ids::CONFIG_FONT_ORIGIN,
+    ids::CONFIG_KEY_TOO_NARROW,
+    ids::CONFIG_WEBSOCKET,
+    ids::CONFIG_ERROR_CACHING,
+    ids::CONFIG_HTTP2_ORIGIN,
+    ids::CONFIG_WAF_STATIC,
     ids::CONFIG_CONTEXT_PATH,
     ids::CONFIG_MISSING_MINOR,
+    ids::CONFIG_QUERY_ALL,
     ids::CONFIG_UNRESOLVED_POLICY,
 ];
 
@@ -474,6 +529,7 @@ pub fn diagnose_with(records: &[RequestRecord], dists: &[Distribution]) -> Vec<F
     out.extend(headers::expires_before_date(&ctx));
     out.extend(headers::no_cache_on_static(&ctx));
     out.extend(paths::query_string_changes(&ctx));
+    out.extend(paths::cache_key_too_narrow(&ctx));
     out.extend(headers::vary_unforwarded(&ctx));
     out.extend(headers::vary_star(&ctx));
     out.extend(headers::short_ttl_versioned(&ctx));

@@ -376,6 +376,163 @@ pub fn browser_cache_replay(ctx: &Ctx) -> Vec<Finding> {
     )]
 }
 
+/// The query parameters of `url` as (name, value), names decoded.
+fn query_pairs(url: &str) -> Vec<(String, String)> {
+    url::Url::parse(url)
+        .map(|u| {
+            u.query_pairs()
+                .map(|(n, v)| (n.into_owned(), v.into_owned()))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// What identifies the object a response carried: its ETag, else its length.
+fn object_id(r: &RequestRecord) -> Option<String> {
+    if let Some(e) = r.response_headers.get("etag") {
+        return Some(format!("ETag {e}"));
+    }
+    r.response_headers
+        .get("content-length")
+        .map(|l| format!("Content-Length {l}"))
+}
+
+/// A parameter that varies on one path, reaches the origin (so the origin may answer
+/// differently), but is not in the behavior's cache key: every value shares the object cached
+/// for the first (the seed's avatar behaviors key on `pid`/`avatarId` while Jira's URLs also
+/// carry `size`). Shown from the configuration and the URLs alone; when two loads that differ
+/// only in such a parameter got the same object from the edge cache, that is shown too.
+pub fn cache_key_too_narrow(ctx: &Ctx) -> Vec<Finding> {
+    if !ctx.has_dist() {
+        return Vec::new();
+    }
+    let groups = group_by(
+        ctx.records.iter().filter(|r| {
+            fresh(r)
+                && r.status.is_some_and(|s| (200..300).contains(&s))
+                && !r.cache.provider.is_other_cache()
+        }),
+        |r| {
+            let (_, b, pattern) = ctx.behavior(r)?;
+            let u = url::Url::parse(&r.url).ok()?;
+            (b.can_store() && b.caches_method(&r.method) && u.query().is_some())
+                .then(|| (pattern, ctx.host(r), u.path().to_string()))
+        },
+    );
+    // pattern -> (behavior, unkeyed varying params, evidence, served-the-same sightings)
+    let mut per: Vec<(String, BTreeSet<String>, Vec<Evidence>, usize)> = Vec::new();
+    for ((pattern, _, _), rs) in groups {
+        if rs.len() < 2 {
+            continue;
+        }
+        let (_, b, _) = ctx.behavior(rs[0]).expect("grouped by behavior");
+        let queries: Vec<Vec<(String, String)>> = rs.iter().map(|r| query_pairs(&r.url)).collect();
+        let names: BTreeSet<&String> = queries.iter().flatten().map(|(n, _)| n).collect();
+        let mut unkeyed = BTreeSet::new();
+        for n in names {
+            if b.key.query.contains(n) || !b.origin_forward.query.contains(n) {
+                continue;
+            }
+            let values: BTreeSet<Option<&String>> = queries
+                .iter()
+                .map(|q| q.iter().find(|(x, _)| x == n).map(|(_, v)| v))
+                .collect();
+            if values.len() > 1 {
+                unkeyed.insert(n.clone());
+            }
+        }
+        if unkeyed.is_empty() {
+            continue;
+        }
+        let entry = match per.iter().position(|e| e.0 == pattern) {
+            Some(i) => &mut per[i],
+            None => {
+                per.push((pattern.clone(), BTreeSet::new(), Vec::new(), 0));
+                per.last_mut().expect("just pushed")
+            }
+        };
+        // Two loads with the same cache key but different URLs; the later one a hit carrying
+        // the same object as the first proves the edge served one for the other.
+        let key = |r: &RequestRecord| {
+            url::Url::parse(&r.url)
+                .ok()
+                .map(|u| cache_key(b, &r.method, &u, &r.request_headers))
+        };
+        let mut shown = false;
+        'pairs: for (i, a) in rs.iter().enumerate() {
+            for c in &rs[i + 1..] {
+                if a.url == c.url || key(a) != key(c) {
+                    continue;
+                }
+                let same_object = c.cache.status.is_hit()
+                    && object_id(a).is_some()
+                    && object_id(a) == object_id(c);
+                if same_object {
+                    entry.3 += 1;
+                }
+                if !shown || same_object {
+                    for r in [a, c] {
+                        let mut lines = cache_lines(r);
+                        lines.extend(header_lines(&r.response_headers, "etag"));
+                        lines.extend(header_lines(&r.response_headers, "content-length"));
+                        lines.push(format!("cache key: {}", key(r).unwrap_or_default()));
+                        entry.2.push(ev(r, lines));
+                    }
+                    shown = true;
+                    if same_object {
+                        break 'pairs;
+                    }
+                }
+            }
+        }
+        entry.1.extend(unkeyed);
+    }
+    per.into_iter()
+        .map(|(pattern, params, evidence, same)| {
+            let params: Vec<String> = params.into_iter().collect();
+            let (b, d) = ctx
+                .dists
+                .iter()
+                .find_map(|d| {
+                    d.behaviors
+                        .behaviors
+                        .iter()
+                        .enumerate()
+                        .find(|(i, _)| d.behaviors.effective_pattern(*i) == pattern)
+                        .map(|(_, b)| (b, d))
+                })
+                .expect("a pattern of a distribution");
+            let mut f = ids::CACHE_KEY_TOO_NARROW.finding(
+                Some(pattern.clone()),
+                format!(
+                    "URLs under {pattern} differ in {} ({}), which reach the origin but are not in the cache key ({}): the edge serves the object cached for the first value to every other one.{}",
+                    params.iter().map(|p| format!("`{p}`")).collect::<Vec<_>>().join(", "),
+                    plural(params.len(), "parameter", "parameters"),
+                    b.key.query.describe(),
+                    if same > 0 {
+                        " Seen: a URL with another value got the same object from the edge cache (a Hit with the same ETag or length)."
+                    } else {
+                        ""
+                    }
+                ),
+                cap(evidence),
+            );
+            let mut keyed: Vec<String> = match &b.key.query {
+                crate::cloudfront::NameSet::Whitelist(q) => q.clone(),
+                _ => Vec::new(),
+            };
+            keyed.extend(params.iter().cloned());
+            f.config_fix = super::lint_fix::render(
+                d.behaviors.input.as_ref().map(|x| x.format),
+                b,
+                &super::lint_fix::Change::Query(keyed),
+            );
+            f.location = b.at("query").cloned();
+            f
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use crate::diagnose::testkit::*;
@@ -546,5 +703,66 @@ mod tests {
         assert_eq!(only(&f, "browser-cache-replay").len(), 1);
         assert!(only(&f, "no-cache-on-static").is_empty());
         assert!(only(&run(&healthy()), "browser-cache-replay").is_empty());
+    }
+
+    #[test]
+    fn an_unkeyed_parameter_that_varies_is_a_key_too_narrow() {
+        let d = seed();
+        let a = "https://jira.example.com/secure/projectavatar?pid=10000&avatarId=10011&size=large";
+        let b = "https://jira.example.com/secure/projectavatar?pid=10000&avatarId=10011&size=small";
+        let png_tagged = |u: &str, x: &str, etag: &str| {
+            Rec::get(u)
+                .rt("Image")
+                .mime("image/png")
+                .resp("Cache-Control", "max-age=86400")
+                .resp("ETag", etag)
+                .resp("Content-Length", "412")
+                .cf(x, "FRA56-P1")
+        };
+        let png = |u: &str, x: &str| png_tagged(u, x, "\"av-48\"");
+        let recs = records(&[png(a, "Miss"), png(b, "Hit")], Some(&d));
+        let f = diagnose(&recs, Some(&d));
+        let n: Vec<_> = f
+            .iter()
+            .filter(|f| f.id == "cache-key-too-narrow")
+            .collect();
+        assert_eq!(n.len(), 1, "{f:#?}");
+        assert_eq!(n[0].severity, Severity::Warn);
+        assert_eq!(n[0].behavior.as_deref(), Some("/secure/projectavatar*"));
+        assert!(n[0].explanation.contains("`size`"), "{}", n[0].explanation);
+        assert!(n[0].explanation.contains("Seen:"), "{}", n[0].explanation);
+        assert!(
+            n[0].evidence[1]
+                .lines
+                .iter()
+                .any(|l| l.contains("\"av-48\"")),
+            "{:?}",
+            n[0].evidence
+        );
+        // The seed is TOML: the fix too.
+        assert_eq!(
+            n[0].config_fix.as_deref(),
+            Some("query = [\"pid\", \"size\"]\nforward_query = \"all\"")
+        );
+        // Different objects (the edge did key on it, or missed): still named, without "Seen".
+        let c = png_tagged(b, "Miss", "\"av-24\"");
+        let recs = records(&[png(a, "Miss"), c], Some(&d));
+        let f = diagnose(&recs, Some(&d));
+        let n: Vec<_> = f
+            .iter()
+            .filter(|f| f.id == "cache-key-too-narrow")
+            .collect();
+        assert_eq!(n.len(), 1, "{f:#?}");
+        assert!(!n[0].explanation.contains("Seen:"));
+        // A keyed parameter that varies is not this finding (different keys).
+        let e = "https://jira.example.com/secure/projectavatar?pid=10001&avatarId=10011";
+        let f2 = diagnose(
+            &records(&[png(a, "Miss"), png(e, "Miss")], Some(&d)),
+            Some(&d),
+        );
+        assert!(
+            !f2.iter()
+                .any(|f| f.id == "cache-key-too-narrow" && f.explanation.contains("`pid`"))
+        );
     }
 }

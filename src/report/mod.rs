@@ -46,7 +46,8 @@ pub use chart::{TrendPoint, Trends};
 /// - 1.6: `failure.tool_limit` on requests (a load that failed on cdnprobe's own limit).
 /// - 1.7: `websocket` on requests (a WebSocket's frames, first server messages, close, error).
 /// - 1.8: `websocket.messages` (the first 50 frames either way) replaces `websocket.received`.
-pub const SCHEMA_VERSION: &str = "1.8";
+/// - 1.9: `location` and `config_fix` on findings (from a distribution's configuration).
+pub const SCHEMA_VERSION: &str = "1.9";
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Tool {

@@ -137,6 +137,9 @@ pub fn findings_details(findings: &[Finding]) -> String {
         if let Some(b) = &f.behavior {
             out.push_str(&format!("  behavior: {b}\n"));
         }
+        if let Some(at) = &f.location {
+            out.push_str(&format!("  at: {at}\n"));
+        }
         if !f.explanation.is_empty() {
             out.push_str(&format!("  why: {}\n", f.explanation));
         }
@@ -146,7 +149,14 @@ pub fn findings_details(findings: &[Finding]) -> String {
                 out.push_str(&format!("    {l}\n"));
             }
         }
-        out.push_str(&format!("  fix: {}\n\n", f.fix));
+        out.push_str(&format!("  fix: {}\n", f.fix));
+        if let Some(c) = &f.config_fix {
+            out.push_str("  fix in your file:\n");
+            for l in c.lines() {
+                out.push_str(&format!("    {l}\n"));
+            }
+        }
+        out.push('\n');
     }
     out
 }

@@ -721,6 +721,8 @@ mod tests {
                 lines: vec![],
             }],
             fix: String::new(),
+            location: None,
+            config_fix: None,
         };
         let fs = [
             f("rotating-cookie-in-key", Some("/s/*"), "http://h/x"),

@@ -567,6 +567,8 @@ pub fn report_and_exchanges(alb_stickiness: bool) -> (Report, Vec<Exchange>) {
         explanation: "With jira.fixed.cdn.prefix set, fonts become cross-origin and need the Origin header whitelisted.".into(),
         evidence: vec![Evidence { url: url(FONT), lines: line(FONT, "access-control-allow-origin") }],
         fix: "Whitelist the Origin header in the /s/* behavior before enabling the CDN prefix.".into(),
+        location: None,
+        config_fix: None,
     }];
     if alb_stickiness {
         let mut lines = line(SUPER_JS, "set-cookie");
@@ -586,6 +588,8 @@ pub fn report_and_exchanges(alb_stickiness: bool) -> (Report, Vec<Exchange>) {
                     Evidence { url: url(SUPER_CSS), lines: css_lines },
                 ],
                 fix: "In the /s/* behavior forward no cookies (Cookies: None, or the CachingOptimized cache policy); static resources do not need them.".into(),
+                location: None,
+                config_fix: None,
             },
         );
         findings.insert(
@@ -598,6 +602,8 @@ pub fn report_and_exchanges(alb_stickiness: bool) -> (Report, Vec<Exchange>) {
                 explanation: "A cached response with Set-Cookie is replayed to every user.".into(),
                 evidence: vec![Evidence { url: url(SUPER_CSS), lines: line(SUPER_CSS, "set-cookie") }],
                 fix: "Stop the ALB from setting AWSALB on /s/ (disable stickiness or serve /s/ from a target group without it).".into(),
+                location: None,
+                config_fix: None,
             },
         );
     }
