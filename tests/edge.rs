@@ -534,6 +534,40 @@ async fn origin_header_not_whitelisted_never_reaches_the_origin() {
     assert_eq!(h["x-forwarded-for"], "127.0.0.1");
 }
 
+/// The fix the findings give for fonts when Origin is not in the key: a CORS response headers
+/// policy. The edge then answers every origin itself, from the cache as from the origin.
+#[tokio::test]
+async fn a_cors_response_headers_policy_answers_every_origin_from_the_cache() {
+    let mut set = BehaviorSet::seed_default();
+    set.behaviors[0].key.headers = NameSet::None;
+    set.behaviors[0].origin_forward.headers = NameSet::None;
+    set.behaviors[0].cache_policy = Some("CachingOptimized".into());
+    let (name, cors) =
+        cdnprobe::cloudfront::managed::response_headers_policy("Managed-SimpleCORS").unwrap();
+    set.behaviors[0].response_headers_policy = Some(name.into());
+    set.behaviors[0].cors = cors;
+    let (o, edge, c) = setup(set).await;
+    for (origin, cache) in [
+        ("https://cdn.example.com", "Miss from cloudfront"),
+        ("https://other.example.com", "Hit from cloudfront"),
+    ] {
+        let r = c
+            .get(format!("{edge}/s/font.woff"))
+            .header("Origin", origin)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(x_cache(&r), cache);
+        assert_eq!(r.headers()["access-control-allow-origin"], "*", "{origin}");
+    }
+    // The origin never saw an Origin header: the edge answered CORS itself.
+    let (_, h) = o.last("/s/font.woff");
+    assert!(h.get("origin").is_none());
+    // A request without Origin is not a CORS request: nothing is added.
+    let r = c.get(format!("{edge}/s/font.woff")).send().await.unwrap();
+    assert!(r.headers().get("access-control-allow-origin").is_none());
+}
+
 #[tokio::test]
 async fn methods_not_allowed_get_403_from_cloudfront() {
     let (o, edge, c) = setup(BehaviorSet::seed_default()).await;

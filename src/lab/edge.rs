@@ -295,7 +295,76 @@ fn is_hop_by_hop(name: &str) -> bool {
     .any(|h| name.eq_ignore_ascii_case(h))
 }
 
+/// A viewer request. A behavior with a response headers policy that answers CORS gets the
+/// policy's headers on the way out, as CloudFront adds them "to HTTP responses that it sends for
+/// CORS requests" (AWS, "Understand response headers policies": requests with an `Origin`),
+/// whether the response came from the cache or the origin.
 async fn handle(State(edge): State<Arc<Edge>>, req: Request) -> Response {
+    let origin = req
+        .headers()
+        .get("origin")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let cors = origin.as_ref().and_then(|_| {
+        let set = edge.cfg.behaviors.read().unwrap_or_else(|e| e.into_inner());
+        set.matching(req.uri().path()).1.cors.clone()
+    });
+    let preflight = req.method() == Method::OPTIONS
+        && req.headers().contains_key("access-control-request-method");
+    let mut resp = handle_viewer(edge, req).await;
+    if let (Some(origin), Some(policy)) = (origin, cors) {
+        apply_cors_policy(resp.headers_mut(), &policy, &origin, preflight);
+    }
+    resp
+}
+
+/// The CORS headers a response headers policy adds for a request from `origin`. The origin's own
+/// `Access-Control-Allow-Origin` stands unless the policy overrides it (`OriginOverride`); an
+/// origin the policy does not list gets nothing added.
+fn apply_cors_policy(
+    headers: &mut HeaderMap,
+    policy: &crate::cloudfront::behavior::CorsPolicy,
+    origin: &str,
+    preflight: bool,
+) {
+    let any = policy.allow_origins.iter().any(|o| o == "*");
+    let listed = any
+        || policy
+            .allow_origins
+            .iter()
+            .any(|o| o.eq_ignore_ascii_case(origin));
+    if !listed || (headers.contains_key("access-control-allow-origin") && !policy.origin_override) {
+        return;
+    }
+    let mut set = |name: &'static str, value: String| {
+        if let Ok(v) = HeaderValue::from_str(&value) {
+            headers.insert(HeaderName::from_static(name), v);
+        }
+    };
+    set(
+        "access-control-allow-origin",
+        if any && !policy.allow_credentials {
+            "*".into()
+        } else {
+            origin.to_string()
+        },
+    );
+    if policy.allow_credentials {
+        set("access-control-allow-credentials", "true".into());
+    }
+    if preflight {
+        set(
+            "access-control-allow-methods",
+            policy.allow_methods.join(", "),
+        );
+        set(
+            "access-control-allow-headers",
+            policy.allow_headers.join(", "),
+        );
+    }
+}
+
+async fn handle_viewer(edge: Arc<Edge>, req: Request) -> Response {
     let pop_idx = edge.next_pop.fetch_add(1, Ordering::Relaxed) % edge.pops.len();
     let pop = edge.pops[pop_idx].clone();
     let cf_id = cf_id();
