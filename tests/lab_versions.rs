@@ -193,21 +193,44 @@ fn bundled_journeys_walk_the_current_lab_with_onboarding() {
     assert!(aborted.is_empty(), "{aborted:#?}");
 }
 
-/// The newer form drops a login clicked before the page is ready (as Jira 10.0 does): a journey
-/// that fills and clicks as soon as the page has loaded never gets in, while the `login` step
-/// (which waits until the form is ready) does, in `bundled_journeys_walk_the_current_lab_...`.
-#[test]
-fn a_login_clicked_before_the_page_is_ready_is_dropped() {
-    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+/// Run `scenario` (TOML) against a fresh current-version lab's Jira, with the lab's users in the
+/// environment: the exit code, stderr and the report.
+fn run_on_current_jira(name: &str, scenario: &str) -> (Option<i32>, String, Value) {
     let lab = block_on(cdnprobe::lab::start(cdnprobe::lab::LabOptions {
         version: cdnprobe::lab::LabVersion::Current,
         ..Default::default()
     }))
     .unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let scenario = dir.path().join("naive.toml");
-    std::fs::write(
-        &scenario,
+    let file = dir.path().join(format!("{name}.toml"));
+    std::fs::write(&file, scenario).unwrap();
+    let out = dir.path().join("out");
+    let o = cdnprobe()
+        .args(["run", "--quiet", "--no-verify", "--no-health-check"])
+        .arg(lab.url(cdnprobe::lab::Product::Jira).as_str())
+        .arg("--scenario")
+        .arg(&file)
+        .arg("--out")
+        .arg(&out)
+        .envs(lab.journey_env())
+        .output()
+        .unwrap();
+    block_on(lab.shutdown());
+    (
+        o.status.code(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+        report(&out),
+    )
+}
+
+/// The newer form drops a login clicked before the page is ready (as Jira 10.0 does): a journey
+/// that fills and clicks as soon as the page has loaded never gets in, while the `login` step
+/// (which waits until the form is ready) does, in `bundled_journeys_walk_the_current_lab_...`.
+#[test]
+fn a_login_clicked_before_the_page_is_ready_is_dropped() {
+    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let (code, stderr, r) = run_on_current_jira(
+        "naive",
         r##"name = "naive"
 [[step]]
 goto = "/login.jsp"
@@ -223,22 +246,9 @@ click = "#login-button"
 wait_for = "#header-details-user-fullname"
 timeout = 5
 "##,
-    )
-    .unwrap();
-    let out = dir.path().join("out");
-    let assert = cdnprobe()
-        .args(["run", "--quiet", "--no-verify", "--no-health-check"])
-        .arg(lab.url(cdnprobe::lab::Product::Jira).as_str())
-        .arg("--scenario")
-        .arg(&scenario)
-        .arg("--out")
-        .arg(&out)
-        .envs(lab.journey_env())
-        .assert()
-        .code(2);
-    let stderr = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
+    );
+    assert_eq!(code, Some(2), "{stderr}");
     assert!(stderr.contains("naive#5"), "{stderr}");
-    let r = report(&out);
     // The page's own POSTs (web resources, analytics beacons) go to /rest/; a login would not.
     let logins: Vec<&Value> = r["requests"]
         .as_array()
@@ -250,7 +260,6 @@ timeout = 5
         logins.is_empty(),
         "the early click must not have submitted the form: {logins:#?}"
     );
-    block_on(lab.shutdown());
 }
 
 /// An administrator page asks for the password again; the `websudo` step answers it with the
@@ -258,15 +267,8 @@ timeout = 5
 #[test]
 fn websudo_is_answered_on_an_admin_page() {
     let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    let lab = block_on(cdnprobe::lab::start(cdnprobe::lab::LabOptions {
-        version: cdnprobe::lab::LabVersion::Current,
-        ..Default::default()
-    }))
-    .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let scenario = dir.path().join("admin.toml");
-    std::fs::write(
-        &scenario,
+    let (code, stderr, r) = run_on_current_jira(
+        "admin",
         r##"name = "admin"
 product = "jira"
 [[step]]
@@ -289,20 +291,9 @@ goto = "/secure/admin/ViewApplicationProperties.jspa"
 [[step]]
 websudo = true
 "##,
-    )
-    .unwrap();
-    let out = dir.path().join("out");
-    cdnprobe()
-        .args(["run", "--quiet", "--no-verify", "--no-health-check"])
-        .arg(lab.url(cdnprobe::lab::Product::Jira).as_str())
-        .arg("--scenario")
-        .arg(&scenario)
-        .arg("--out")
-        .arg(&out)
-        .envs(lab.journey_env())
-        .assert()
-        .code(0);
-    let n = notes(&report(&out), "admin");
+    );
+    assert_eq!(code, Some(0), "{stderr}");
+    let n = notes(&r, "admin");
     assert!(
         n.iter().any(|x| x == "answered the Jira WebSudo prompt"),
         "{n:?}"
@@ -311,7 +302,6 @@ websudo = true
         n.iter().any(|x| x.starts_with("no WebSudo prompt")),
         "{n:?}"
     );
-    block_on(lab.shutdown());
 }
 
 const PAGE: &str = r#"<!doctype html><html><body>
