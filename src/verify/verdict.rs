@@ -518,14 +518,63 @@ fn judge_loads(subject: &Subject, attempts: &[Attempt]) -> Judgement {
             ),
         )
     } else {
+        let key_note = other_key_before(subject, &present, &a, hit_at);
         judged(
             Verdict::Hits,
             format!(
-                "miss, then hit on the {} load ({seq}){detail}{tail}{expect_note}",
+                "miss, then hit on the {} load ({seq}){detail}{key_note}{tail}{expect_note}",
                 ordinal(hit_at)
             ),
         )
     }
+}
+
+/// Why a hit came only on the 3rd load or later although the edge stored the 2nd: an earlier
+/// load sent other values of cookies the behavior keys on (the journey's load on a page before
+/// the login, typically), so it asked for another cached object. Empty when no such load.
+fn other_key_before(
+    subject: &Subject,
+    present: &[(usize, &Attempt)],
+    hit: &Attempt,
+    hit_at: usize,
+) -> String {
+    if answered_by_other(present) {
+        return String::new();
+    }
+    let hit_key = request_key(hit, subject);
+    let value = |a: &Attempt, name: &str| {
+        a.sent_cookies
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| *v)
+    };
+    let mut labels: Vec<String> = Vec::new();
+    let mut names: Vec<String> = Vec::new();
+    for (_, a) in present.iter().filter(|(i, a)| *i < hit_at && !a.hit()) {
+        if a.url_fp != hit.url_fp || request_key(a, subject) == hit_key {
+            continue;
+        }
+        let changed: Vec<String> = a
+            .sent_cookies
+            .iter()
+            .chain(hit.sent_cookies.iter())
+            .map(|(n, _)| n.clone())
+            .filter(|n| subject.key_cookies.contains(n) && value(a, n) != value(hit, n))
+            .collect();
+        if !changed.is_empty() {
+            labels.push(a.label.clone());
+            names.extend(changed);
+        }
+    }
+    if labels.is_empty() {
+        return String::new();
+    }
+    let names = dedup(names);
+    format!(
+        ", as the {} load sent other values of the cookies in the cache key ({}) and asked for another cached object",
+        dedup(labels).join(", "),
+        names.join(", ")
+    )
 }
 
 fn raw_or_word(c: &CacheStatus) -> String {
@@ -1228,6 +1277,34 @@ mod tests {
         let j = judge(&static_hit(), &a);
         assert_eq!(j.verdict, Verdict::Inconclusive);
         assert_eq!(letters(&a), ". .");
+    }
+
+    #[test]
+    fn a_first_load_with_other_key_cookies_explains_a_late_hit() {
+        // The journey loaded it on the login page; the repeats carry the session cookie, which
+        // the behavior keys on: M M H H with nothing wrong.
+        let mut a = seq("M M H H");
+        a[0].label = "journey".into();
+        a[0].sent_cookies = vec![("atlassian.xsrf.token".into(), 1)];
+        for (i, x) in a.iter_mut().enumerate().skip(1) {
+            x.label = format!("repeat {i}");
+            x.sent_cookies = vec![("atlassian.xsrf.token".into(), 1), ("JSESSIONID".into(), 2)];
+        }
+        let j = judge(&static_hit(), &a);
+        assert_eq!(j.verdict, Verdict::Hits);
+        assert!(
+            j.reason.contains(
+                "as the journey load sent other values of the cookies in the cache key (JSESSIONID)"
+            ),
+            "{}",
+            j.reason
+        );
+        // Keyed on no cookie: the same loads are one object, and nothing is claimed.
+        let s = Subject {
+            key_cookies: NameSet::None,
+            ..static_hit()
+        };
+        assert!(!judge(&s, &a).reason.contains("cache key"));
     }
 
     #[test]
