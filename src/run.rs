@@ -417,19 +417,22 @@ async fn run_step(
         }
         Action::Discover { product } => {
             // The user's own setting always wins: only unset variables are looked for.
-            let set = |name: &str| {
-                vars.contains_key(name) || std::env::var(name).is_ok_and(|v| !v.is_empty())
-            };
             let wanted = crate::browser::discover::variables(*product);
             let given: HashMap<String, String> = wanted
                 .iter()
-                .filter(|n| set(n))
                 .filter_map(|n| {
-                    let v = vars.get(*n).cloned().or_else(|| std::env::var(n).ok())?;
+                    let v = vars
+                        .get(*n)
+                        .cloned()
+                        .or_else(|| std::env::var(n).ok().filter(|v| !v.is_empty()))?;
                     Some((n.to_string(), v))
                 })
                 .collect();
-            let kept: Vec<&str> = wanted.iter().copied().filter(|n| set(n)).collect();
+            let kept: Vec<&str> = wanted
+                .iter()
+                .copied()
+                .filter(|n| given.contains_key(*n))
+                .collect();
             let found = tokio::time::timeout(
                 timeout,
                 crate::browser::discover::discover(page, *product, &journey.base_url, &given),

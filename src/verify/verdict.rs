@@ -58,6 +58,14 @@ pub struct Attempt {
 }
 
 impl Attempt {
+    /// The fingerprint of the value of cookie `name` this load sent, if it sent one.
+    fn sent_cookie(&self, name: &str) -> Option<u64> {
+        self.sent_cookies
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| *v)
+    }
+
     fn hit(&self) -> bool {
         self.cache.status.is_hit()
     }
@@ -542,12 +550,6 @@ fn other_key_before(
         return String::new();
     }
     let hit_key = request_key(hit, subject);
-    let value = |a: &Attempt, name: &str| {
-        a.sent_cookies
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| *v)
-    };
     let mut labels: Vec<String> = Vec::new();
     let mut names: Vec<String> = Vec::new();
     for (_, a) in present.iter().filter(|(i, a)| *i < hit_at && !a.hit()) {
@@ -559,7 +561,7 @@ fn other_key_before(
             .iter()
             .chain(hit.sent_cookies.iter())
             .map(|(n, _)| n.clone())
-            .filter(|n| subject.key_cookies.contains(n) && value(a, n) != value(hit, n))
+            .filter(|n| subject.key_cookies.contains(n) && a.sent_cookie(n) != hit.sent_cookie(n))
             .collect();
         if !changed.is_empty() {
             labels.push(a.label.clone());
@@ -643,12 +645,7 @@ fn never_hits_causes(subject: &Subject, present: &[(usize, &Attempt)]) -> (Vec<S
         let sent: Vec<u64> = present
             .iter()
             .filter(|(i, _)| *i > 0)
-            .filter_map(|(_, a)| {
-                a.sent_cookies
-                    .iter()
-                    .find(|(n, _)| n == name)
-                    .map(|(_, v)| *v)
-            })
+            .filter_map(|(_, a)| a.sent_cookie(name))
             .collect();
         let set: Vec<u64> = present
             .iter()

@@ -31,6 +31,76 @@ impl Ctx<'_> {
             line: n.line,
         })
     }
+
+    /// The cache policy `id` names sets `b`'s TTLs and key; one that cannot be read here leaves
+    /// the console defaults and says so. Every format's loader applies policies this way.
+    pub fn use_cache_policy(&self, b: &mut Behavior, id: &Node, at: &str) {
+        if let Some(s) = self.at(id) {
+            b.source.insert("cache_policy".into(), s);
+        }
+        match self.policies.cache(id) {
+            Ok(p) => {
+                b.ttl = p.ttl;
+                b.key = p.key;
+                b.cache_policy = Some(p.name);
+                b.warnings.extend(p.warnings);
+                for (k, s) in p.at {
+                    b.source.insert(k.into(), s);
+                }
+            }
+            Err((label, why)) => {
+                b.warnings.push(format!(
+                    "{at}: {why}; assumed console defaults (TTL 0/86400/31536000, nothing in the key)"
+                ));
+                b.cache_policy = Some(label);
+            }
+        }
+    }
+
+    /// The origin request policy `id` names replaces `forward`; one that cannot be read here
+    /// leaves it (the cache key only) and says so.
+    pub fn use_origin_request_policy(
+        &self,
+        b: &mut Behavior,
+        forward: &mut ForwardPolicy,
+        id: &Node,
+        at: &str,
+    ) {
+        if let Some(s) = self.at(id) {
+            b.source.insert("origin_request_policy".into(), s);
+        }
+        match self.policies.origin_request(id) {
+            Ok(p) => {
+                *forward = p.forward;
+                b.origin_request_policy = Some(p.name);
+                b.warnings.extend(p.warnings);
+            }
+            Err((label, why)) => {
+                b.warnings.push(format!(
+                    "{at}: {why}; assumed it forwards only the cache key"
+                ));
+                b.origin_request_policy = Some(label);
+            }
+        }
+    }
+
+    /// The response headers policy `id` names: its CORS and custom headers.
+    pub fn use_response_headers_policy(&self, b: &mut Behavior, id: &Node, at: &str) {
+        if let Some(s) = self.at(id) {
+            b.source.insert("response_headers_policy".into(), s);
+        }
+        match self.policies.response_headers(id) {
+            Ok(p) => {
+                b.response_headers_policy = Some(p.name);
+                b.cors = p.cors;
+                b.response_headers = p.headers;
+            }
+            Err((label, why)) => {
+                b.warnings.push(format!("{at}: {why}"));
+                b.response_headers_policy = Some(label);
+            }
+        }
+    }
 }
 
 fn err(at: &str, n: Option<&Node>, message: impl Into<String>) -> BuildError {
@@ -442,26 +512,7 @@ fn behavior(
         forward = ForwardPolicy::from(&b.key);
         forward.query = fwd_q;
     } else if let Some(id) = field(item, "CachePolicyId", at)? {
-        if let Some(s) = src(id) {
-            b.source.insert("cache_policy".into(), s);
-        }
-        match ctx.policies.cache(id) {
-            Ok(p) => {
-                b.ttl = p.ttl;
-                b.key = p.key;
-                b.cache_policy = Some(p.name);
-                b.warnings.extend(p.warnings);
-                for (k, s) in p.at {
-                    b.source.insert(k.into(), s);
-                }
-            }
-            Err((label, why)) => {
-                b.warnings.push(format!(
-                    "{at}: {why}; assumed console defaults (TTL 0/86400/31536000, nothing in the key)"
-                ));
-                b.cache_policy = Some(label);
-            }
-        }
+        ctx.use_cache_policy(&mut b, id, at);
         forward = ForwardPolicy::from(&b.key);
     } else {
         return Err(err(
@@ -471,38 +522,10 @@ fn behavior(
         ));
     }
     if let Some(id) = field(item, "OriginRequestPolicyId", at)? {
-        if let Some(s) = src(id) {
-            b.source.insert("origin_request_policy".into(), s);
-        }
-        match ctx.policies.origin_request(id) {
-            Ok(p) => {
-                forward = p.forward;
-                b.origin_request_policy = Some(p.name);
-                b.warnings.extend(p.warnings);
-            }
-            Err((label, why)) => {
-                b.warnings.push(format!(
-                    "{at}: {why}; assumed it forwards only the cache key"
-                ));
-                b.origin_request_policy = Some(label);
-            }
-        }
+        ctx.use_origin_request_policy(&mut b, &mut forward, id, at);
     }
     if let Some(id) = field(item, "ResponseHeadersPolicyId", at)? {
-        if let Some(s) = src(id) {
-            b.source.insert("response_headers_policy".into(), s);
-        }
-        match ctx.policies.response_headers(id) {
-            Ok(p) => {
-                b.response_headers_policy = Some(p.name);
-                b.cors = p.cors;
-                b.response_headers = p.headers;
-            }
-            Err((label, why)) => {
-                b.warnings.push(format!("{at}: {why}"));
-                b.response_headers_policy = Some(label);
-            }
-        }
+        ctx.use_response_headers_policy(&mut b, id, at);
     }
     b.origin_forward = forward.union_key(&b.key);
     if let Some(o) = field(item, "TargetOriginId", at)?.and_then(Node::text) {

@@ -776,26 +776,7 @@ fn tf_behavior(
     let fv = one(field(item, "forwarded_values", at)?);
     let mut forward;
     if let Some(id) = policy_id {
-        if let Some(s) = src(id) {
-            b.source.insert("cache_policy".into(), s);
-        }
-        match ctx.policies.cache(id) {
-            Ok(p) => {
-                b.ttl = p.ttl;
-                b.key = p.key;
-                b.cache_policy = Some(p.name);
-                b.warnings.extend(p.warnings);
-                for (k, s) in p.at {
-                    b.source.insert(k.into(), s);
-                }
-            }
-            Err((label, why)) => {
-                b.warnings.push(format!(
-                    "{at}: {why}; assumed console defaults (TTL 0/86400/31536000, nothing in the key)"
-                ));
-                b.cache_policy = Some(label);
-            }
-        }
+        ctx.use_cache_policy(&mut b, id, at);
         forward = ForwardPolicy::from(&b.key);
     } else if let Some(fv) = fv {
         b.ttl = TtlSettings::new(
@@ -878,40 +859,12 @@ fn tf_behavior(
     if let Some(id) =
         field(item, "origin_request_policy_id", at)?.filter(|v| v.text().as_deref() != Some(""))
     {
-        if let Some(s) = src(id) {
-            b.source.insert("origin_request_policy".into(), s);
-        }
-        match ctx.policies.origin_request(id) {
-            Ok(p) => {
-                forward = p.forward;
-                b.origin_request_policy = Some(p.name);
-                b.warnings.extend(p.warnings);
-            }
-            Err((label, why)) => {
-                b.warnings.push(format!(
-                    "{at}: {why}; assumed it forwards only the cache key"
-                ));
-                b.origin_request_policy = Some(label);
-            }
-        }
+        ctx.use_origin_request_policy(&mut b, &mut forward, id, at);
     }
     if let Some(id) =
         field(item, "response_headers_policy_id", at)?.filter(|v| v.text().as_deref() != Some(""))
     {
-        if let Some(s) = src(id) {
-            b.source.insert("response_headers_policy".into(), s);
-        }
-        match ctx.policies.response_headers(id) {
-            Ok(p) => {
-                b.response_headers_policy = Some(p.name);
-                b.cors = p.cors;
-                b.response_headers = p.headers;
-            }
-            Err((label, why)) => {
-                b.warnings.push(format!("{at}: {why}"));
-                b.response_headers_policy = Some(label);
-            }
-        }
+        ctx.use_response_headers_policy(&mut b, id, at);
     }
     b.origin_forward = forward.union_key(&b.key);
     if let Some(o) = item.get("target_origin_id").and_then(Node::text) {
