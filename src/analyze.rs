@@ -97,7 +97,7 @@ pub async fn analyze(args: AnalyzeArgs) -> anyhow::Result<i32> {
         &redactor.redact_url(&target),
         started,
         &Capture::default(),
-        &redacted,
+        redacted,
         Default::default(),
         &redactor,
         std::slice::from_ref(&dist),
@@ -121,7 +121,7 @@ pub async fn analyze(args: AnalyzeArgs) -> anyhow::Result<i32> {
         .with_context(|| format!("creating output directory {}", out_dir.display()))?;
     let report_path = out_dir.join("report.json");
     report.redact_strings(&redactor);
-    report::write_all_with(&report, &redacted, &out_dir, &history.trends(&report))?;
+    report::write_all_with(&report, &out_dir, &history.trends(&report))?;
     let summary = history.record(&report, &report_path);
     crate::metrics::publish(&args.record, &summary).await;
     if args.json {

@@ -11,13 +11,14 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 
-use crate::browser::{Browser, BrowserOptions, EventCounts, Page, page::ActionError};
+use crate::browser::{Browser, BrowserOptions, Page, page::ActionError};
 use crate::classify::Distribution;
+use crate::classify::Record;
 use crate::cli::RunArgs;
 use crate::error::UserError;
-use crate::exchange::Exchange;
+use crate::exchange::{EventCounts, Exchange};
 use crate::redact::Redactor;
-use crate::report::{self, JourneyResult, Report, RequestRecord, StepResult};
+use crate::report::{self, JourneyResult, Report, StepResult};
 use crate::scenario::{Action, Scenario};
 
 /// A journey ready to run: its steps and the base URL its relative paths resolve against.
@@ -557,17 +558,12 @@ pub async fn capture_journeys(
     Ok((capture, first_error))
 }
 
-/// The distribution serving `url`, if any of `dists` does.
-pub fn distribution_for<'a>(dists: &'a [Distribution], url: &str) -> Option<&'a Distribution> {
-    dists.iter().find(|d| d.behavior_for(url).is_some())
-}
-
-/// Build the report from a capture (redacting every exchange first).
+/// Build the report from a capture (redacting a copy of every exchange first).
 pub fn build_report(
     target: &str,
     started: chrono::DateTime<chrono::Utc>,
     capture: &Capture,
-    browser_stats: crate::browser::CdpStats,
+    browser_stats: crate::exchange::CdpStats,
     redactor: &Redactor,
     dists: &[Distribution],
 ) -> Report {
@@ -580,7 +576,7 @@ pub fn build_report(
         target,
         started,
         capture,
-        &redacted,
+        redacted,
         browser_stats,
         redactor,
         dists,
@@ -588,13 +584,14 @@ pub fn build_report(
 }
 
 /// [`build_report`] for exchanges already redacted (`redacted` stands for `capture.exchanges`,
-/// whose own copies are not read), so a large capture is redacted once, not once per use.
+/// whose own copies are not read), so a large capture is redacted once, not once per use. Each
+/// is moved into its report record.
 pub fn build_report_redacted(
     target: &str,
     started: chrono::DateTime<chrono::Utc>,
     capture: &Capture,
-    redacted: &[Exchange],
-    browser_stats: crate::browser::CdpStats,
+    redacted: Vec<Exchange>,
+    browser_stats: crate::exchange::CdpStats,
     redactor: &Redactor,
     dists: &[Distribution],
 ) -> Report {
@@ -605,8 +602,8 @@ pub fn build_report_redacted(
     report.redact_strings(redactor);
     let t = std::time::Instant::now();
     report.requests = redacted
-        .iter()
-        .map(|ex| RequestRecord::from_exchange(ex, distribution_for(dists, &ex.url)))
+        .into_iter()
+        .map(|ex| Record::classify(ex, dists))
         .collect();
     tracing::debug!("classified: {:?}", t.elapsed());
     let t = std::time::Instant::now();
@@ -936,7 +933,7 @@ async fn run_target(
         &target.label,
         started,
         &capture,
-        &redacted,
+        redacted,
         browser.stats(),
         &redactor,
         dists,
@@ -986,7 +983,7 @@ async fn run_target(
         }
     }
     report.redact_strings(&redactor);
-    let files = report::write_all_with(&report, &redacted, &out_dir, &history.trends(&report))?;
+    let files = report::write_all_with(&report, &out_dir, &history.trends(&report))?;
     let summary = history.record(&report, &report_path);
     crate::metrics::publish(&args.record, &summary).await;
     progress.finish();

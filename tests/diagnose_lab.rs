@@ -157,7 +157,11 @@ fn healthy_proxy_lab_has_no_error_or_warn_finding_and_a_stale_config_is_a_mismat
             diagnose_lab(Topology::Proxy, vec![], &["jira-smoke", "confluence-smoke"]).await;
         no_error_or_warn(&r);
         assert_eq!(r.health_checks.len(), 2, "one health check per product");
-        assert!(r.requests.iter().any(|q| q.observed_behavior.is_some()));
+        assert!(
+            r.requests
+                .iter()
+                .any(|q| q.class.observed_behavior.is_some())
+        );
         // Same capture against a stale configuration without the /s/* row: the edge's own header
         // says /s/* served, the configuration predicts the default.
         let stale: Vec<Distribution> = dists

@@ -8,12 +8,12 @@ mod common;
 use std::collections::{BTreeMap, HashMap};
 
 use assert_cmd::Command;
+use cdnprobe::classify::Record;
 use cdnprobe::classify::{Distribution, edge::host_port};
 use cdnprobe::exchange::Exchange;
 use cdnprobe::lab::{self, Fault, Lab, LabOptions, Product, Topology};
 use cdnprobe::redact::Redactor;
-use cdnprobe::report::RequestRecord;
-use cdnprobe::run::{Journey, Progress, bundled_journeys, capture_journeys, distribution_for};
+use cdnprobe::run::{Journey, Progress, bundled_journeys, capture_journeys};
 use cdnprobe::verify::{self, BehaviorReport, Mode, Verdict};
 use common::block_on;
 use predicates::prelude::*;
@@ -75,14 +75,9 @@ async fn capture(lab: &Lab, products: &[Product]) -> Vec<Exchange> {
 async fn verify_with(lab: &Lab, exchanges: &[Exchange], mode: Mode) -> verify::Verification {
     let dists = distributions(lab);
     let redactor = Redactor::new_random();
-    let records: Vec<RequestRecord> = exchanges
+    let records: Vec<Record> = exchanges
         .iter()
-        .map(|ex| {
-            RequestRecord::from_exchange(
-                &redactor.redact_exchange(ex),
-                distribution_for(&dists, &ex.url),
-            )
-        })
+        .map(|ex| Record::classify(redactor.redact_exchange(ex), &dists))
         .collect();
     let findings = cdnprobe::diagnose::diagnose_with(&records, &dists);
     let opts = verify::Options {

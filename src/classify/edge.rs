@@ -229,10 +229,21 @@ impl Distribution {
     /// `None` when another cache (Varnish, nginx, ...) answered: CloudFront's TTL rules do not say
     /// what it stores.
     pub fn edge_treatment(&self, ex: &Exchange, answered_by: Provider) -> Option<EdgeTreatment> {
+        let (_, behavior, _) = self.behavior_for(&ex.url)?;
+        self.treatment_under(behavior, ex, answered_by)
+    }
+
+    /// [`Self::edge_treatment`] under a behavior already looked up (classification looks it up
+    /// once per record).
+    pub fn treatment_under(
+        &self,
+        behavior: &Behavior,
+        ex: &Exchange,
+        answered_by: Provider,
+    ) -> Option<EdgeTreatment> {
         if answered_by.is_other_cache() {
             return None;
         }
-        let (_, behavior, _) = self.behavior_for(&ex.url)?;
         let status = ex.status?;
         if !behavior.caches_method(&ex.method) {
             return Some(EdgeTreatment {

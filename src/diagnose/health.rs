@@ -178,7 +178,7 @@ pub fn attach(report: &mut crate::report::Report, checks: Vec<HealthCheck>) {
     let static_via_cdn = report
         .requests
         .iter()
-        .any(|r| super::headers::is_versioned_s(&r.url) && r.cache.went_through_cdn());
+        .any(|r| super::headers::is_versioned_s(&r.url) && r.class.cache.went_through_cdn());
     for hc in checks {
         for mut f in findings(&hc) {
             let about_prefix = f

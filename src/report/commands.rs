@@ -47,12 +47,7 @@ pub fn merge(args: &MergeArgs) -> anyhow::Result<i32> {
             eprintln!("merged {} run(s) into {}", merged.runs.len(), out.display());
         }
         Some(dir) => {
-            let exchanges: Vec<crate::exchange::Exchange> = merged
-                .requests
-                .iter()
-                .map(super::RequestRecord::to_exchange)
-                .collect();
-            let files = super::write_all(&merged, &exchanges, dir)?;
+            let files = super::write_all(&merged, dir)?;
             eprintln!(
                 "merged {} run(s) into {} ({})",
                 merged.runs.len(),

@@ -29,13 +29,14 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::browser::Browser;
+use crate::classify::Record;
 use crate::classify::{self, Distribution};
 pub use crate::cloudfront::Expect;
 use crate::diagnose::Finding;
 use crate::error::UserError;
 use crate::exchange::Exchange;
 use crate::redact::Redactor;
-use crate::report::{Report, RequestRecord};
+use crate::report::Report;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
@@ -189,10 +190,11 @@ pub struct Verification {
 impl Verification {
     /// Put it into the report: repeat loads into `requests`, `behaviors`, notes; then summarize.
     pub fn apply(self, report: &mut Report, redactor: &Redactor, dists: &[Distribution]) {
-        report.requests.extend(self.exchanges.iter().map(|ex| {
-            let dist = dists.iter().find(|d| d.behavior_for(&ex.url).is_some());
-            RequestRecord::from_exchange(&redactor.redact_exchange(ex), dist)
-        }));
+        report.requests.extend(
+            self.exchanges
+                .iter()
+                .map(|ex| Record::classify(redactor.redact_exchange(ex), dists)),
+        );
         report.behaviors = self.behaviors;
         report.notes.extend(self.notes);
         // Another cache's refusals show only when a URL is missed again: judge them again with
