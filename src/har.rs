@@ -884,7 +884,7 @@ fn diagnose(text: &str) -> Result<Vec<Exchange>, HarError> {
 fn bad_url(entry: &Entry) -> Option<String> {
     let url = &entry.request.url;
     let err = url::Url::parse(url).err()?;
-    let shown = crate::report::display::clip(url, 200);
+    let shown = crate::input::clip(url, 200);
     Some(format!("`request.url` is not a URL: `{shown}` ({err})"))
 }
 

@@ -6,11 +6,14 @@
 mod common;
 
 use cdnprobe::classify::Distribution;
-use cdnprobe::diagnose::{Finding, Severity, health};
+use cdnprobe::diagnose::{Finding, Severity};
+use cdnprobe::journey::{Capture, Journey, bundled_journeys, run_journey};
 use cdnprobe::lab::{self, Fault, LabOptions, Product, Topology};
+use cdnprobe::progress::Progress;
 use cdnprobe::redact::Redactor;
 use cdnprobe::report::Report;
-use cdnprobe::run::{Capture, Journey, Progress, build_report, bundled_journeys, run_journey};
+use cdnprobe::report::build::build_report;
+use cdnprobe::verify::health;
 use common::{block_on, browser};
 
 const HEADER: &str = "X-Lab-Behavior";
@@ -84,7 +87,7 @@ async fn diagnose_lab(
         std::time::Duration::from_secs(10),
     )
     .await;
-    health::attach(&mut report, checks);
+    cdnprobe::report::build::attach_health_checks(&mut report, checks);
     lab.shutdown().await;
     (report, capture, dists)
 }

@@ -155,7 +155,7 @@ fn no_output_file_contains_the_password_or_the_session_cookie() {
     ));
     cap.journeys[0].ok = false;
     let started = chrono::Utc::now();
-    let mut report = cdnprobe::run::build_report(
+    let mut report = cdnprobe::report::build::build_report(
         "http://127.0.0.1:8080/",
         started,
         &cap,

@@ -11,9 +11,10 @@ use assert_cmd::Command;
 use cdnprobe::classify::Record;
 use cdnprobe::classify::{Distribution, edge::host_port};
 use cdnprobe::exchange::Exchange;
+use cdnprobe::journey::{Journey, bundled_journeys, capture_journeys};
 use cdnprobe::lab::{self, Fault, Lab, LabOptions, Product, Topology};
+use cdnprobe::progress::Progress;
 use cdnprobe::redact::Redactor;
-use cdnprobe::run::{Journey, Progress, bundled_journeys, capture_journeys};
 use cdnprobe::verify::{self, BehaviorReport, Mode, Verdict};
 use common::block_on;
 use predicates::prelude::*;
@@ -624,7 +625,7 @@ fn replay_sends_what_the_browser_sent_and_takes_new_cookies_like_a_browser() {
     // What goes into the report is redacted.
     let mut report = cdnprobe::report::Report::new("t", chrono::Utc::now());
     let redactor = Redactor::new_random();
-    v.apply(&mut report, &redactor, &[]);
+    cdnprobe::report::build::apply_verification(&mut report, v, &redactor, &[]);
     let text = serde_json::to_string(&report).unwrap();
     assert!(
         !text.contains("rot1") && !text.contains("JSESSIONID=s1"),

@@ -86,7 +86,7 @@ pub fn from_str(text: &str) -> anyhow::Result<Report> {
         Some(serde_json::Value::String(v)) => return Err(unsupported(v).into()),
         Some(other) => {
             let shown = other.to_string();
-            return Err(unsupported(&crate::report::display::clip(&shown, 100)).into());
+            return Err(unsupported(&crate::input::clip(&shown, 100)).into());
         }
     }
     serde_json::from_value(value).map_err(|e| {

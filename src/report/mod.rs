@@ -8,8 +8,8 @@
 //! `export/`): each renders the same `Report` (whose records hold the redacted exchanges), so the
 //! formats cannot disagree about what happened. [`write_all`] writes them all.
 
+pub mod build;
 pub mod chart;
-pub mod commands;
 pub mod diff;
 pub mod display;
 pub mod har;
@@ -31,6 +31,7 @@ use serde::{Deserialize, Serialize};
 use crate::classify::Record;
 use crate::diagnose::{Finding, Severity};
 use crate::exchange::{CdpStats, EventCounts};
+use crate::journey::JourneyResult;
 use crate::verify::BehaviorReport;
 pub use chart::{TrendPoint, Trends};
 
@@ -64,36 +65,6 @@ impl Default for Tool {
             version: env!("CARGO_PKG_VERSION").into(),
         }
     }
-}
-
-/// One journey step as it ran.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
-pub struct StepResult {
-    pub index: usize,
-    pub description: String,
-    pub ok: bool,
-    pub duration_ms: u64,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub screenshot: Option<String>,
-    /// What the step met on the way: the login form it used, the alternative selector that
-    /// matched, dialogs it dismissed, or why an optional step was skipped (added in 1.5).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub note: Option<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
-pub struct JourneyResult {
-    pub name: String,
-    /// The run this journey came from, in a merged report (`runs[].source`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub source: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub file: Option<String>,
-    pub base_url: String,
-    pub steps: Vec<StepResult>,
-    pub ok: bool,
 }
 
 /// Counts and the overall outcome.

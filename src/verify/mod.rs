@@ -15,6 +15,8 @@
 //! rule) and the diagnosis findings about the same behavior or URLs; verification never writes
 //! findings itself.
 
+pub mod health;
+pub mod http;
 pub mod jar;
 pub mod reload;
 pub mod replay;
@@ -29,14 +31,12 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::browser::Browser;
-use crate::classify::Record;
 use crate::classify::{self, Distribution};
 pub use crate::cloudfront::Expect;
 use crate::diagnose::Finding;
 use crate::error::UserError;
 use crate::exchange::Exchange;
 use crate::redact::Redactor;
-use crate::report::Report;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
@@ -185,29 +185,6 @@ pub struct Verification {
     /// Every repeat load (raw: redact before output), phase `repeat N`.
     pub exchanges: Vec<Exchange>,
     pub notes: Vec<String>,
-}
-
-impl Verification {
-    /// Put it into the report: repeat loads into `requests`, `behaviors`, notes; then summarize.
-    pub fn apply(self, report: &mut Report, redactor: &Redactor, dists: &[Distribution]) {
-        report.requests.extend(
-            self.exchanges
-                .iter()
-                .map(|ex| Record::classify(redactor.redact_exchange(ex), dists)),
-        );
-        report.behaviors = self.behaviors;
-        report.notes.extend(self.notes);
-        // Another cache's refusals show only when a URL is missed again: judge them again with
-        // the repeat loads in.
-        let ctx = crate::diagnose::Ctx::new(&report.requests, dists);
-        let again = crate::diagnose::caches::all(&ctx);
-        report
-            .findings
-            .retain(|f| !crate::diagnose::caches::IDS.contains(&f.id.as_str()));
-        report.findings.extend(again);
-        crate::diagnose::sort(&mut report.findings);
-        report.summarize();
-    }
 }
 
 /// Does `rule` name behavior `idx` (effective pattern, pattern as written, label, or `*` /

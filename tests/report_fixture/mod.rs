@@ -2,7 +2,7 @@
 //! against a CloudFront-like edge with the seed's behaviors, healthy or with the `alb-stickiness`
 //! fault (AWSALB rotating on every /s/ response, so /s/* never hits). The raw exchanges carry a
 //! known password and session cookie; the report is built exactly as `cdnprobe run` builds it
-//! (`run::build_report` with a `Redactor`), with verdicts and findings as verify and diagnose
+//! (`report::build::build_report` with a `Redactor`), with verdicts and findings as verify and diagnose
 //! state them. Everything is fixed (times, redaction key), so renderings can be snapshot-tested.
 #![allow(dead_code)]
 
@@ -10,9 +10,10 @@ use cdnprobe::classify::Distribution;
 use cdnprobe::cloudfront::BehaviorSet;
 use cdnprobe::diagnose::{Evidence, Finding, Severity};
 use cdnprobe::exchange::{CdpStats, EventCounts};
+use cdnprobe::journey::{Capture, JourneyResult, StepResult};
 use cdnprobe::redact::Redactor;
-use cdnprobe::report::{JourneyResult, Report, StepResult};
-use cdnprobe::run::{Capture, build_report};
+use cdnprobe::report::Report;
+use cdnprobe::report::build::build_report;
 use cdnprobe::verify::{BehaviorReport, Expect, Sequence, Verdict};
 use cdnprobe::{Exchange, Failure, Headers, Timing};
 
