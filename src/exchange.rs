@@ -334,6 +334,40 @@ impl Exchange {
     }
 }
 
+// --- Cookies: the one reading of `Cookie` and `Set-Cookie` headers. ---
+
+/// The `(name, value)` pairs of one `Cookie` request header value, in order, each as written
+/// (quotes kept). A pair without `=` is a value with an empty name, as RFC 6265bis and Chromium
+/// read it; the `cookie` crate parses the others.
+pub fn cookie_pairs(header: &str) -> impl Iterator<Item = (String, String)> + '_ {
+    header.split(';').filter_map(|pair| {
+        let pair = pair.trim();
+        if pair.is_empty() {
+            return None;
+        }
+        match cookie::Cookie::parse(pair) {
+            Ok(c) => Some((c.name().to_string(), c.value().to_string())),
+            Err(_) => Some(match pair.split_once('=') {
+                Some((n, v)) => (n.trim().to_string(), v.trim().to_string()),
+                None => (String::new(), pair.to_string()),
+            }),
+        }
+    })
+}
+
+/// One `Set-Cookie` line parsed by the `cookie` crate (name, value, `Path`, `Domain`, `Expires`,
+/// `Max-Age`, `Secure`, `HttpOnly`, `SameSite`); `None` when it has no `name=value`.
+pub fn parse_set_cookie(line: &str) -> Option<cookie::Cookie<'static>> {
+    cookie::Cookie::parse(line.trim().to_string()).ok()
+}
+
+impl Headers {
+    /// Every `(name, value)` the `Cookie` request headers carry, in order.
+    pub fn cookies(&self) -> Vec<(String, String)> {
+        self.get_all("cookie").flat_map(cookie_pairs).collect()
+    }
+}
+
 // --- Capture statistics: proof that the capture saw what it should (report.json `capture`). ---
 
 /// How many of each event the capture received: a test (and the report) check that the
@@ -390,5 +424,33 @@ mod tests {
         );
         let json = serde_json::to_value(&h).unwrap();
         assert_eq!(json["set-cookie"], "a=1\nb=2");
+    }
+
+    #[test]
+    fn cookies_are_read_once_the_browsers_way() {
+        let mut h = Headers::new();
+        h.push("Cookie", "a=1; b=x=y;c; d=\"q\"");
+        h.push("Cookie", "AWSALB=z");
+        assert_eq!(
+            h.cookies(),
+            [
+                ("a", "1"),
+                ("b", "x=y"),
+                ("", "c"),
+                ("d", "\"q\""),
+                ("AWSALB", "z")
+            ]
+            .map(|(n, v)| (n.to_string(), v.to_string()))
+        );
+        let c =
+            parse_set_cookie("AWSALB=abc; Expires=Wed, 03 Dec 2025 10:00:00 GMT; Path=/; HttpOnly")
+                .unwrap();
+        assert_eq!(
+            (c.name(), c.value(), c.path()),
+            ("AWSALB", "abc", Some("/"))
+        );
+        assert_eq!(c.http_only(), Some(true));
+        assert!(c.expires_datetime().is_some());
+        assert!(parse_set_cookie("no pair here").is_none());
     }
 }

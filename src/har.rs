@@ -1310,53 +1310,38 @@ fn name_values(h: &Headers) -> Vec<NameValue> {
 }
 
 fn request_cookies(h: &Headers) -> Vec<Cookie> {
-    h.get_all("cookie")
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| {
-            let pair = pair.trim();
-            if pair.is_empty() {
-                return None;
-            }
-            let (n, v) = pair.split_once('=').unwrap_or(("", pair));
-            Some(Cookie {
-                name: n.trim().to_string(),
-                value: v.trim().to_string(),
-                ..Default::default()
-            })
+    h.cookies()
+        .into_iter()
+        .map(|(name, value)| Cookie {
+            name,
+            value,
+            ..Default::default()
         })
         .collect()
 }
 
 fn response_cookies(h: &Headers) -> Vec<Cookie> {
     h.get_all("set-cookie")
-        .map(|line| {
-            let mut parts = line.split(';');
-            let first = parts.next().unwrap_or("").trim();
-            let (n, v) = first.split_once('=').unwrap_or(("", first));
-            let mut c = Cookie {
-                name: n.trim().to_string(),
-                value: v.trim().to_string(),
+        .map(|line| match crate::exchange::parse_set_cookie(line) {
+            Some(c) => Cookie {
+                name: c.name().to_string(),
+                value: c.value().to_string(),
+                path: c.path().map(str::to_string),
+                domain: c.domain().map(str::to_string),
+                // HAR wants ISO 8601; Set-Cookie carries an HTTP date.
+                expires: c.expires_datetime().and_then(|t| {
+                    chrono::DateTime::<chrono::Utc>::from_timestamp(t.unix_timestamp(), 0)
+                        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+                }),
+                http_only: c.http_only().filter(|h| *h),
+                secure: c.secure().filter(|s| *s),
                 ..Default::default()
-            };
-            for attr in parts {
-                let (k, v) = attr.split_once('=').unwrap_or((attr, ""));
-                let v = v.trim().to_string();
-                match k.trim().to_ascii_lowercase().as_str() {
-                    "path" => c.path = Some(v),
-                    "domain" => c.domain = Some(v),
-                    // HAR wants ISO 8601; Set-Cookie carries an HTTP date.
-                    "expires" => {
-                        c.expires = httpdate::parse_http_date(&v).ok().map(|t| {
-                            chrono::DateTime::<chrono::Utc>::from(t)
-                                .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
-                        })
-                    }
-                    "httponly" => c.http_only = Some(true),
-                    "secure" => c.secure = Some(true),
-                    _ => {}
-                }
-            }
-            c
+            },
+            // No `name=value`: kept as a nameless value, as the line says.
+            None => Cookie {
+                value: line.split(';').next().unwrap_or("").trim().to_string(),
+                ..Default::default()
+            },
         })
         .collect()
 }

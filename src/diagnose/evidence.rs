@@ -68,13 +68,9 @@ pub fn cap(mut evidence: Vec<Evidence>) -> Vec<Evidence> {
 /// `name=value` pairs of every `Cookie` request header.
 pub fn request_cookies(r: &Record) -> Vec<(String, String)> {
     r.request_headers
-        .get_all("cookie")
-        .flat_map(|line| line.split(';'))
-        .filter_map(|pair| {
-            let (n, v) = pair.split_once('=')?;
-            let n = n.trim();
-            (!n.is_empty()).then(|| (n.to_string(), v.trim().to_string()))
-        })
+        .cookies()
+        .into_iter()
+        .filter(|(n, _)| !n.is_empty())
         .collect()
 }
 
@@ -90,13 +86,10 @@ pub fn set_cookies(r: &Record) -> Vec<SetCookie> {
     header_lines(&r.response_headers, "set-cookie")
         .into_iter()
         .filter_map(|line| {
-            let v = line.split_once(": ")?.1;
-            let first = v.split(';').next()?;
-            let (n, val) = first.split_once('=')?;
-            let n = n.trim();
-            (!n.is_empty()).then(|| SetCookie {
-                name: n.to_string(),
-                value: val.trim().to_string(),
+            let c = crate::exchange::parse_set_cookie(line.split_once(": ")?.1)?;
+            (!c.name().is_empty()).then(|| SetCookie {
+                name: c.name().to_string(),
+                value: c.value().to_string(),
                 line: line.clone(),
             })
         })

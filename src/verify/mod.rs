@@ -285,15 +285,15 @@ pub fn attempt_of(ex: &Exchange, label: &str, dist: Option<&Distribution>) -> ve
         tool_limit: ex.failure.as_ref().and_then(|f| f.tool_limit.clone()),
         sent_cookies: ex
             .request_headers
-            .get_all("cookie")
-            .flat_map(jar::parse_cookie_header)
+            .cookies()
+            .into_iter()
             .map(|(n, v)| (n, fingerprint(&v)))
             .collect(),
         set_cookies: ex
             .response_headers
             .get_all("set-cookie")
-            .filter_map(jar::set_cookie_name_value)
-            .map(|(n, v)| (n, fingerprint(&v)))
+            .filter_map(crate::exchange::parse_set_cookie)
+            .map(|c| (c.name().to_string(), fingerprint(c.value())))
             .collect(),
         url_fp: fingerprint(&ex.url),
     }
