@@ -7,8 +7,22 @@
 
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+    strum::IntoStaticStr,
+    strum::Display,
+    strum::VariantArray,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum AssetKind {
     Js,
     Css,
@@ -24,24 +38,9 @@ pub enum AssetKind {
 }
 
 impl AssetKind {
+    /// The report's name (`js`, `font`, ...), derived like serde's.
     pub fn as_str(self) -> &'static str {
-        match self {
-            AssetKind::Js => "js",
-            AssetKind::Css => "css",
-            AssetKind::Font => "font",
-            AssetKind::Image => "image",
-            AssetKind::Avatar => "avatar",
-            AssetKind::Html => "html",
-            AssetKind::Rest => "rest",
-            AssetKind::Websocket => "websocket",
-            AssetKind::Other => "other",
-        }
-    }
-}
-
-impl std::fmt::Display for AssetKind {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
+        self.into()
     }
 }
 

@@ -18,12 +18,26 @@ use crate::exchange::Headers;
 
 /// Who reported the cache outcome.
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize, schemars::JsonSchema,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Default,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+    strum::IntoStaticStr,
+    strum::Display,
+    strum::VariantArray,
 )]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum Provider {
     /// `X-Cache: ... from cloudfront`, `X-Amz-Cf-Pop`, `Via: ... (CloudFront)`, `Server-Timing: cdn-cache-*`.
     #[serde(rename = "cloudfront")]
+    #[strum(serialize = "cloudfront")]
     CloudFront,
     /// RFC 9211 `Cache-Status`.
     CacheStatus,
@@ -42,6 +56,7 @@ pub enum Provider {
     TieredVarnish,
     /// Apache httpd mod_cache: `X-Cache: HIT from host` with `X-Cache-Detail`.
     #[serde(rename = "apache")]
+    #[strum(serialize = "apache")]
     ApacheModCache,
     /// Squid: `X-Cache: HIT from host`, `X-Cache-Lookup`, `Via: ... (squid/5.7)`.
     Squid,
@@ -61,9 +76,23 @@ pub enum Provider {
 
 /// What the cache closest to the user did with the request.
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize, schemars::JsonSchema,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Default,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+    strum::IntoStaticStr,
+    strum::Display,
+    strum::EnumString,
+    strum::VariantArray,
 )]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum CacheOutcome {
     /// Served from cache without contacting the origin.
     Hit,
@@ -96,22 +125,9 @@ pub enum CacheOutcome {
 
 impl CacheOutcome {
     /// Stable short name (the serde name), for tables.
+    /// The report's name (`hit`, `refresh_hit`, ...), derived like serde's.
     pub fn as_str(self) -> &'static str {
-        match self {
-            CacheOutcome::Hit => "hit",
-            CacheOutcome::RefreshHit => "refresh_hit",
-            CacheOutcome::Miss => "miss",
-            CacheOutcome::Error => "error",
-            CacheOutcome::Bypass => "bypass",
-            CacheOutcome::Expired => "expired",
-            CacheOutcome::Stale => "stale",
-            CacheOutcome::Redirect => "redirect",
-            CacheOutcome::Generated => "generated",
-            CacheOutcome::LimitExceeded => "limit_exceeded",
-            CacheOutcome::Denied => "denied",
-            CacheOutcome::Other => "other",
-            CacheOutcome::None => "none",
-        }
+        self.into()
     }
 
     /// The response came out of a cache (fresh, revalidated or stale).
@@ -178,36 +194,9 @@ impl Provider {
         }
     }
 
+    /// The report's name (`cloudfront`, `apache`, ...), derived like serde's.
     pub fn as_str(self) -> &'static str {
-        match self {
-            Provider::CloudFront => "cloudfront",
-            Provider::CacheStatus => "cache_status",
-            Provider::Cloudflare => "cloudflare",
-            Provider::Fastly => "fastly",
-            Provider::Akamai => "akamai",
-            Provider::AzureFrontDoor => "azure_front_door",
-            Provider::Varnish => "varnish",
-            Provider::TieredVarnish => "tiered_varnish",
-            Provider::ApacheModCache => "apache",
-            Provider::Squid => "squid",
-            Provider::Vercel => "vercel",
-            Provider::XCacheGeneric => "x_cache_generic",
-            Provider::Nginx => "nginx",
-            Provider::AgeOnly => "age_only",
-            Provider::None => "none",
-        }
-    }
-}
-
-impl std::fmt::Display for CacheOutcome {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl std::fmt::Display for Provider {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
+        self.into()
     }
 }
 

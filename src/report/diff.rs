@@ -17,7 +17,7 @@ use std::fmt::Write;
 use serde::Serialize;
 
 use super::Report;
-use super::terminal::{grouped_sequences, verdict_str};
+use super::terminal::grouped_sequences;
 use crate::classify::Record;
 use crate::diagnose::{Finding, Severity};
 use crate::verify::BehaviorReport;
@@ -284,7 +284,7 @@ fn representatives(report: &Report) -> BTreeMap<String, &Record> {
 
 fn side(b: &BehaviorReport) -> BehaviorSide {
     BehaviorSide {
-        verdict: verdict_str(b.verdict),
+        verdict: b.verdict.to_string(),
         pass: b.pass,
         sequences: grouped_sequences(b.sequences.iter().map(|s| s.statuses.as_slice()), 4),
     }
@@ -330,8 +330,8 @@ pub fn diff(a: &Report, b: &Report) -> Diff {
             let y = after.unwrap();
             regressions.push(format!(
                 "behavior {p}: {} -> {} ({})",
-                verdict_str(before.unwrap().verdict),
-                verdict_str(y.verdict),
+                before.unwrap().verdict,
+                y.verdict,
                 y.reason
             ));
         }

@@ -14,7 +14,7 @@ use std::path::Path;
 use minijinja::Environment;
 use serde::Serialize;
 
-use super::terminal::{outcome_word, sorted_findings, status_letter, verdict_str};
+use super::terminal::{outcome_word, sorted_findings, status_letter};
 use super::{ExportContext, Exporter, Report};
 use crate::classify::Record;
 
@@ -364,7 +364,7 @@ fn view(report: &Report, out_dir: &Path) -> View {
                 .ok()
                 .and_then(|v| v.as_str().map(str::to_string))
                 .unwrap_or_default(),
-            verdict: verdict_str(b.verdict),
+            verdict: b.verdict.to_string(),
             pass: b.pass,
             reason: b.reason.clone(),
             findings: b
@@ -387,7 +387,7 @@ fn view(report: &Report, out_dir: &Path) -> View {
                 .map(|q| SequenceView {
                     url: q.url.clone(),
                     short: super::table::short_url(&q.url, 80),
-                    verdict: verdict_str(q.verdict),
+                    verdict: q.verdict.to_string(),
                     cells: q
                         .statuses
                         .iter()

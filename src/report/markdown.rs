@@ -4,7 +4,7 @@
 
 use std::fmt::Write;
 
-use super::terminal::{grouped_sequences, outcome_word, sorted_findings, verdict_str};
+use super::terminal::{grouped_sequences, outcome_word, sorted_findings};
 use super::{ExportContext, Exporter, Report};
 use crate::diagnose::Severity;
 
@@ -122,7 +122,7 @@ pub fn to_markdown(report: &Report) -> String {
                     code(&seqs)
                 },
                 if b.pass { "✅" } else { "❌" },
-                verdict_str(b.verdict),
+                b.verdict,
                 cell(&b.reason)
             );
         }

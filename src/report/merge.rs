@@ -231,13 +231,7 @@ fn combine_behavior(runs: Vec<(String, BehaviorReport)>) -> BehaviorReport {
         lead.reason.clone()
     } else {
         runs.iter()
-            .map(|(l, b)| {
-                format!(
-                    "[{l}] {}: {}",
-                    super::terminal::verdict_str(b.verdict),
-                    b.reason
-                )
-            })
+            .map(|(l, b)| format!("[{l}] {}: {}", b.verdict, b.reason))
             .collect::<Vec<_>>()
             .join("; ")
     };

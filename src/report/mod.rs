@@ -360,3 +360,35 @@ pub fn write_atomically_with(
     std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use strum::VariantArray;
+
+    /// Every name the report's enums print (tables, HTML, metrics) is the one report.json holds:
+    /// both are derived, and this keeps the two derivations in step.
+    fn same_names<T: VariantArray + serde::Serialize + Into<&'static str> + Copy>() {
+        for v in T::VARIANTS {
+            let serde = serde_json::to_value(v).unwrap();
+            let name: &'static str = (*v).into();
+            assert_eq!(serde.as_str(), Some(name));
+        }
+    }
+
+    #[test]
+    fn printed_enum_names_are_the_reports() {
+        same_names::<crate::classify::AssetKind>();
+        same_names::<crate::classify::CacheOutcome>();
+        same_names::<crate::classify::Provider>();
+        same_names::<crate::diagnose::Severity>();
+        same_names::<crate::verify::Verdict>();
+        assert_eq!(crate::verify::Verdict::NeverHits.to_string(), "NEVER_HITS");
+        assert_eq!(
+            "refresh_hit".parse::<crate::classify::CacheOutcome>(),
+            Ok(crate::classify::CacheOutcome::RefreshHit)
+        );
+        assert_eq!(crate::verify::verdict::letter_for_word("refresh_hit"), "R");
+        assert_eq!(crate::verify::verdict::letter_for_word("failed"), "!");
+        assert_eq!(crate::verify::verdict::letter_for_word("tool-limit"), "?");
+    }
+}

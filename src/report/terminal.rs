@@ -13,7 +13,6 @@ use owo_colors::OwoColorize;
 
 use super::Report;
 use crate::diagnose::{Finding, Severity};
-use crate::verify::Verdict;
 
 /// How many findings the concise view lists.
 pub const TOP_FINDINGS: usize = 5;
@@ -119,14 +118,6 @@ pub fn grouped_sequences<'a>(
 /// The letter of one normalized status word (the same alphabet as verify's tables).
 pub fn status_letter(status: &str) -> &'static str {
     crate::verify::verdict::letter_for_word(status)
-}
-
-/// `NEVER_HITS`, as in report.json.
-pub fn verdict_str(v: Verdict) -> String {
-    serde_json::to_value(v)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_string))
-        .unwrap_or_else(|| format!("{v:?}"))
 }
 
 /// The overall outcome word: PASS, FAIL, or INCOMPLETE (the run could not do its whole job).
@@ -254,9 +245,9 @@ fn behaviors_table(report: &Report, color: bool) -> String {
     for b in &report.behaviors {
         let seqs = grouped_sequences(b.sequences.iter().map(|s| s.statuses.as_slice()), 3);
         let verdict = if b.pass {
-            (format!("ok {}", verdict_str(b.verdict)), Tone::Good)
+            (format!("ok {}", b.verdict), Tone::Good)
         } else {
-            (format!("FAIL {}", verdict_str(b.verdict)), Tone::Bad)
+            (format!("FAIL {}", b.verdict), Tone::Bad)
         };
         rows.push(vec![
             (truncate(&b.pattern, 40), Tone::Plain),

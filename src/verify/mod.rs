@@ -38,8 +38,21 @@ use crate::error::UserError;
 use crate::exchange::Exchange;
 use crate::redact::Redactor;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+    strum::IntoStaticStr,
+    strum::Display,
+    strum::VariantArray,
+)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[strum(serialize_all = "SCREAMING_SNAKE_CASE")]
 pub enum Verdict {
     /// Miss, then Hit within the repeats.
     Hits,
@@ -62,13 +75,7 @@ pub enum Verdict {
 impl Verdict {
     /// `HITS`, `NEVER_HITS`, ... (the serde name).
     pub fn as_str(self) -> &'static str {
-        verdict::verdict_name(self)
-    }
-}
-
-impl std::fmt::Display for Verdict {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
+        self.into()
     }
 }
 

@@ -130,19 +130,7 @@ pub fn letter_for_word(word: &str) -> &'static str {
     match word {
         "absent" => ".",
         "failed" => "!",
-        "hit" => "H",
-        "refresh_hit" => "R",
-        "stale" => "S",
-        "miss" => "M",
-        "expired" => "X",
-        "bypass" => "B",
-        "error" => "E",
-        "limit_exceeded" => "L",
-        "redirect" => "D",
-        "generated" => "G",
-        "denied" => "Z",
-        "none" => "-",
-        _ => "?",
+        _ => word.parse::<CacheOutcome>().map_or("?", letter),
     }
 }
 
@@ -849,19 +837,6 @@ fn severity(v: Verdict) -> u8 {
     }
 }
 
-pub fn verdict_name(v: Verdict) -> &'static str {
-    match v {
-        Verdict::Hits => "HITS",
-        Verdict::Warm => "WARM",
-        Verdict::NeverHits => "NEVER_HITS",
-        Verdict::Bypass => "BYPASS",
-        Verdict::Leak => "LEAK",
-        Verdict::Error => "ERROR",
-        Verdict::NoCdn => "NO_CDN",
-        Verdict::Inconclusive => "INCONCLUSIVE",
-    }
-}
-
 /// A behavior's verdict from its URLs' verdicts: the worst one, with its first URL's reason and
 /// how many URLs share it.
 pub fn aggregate(per_url: &[Judgement]) -> Judgement {
@@ -934,13 +909,13 @@ pub fn aggregate(per_url: &[Judgement]) -> Judgement {
         format!(
             "{same} of {} URLs {}: {told}",
             per_url.len(),
-            verdict_name(worst.verdict),
+            worst.verdict.as_str(),
         )
     };
     if !others.is_empty() {
         let o: Vec<String> = others
             .iter()
-            .map(|(v, n)| format!("{n} {}", verdict_name(*v)))
+            .map(|(v, n)| format!("{n} {}", v.as_str()))
             .collect();
         reason.push_str(&format!(" (others: {})", o.join(", ")));
     }
