@@ -173,7 +173,9 @@ fn websocket_handshakes_are_captured_with_status_headers_frames_and_refusals() {
             "{frames:?}"
         );
         // capture.har carries them as DevTools does, and reads back the same.
-        let har = serde_json::to_string(&cdnprobe::har::export(&exchanges, |_| None)).unwrap();
+        let mut har = Vec::new();
+        cdnprobe::har::write_json(&mut har, &exchanges, |_| None).unwrap();
+        let har = String::from_utf8(har).unwrap();
         let back = cdnprobe::har::import(&har).unwrap();
         let again = back.iter().find(|e| e.url == ws_url).unwrap();
         assert_eq!(again.websocket.as_ref().unwrap().messages.len(), 3);
