@@ -334,6 +334,15 @@ impl Exchange {
     }
 }
 
+/// `host[:port]` of a URL, as distributions, the jar and the findings compare hosts.
+pub fn host_port(url: &url::Url) -> Option<String> {
+    let host = url.host_str()?;
+    Some(match url.port() {
+        Some(p) => format!("{host}:{p}"),
+        None => host.to_string(),
+    })
+}
+
 // --- Cookies: the one reading of `Cookie` and `Set-Cookie` headers. ---
 
 /// The `(name, value)` pairs of one `Cookie` request header value, in order, each as written

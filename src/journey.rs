@@ -191,7 +191,7 @@ pub async fn run_journey(
                 other => {
                     let expected_host = url::Url::parse(&journey.base_url)
                         .ok()
-                        .and_then(|u| crate::classify::edge::host_port(&u))
+                        .and_then(|u| crate::exchange::host_port(&u))
                         .unwrap_or_default();
                     let login = crate::browser::login::detect(&page, &expected_host).await;
                     UserError::Step {

@@ -48,7 +48,7 @@ async fn diagnose_lab(
         };
         let mut d = Distribution::new(
             lab.behaviors(product),
-            cdnprobe::classify::edge::host_port(&lab.edge_url(product)),
+            cdnprobe::exchange::host_port(&lab.edge_url(product)),
         );
         d.behavior_header = Some(HEADER.into());
         dists.push(d);

@@ -8,9 +8,10 @@ mod common;
 use std::collections::{BTreeMap, HashMap};
 
 use assert_cmd::Command;
+use cdnprobe::classify::Distribution;
 use cdnprobe::classify::Record;
-use cdnprobe::classify::{Distribution, edge::host_port};
 use cdnprobe::exchange::Exchange;
+use cdnprobe::exchange::host_port;
 use cdnprobe::journey::{Journey, bundled_journeys, capture_journeys};
 use cdnprobe::lab::{self, Fault, Lab, LabOptions, Product, Topology};
 use cdnprobe::progress::Progress;

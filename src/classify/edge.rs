@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::classify::Provider;
 use crate::cloudfront::{Behavior, BehaviorSet, ttl};
-use crate::exchange::Exchange;
+use crate::exchange::{Exchange, host_port};
 
 /// The distribution being probed: its behaviors and the hosts (`host[:port]`) it answers for.
 #[derive(Debug, Clone)]
@@ -43,15 +43,6 @@ pub struct ProductHost {
     /// `host[:port]`.
     pub host: String,
     pub why: String,
-}
-
-/// `host[:port]` of a URL, as used in `Distribution::hosts`.
-pub fn host_port(url: &url::Url) -> Option<String> {
-    let host = url.host_str()?;
-    Some(match url.port() {
-        Some(p) => format!("{host}:{p}"),
-        None => host.to_string(),
-    })
 }
 
 impl Distribution {

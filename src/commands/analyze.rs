@@ -24,7 +24,7 @@ pub fn page_hosts(exchanges: &[Exchange]) -> Vec<String> {
     let host = |ex: &Exchange| {
         url::Url::parse(&ex.url)
             .ok()
-            .and_then(|u| crate::classify::edge::host_port(&u))
+            .and_then(|u| crate::exchange::host_port(&u))
     };
     let mut hosts: Vec<String> = Vec::new();
     let mut pages_seen: Vec<&str> = Vec::new();

@@ -14,10 +14,10 @@ pub mod run;
 pub mod schema;
 
 use crate::classify::Distribution;
-use crate::classify::edge::host_port;
 use crate::cli::{self, DistributionArgs};
 use crate::cloudfront::{BehaviorSet, load};
 use crate::error::UserError;
+use crate::exchange::host_port;
 
 /// Run a parsed command line; returns the exit code. Errors are the caller's to print (exit 2).
 pub async fn dispatch(cli: cli::Cli) -> anyhow::Result<i32> {

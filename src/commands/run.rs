@@ -148,10 +148,7 @@ pub async fn lab_target(args: &RunArgs) -> anyhow::Result<Target> {
             _ => Product::Jira,
         };
         let edge = lab.edge_url(product);
-        let mut dist = Distribution::new(
-            lab.behaviors(product),
-            crate::classify::edge::host_port(&edge),
-        );
+        let mut dist = Distribution::new(lab.behaviors(product), crate::exchange::host_port(&edge));
         dist.behavior_header = args.distribution.behavior_header.clone();
         dist.target_why = format!("the embedded lab's {} edge", product.name());
         dists.push(dist);
@@ -229,7 +226,7 @@ pub fn site_target(args: &RunArgs) -> Result<Target, UserError> {
         journeys
             .iter()
             .filter_map(|j| url::Url::parse(&j.base_url).ok())
-            .filter_map(|u| crate::classify::edge::host_port(&u)),
+            .filter_map(|u| crate::exchange::host_port(&u)),
     )?;
     dist.target_why = "the host of the target URL (the journeys' base URL)".into();
     let dists = vec![dist];

@@ -132,7 +132,7 @@ pub fn is_authenticated(r: &Record) -> bool {
 pub fn host_of(r: &Record) -> String {
     url::Url::parse(&r.url)
         .ok()
-        .and_then(|u| crate::classify::edge::host_port(&u))
+        .and_then(|u| crate::exchange::host_port(&u))
         .unwrap_or_default()
 }
 

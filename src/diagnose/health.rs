@@ -60,14 +60,14 @@ pub fn health_url(base: &str, context_path: Option<&str>) -> Option<url::Url> {
 
 /// The last `Cookie` header the browser sent to `url`'s host and port (the journey's session).
 pub fn journey_cookie(exchanges: &[Exchange], url: &url::Url) -> Option<String> {
-    let want = crate::classify::edge::host_port(url)?;
+    let want = crate::exchange::host_port(url)?;
     exchanges
         .iter()
         .rev()
         .filter(|ex| {
             url::Url::parse(&ex.url)
                 .ok()
-                .and_then(|u| crate::classify::edge::host_port(&u))
+                .and_then(|u| crate::exchange::host_port(&u))
                 .is_some_and(|h| h.eq_ignore_ascii_case(&want))
         })
         .find_map(|ex| ex.request_headers.get("cookie").map(str::to_string))

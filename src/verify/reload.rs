@@ -110,7 +110,7 @@ fn cover(
         if let Ok(u) = url::Url::parse(&ex.url) {
             let b = busters
                 .get(&(
-                    crate::classify::edge::host_port(&u).unwrap_or_default(),
+                    crate::exchange::host_port(&u).unwrap_or_default(),
                     u.path().to_string(),
                 ))
                 .cloned()

@@ -22,9 +22,10 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use crate::classify::{self, AssetKind, Distribution, edge::host_port};
+use crate::classify::{self, AssetKind, Distribution};
 use crate::cloudfront::Expect;
 use crate::exchange::Exchange;
+use crate::exchange::host_port;
 
 /// Query parameter names used as cache busters (jQuery `_`, ExtJS `_dc`, and the usual others).
 const BUSTER_NAMES: &[&str] = &[
