@@ -26,6 +26,15 @@ pub struct Distribution {
     pub behavior_header: Option<String>,
 }
 
+/// The behavior serving a URL: its place in the distribution's order, the behavior, and its
+/// effective pattern (context path included).
+#[derive(Debug, Clone)]
+pub struct Serving<'a> {
+    pub index: usize,
+    pub behavior: &'a Behavior,
+    pub pattern: String,
+}
+
 /// The edge's expected treatment of one response under its behavior.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct EdgeTreatment {
@@ -134,13 +143,17 @@ impl Distribution {
     }
 
     /// The behavior serving `url`: its index, the behavior, and its effective pattern.
-    pub fn behavior_for(&self, url: &str) -> Option<(usize, &Behavior, String)> {
+    pub fn behavior_for(&self, url: &str) -> Option<Serving<'_>> {
         let u = url::Url::parse(url).ok()?;
         if !matches!(u.scheme(), "http" | "https" | "ws" | "wss") || !self.serves(&u) {
             return None;
         }
-        let (idx, b) = self.behaviors.matching(u.path());
-        Some((idx, b, self.behaviors.effective_pattern(idx)))
+        let (index, behavior) = self.behaviors.matching(u.path());
+        Some(Serving {
+            index,
+            behavior,
+            pattern: self.behaviors.effective_pattern(index),
+        })
     }
 
     /// What the edge should do with this exchange's response, by the TTL rules.
@@ -148,7 +161,7 @@ impl Distribution {
     /// `None` when another cache (Varnish, nginx, ...) answered: CloudFront's TTL rules do not say
     /// what it stores.
     pub fn edge_treatment(&self, ex: &Exchange, answered_by: Provider) -> Option<EdgeTreatment> {
-        let (_, behavior, _) = self.behavior_for(&ex.url)?;
+        let Serving { behavior, .. } = self.behavior_for(&ex.url)?;
         self.treatment_under(behavior, ex, answered_by)
     }
 
@@ -217,12 +230,12 @@ mod tests {
             BehaviorSet::seed_default(),
             ["jira.example.com".to_string()],
         );
-        let (_, _, p) = d
+        let Serving { pattern: p, .. } = d
             .behavior_for("https://jira.example.com/s/abc/_/download/batch.js?locale=en-US")
             .unwrap();
         assert_eq!(p, "/s/*");
         assert!(d.behavior_for("https://fonts.other.com/s/x.woff").is_none());
-        let (_, b, _) = d
+        let Serving { behavior: b, .. } = d
             .behavior_for("https://jira.example.com/secure/Dashboard.jspa")
             .unwrap();
         assert!(b.is_default);

@@ -13,5 +13,5 @@ pub mod record;
 pub use asset::{AssetKind, asset_kind, is_dynamic, is_static};
 pub use cache_status::{CacheOutcome, CacheStatus, Provider, parse as parse_cache_status};
 pub use cors::{CorsOutcome, cors_outcome};
-pub use edge::{Distribution, EdgeTreatment};
+pub use edge::{Distribution, EdgeTreatment, Serving};
 pub use record::{Classification, Record, Served};

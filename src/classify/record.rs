@@ -8,8 +8,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{AssetKind, CacheStatus, Distribution, EdgeTreatment};
-use crate::cloudfront::Behavior;
+use super::{AssetKind, CacheStatus, Distribution, EdgeTreatment, Serving};
 use crate::exchange::Exchange;
 
 /// Which distribution and behavior serve a record: indexes into the distributions the record was
@@ -73,18 +72,18 @@ impl Record {
     /// first one whose hosts and behaviors take its URL serves it.
     pub fn classify(exchange: Exchange, dists: &[Distribution]) -> Record {
         let cache = super::parse_cache_status(&exchange.response_headers);
-        let found = dists.iter().enumerate().find_map(|(d, dist)| {
-            dist.behavior_for(&exchange.url)
-                .map(|(b, behavior, pattern)| (d, dist, b, behavior, pattern))
-        });
+        let found = dists
+            .iter()
+            .enumerate()
+            .find_map(|(d, dist)| dist.behavior_for(&exchange.url).map(|s| (d, dist, s)));
         let (served, behavior, edge_treatment, observed_behavior) = match found {
-            Some((d, dist, b, behavior, pattern)) => (
+            Some((d, dist, s)) => (
                 Some(Served {
                     distribution: d,
-                    behavior: b,
+                    behavior: s.index,
                 }),
-                Some(pattern),
-                dist.treatment_under(behavior, &exchange, cache.provider),
+                Some(s.pattern),
+                dist.treatment_under(s.behavior, &exchange, cache.provider),
                 dist.observed_behavior(&exchange),
             ),
             None => (None, None, None, None),
@@ -111,21 +110,19 @@ impl Record {
 
     /// The behavior serving this record among `dists` (the list it was classified against):
     /// index, behavior, effective pattern.
-    pub fn served_by<'a>(
-        &self,
-        dists: &'a [Distribution],
-    ) -> Option<(usize, &'a Behavior, String)> {
+    pub fn served_by<'a>(&self, dists: &'a [Distribution]) -> Option<Serving<'a>> {
         let s = self.class.served?;
         let dist = dists.get(s.distribution)?;
         let behavior = dist.behaviors.behaviors.get(s.behavior)?;
-        Some((
-            s.behavior,
+        Some(Serving {
+            index: s.behavior,
             behavior,
-            self.class
+            pattern: self
+                .class
                 .behavior
                 .clone()
                 .unwrap_or_else(|| dist.behaviors.effective_pattern(s.behavior)),
-        ))
+        })
     }
 }
 

@@ -155,10 +155,10 @@ mod tests {
             ]
         );
         assert_eq!(d.behavior_header.as_deref(), Some("X-Lab-Behavior"));
-        let (_, _, p) = d
+        let s = d
             .behavior_for("https://cdn.example.com/jira/s/x/batch.js")
             .unwrap();
-        assert_eq!(p, "/jira/s/*");
+        assert_eq!(s.pattern, "/jira/s/*");
     }
 
     #[test]

@@ -12,6 +12,7 @@ use super::evidence::{
 use super::headers::{distinct_urls, misses, treatment_line};
 use super::{Ctx, Evidence, Finding, ids};
 use crate::classify::Record;
+use crate::classify::Serving;
 use crate::cloudfront::cache_key;
 
 /// Distinct values in first-seen order.
@@ -57,7 +58,7 @@ pub fn set_cookie_on_cacheable(ctx: &Ctx) -> Vec<Finding> {
             let forwards = rs
                 .first()
                 .and_then(|r| ctx.behavior(r))
-                .map(|(_, b, _)| !b.origin_forward.cookies.is_none());
+                .map(|Serving { behavior: b, .. }| !b.origin_forward.cookies.is_none());
             let mut f = ids::SET_COOKIE_ON_CACHEABLE.finding(
                 behavior.clone(),
                 format!(
@@ -92,7 +93,11 @@ pub fn rotating_cookie_in_key(ctx: &Ctx) -> Vec<Finding> {
     }
     let mut out = Vec::new();
     let groups = super::evidence::group_by(ctx.records.iter().filter(|r| fresh(r)), |r| {
-        let (idx, b, _) = ctx.behavior(r)?;
+        let Serving {
+            index: idx,
+            behavior: b,
+            ..
+        } = ctx.behavior(r)?;
         (!b.key.cookies.is_none() && b.can_store() && b.caches_method(&r.method))
             .then(|| (ctx.host(r), idx))
     });
@@ -103,7 +108,9 @@ pub fn rotating_cookie_in_key(ctx: &Ctx) -> Vec<Finding> {
         by_host.entry(ctx.host(r)).or_default().push(r);
     }
     for ((host, _idx), rs) in groups {
-        let (_, behavior, pattern) = ctx.behavior(rs[0]).expect("grouped by behavior");
+        let Serving {
+            behavior, pattern, ..
+        } = ctx.behavior(rs[0]).expect("grouped by behavior");
         let same_host: &[&Record] = by_host.get(&host).map(Vec::as_slice).unwrap_or(&[]);
         let sent: Vec<Vec<(String, String)>> = rs.iter().map(|r| request_cookies(r)).collect();
         let set: Vec<Vec<super::evidence::SetCookie>> =
@@ -236,7 +243,7 @@ pub fn session_cookie_cached(ctx: &Ctx) -> Vec<Finding> {
                     && !set_cookie_kept_out(r)
                     && ctx
                         .behavior(r)
-                        .is_some_and(|(_, b, _)| !b.origin_forward.cookies.is_none())))
+                        .is_some_and(|s| !s.behavior.origin_forward.cookies.is_none())))
     });
     super::evidence::group_by(hits, |r| Some(r.class.behavior.clone()))
         .into_iter()

@@ -6,6 +6,7 @@ use super::evidence::{
 use super::headers::distinct_urls;
 use super::{Ctx, Finding, ids};
 use crate::classify::Record;
+use crate::classify::Serving;
 use crate::classify::{AssetKind, CacheOutcome};
 
 fn failure_lines(r: &Record) -> Vec<String> {
@@ -247,7 +248,7 @@ pub fn cors_blocked(ctx: &Ctx) -> Vec<Finding> {
             let no_origin = rs
                 .first()
                 .and_then(|r| ctx.behavior(r))
-                .filter(|(_, b, _)| !b.forwards_header("origin"));
+                .filter(|Serving { behavior: b, .. }| !b.forwards_header("origin"));
             let fonts = rs.iter().filter(|r| r.class.asset_kind == AssetKind::Font).count();
             let mut f = ids::CORS_BLOCKED.finding(
                 behavior.clone(),
@@ -257,7 +258,7 @@ pub fn cors_blocked(ctx: &Ctx) -> Vec<Finding> {
                     fonts,
                     missing.join(", "),
                     match no_origin {
-                        Some((_, _, p)) => format!(
+                        Some(Serving { pattern: p, .. }) => format!(
                             " {p} does not forward the Origin header, so the origin never sees it and never answers with Access-Control-Allow-Origin (and a cached answer for one origin is served to all)."
                         ),
                         None => String::new(),
@@ -335,7 +336,7 @@ pub fn cors_origin_not_in_key(ctx: &Ctx) -> Vec<Finding> {
             let keyed = rs
                 .first()
                 .and_then(|r| ctx.behavior(r))
-                .map(|(_, b, p)| {
+                .map(|Serving { behavior: b, pattern: p, .. }| {
                     if b.key.headers.contains_header("origin") {
                         format!(" {p} has Origin in its cache key: another cache in front may be the one ignoring it.")
                     } else if b.forwards_header("origin") {

@@ -10,6 +10,7 @@ use std::time::SystemTime;
 use super::evidence::{cache_lines, cap, ev, group_by, plural, response_lines};
 use super::{Ctx, Finding, ids};
 use crate::classify::Record;
+use crate::classify::Serving;
 use crate::classify::is_static;
 use crate::cloudfront::ttl::CacheControl;
 
@@ -84,7 +85,7 @@ pub fn expires_before_date(ctx: &Ctx) -> Vec<Finding> {
             && expires_already_stale(r)
             && CacheControl::parse(&r.response_headers).no_cache.is_none()
             // MinTTL > 0 stores it anyway: nothing is lost at the edge.
-            && ctx.behavior(r).is_none_or(|(_, b, _)| b.ttl.min == 0)
+            && ctx.behavior(r).is_none_or(|Serving { behavior: b, .. }| b.ttl.min == 0)
     });
     group_by(hits, |r| Some(r.class.behavior.clone()))
         .into_iter()
@@ -118,7 +119,9 @@ pub fn no_cache_on_static(ctx: &Ctx) -> Vec<Finding> {
         ctx.cacheable(r)
             && is_static(r.class.asset_kind)
             && CacheControl::parse(&r.response_headers).no_cache.is_some()
-            && ctx.behavior(r).is_none_or(|(_, b, _)| b.ttl.min == 0)
+            && ctx
+                .behavior(r)
+                .is_none_or(|Serving { behavior: b, .. }| b.ttl.min == 0)
     });
     group_by(hits, |r| Some(r.class.behavior.clone()))
         .into_iter()
@@ -167,7 +170,7 @@ pub fn vary_unforwarded(ctx: &Ctx) -> Vec<Finding> {
         if !ctx.cacheable(r) || !r.class.edge_treatment.as_ref().is_some_and(|t| t.store) {
             continue;
         }
-        let Some((_, b, _)) = ctx.behavior(r) else {
+        let Some(Serving { behavior: b, .. }) = ctx.behavior(r) else {
             continue;
         };
         for n in vary_names(r) {
@@ -205,7 +208,7 @@ pub fn vary_unforwarded(ctx: &Ctx) -> Vec<Finding> {
             let forwarded = rs
                 .first()
                 .and_then(|r| ctx.behavior(r))
-                .is_some_and(|(_, b, _)| b.forwards_header(&name));
+                .is_some_and(|Serving { behavior: b, .. }| b.forwards_header(&name));
             let mut f = ids::VARY_UNFORWARDED.finding(
                 behavior.clone(),
                 format!(

@@ -34,7 +34,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::classify::Distribution;
 use crate::classify::Record;
-use crate::cloudfront::Behavior;
+use crate::classify::Serving;
 
 #[derive(
     Debug,
@@ -442,7 +442,7 @@ impl<'a> Ctx<'a> {
     /// The behavior serving this record's URL: index, behavior, effective pattern. A response
     /// another cache answered (Varnish, nginx, ...) is judged by that cache's rules (`caches.rs`),
     /// never by the CloudFront model of the behaviors.
-    pub fn behavior(&self, r: &Record) -> Option<(usize, &'a Behavior, String)> {
+    pub fn behavior(&self, r: &Record) -> Option<Serving<'a>> {
         if r.class.cache.provider.is_other_cache() {
             return None;
         }
@@ -460,7 +460,7 @@ impl<'a> Ctx<'a> {
         }
         match self.behavior(r) {
             None => false,
-            Some((_, b, _)) => {
+            Some(Serving { behavior: b, .. }) => {
                 b.can_store() && (crate::classify::is_static(r.class.asset_kind) || !b.is_default)
             }
         }

@@ -5,13 +5,16 @@
 use super::evidence::{cap, ev, group_by, header_lines, plural};
 use super::headers::distinct_urls;
 use super::{Ctx, Finding, ids};
+use crate::classify::Serving;
 
 /// `behavior-mismatch`: the behavior header names a different behavior than the prediction.
 pub fn behavior_mismatch(ctx: &Ctx) -> Vec<Finding> {
     let hits = ctx.records.iter().filter_map(|r| {
         let observed = r.class.observed_behavior.as_deref()?;
         let dist = ctx.dist_for(&r.url)?;
-        let (predicted, _, _) = dist.behavior_for(&r.url)?;
+        let Serving {
+            index: predicted, ..
+        } = dist.behavior_for(&r.url)?;
         (dist.behavior_named(observed) != Some(predicted)).then_some(r)
     });
     group_by(hits, |r| Some((r.class.behavior.clone(), r.class.observed_behavior.clone())))
@@ -20,7 +23,7 @@ pub fn behavior_mismatch(ctx: &Ctx) -> Vec<Finding> {
             let observed = observed.unwrap_or_default();
             let dist = ctx.dist_for(&rs[0].url)?;
             let header = dist.behavior_header.as_deref()?;
-            let (idx, b, _) = dist.behavior_for(&rs[0].url)?;
+            let Serving { index: idx, behavior: b, .. } = dist.behavior_for(&rs[0].url)?;
             let predicted_label = b.name.clone();
             let known = dist.behavior_named(&observed);
             let evidence = distinct_urls(&rs)

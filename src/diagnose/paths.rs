@@ -11,6 +11,7 @@ use super::evidence::{
 use super::headers::{distinct_urls, treatment_line};
 use super::{Ctx, Evidence, Finding, ids};
 use crate::classify::Record;
+use crate::classify::Serving;
 use crate::classify::{CacheOutcome, Provider, is_dynamic, is_static};
 use crate::cloudfront::cache_key;
 use crate::cloudfront::key::select_query;
@@ -118,7 +119,7 @@ pub fn dynamic_cached(ctx: &Ctx) -> Vec<Finding> {
 
 /// Parsed `name=value` pairs of the query-string parameters `key` selects.
 fn keyed_query(ctx: &Ctx, r: &Record) -> Option<Vec<(String, String)>> {
-    let (_, b, _) = ctx.behavior(r)?;
+    let Serving { behavior: b, .. } = ctx.behavior(r)?;
     let u = url::Url::parse(&r.url).ok()?;
     Some(
         select_query(&b.key.query, &u)
@@ -143,7 +144,11 @@ pub fn query_string_changes(ctx: &Ctx) -> Vec<Finding> {
             .iter()
             .filter(|r| fresh(r) && is_static(r.class.asset_kind)),
         |r| {
-            let (_, b, pattern) = ctx.behavior(r)?;
+            let Serving {
+                behavior: b,
+                pattern,
+                ..
+            } = ctx.behavior(r)?;
             let u = url::Url::parse(&r.url).ok()?;
             (b.can_store() && !b.key.query.is_none() && b.caches_method(&r.method))
                 .then(|| (pattern, ctx.host(r), u.path().to_string()))
@@ -177,7 +182,7 @@ pub fn query_string_changes(ctx: &Ctx) -> Vec<Finding> {
         let entry = match per_behavior.iter_mut().position(|e| e.0 == pattern) {
             Some(i) => &mut per_behavior[i],
             None => {
-                let (_, b, _) = ctx.behavior(rs[0]).expect("grouped by behavior");
+                let Serving { behavior: b, .. } = ctx.behavior(rs[0]).expect("grouped by behavior");
                 let desc = match &b.key.query {
                     crate::cloudfront::NameSet::All => "all query strings".to_string(),
                     other => format!("the query strings {}", other.describe()),
@@ -188,7 +193,7 @@ pub fn query_string_changes(ctx: &Ctx) -> Vec<Finding> {
         };
         entry.3 += rs.len();
         // Two loads of this path with different keys.
-        let (_, b, _) = ctx.behavior(rs[0]).expect("grouped by behavior");
+        let Serving { behavior: b, .. } = ctx.behavior(rs[0]).expect("grouped by behavior");
         let first = &queries[0];
         if let Some(j) = queries.iter().position(|q| q != first) {
             for r in [rs[0], rs[j]] {
@@ -422,7 +427,11 @@ pub fn cache_key_too_narrow(ctx: &Ctx) -> Vec<Finding> {
                 && !r.class.cache.provider.is_other_cache()
         }),
         |r| {
-            let (_, b, pattern) = ctx.behavior(r)?;
+            let Serving {
+                behavior: b,
+                pattern,
+                ..
+            } = ctx.behavior(r)?;
             let u = url::Url::parse(&r.url).ok()?;
             (b.can_store() && b.caches_method(&r.method) && u.query().is_some())
                 .then(|| (pattern, ctx.host(r), u.path().to_string()))
@@ -434,7 +443,7 @@ pub fn cache_key_too_narrow(ctx: &Ctx) -> Vec<Finding> {
         if rs.len() < 2 {
             continue;
         }
-        let (_, b, _) = ctx.behavior(rs[0]).expect("grouped by behavior");
+        let Serving { behavior: b, .. } = ctx.behavior(rs[0]).expect("grouped by behavior");
         let queries: Vec<Vec<(String, String)>> = rs.iter().map(|r| query_pairs(&r.url)).collect();
         let names: BTreeSet<&String> = queries.iter().flatten().map(|(n, _)| n).collect();
         let mut unkeyed = BTreeSet::new();

@@ -14,6 +14,7 @@ use super::evidence::{cache_lines, cap, ev, header_lines, plural, response_lines
 use super::{Ctx, Finding, ids};
 use crate::classify::AssetKind;
 use crate::classify::Record;
+use crate::classify::Serving;
 
 /// Why one websocket counts as failed, in a line of evidence; `None` when it worked.
 fn failure(r: &Record) -> Option<String> {
@@ -134,7 +135,7 @@ pub fn websocket_failed(ctx: &Ctx) -> Vec<Finding> {
             .map(|(r, why)| ev(r, lines(r, why.clone())))
             .collect();
         let mut f = ids::WEBSOCKET_FAILED.finding(
-            ctx.behavior(first).map(|(_, _, p)| p),
+            ctx.behavior(first).map(|Serving { pattern: p, .. }| p),
             explanation,
             cap(evidence),
         );

@@ -22,6 +22,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
+use crate::classify::Serving;
 use crate::classify::{self, AssetKind, Distribution};
 use crate::cloudfront::Expect;
 use crate::exchange::Exchange;
@@ -236,7 +237,12 @@ pub fn behavior_of(
     dists: &[Distribution],
 ) -> Option<(usize, usize, String, Option<String>)> {
     for (d, dist) in dists.iter().enumerate() {
-        if let Some((idx, _, pattern)) = dist.behavior_for(ex_url) {
+        if let Some(Serving {
+            index: idx,
+            pattern,
+            ..
+        }) = dist.behavior_for(ex_url)
+        {
             return Some((d, idx, pattern, None));
         }
     }
