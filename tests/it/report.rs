@@ -2,7 +2,7 @@
 //! and validates real reports; the HAR is HAR 1.2 and round-trips; JUnit, Markdown and the
 //! terminal say what happened (insta snapshots); merge keeps each run; no secret reaches any file.
 
-mod report_fixture;
+use crate::report_fixture;
 
 use std::path::{Path, PathBuf};
 

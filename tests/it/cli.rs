@@ -1,7 +1,7 @@
 //! The binary, end to end: `cdnprobe run URL` against a real server, and the exit-2 paths with
 //! their messages. Chromium-launching tests hold `SERIAL` so only one browser runs at a time.
 
-mod common;
+use crate::common;
 
 use std::sync::Mutex;
 

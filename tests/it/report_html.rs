@@ -3,8 +3,8 @@
 //! and its filters must work. A control page proves the two checks catch what they look for, and
 //! a tampered report proves its Content-Security-Policy blocks a stray load.
 
-mod common;
-mod report_fixture;
+use crate::common;
+use crate::report_fixture;
 
 use std::path::Path;
 use std::time::Duration;

@@ -3,7 +3,7 @@
 //! sub-resource whose certificate fails is a `tls-error` finding; `--insecure` lets the page
 //! through and reports `tls-certificate-ignored` instead. One Chromium at a time (`SERIAL`).
 
-mod common;
+use crate::common;
 
 use std::sync::Mutex;
 

@@ -8,7 +8,7 @@
 //! one fails its test with that hint instead of passing silently. Each test holds `SERIAL`: every
 //! run launches its own Chromium, and the machine has 2 cores.
 
-mod common;
+use crate::common;
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};

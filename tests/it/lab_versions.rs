@@ -4,7 +4,7 @@
 //! alternatives, `optional` and `dismiss` work on a page where the first selector is absent.
 //! Each test runs the binary (its own Chromium) and holds `SERIAL`.
 
-mod common;
+use crate::common;
 
 use std::sync::Mutex;
 
