@@ -3,8 +3,6 @@
 
 use crate::common;
 
-use std::sync::Mutex;
-
 use assert_cmd::Command;
 use axum::Router;
 use axum::http::header;
@@ -12,7 +10,7 @@ use axum::routing::get;
 use common::{Log, block_on, serve_logged};
 use predicates::prelude::*;
 
-static SERIAL: Mutex<()> = Mutex::new(());
+use common::SERIAL;
 
 fn cdnprobe() -> Command {
     let mut c = Command::cargo_bin("cdnprobe").unwrap();

@@ -6,8 +6,6 @@
 
 use crate::common;
 
-use std::sync::Mutex;
-
 use assert_cmd::Command;
 use axum::Router;
 use axum::response::Html;
@@ -15,7 +13,7 @@ use axum::routing::get;
 use common::{Log, block_on, serve_logged};
 use serde_json::Value;
 
-static SERIAL: Mutex<()> = Mutex::new(());
+use common::SERIAL;
 
 fn cdnprobe() -> Command {
     Command::cargo_bin("cdnprobe").unwrap()
