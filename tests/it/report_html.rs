@@ -129,7 +129,7 @@ fn html_report_works_offline_in_chromium() {
             png.starts_with(b"\x89PNG") && png.len() > 10_000,
             "a real screenshot"
         );
-        // To look at it: REPORT_HTML_KEEP=/some/dir cargo test --test report_html
+        // To look at it: REPORT_HTML_KEEP=/some/dir cargo test --test it report_html::
         if let Some(keep) = std::env::var_os("REPORT_HTML_KEEP") {
             std::fs::create_dir_all(&keep).unwrap();
             for f in ["report.html", "report.png"] {
