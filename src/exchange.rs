@@ -285,7 +285,9 @@ pub struct Exchange {
     /// Bytes received over the network (headers + body), when known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub encoded_size: Option<u64>,
-    #[serde(default)]
+    /// Chromium answered from its disk cache (report.json before 2.0 had `from_browser_cache`,
+    /// disk or memory, which reads back as this).
+    #[serde(default, alias = "from_browser_cache")]
     pub from_disk_cache: bool,
     #[serde(default)]
     pub from_memory_cache: bool,
@@ -311,6 +313,13 @@ impl Exchange {
         self.from_disk_cache || self.from_memory_cache
     }
 
+    /// One of verification's repeat loads (phase `repeat N`), not a journey's own request.
+    pub fn is_repeat_load(&self) -> bool {
+        self.phase
+            .strip_prefix("repeat ")
+            .is_some_and(|n| n.parse::<u32>().is_ok())
+    }
+
     pub fn host(&self) -> Option<String> {
         url::Url::parse(&self.url)
             .ok()
@@ -323,6 +332,80 @@ impl Exchange {
             .map(|u| u.path().to_string())
             .unwrap_or_default()
     }
+}
+
+// --- Cookies: the one reading of `Cookie` and `Set-Cookie` headers. ---
+
+/// The `(name, value)` pairs of one `Cookie` request header value, in order, each as written
+/// (quotes kept). A pair without `=` is a value with an empty name, as RFC 6265bis and Chromium
+/// read it; the `cookie` crate parses the others.
+pub fn cookie_pairs(header: &str) -> impl Iterator<Item = (String, String)> + '_ {
+    header.split(';').filter_map(|pair| {
+        let pair = pair.trim();
+        if pair.is_empty() {
+            return None;
+        }
+        match cookie::Cookie::parse(pair) {
+            Ok(c) => Some((c.name().to_string(), c.value().to_string())),
+            Err(_) => Some(match pair.split_once('=') {
+                Some((n, v)) => (n.trim().to_string(), v.trim().to_string()),
+                None => (String::new(), pair.to_string()),
+            }),
+        }
+    })
+}
+
+/// One `Set-Cookie` line parsed by the `cookie` crate (name, value, `Path`, `Domain`, `Expires`,
+/// `Max-Age`, `Secure`, `HttpOnly`, `SameSite`); `None` when it has no `name=value`.
+pub fn parse_set_cookie(line: &str) -> Option<cookie::Cookie<'static>> {
+    cookie::Cookie::parse(line.trim().to_string()).ok()
+}
+
+impl Headers {
+    /// Every `(name, value)` the `Cookie` request headers carry, in order.
+    pub fn cookies(&self) -> Vec<(String, String)> {
+        self.get_all("cookie").flat_map(cookie_pairs).collect()
+    }
+}
+
+// --- Capture statistics: proof that the capture saw what it should (report.json `capture`). ---
+
+/// How many of each event the capture received: a test (and the report) check that the
+/// ExtraInfo events keep arriving, since losing them silently loses every cookie.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq, schemars::JsonSchema)]
+pub struct EventCounts {
+    pub request_will_be_sent: u64,
+    pub request_will_be_sent_extra_info: u64,
+    pub response_received: u64,
+    pub response_received_extra_info: u64,
+    pub loading_finished: u64,
+    pub loading_failed: u64,
+    pub attached_targets: u64,
+}
+
+impl EventCounts {
+    pub fn add(&mut self, c: &EventCounts) {
+        self.request_will_be_sent += c.request_will_be_sent;
+        self.request_will_be_sent_extra_info += c.request_will_be_sent_extra_info;
+        self.response_received += c.response_received;
+        self.response_received_extra_info += c.response_received_extra_info;
+        self.loading_finished += c.loading_finished;
+        self.loading_failed += c.loading_failed;
+        self.attached_targets += c.attached_targets;
+    }
+}
+
+/// Statistics about the browser connection, for the report.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq, schemars::JsonSchema)]
+pub struct CdpStats {
+    pub messages: u64,
+    pub events: u64,
+    /// CDP messages our capture connection could not parse (must be 0).
+    pub parse_errors: u64,
+    /// Messages chromiumoxide (the launcher's connection) failed to parse: harmless for the
+    /// capture, which does not use that connection, but reported for transparency.
+    pub driver_parse_errors: u64,
+    pub chromium_version: String,
 }
 
 #[cfg(test)]
@@ -341,5 +424,33 @@ mod tests {
         );
         let json = serde_json::to_value(&h).unwrap();
         assert_eq!(json["set-cookie"], "a=1\nb=2");
+    }
+
+    #[test]
+    fn cookies_are_read_once_the_browsers_way() {
+        let mut h = Headers::new();
+        h.push("Cookie", "a=1; b=x=y;c; d=\"q\"");
+        h.push("Cookie", "AWSALB=z");
+        assert_eq!(
+            h.cookies(),
+            [
+                ("a", "1"),
+                ("b", "x=y"),
+                ("", "c"),
+                ("d", "\"q\""),
+                ("AWSALB", "z")
+            ]
+            .map(|(n, v)| (n.to_string(), v.to_string()))
+        );
+        let c =
+            parse_set_cookie("AWSALB=abc; Expires=Wed, 03 Dec 2025 10:00:00 GMT; Path=/; HttpOnly")
+                .unwrap();
+        assert_eq!(
+            (c.name(), c.value(), c.path()),
+            ("AWSALB", "abc", Some("/"))
+        );
+        assert_eq!(c.http_only(), Some(true));
+        assert!(c.expires_datetime().is_some());
+        assert!(parse_set_cookie("no pair here").is_none());
     }
 }

@@ -884,7 +884,7 @@ fn diagnose(text: &str) -> Result<Vec<Exchange>, HarError> {
 fn bad_url(entry: &Entry) -> Option<String> {
     let url = &entry.request.url;
     let err = url::Url::parse(url).err()?;
-    let shown = crate::report::display::clip(url, 200);
+    let shown = crate::input::clip(url, 200);
     Some(format!("`request.url` is not a URL: `{shown}` ({err})"))
 }
 
@@ -1310,53 +1310,38 @@ fn name_values(h: &Headers) -> Vec<NameValue> {
 }
 
 fn request_cookies(h: &Headers) -> Vec<Cookie> {
-    h.get_all("cookie")
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| {
-            let pair = pair.trim();
-            if pair.is_empty() {
-                return None;
-            }
-            let (n, v) = pair.split_once('=').unwrap_or(("", pair));
-            Some(Cookie {
-                name: n.trim().to_string(),
-                value: v.trim().to_string(),
-                ..Default::default()
-            })
+    h.cookies()
+        .into_iter()
+        .map(|(name, value)| Cookie {
+            name,
+            value,
+            ..Default::default()
         })
         .collect()
 }
 
 fn response_cookies(h: &Headers) -> Vec<Cookie> {
     h.get_all("set-cookie")
-        .map(|line| {
-            let mut parts = line.split(';');
-            let first = parts.next().unwrap_or("").trim();
-            let (n, v) = first.split_once('=').unwrap_or(("", first));
-            let mut c = Cookie {
-                name: n.trim().to_string(),
-                value: v.trim().to_string(),
+        .map(|line| match crate::exchange::parse_set_cookie(line) {
+            Some(c) => Cookie {
+                name: c.name().to_string(),
+                value: c.value().to_string(),
+                path: c.path().map(str::to_string),
+                domain: c.domain().map(str::to_string),
+                // HAR wants ISO 8601; Set-Cookie carries an HTTP date.
+                expires: c.expires_datetime().and_then(|t| {
+                    chrono::DateTime::<chrono::Utc>::from_timestamp(t.unix_timestamp(), 0)
+                        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+                }),
+                http_only: c.http_only().filter(|h| *h),
+                secure: c.secure().filter(|s| *s),
                 ..Default::default()
-            };
-            for attr in parts {
-                let (k, v) = attr.split_once('=').unwrap_or((attr, ""));
-                let v = v.trim().to_string();
-                match k.trim().to_ascii_lowercase().as_str() {
-                    "path" => c.path = Some(v),
-                    "domain" => c.domain = Some(v),
-                    // HAR wants ISO 8601; Set-Cookie carries an HTTP date.
-                    "expires" => {
-                        c.expires = httpdate::parse_http_date(&v).ok().map(|t| {
-                            chrono::DateTime::<chrono::Utc>::from(t)
-                                .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
-                        })
-                    }
-                    "httponly" => c.http_only = Some(true),
-                    "secure" => c.secure = Some(true),
-                    _ => {}
-                }
-            }
-            c
+            },
+            // No `name=value`: kept as a nameless value, as the line says.
+            None => Cookie {
+                value: line.split(';').next().unwrap_or("").trim().to_string(),
+                ..Default::default()
+            },
         })
         .collect()
 }
@@ -1545,22 +1530,48 @@ fn exchange_to_entry(ex: &Exchange, pageref: Option<String>, ext: Option<Value>)
     }
 }
 
+/// What an entry of an exported HAR is written from: an exchange, and the page (journey phase)
+/// it belongs to. A merged report's record names its run in its page (`[fra] jira-smoke#3 ...`).
+pub trait HarSource {
+    fn exchange(&self) -> &Exchange;
+    fn page(&self) -> std::borrow::Cow<'_, str> {
+        self.exchange().phase.as_str().into()
+    }
+}
+
+impl HarSource for Exchange {
+    fn exchange(&self) -> &Exchange {
+        self
+    }
+}
+
+impl<T: HarSource> HarSource for &T {
+    fn exchange(&self) -> &Exchange {
+        (*self).exchange()
+    }
+    fn page(&self) -> std::borrow::Cow<'_, str> {
+        (*self).page()
+    }
+}
+
 /// Journey phases as HAR pages (first-seen order) and each phase's page id.
-fn pages_of(exchanges: &[Exchange]) -> (Vec<Page>, HashMap<&str, String>) {
+fn pages_of<T: HarSource>(items: &[T]) -> (Vec<Page>, HashMap<String, String>) {
     let mut pages: Vec<Page> = Vec::new();
-    let mut page_ids: HashMap<&str, String> = HashMap::new();
-    for ex in exchanges.iter().filter(|ex| !ex.phase.is_empty()) {
-        page_ids.entry(ex.phase.as_str()).or_insert_with(|| {
-            let id = format!("page_{}", pages.len() + 1);
-            pages.push(Page {
-                started_date_time: iso8601(ex.timing.start_ms),
-                id: id.clone(),
-                title: ex.phase.clone(),
-                page_timings: PageTimings::default(),
-                extra: Extra::new(),
-            });
-            id
+    let mut page_ids: HashMap<String, String> = HashMap::new();
+    for item in items {
+        let page = item.page();
+        if page.is_empty() || page_ids.contains_key(page.as_ref()) {
+            continue;
+        }
+        let id = format!("page_{}", pages.len() + 1);
+        pages.push(Page {
+            started_date_time: iso8601(item.exchange().timing.start_ms),
+            id: id.clone(),
+            title: page.to_string(),
+            page_timings: PageTimings::default(),
+            extra: Extra::new(),
         });
+        page_ids.insert(page.into_owned(), id);
     }
     (pages, page_ids)
 }
@@ -1599,23 +1610,27 @@ pub fn export(exchanges: &[Exchange], extensions: impl Fn(&Exchange) -> Option<V
 
 /// Write what [`export`] builds, as compact JSON, without building it: each entry is made,
 /// written and dropped in turn, so a large capture is never held twice.
-pub fn write_json(
+pub fn write_json<T: HarSource>(
     out: impl std::io::Write,
-    exchanges: &[Exchange],
-    extensions: impl Fn(&Exchange) -> Option<Value>,
+    items: &[T],
+    extensions: impl Fn(&T) -> Option<Value>,
 ) -> serde_json::Result<()> {
     use serde::ser::SerializeSeq;
-    struct Entries<'a, F> {
-        exchanges: &'a [Exchange],
-        page_ids: &'a HashMap<&'a str, String>,
+    struct Entries<'a, T, F> {
+        items: &'a [T],
+        page_ids: &'a HashMap<String, String>,
         extensions: F,
     }
-    impl<F: Fn(&Exchange) -> Option<Value>> Serialize for Entries<'_, F> {
+    impl<T: HarSource, F: Fn(&T) -> Option<Value>> Serialize for Entries<'_, T, F> {
         fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-            let mut seq = s.serialize_seq(Some(self.exchanges.len()))?;
-            for ex in self.exchanges {
-                let pageref = self.page_ids.get(ex.phase.as_str()).cloned();
-                seq.serialize_element(&exchange_to_entry(ex, pageref, (self.extensions)(ex)))?;
+            let mut seq = s.serialize_seq(Some(self.items.len()))?;
+            for item in self.items {
+                let pageref = self.page_ids.get(item.page().as_ref()).cloned();
+                seq.serialize_element(&exchange_to_entry(
+                    item.exchange(),
+                    pageref,
+                    (self.extensions)(item),
+                ))?;
             }
             seq.end()
         }
@@ -1633,14 +1648,14 @@ pub fn write_json(
     struct LazyHar<L: Serialize> {
         log: L,
     }
-    let (pages, page_ids) = pages_of(exchanges);
+    let (pages, page_ids) = pages_of(items);
     let har = LazyHar {
         log: LazyLog {
             version: "1.2",
             creator: creator(),
             pages: &pages,
             entries: Entries {
-                exchanges,
+                items,
                 page_ids: &page_ids,
                 extensions,
             },
@@ -1845,7 +1860,7 @@ mod tests {
             serde_json::to_string(&export(&xs, ext)).unwrap()
         );
         let mut none = Vec::new();
-        write_json(&mut none, &[], |_| None).unwrap();
+        write_json(&mut none, &[] as &[Exchange], |_| None).unwrap();
         assert_eq!(
             String::from_utf8(none).unwrap(),
             serde_json::to_string(&export(&[], |_| None)).unwrap()

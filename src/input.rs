@@ -16,6 +16,7 @@
 //! The caps are process-wide (set once from the command line by `dispatch`): the readers sit deep
 //! in modules that have no reason to carry them around.
 
+use std::borrow::Cow;
 use std::io::Read;
 use std::path::Path;
 use std::sync::OnceLock;
@@ -261,6 +262,23 @@ pub fn head(path: &Path, n: u64) -> std::io::Result<Vec<u8>> {
     let mut out = Vec::new();
     std::fs::File::open(path)?.take(n).read_to_end(&mut out)?;
     Ok(out)
+}
+
+/// `s`, or its first `max` bytes (on a character boundary) followed by a marker saying how much
+/// was left out.
+pub fn clip(s: &str, max: usize) -> Cow<'_, str> {
+    if s.len() <= max {
+        return Cow::Borrowed(s);
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    Cow::Owned(format!(
+        "{}… [{} more bytes not shown; the full value is in report.json]",
+        &s[..end],
+        s.len() - end
+    ))
 }
 
 #[cfg(test)]

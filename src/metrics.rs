@@ -15,11 +15,9 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
-use std::time::Duration;
 
 use base64::Engine;
 
-use crate::cli::RecordArgs;
 use crate::history::summary::RunSummary;
 use crate::verify::Verdict;
 
@@ -331,55 +329,6 @@ pub fn parse_pushgateway(s: &str) -> Result<url::Url, String> {
         ));
     }
     Ok(u)
-}
-
-/// PUT the run's metrics (replacing the group's previous run). Returns the URL pushed to.
-async fn push(base: &url::Url, run: &RunSummary) -> anyhow::Result<String> {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let url = push_url(base, &run.labels);
-    let client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(30))
-        .build()?;
-    let resp = client
-        .put(&url)
-        .header(
-            reqwest::header::CONTENT_TYPE,
-            "text/plain; version=0.0.4; charset=utf-8",
-        )
-        .body(render(run, &BTreeMap::new()))
-        .send()
-        .await?;
-    let status = resp.status();
-    if !status.is_success() {
-        let body = resp.text().await.unwrap_or_default();
-        anyhow::bail!(
-            "HTTP {status}: {}",
-            body.chars().take(300).collect::<String>().trim()
-        );
-    }
-    Ok(url)
-}
-
-/// Write `--metrics-file` and push to `--pushgateway`, as asked. Failures are warnings.
-pub async fn publish(args: &RecordArgs, run: &RunSummary) {
-    if let Some(path) = &args.metrics_file {
-        let text = render(run, &run.labels);
-        // Atomic: the textfile collector must never read half a file (it ignores `*.tmp`).
-        if let Err(e) = crate::report::write_atomically(path, text.as_bytes()) {
-            eprintln!(
-                "warning: metrics not written to {}: {e:#}\n  hint: check the directory exists and is writable",
-                path.display()
-            );
-        }
-    }
-    if let Some(base) = &args.pushgateway
-        && let Err(e) = push(base, run).await
-    {
-        eprintln!(
-            "warning: metrics not pushed to {}: {e:#}\n  hint: check the Pushgateway's URL and that it is up (the run's result and files stand)",
-            crate::logging::redact(base.as_str())
-        );
-    }
 }
 
 #[cfg(test)]

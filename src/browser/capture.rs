@@ -19,35 +19,11 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::exchange::{Exchange, Failure, Headers, Timing, WebSocketDirection, WebSocketLog};
-
-/// How many of each event the capture received: a test (and the report) check that the
-/// ExtraInfo events keep arriving, since losing them silently loses every cookie.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq, schemars::JsonSchema)]
-pub struct EventCounts {
-    pub request_will_be_sent: u64,
-    pub request_will_be_sent_extra_info: u64,
-    pub response_received: u64,
-    pub response_received_extra_info: u64,
-    pub loading_finished: u64,
-    pub loading_failed: u64,
-    pub attached_targets: u64,
-}
-
-impl EventCounts {
-    pub fn add(&mut self, c: &EventCounts) {
-        self.request_will_be_sent += c.request_will_be_sent;
-        self.request_will_be_sent_extra_info += c.request_will_be_sent_extra_info;
-        self.response_received += c.response_received;
-        self.response_received_extra_info += c.response_received_extra_info;
-        self.loading_finished += c.loading_finished;
-        self.loading_failed += c.loading_failed;
-        self.attached_targets += c.attached_targets;
-    }
-}
+use crate::exchange::{
+    EventCounts, Exchange, Failure, Headers, Timing, WebSocketDirection, WebSocketLog,
+};
 
 #[derive(Debug, Default)]
 struct Hop {

@@ -20,7 +20,10 @@ use anyhow::Context;
 use futures::StreamExt;
 use serde_json::json;
 
-pub use capture::{EventCounts, Recorder};
+pub use capture::Recorder;
+
+use crate::exchange::CdpStats;
+
 pub use cdp::Cdp;
 pub use page::Page;
 
@@ -80,21 +83,6 @@ pub fn find_chrome(explicit: Option<&Path>) -> Result<PathBuf, UserError> {
     Err(UserError::ChromiumMissing {
         detail: "no chromium, chromium-browser or google-chrome on PATH".into(),
     })
-}
-
-/// Statistics about the browser connection, for the report.
-#[derive(
-    Debug, Clone, Default, serde::Serialize, serde::Deserialize, PartialEq, Eq, schemars::JsonSchema,
-)]
-pub struct CdpStats {
-    pub messages: u64,
-    pub events: u64,
-    /// CDP messages our capture connection could not parse (must be 0).
-    pub parse_errors: u64,
-    /// Messages chromiumoxide (the launcher's connection) failed to parse: harmless for the
-    /// capture, which does not use that connection, but reported for transparency.
-    pub driver_parse_errors: u64,
-    pub chromium_version: String,
 }
 
 pub struct Browser {

@@ -8,21 +8,8 @@ use std::time::SystemTime;
 use serde::{Deserialize, Serialize};
 
 use crate::classify::Provider;
-use crate::cli::DistributionArgs;
-use crate::cloudfront::{Behavior, BehaviorSet, load, ttl};
-use crate::error::UserError;
+use crate::cloudfront::{Behavior, BehaviorSet, ttl};
 use crate::exchange::Exchange;
-
-/// `--cdn-host` takes `host`, `host:port` or a URL.
-fn cdn_host(s: &str) -> String {
-    let s = s.trim();
-    if s.contains("://")
-        && let Some(h) = url::Url::parse(s).ok().as_ref().and_then(host_port)
-    {
-        return h;
-    }
-    s.trim_end_matches('/').to_string()
-}
 
 /// The distribution being probed: its behaviors and the hosts (`host[:port]`) it answers for.
 #[derive(Debug, Clone)]
@@ -76,65 +63,6 @@ impl Distribution {
             cdn_hosts: Vec::new(),
             behavior_header: None,
         }
-    }
-
-    /// The distribution of a command line (`--behaviors`, `--distribution-config`,
-    /// `--context-path`, `--cdn-host`, `--behavior-header`), serving `target_hosts` too.
-    ///
-    /// Without a file: the seed's behaviors. `--context-path` prefixes the seed's patterns and a
-    /// TOML file's that has no `context_path` of its own; a distribution config's patterns are
-    /// CloudFront's own and are never rewritten (`check-config` reports a mismatch instead).
-    pub fn from_args(
-        args: &DistributionArgs,
-        target_hosts: impl IntoIterator<Item = String>,
-    ) -> Result<Distribution, UserError> {
-        let set = match (&args.behaviors, &args.distribution_config) {
-            (Some(_), Some(_)) => {
-                return Err(UserError::input(
-                    "--behaviors and --distribution-config both given",
-                    "pass one: our TOML behaviors file, or the JSON of `aws cloudfront get-distribution-config`",
-                ));
-            }
-            (Some(file), None) | (None, Some(file)) => {
-                let opts = crate::check_config::load_options(&args.input);
-                let set = load::from_file_with(file, &opts)?;
-                // Only our TOML is written relative to a context path; a distribution's own
-                // patterns are CloudFront's and are never rewritten.
-                let ours = set
-                    .input
-                    .as_ref()
-                    .is_none_or(|i| i.format == crate::cloudfront::behavior::ConfigFormat::Toml);
-                match &args.context_path {
-                    Some(cp) if set.context_path.is_empty() && ours => set.with_context_path(cp),
-                    _ => set,
-                }
-            }
-            (None, None) => {
-                let set = BehaviorSet::seed_default();
-                match &args.context_path {
-                    Some(cp) => set.with_context_path(cp),
-                    None => set,
-                }
-            }
-        };
-        let mut hosts: Vec<String> = Vec::new();
-        for h in target_hosts
-            .into_iter()
-            .chain(args.cdn_hosts.iter().map(|h| cdn_host(h)))
-        {
-            if !h.is_empty() && !hosts.iter().any(|x| x.eq_ignore_ascii_case(&h)) {
-                hosts.push(h);
-            }
-        }
-        let mut d = Distribution::new(set, hosts);
-        d.cdn_hosts = args.cdn_hosts.iter().map(|h| cdn_host(h)).collect();
-        d.behavior_header = args
-            .behavior_header
-            .as_deref()
-            .map(str::trim)
-            .filter(|h| !h.is_empty())
-            .map(str::to_string);
-        Ok(d)
     }
 
     /// Which behavior a `--behavior-header` value names: its label (`#1 /s/*`), its pattern
@@ -229,10 +157,21 @@ impl Distribution {
     /// `None` when another cache (Varnish, nginx, ...) answered: CloudFront's TTL rules do not say
     /// what it stores.
     pub fn edge_treatment(&self, ex: &Exchange, answered_by: Provider) -> Option<EdgeTreatment> {
+        let (_, behavior, _) = self.behavior_for(&ex.url)?;
+        self.treatment_under(behavior, ex, answered_by)
+    }
+
+    /// [`Self::edge_treatment`] under a behavior already looked up (classification looks it up
+    /// once per record).
+    pub fn treatment_under(
+        &self,
+        behavior: &Behavior,
+        ex: &Exchange,
+        answered_by: Provider,
+    ) -> Option<EdgeTreatment> {
         if answered_by.is_other_cache() {
             return None;
         }
-        let (_, behavior, _) = self.behavior_for(&ex.url)?;
         let status = ex.status?;
         if !behavior.caches_method(&ex.method) {
             return Some(EdgeTreatment {
@@ -326,88 +265,6 @@ mod tests {
         // Another cache answered: CloudFront's TTL table says nothing about what it stores.
         let varnish = ex("https://j/s/x.js", &[("X-Varnish", "5")]);
         assert!(d.edge_treatment(&varnish, Provider::Varnish).is_none());
-    }
-
-    fn args() -> DistributionArgs {
-        DistributionArgs::default()
-    }
-
-    #[test]
-    fn from_args_defaults_to_the_seed_and_prefixes_the_context_path() {
-        let d = Distribution::from_args(&args(), ["jira.example.com".to_string()]).unwrap();
-        assert_eq!(d.behaviors, BehaviorSet::seed_default());
-        assert_eq!(d.hosts, ["jira.example.com"]);
-        let a = DistributionArgs {
-            context_path: Some("jira".into()),
-            cdn_hosts: vec![
-                "https://cdn.example.com/".into(),
-                "static.example.com:8443".into(),
-            ],
-            behavior_header: Some(" X-Lab-Behavior ".into()),
-            ..args()
-        };
-        let d = Distribution::from_args(&a, ["jira.example.com".to_string()]).unwrap();
-        assert_eq!(d.behaviors.effective_pattern(0), "/jira/s/*");
-        assert_eq!(
-            d.hosts,
-            [
-                "jira.example.com",
-                "cdn.example.com",
-                "static.example.com:8443"
-            ]
-        );
-        assert_eq!(d.behavior_header.as_deref(), Some("X-Lab-Behavior"));
-        let (_, _, p) = d
-            .behavior_for("https://cdn.example.com/jira/s/x/batch.js")
-            .unwrap();
-        assert_eq!(p, "/jira/s/*");
-    }
-
-    #[test]
-    fn from_args_loads_files_and_refuses_both() {
-        let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
-        let json = fixtures.join("distribution-config-seed.json");
-        let a = DistributionArgs {
-            distribution_config: Some(json.clone()),
-            context_path: Some("/jira".into()),
-            ..args()
-        };
-        let d = Distribution::from_args(&a, []).unwrap();
-        assert_eq!(
-            d.behaviors.effective_pattern(0),
-            "/s/*",
-            "a distribution config is CloudFront's truth: never rewritten"
-        );
-        let dir = tempfile::tempdir().unwrap();
-        let toml = dir.path().join("b.toml");
-        std::fs::write(
-            &toml,
-            "[[behavior]]\npattern = \"/s/*\"\ncookies = \"none\"\n",
-        )
-        .unwrap();
-        let a = DistributionArgs {
-            behaviors: Some(toml.clone()),
-            context_path: Some("/confluence".into()),
-            ..args()
-        };
-        let d = Distribution::from_args(&a, []).unwrap();
-        assert_eq!(d.behaviors.effective_pattern(0), "/confluence/s/*");
-        let both = DistributionArgs {
-            behaviors: Some(toml),
-            distribution_config: Some(json),
-            ..args()
-        };
-        assert!(Distribution::from_args(&both, []).is_err());
-        let missing = DistributionArgs {
-            distribution_config: Some(dir.path().join("nope.json")),
-            ..args()
-        };
-        assert!(
-            Distribution::from_args(&missing, [])
-                .unwrap_err()
-                .to_string()
-                .contains("get-distribution-config")
-        );
     }
 
     #[test]

@@ -8,8 +8,10 @@ pub mod asset;
 pub mod cache_status;
 pub mod cors;
 pub mod edge;
+pub mod record;
 
 pub use asset::{AssetKind, asset_kind, is_dynamic, is_static};
 pub use cache_status::{CacheOutcome, CacheStatus, Provider, parse as parse_cache_status};
 pub use cors::{CorsOutcome, cors_outcome};
 pub use edge::{Distribution, EdgeTreatment};
+pub use record::{Classification, Record, Served};

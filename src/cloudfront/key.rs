@@ -69,11 +69,9 @@ pub fn select_cookies(set: &NameSet, request: &Headers) -> Vec<(String, String)>
         return Vec::new();
     }
     let mut out: Vec<(String, String)> = request
-        .get_all("cookie")
-        .flat_map(|line| cookie::Cookie::split_parse(line.to_string()))
-        .filter_map(Result::ok)
-        .filter(|c| set.contains(c.name()))
-        .map(|c| (c.name().to_string(), c.value().to_string()))
+        .cookies()
+        .into_iter()
+        .filter(|(name, _)| !name.is_empty() && set.contains(name))
         .collect();
     out.sort_by(|a, b| a.0.cmp(&b.0));
     out

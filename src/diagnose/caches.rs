@@ -18,25 +18,25 @@
 use super::evidence::{cap, ev, group_by, header_lines, plural, response_lines};
 use super::headers::distinct_urls;
 use super::{Ctx, Finding, ids};
+use crate::classify::Record;
 use crate::classify::{CacheOutcome, Provider, is_static};
-use crate::report::RequestRecord;
 
 /// Not served from cache, by a cache that is on the path.
-fn missed(r: &RequestRecord) -> bool {
+fn missed(r: &Record) -> bool {
     super::evidence::fresh(r)
         && r.status.is_some_and(|s| (200..300).contains(&s))
         && matches!(
-            r.cache.status,
+            r.class.cache.status,
             CacheOutcome::Miss | CacheOutcome::Bypass | CacheOutcome::Expired
         )
 }
 
-fn sends_credentials(r: &RequestRecord) -> bool {
+fn sends_credentials(r: &Record) -> bool {
     r.request_headers.contains("cookie") || r.request_headers.contains("authorization")
 }
 
 /// Nothing in the response itself forbids storing it (so the request is what made the cache pass).
-fn storable_response(r: &RequestRecord) -> bool {
+fn storable_response(r: &Record) -> bool {
     !r.response_headers.contains("set-cookie")
         && !r.response_headers.get_all("cache-control").any(|v| {
             let v = v.to_ascii_lowercase();
@@ -64,8 +64,8 @@ pub fn all(ctx: &Ctx) -> Vec<Finding> {
 
 /// The records whose URL (and method) was loaded, and missed, at least twice: one miss is every
 /// cache's first load; a second one is the cache refusing.
-fn missed_again<'a>(rs: impl IntoIterator<Item = &'a RequestRecord>) -> Vec<&'a RequestRecord> {
-    let rs: Vec<&RequestRecord> = rs.into_iter().collect();
+fn missed_again<'a>(rs: impl IntoIterator<Item = &'a Record>) -> Vec<&'a Record> {
+    let rs: Vec<&Record> = rs.into_iter().collect();
     let mut counts: std::collections::HashMap<(&str, &str), usize> = Default::default();
     for r in &rs {
         *counts
@@ -80,8 +80,8 @@ fn missed_again<'a>(rs: impl IntoIterator<Item = &'a RequestRecord>) -> Vec<&'a 
 /// Group by host: a cache's configuration is per site.
 fn by_host<'a>(
     ctx: &Ctx,
-    rs: impl IntoIterator<Item = &'a RequestRecord>,
-) -> Vec<(String, Vec<&'a RequestRecord>)> {
+    rs: impl IntoIterator<Item = &'a Record>,
+) -> Vec<(String, Vec<&'a Record>)> {
     group_by(rs, |r| Some(ctx.host(r)))
 }
 
@@ -89,14 +89,16 @@ fn by_host<'a>(
 /// requests that carried cookies, while nothing in the responses forbids storing them, and no
 /// such request on that host was ever a hit: the builtin VCL's `vcl_recv` passes them.
 pub fn cache_passes_cookies(ctx: &Ctx) -> Vec<Finding> {
-    let varnish_static = |r: &&RequestRecord| {
-        r.cache.provider == Provider::Varnish && is_static(r.asset_kind) && sends_credentials(r)
+    let varnish_static = |r: &&Record| {
+        r.class.cache.provider == Provider::Varnish
+            && is_static(r.class.asset_kind)
+            && sends_credentials(r)
     };
     let hosts_with_hits: Vec<String> = ctx
         .records
         .iter()
         .filter(varnish_static)
-        .filter(|r| r.cache.status.is_hit())
+        .filter(|r| r.class.cache.status.is_hit())
         .map(|r| ctx.host(r))
         .collect();
     let passed = missed_again(
@@ -143,15 +145,15 @@ pub fn cache_passes_cookies(ctx: &Ctx) -> Vec<Finding> {
 /// refuse to store such a response by default (Varnish marks it hit-for-miss).
 pub fn cache_refuses_set_cookie(ctx: &Ctx) -> Vec<Finding> {
     let hits = missed_again(ctx.records.iter().filter(|r| {
-        matches!(r.cache.provider, Provider::Varnish | Provider::Nginx)
-            && is_static(r.asset_kind)
+        matches!(r.class.cache.provider, Provider::Varnish | Provider::Nginx)
+            && is_static(r.class.asset_kind)
             && missed(r)
             && r.response_headers.contains("set-cookie")
     }));
-    group_by(hits, |r| Some((r.cache.provider.as_str(), ctx.host(r))))
+    group_by(hits, |r| Some((r.class.cache.provider.as_str(), ctx.host(r))))
         .into_iter()
         .filter_map(|((_, host), rs)| {
-            let provider = rs.first()?.cache.provider;
+            let provider = rs.first()?.class.cache.provider;
             let names: Vec<String> = {
                 let mut v: Vec<String> = rs
                     .iter()
@@ -207,7 +209,7 @@ pub fn cache_refuses_set_cookie(ctx: &Ctx) -> Vec<Finding> {
 /// copy. The capture itself caused the misses (a HAR recorded with "Disable cache", or a forced
 /// reload); real visitors do not send it.
 pub fn request_no_cache_obeyed(ctx: &Ctx) -> Vec<Finding> {
-    let asks_fresh = |r: &RequestRecord| {
+    let asks_fresh = |r: &Record| {
         r.request_headers
             .get_all("cache-control")
             .chain(r.request_headers.get_all("pragma"))
@@ -217,14 +219,16 @@ pub fn request_no_cache_obeyed(ctx: &Ctx) -> Vec<Finding> {
             })
     };
     let hits = missed_again(ctx.records.iter().filter(|r| {
-        matches!(r.cache.provider, Provider::ApacheModCache | Provider::Squid)
-            && (missed(r) || r.cache.status == CacheOutcome::RefreshHit)
+        matches!(
+            r.class.cache.provider,
+            Provider::ApacheModCache | Provider::Squid
+        ) && (missed(r) || r.class.cache.status == CacheOutcome::RefreshHit)
             && asks_fresh(r)
     }));
-    group_by(hits, |r| Some(r.cache.provider.as_str()))
+    group_by(hits, |r| Some(r.class.cache.provider.as_str()))
         .into_iter()
         .filter_map(|(_, rs)| {
-            let provider = rs.first()?.cache.provider;
+            let provider = rs.first()?.class.cache.provider;
             let evidence = distinct_urls(&rs)
                 .into_iter()
                 .map(|r| {

@@ -11,8 +11,8 @@ use super::evidence::{
 };
 use super::headers::{distinct_urls, misses, treatment_line};
 use super::{Ctx, Evidence, Finding, ids};
+use crate::classify::Record;
 use crate::cloudfront::cache_key;
-use crate::report::RequestRecord;
 
 /// Distinct values in first-seen order.
 fn distinct(values: impl IntoIterator<Item = String>) -> Vec<String> {
@@ -26,7 +26,7 @@ fn distinct(values: impl IntoIterator<Item = String>) -> Vec<String> {
 
 /// The origin said `no-cache="Set-Cookie"` (or `private="Set-Cookie"`): CloudFront stores the
 /// object without its `Set-Cookie` (Cookies.html), so the cookie is never replayed.
-fn set_cookie_kept_out(r: &RequestRecord) -> bool {
+fn set_cookie_kept_out(r: &Record) -> bool {
     crate::cloudfront::ttl::CacheControl::parse(&r.response_headers)
         .strip_fields
         .iter()
@@ -39,9 +39,9 @@ pub fn set_cookie_on_cacheable(ctx: &Ctx) -> Vec<Finding> {
         ctx.cacheable(r)
             && !set_cookies(r).is_empty()
             && !set_cookie_kept_out(r)
-            && (!ctx.has_dist() || r.edge_treatment.as_ref().is_some_and(|t| t.store))
+            && (!ctx.has_dist() || r.class.edge_treatment.as_ref().is_some_and(|t| t.store))
     });
-    super::evidence::group_by(hits, |r| Some(r.behavior.clone()))
+    super::evidence::group_by(hits, |r| Some(r.class.behavior.clone()))
         .into_iter()
         .map(|(behavior, rs)| {
             let names = distinct(rs.iter().flat_map(|r| set_cookies(r).into_iter().map(|c| c.name)));
@@ -97,14 +97,14 @@ pub fn rotating_cookie_in_key(ctx: &Ctx) -> Vec<Finding> {
             .then(|| (ctx.host(r), idx))
     });
     // Each record's cookies parsed once: the loops below visit them per group and per name.
-    let mut by_host: std::collections::HashMap<String, Vec<&RequestRecord>> =
+    let mut by_host: std::collections::HashMap<String, Vec<&Record>> =
         std::collections::HashMap::new();
     for r in ctx.records.iter().filter(|r| fresh(r)) {
         by_host.entry(ctx.host(r)).or_default().push(r);
     }
     for ((host, _idx), rs) in groups {
         let (_, behavior, pattern) = ctx.behavior(rs[0]).expect("grouped by behavior");
-        let same_host: &[&RequestRecord] = by_host.get(&host).map(Vec::as_slice).unwrap_or(&[]);
+        let same_host: &[&Record] = by_host.get(&host).map(Vec::as_slice).unwrap_or(&[]);
         let sent: Vec<Vec<(String, String)>> = rs.iter().map(|r| request_cookies(r)).collect();
         let set: Vec<Vec<super::evidence::SetCookie>> =
             same_host.iter().map(|r| set_cookies(r)).collect();
@@ -148,7 +148,7 @@ pub fn rotating_cookie_in_key(ctx: &Ctx) -> Vec<Finding> {
         let mut evidence: Vec<Evidence> = Vec::new();
         for (name, _, _) in &rotating {
             // Two responses that set the cookie to different values (under this behavior first).
-            let setters: Vec<(&RequestRecord, &super::evidence::SetCookie)> = rs
+            let setters: Vec<(&Record, &super::evidence::SetCookie)> = rs
                 .iter()
                 .zip(&rs_set)
                 .chain(same_host.iter().zip(&set))
@@ -164,7 +164,7 @@ pub fn rotating_cookie_in_key(ctx: &Ctx) -> Vec<Finding> {
                 }
             }
             // Two requests under this behavior that sent different values: two cache keys.
-            let senders: Vec<(&RequestRecord, &String)> = rs
+            let senders: Vec<(&Record, &String)> = rs
                 .iter()
                 .zip(&sent)
                 .filter_map(|(r, cs)| cs.iter().find(|(n, _)| n == name).map(|(_, v)| (*r, v)))
@@ -185,7 +185,7 @@ pub fn rotating_cookie_in_key(ctx: &Ctx) -> Vec<Finding> {
                 }
             }
         }
-        let hits = rs.iter().filter(|r| r.cache.status.is_hit()).count();
+        let hits = rs.iter().filter(|r| r.class.cache.status.is_hit()).count();
         let names: Vec<&str> = rotating.iter().map(|(n, _, _)| n.as_str()).collect();
         let detail: Vec<String> = rotating
             .iter()
@@ -231,14 +231,14 @@ pub fn session_cookie_cached(ctx: &Ctx) -> Vec<Finding> {
     let hits = ctx.records.iter().filter(|r| {
         fresh(r)
             && set_cookies(r).iter().any(|c| is_session_cookie(&c.name))
-            && (r.cache.status.is_hit()
-                || (r.edge_treatment.as_ref().is_some_and(|t| t.store)
+            && (r.class.cache.status.is_hit()
+                || (r.class.edge_treatment.as_ref().is_some_and(|t| t.store)
                     && !set_cookie_kept_out(r)
                     && ctx
                         .behavior(r)
                         .is_some_and(|(_, b, _)| !b.origin_forward.cookies.is_none())))
     });
-    super::evidence::group_by(hits, |r| Some(r.behavior.clone()))
+    super::evidence::group_by(hits, |r| Some(r.class.behavior.clone()))
         .into_iter()
         .map(|(behavior, rs)| {
             let names = distinct(rs.iter().flat_map(|r| {
@@ -247,7 +247,7 @@ pub fn session_cookie_cached(ctx: &Ctx) -> Vec<Finding> {
                     .filter(|c| is_session_cookie(&c.name))
                     .map(|c| c.name)
             }));
-            let from_cache = rs.iter().filter(|r| r.cache.status.is_hit()).count();
+            let from_cache = rs.iter().filter(|r| r.class.cache.status.is_hit()).count();
             let evidence = distinct_urls(&rs)
                 .into_iter()
                 .map(|r| {
@@ -279,7 +279,7 @@ pub fn session_cookie_cached(ctx: &Ctx) -> Vec<Finding> {
             f.title = format!("Session cookie {} served from the edge cache", names.join(", "));
             if rs
                 .iter()
-                .all(|r| r.cache.provider == crate::classify::Provider::ApacheModCache)
+                .all(|r| r.class.cache.provider == crate::classify::Provider::ApacheModCache)
             {
                 // Apache mod_cache stores Set-Cookie with the object unless told not to.
                 f.fix = "Apache: `CacheIgnoreHeaders Set-Cookie` (mod_cache then stores the object \

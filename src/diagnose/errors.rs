@@ -5,10 +5,10 @@ use super::evidence::{
 };
 use super::headers::distinct_urls;
 use super::{Ctx, Finding, ids};
+use crate::classify::Record;
 use crate::classify::{AssetKind, CacheOutcome};
-use crate::report::RequestRecord;
 
-fn failure_lines(r: &RequestRecord) -> Vec<String> {
+fn failure_lines(r: &Record) -> Vec<String> {
     let Some(f) = &r.failure else {
         return Vec::new();
     };
@@ -23,7 +23,7 @@ fn failure_lines(r: &RequestRecord) -> Vec<String> {
     v
 }
 
-fn error_lines(r: &RequestRecord) -> Vec<String> {
+fn error_lines(r: &Record) -> Vec<String> {
     let mut lines = vec![status_line(r)];
     lines.extend(cache_lines(r));
     lines.extend(response_lines(r, &["Server", "X-Amz-Cf-Id"]));
@@ -35,12 +35,12 @@ fn error_lines(r: &RequestRecord) -> Vec<String> {
 /// `font-502`: a font answered 502 (typically `Error from cloudfront`).
 pub fn font_502(ctx: &Ctx) -> Vec<Finding> {
     let hits = ctx.records.iter().filter(|r| {
-        !r.from_browser_cache && r.asset_kind == AssetKind::Font && r.status == Some(502)
+        !r.from_browser_cache() && r.class.asset_kind == AssetKind::Font && r.status == Some(502)
     });
-    group_by(hits, |r| Some(r.behavior.clone()))
+    group_by(hits, |r| Some(r.class.behavior.clone()))
         .into_iter()
         .map(|(behavior, rs)| {
-            let from_edge = rs.iter().filter(|r| r.cache.status == CacheOutcome::Error).count();
+            let from_edge = rs.iter().filter(|r| r.class.cache.status == CacheOutcome::Error).count();
             let evidence = distinct_urls(&rs).into_iter().map(|r| ev(r, error_lines(r))).collect();
             ids::FONT_502.finding(
                 behavior.clone(),
@@ -64,15 +64,15 @@ pub fn font_502(ctx: &Ctx) -> Vec<Finding> {
 /// `edge-error`: 5xx answers and `LimitExceeded` (other than fonts' 502, reported on their own).
 pub fn edge_error(ctx: &Ctx) -> Vec<Finding> {
     let hits = ctx.records.iter().filter(|r| {
-        let font_502 = r.asset_kind == AssetKind::Font && r.status == Some(502);
+        let font_502 = r.class.asset_kind == AssetKind::Font && r.status == Some(502);
         // A failed websocket is `websocket-failed`, with its own fix.
-        let websocket = r.asset_kind == AssetKind::Websocket;
-        !(r.from_browser_cache || font_502 || websocket)
+        let websocket = r.class.asset_kind == AssetKind::Websocket;
+        !(r.from_browser_cache() || font_502 || websocket)
             && (r.status.is_some_and(|s| s >= 500)
-                || r.cache.status == CacheOutcome::LimitExceeded
-                || (r.cache.status == CacheOutcome::Error && r.status.is_none()))
+                || r.class.cache.status == CacheOutcome::LimitExceeded
+                || (r.class.cache.status == CacheOutcome::Error && r.status.is_none()))
     });
-    group_by(hits, |r| Some(r.behavior.clone()))
+    group_by(hits, |r| Some(r.class.behavior.clone()))
         .into_iter()
         .map(|(behavior, rs)| {
             let statuses: std::collections::BTreeSet<String> = rs
@@ -87,7 +87,7 @@ pub fn edge_error(ctx: &Ctx) -> Vec<Finding> {
                 .iter()
                 .filter(|r| {
                     matches!(
-                        r.cache.status,
+                        r.class.cache.status,
                         CacheOutcome::Error | CacheOutcome::LimitExceeded
                     )
                 })
@@ -141,7 +141,7 @@ pub fn tls_error(ctx: &Ctx) -> Vec<Finding> {
                 .map(|r| ev(r, failure_lines(r)))
                 .collect();
             ids::TLS_ERROR.finding(
-                rs.iter().find_map(|r| r.behavior.clone()),
+                rs.iter().find_map(|r| r.class.behavior.clone()),
                 format!(
                     "{} to {host} failed before any HTTP answer ({}): nothing from that host loads for \
                      anyone whose browser checks certificates.",
@@ -165,7 +165,7 @@ pub fn tls_certificate_ignored(ctx: &Ctx) -> Vec<Finding> {
         .map(|(host, rs)| {
             let first = rs[0];
             ids::TLS_IGNORED.finding(
-                first.behavior.clone(),
+                first.class.behavior.clone(),
                 format!(
                     "{} to {host} were let through despite an invalid certificate because of \
                      --insecure; a browser without it shows an error page instead.",
@@ -185,9 +185,9 @@ pub fn tls_certificate_ignored(ctx: &Ctx) -> Vec<Finding> {
 
 /// A HAR carries no `corsErrorStatus`: a cross-origin font with no response and
 /// `net::ERR_FAILED` is what a CORS block looks like there.
-fn har_cors_block(r: &RequestRecord) -> bool {
-    r.cors == "no response"
-        && r.asset_kind == AssetKind::Font
+fn har_cors_block(r: &Record) -> bool {
+    r.class.cors == "no response"
+        && r.class.asset_kind == AssetKind::Font
         && r.failure
             .as_ref()
             .is_some_and(|f| f.error_text.contains("ERR_FAILED"))
@@ -196,17 +196,17 @@ fn har_cors_block(r: &RequestRecord) -> bool {
 /// `cors-blocked`: the browser blocked a cross-origin response (`corsErrorStatus`), or a
 /// cross-origin request was answered without a matching `Access-Control-Allow-Origin`.
 pub fn cors_blocked(ctx: &Ctx) -> Vec<Finding> {
-    let blocked = |r: &RequestRecord| {
+    let blocked = |r: &Record| {
         r.failure.as_ref().is_some_and(|f| f.cors_error.is_some())
-            || r.cors == "missing ACAO"
-            || r.cors == "ACAO mismatch"
+            || r.class.cors == "missing ACAO"
+            || r.class.cors == "ACAO mismatch"
             || har_cors_block(r)
     };
     let hits = ctx
         .records
         .iter()
-        .filter(|r| !r.from_browser_cache && blocked(r));
-    group_by(hits, |r| Some(r.behavior.clone()))
+        .filter(|r| !r.from_browser_cache() && blocked(r));
+    group_by(hits, |r| Some(r.class.behavior.clone()))
         .into_iter()
         .map(|(behavior, rs)| {
             let mut missing: Vec<String> = Vec::new();
@@ -230,7 +230,7 @@ pub fn cors_blocked(ctx: &Ctx) -> Vec<Finding> {
                             "cross-origin font, no response, {}: a CORS block as a HAR shows it (no corsErrorStatus recorded)",
                             r.failure.as_ref().map(|f| f.error_text.as_str()).unwrap_or("")
                         )),
-                        None => lines.push(format!("CORS: {} (header: {header})", r.cors)),
+                        None => lines.push(format!("CORS: {} (header: {header})", r.class.cors)),
                     }
                     lines.extend(header_lines(&r.request_headers, "origin"));
                     let acao = header_lines(&r.response_headers, "access-control-allow-origin");
@@ -248,7 +248,7 @@ pub fn cors_blocked(ctx: &Ctx) -> Vec<Finding> {
                 .first()
                 .and_then(|r| ctx.behavior(r))
                 .filter(|(_, b, _)| !b.forwards_header("origin"));
-            let fonts = rs.iter().filter(|r| r.asset_kind == AssetKind::Font).count();
+            let fonts = rs.iter().filter(|r| r.class.asset_kind == AssetKind::Font).count();
             let mut f = ids::CORS_BLOCKED.finding(
                 behavior.clone(),
                 format!(
@@ -275,7 +275,7 @@ pub fn cors_blocked(ctx: &Ctx) -> Vec<Finding> {
 /// cross-origin request's (not `*`): the answer was made for someone else. A same-origin request
 /// is left out: the browser does not check CORS there (a real Akamai capture in
 /// tests/fixtures/har/real/ shows a same-origin font with another site's cached answer, harmless).
-fn foreign_acao(r: &RequestRecord) -> Option<(String, String)> {
+fn foreign_acao(r: &Record) -> Option<(String, String)> {
     // `get_all`: a HAR may carry the header twice (`Origin` and `origin`), joined by a newline.
     let origin = r.request_headers.get_all("origin").next()?.trim();
     let acao = r
@@ -297,11 +297,10 @@ fn foreign_acao(r: &RequestRecord) -> Option<(String, String)> {
 /// without keying on it (RequestAndResponseBehaviorCustomOrigin.html): the first requester's
 /// answer is served to every other origin.
 pub fn cors_origin_not_in_key(ctx: &Ctx) -> Vec<Finding> {
-    let hits = ctx
-        .records
-        .iter()
-        .filter(|r| !r.from_browser_cache && r.cache.status.is_hit() && foreign_acao(r).is_some());
-    group_by(hits, |r| Some(r.behavior.clone()))
+    let hits = ctx.records.iter().filter(|r| {
+        !r.from_browser_cache() && r.class.cache.status.is_hit() && foreign_acao(r).is_some()
+    });
+    group_by(hits, |r| Some(r.class.behavior.clone()))
         .into_iter()
         .map(|(behavior, rs)| {
             let mut evidence = Vec::new();

@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 
 use super::Evidence;
-use crate::report::RequestRecord;
+use crate::classify::Record;
 
 /// At most this many evidence entries per finding; the explanation gives the total.
 pub const MAX_EVIDENCE: usize = 5;
@@ -25,7 +25,7 @@ pub fn header_lines(h: &crate::exchange::Headers, name: &str) -> Vec<String> {
 }
 
 /// Response header lines for each name, in the order given (absent ones skipped).
-pub fn response_lines(r: &RequestRecord, names: &[&str]) -> Vec<String> {
+pub fn response_lines(r: &Record, names: &[&str]) -> Vec<String> {
     names
         .iter()
         .flat_map(|n| header_lines(&r.response_headers, n))
@@ -33,8 +33,9 @@ pub fn response_lines(r: &RequestRecord, names: &[&str]) -> Vec<String> {
 }
 
 /// The cache verdict's own header lines (`X-Cache: Miss from cloudfront`, ...).
-pub fn cache_lines(r: &RequestRecord) -> Vec<String> {
-    r.cache
+pub fn cache_lines(r: &Record) -> Vec<String> {
+    r.class
+        .cache
         .raw
         .as_deref()
         .map(|raw| raw.lines().map(str::to_string).collect())
@@ -42,7 +43,7 @@ pub fn cache_lines(r: &RequestRecord) -> Vec<String> {
 }
 
 /// `HTTP 502` (or the failure text when there was no response).
-pub fn status_line(r: &RequestRecord) -> String {
+pub fn status_line(r: &Record) -> String {
     match (r.status, &r.failure) {
         (Some(s), _) => format!("HTTP {s} ({} {})", r.method, r.resource_type),
         (None, Some(f)) => format!("no response: {}", f.error_text),
@@ -51,7 +52,7 @@ pub fn status_line(r: &RequestRecord) -> String {
 }
 
 /// One evidence entry.
-pub fn ev(r: &RequestRecord, lines: Vec<String>) -> Evidence {
+pub fn ev(r: &Record, lines: Vec<String>) -> Evidence {
     Evidence {
         url: r.url.clone(),
         lines,
@@ -65,15 +66,11 @@ pub fn cap(mut evidence: Vec<Evidence>) -> Vec<Evidence> {
 }
 
 /// `name=value` pairs of every `Cookie` request header.
-pub fn request_cookies(r: &RequestRecord) -> Vec<(String, String)> {
+pub fn request_cookies(r: &Record) -> Vec<(String, String)> {
     r.request_headers
-        .get_all("cookie")
-        .flat_map(|line| line.split(';'))
-        .filter_map(|pair| {
-            let (n, v) = pair.split_once('=')?;
-            let n = n.trim();
-            (!n.is_empty()).then(|| (n.to_string(), v.trim().to_string()))
-        })
+        .cookies()
+        .into_iter()
+        .filter(|(n, _)| !n.is_empty())
         .collect()
 }
 
@@ -85,17 +82,14 @@ pub struct SetCookie {
     pub line: String,
 }
 
-pub fn set_cookies(r: &RequestRecord) -> Vec<SetCookie> {
+pub fn set_cookies(r: &Record) -> Vec<SetCookie> {
     header_lines(&r.response_headers, "set-cookie")
         .into_iter()
         .filter_map(|line| {
-            let v = line.split_once(": ")?.1;
-            let first = v.split(';').next()?;
-            let (n, val) = first.split_once('=')?;
-            let n = n.trim();
-            (!n.is_empty()).then(|| SetCookie {
-                name: n.to_string(),
-                value: val.trim().to_string(),
+            let c = crate::exchange::parse_set_cookie(line.split_once(": ")?.1)?;
+            (!c.name().is_empty()).then(|| SetCookie {
+                name: c.name().to_string(),
+                value: c.value().to_string(),
                 line: line.clone(),
             })
         })
@@ -129,13 +123,13 @@ pub fn is_session_cookie(name: &str) -> bool {
 }
 
 /// The request carries credentials: a session cookie or an `Authorization` header.
-pub fn is_authenticated(r: &RequestRecord) -> bool {
+pub fn is_authenticated(r: &Record) -> bool {
     r.request_headers.contains("authorization")
         || request_cookies(r).iter().any(|(n, _)| is_session_cookie(n))
 }
 
 /// `host[:port]` of a record's URL.
-pub fn host_of(r: &RequestRecord) -> String {
+pub fn host_of(r: &Record) -> String {
     url::Url::parse(&r.url)
         .ok()
         .and_then(|u| crate::classify::edge::host_port(&u))
@@ -144,11 +138,11 @@ pub fn host_of(r: &RequestRecord) -> String {
 
 /// Group items by a key, keeping first-seen order of keys and items.
 pub fn group_by<'a, K: Ord + Clone>(
-    items: impl IntoIterator<Item = &'a RequestRecord>,
-    key: impl Fn(&RequestRecord) -> Option<K>,
-) -> Vec<(K, Vec<&'a RequestRecord>)> {
+    items: impl IntoIterator<Item = &'a Record>,
+    key: impl Fn(&Record) -> Option<K>,
+) -> Vec<(K, Vec<&'a Record>)> {
     let mut order: Vec<K> = Vec::new();
-    let mut map: BTreeMap<K, Vec<&'a RequestRecord>> = BTreeMap::new();
+    let mut map: BTreeMap<K, Vec<&'a Record>> = BTreeMap::new();
     for r in items {
         if let Some(k) = key(r) {
             if !map.contains_key(&k) {
@@ -176,8 +170,8 @@ pub fn plural(n: usize, one: &str, many: &str) -> String {
 }
 
 /// A usable response: not replayed from the browser's cache, with a status.
-pub fn fresh(r: &RequestRecord) -> bool {
-    !r.from_browser_cache && r.status.is_some()
+pub fn fresh(r: &Record) -> bool {
+    !r.from_browser_cache() && r.status.is_some()
 }
 
 #[cfg(test)]

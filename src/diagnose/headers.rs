@@ -1,7 +1,7 @@
 //! Findings read from the origin's caching headers: `Expires` <= `Date`, `no-cache` on static,
 //! `Vary` the edge cannot honour, and TTLs too short for versioned resources.
 //!
-//! The edge's expected treatment (`RequestRecord::edge_treatment`, the TTL rules of the
+//! The edge's expected treatment (`Record::edge_treatment`, the TTL rules of the
 //! `cloudfront` model) decides whether a header matters: `Expires: <now>` on a page is right, on a
 //! `/s/` batch under a MinTTL-0 behavior it is the never-hit bug.
 
@@ -9,14 +9,14 @@ use std::time::SystemTime;
 
 use super::evidence::{cache_lines, cap, ev, group_by, plural, response_lines};
 use super::{Ctx, Finding, ids};
+use crate::classify::Record;
 use crate::classify::is_static;
 use crate::cloudfront::ttl::CacheControl;
-use crate::report::RequestRecord;
 
 const DAY: u64 = 86_400;
 
-pub fn treatment_line(r: &RequestRecord) -> Option<String> {
-    r.edge_treatment.as_ref().map(|t| {
+pub fn treatment_line(r: &Record) -> Option<String> {
+    r.class.edge_treatment.as_ref().map(|t| {
         if t.store {
             format!("edge (predicted): stored for {} s: {}", t.ttl_secs, t.rule)
         } else {
@@ -25,7 +25,7 @@ pub fn treatment_line(r: &RequestRecord) -> Option<String> {
     })
 }
 
-pub fn with_treatment(mut lines: Vec<String>, r: &RequestRecord) -> Vec<String> {
+pub fn with_treatment(mut lines: Vec<String>, r: &Record) -> Vec<String> {
     lines.extend(cache_lines(r));
     lines.extend(treatment_line(r));
     lines.dedup();
@@ -33,7 +33,7 @@ pub fn with_treatment(mut lines: Vec<String>, r: &RequestRecord) -> Vec<String> 
 }
 
 /// Evidence from distinct URLs first.
-pub fn distinct_urls<'a>(rs: &[&'a RequestRecord]) -> Vec<&'a RequestRecord> {
+pub fn distinct_urls<'a>(rs: &[&'a Record]) -> Vec<&'a Record> {
     let mut seen = std::collections::HashSet::new();
     rs.iter()
         .copied()
@@ -41,11 +41,11 @@ pub fn distinct_urls<'a>(rs: &[&'a RequestRecord]) -> Vec<&'a RequestRecord> {
         .collect()
 }
 
-pub fn misses(rs: &[&RequestRecord]) -> usize {
+pub fn misses(rs: &[&Record]) -> usize {
     rs.iter()
         .filter(|r| {
             matches!(
-                r.cache.status,
+                r.class.cache.status,
                 crate::classify::CacheOutcome::Miss | crate::classify::CacheOutcome::Expired
             )
         })
@@ -53,7 +53,7 @@ pub fn misses(rs: &[&RequestRecord]) -> usize {
 }
 
 /// `Expires` at or before `Date` (or unparseable) and no `max-age`/`s-maxage`.
-pub fn expires_already_stale(r: &RequestRecord) -> bool {
+pub fn expires_already_stale(r: &Record) -> bool {
     let h = &r.response_headers;
     let Some(expires) = h.get("expires") else {
         return false;
@@ -86,7 +86,7 @@ pub fn expires_before_date(ctx: &Ctx) -> Vec<Finding> {
             // MinTTL > 0 stores it anyway: nothing is lost at the edge.
             && ctx.behavior(r).is_none_or(|(_, b, _)| b.ttl.min == 0)
     });
-    group_by(hits, |r| Some(r.behavior.clone()))
+    group_by(hits, |r| Some(r.class.behavior.clone()))
         .into_iter()
         .map(|(behavior, rs)| {
             let evidence = distinct_urls(&rs)
@@ -116,11 +116,11 @@ pub fn expires_before_date(ctx: &Ctx) -> Vec<Finding> {
 pub fn no_cache_on_static(ctx: &Ctx) -> Vec<Finding> {
     let hits = ctx.records.iter().filter(|r| {
         ctx.cacheable(r)
-            && is_static(r.asset_kind)
+            && is_static(r.class.asset_kind)
             && CacheControl::parse(&r.response_headers).no_cache.is_some()
             && ctx.behavior(r).is_none_or(|(_, b, _)| b.ttl.min == 0)
     });
-    group_by(hits, |r| Some(r.behavior.clone()))
+    group_by(hits, |r| Some(r.class.behavior.clone()))
         .into_iter()
         .map(|(behavior, rs)| {
             let directives: std::collections::BTreeSet<&str> = rs
@@ -148,7 +148,7 @@ pub fn no_cache_on_static(ctx: &Ctx) -> Vec<Finding> {
 }
 
 /// The names a response's `Vary` lists, lower-cased.
-fn vary_names(r: &RequestRecord) -> Vec<String> {
+fn vary_names(r: &Record) -> Vec<String> {
     r.response_headers
         .get_all("vary")
         .flat_map(|l| l.split(','))
@@ -162,9 +162,9 @@ fn vary_names(r: &RequestRecord) -> Vec<String> {
 /// reaches the origin without being in the key (a legacy behavior sends `Origin` anyway) gets the
 /// first viewer's answer served to all.
 pub fn vary_unforwarded(ctx: &Ctx) -> Vec<Finding> {
-    let mut hits: Vec<(String, &RequestRecord)> = Vec::new();
+    let mut hits: Vec<(String, &Record)> = Vec::new();
     for r in ctx.records {
-        if !ctx.cacheable(r) || !r.edge_treatment.as_ref().is_some_and(|t| t.store) {
+        if !ctx.cacheable(r) || !r.class.edge_treatment.as_ref().is_some_and(|t| t.store) {
             continue;
         }
         let Some((_, b, _)) = ctx.behavior(r) else {
@@ -182,16 +182,16 @@ pub fn vary_unforwarded(ctx: &Ctx) -> Vec<Finding> {
     }
     let mut keys: Vec<(Option<String>, String)> = Vec::new();
     for (n, r) in &hits {
-        let k = (r.behavior.clone(), n.clone());
+        let k = (r.class.behavior.clone(), n.clone());
         if !keys.contains(&k) {
             keys.push(k);
         }
     }
     keys.into_iter()
         .map(|(behavior, name)| {
-            let rs: Vec<&RequestRecord> = hits
+            let rs: Vec<&Record> = hits
                 .iter()
-                .filter(|(n, r)| *n == name && r.behavior == behavior)
+                .filter(|(n, r)| *n == name && r.class.behavior == behavior)
                 .map(|(_, r)| *r)
                 .collect();
             let evidence = distinct_urls(&rs)
@@ -233,7 +233,7 @@ pub fn vary_star(ctx: &Ctx) -> Vec<Finding> {
         .records
         .iter()
         .filter(|r| ctx.cacheable(r) && vary_names(r).iter().any(|n| n == "*"));
-    group_by(hits, |r| Some(r.behavior.clone()))
+    group_by(hits, |r| Some(r.class.behavior.clone()))
         .into_iter()
         .map(|(behavior, rs)| {
             let evidence = distinct_urls(&rs)
@@ -267,16 +267,17 @@ pub fn short_ttl_versioned(ctx: &Ctx) -> Vec<Finding> {
     let hits = ctx.records.iter().filter(|r| {
         ctx.cacheable(r)
             && is_versioned_s(&r.url)
-            && r.edge_treatment
+            && r.class
+                .edge_treatment
                 .as_ref()
                 .is_some_and(|t| t.store && t.ttl_secs < DAY)
     });
-    group_by(hits, |r| Some(r.behavior.clone()))
+    group_by(hits, |r| Some(r.class.behavior.clone()))
         .into_iter()
         .map(|(behavior, rs)| {
             let shortest = rs
                 .iter()
-                .filter_map(|r| r.edge_treatment.as_ref().map(|t| t.ttl_secs))
+                .filter_map(|r| r.class.edge_treatment.as_ref().map(|t| t.ttl_secs))
                 .min()
                 .unwrap_or(0);
             let evidence = distinct_urls(&rs)

@@ -11,18 +11,15 @@
 //! `fetch` is the only network code in `diagnose`: it runs once per journey base URL after the
 //! journeys, with the journey's own cookies (the check may need a logged-in administrator).
 
-use std::time::Duration;
-
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::{Evidence, Finding, Severity, ids};
 use crate::exchange::Exchange;
-use crate::redact::Redactor;
 
 pub const PATH: &str = "rest/static-asset-caching/health-checks";
 /// Longer answers are cut (the report keeps the head, and says so).
-const MAX_BODY: usize = 64 * 1024;
+pub const MAX_BODY: usize = 64 * 1024;
 
 /// One call of the health check, as answered.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -76,132 +73,8 @@ pub fn journey_cookie(exchanges: &[Exchange], url: &url::Url) -> Option<String> 
         .find_map(|ex| ex.request_headers.get("cookie").map(str::to_string))
 }
 
-/// Call the health check once. Never fails: a transport error is recorded in `error`.
-pub async fn fetch(
-    url: &url::Url,
-    cookie: Option<&str>,
-    insecure: bool,
-    timeout: Duration,
-) -> HealthCheck {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let mut hc = HealthCheck {
-        url: url.to_string(),
-        ..Default::default()
-    };
-    let client = match reqwest::Client::builder()
-        .timeout(timeout)
-        .danger_accept_invalid_certs(insecure)
-        .build()
-    {
-        Ok(c) => c,
-        Err(e) => {
-            hc.error = Some(e.to_string());
-            return hc;
-        }
-    };
-    let mut req = client
-        .get(url.clone())
-        .header("Accept", "application/json")
-        .header(
-            "User-Agent",
-            concat!("cdnprobe/", env!("CARGO_PKG_VERSION")),
-        );
-    if let Some(c) = cookie {
-        req = req.header("Cookie", c);
-    }
-    match req.send().await {
-        Ok(resp) => {
-            hc.status = Some(resp.status().as_u16());
-            hc.content_type = resp
-                .headers()
-                .get("content-type")
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_string);
-            match resp.text().await {
-                Ok(mut body) => {
-                    if body.len() > MAX_BODY {
-                        let mut cut = MAX_BODY;
-                        while !body.is_char_boundary(cut) {
-                            cut -= 1;
-                        }
-                        body.truncate(cut);
-                        body.push_str("\n[cut at 64 KiB]");
-                    }
-                    hc.body = body;
-                }
-                Err(e) => hc.error = Some(format!("reading the answer: {e}")),
-            }
-        }
-        Err(e) => hc.error = Some(e.to_string()),
-    }
-    hc
-}
-
-/// Call the health check for each journey base URL (once per URL), with that host's cookies,
-/// redacted for the report.
-pub async fn check_all(
-    bases: &[String],
-    context_path: Option<&str>,
-    exchanges: &[Exchange],
-    redactor: &Redactor,
-    insecure: bool,
-    timeout: Duration,
-) -> Vec<HealthCheck> {
-    let mut urls: Vec<url::Url> = Vec::new();
-    for b in bases {
-        if let Some(u) = health_url(b, context_path)
-            && !urls.contains(&u)
-        {
-            urls.push(u);
-        }
-    }
-    let mut out = Vec::new();
-    for u in urls {
-        let cookie = journey_cookie(exchanges, &u);
-        let hc = fetch(&u, cookie.as_deref(), insecure, timeout).await;
-        out.push(HealthCheck {
-            url: redactor.redact_url(&hc.url),
-            body: redactor.redact_text(&hc.body),
-            error: hc.error.as_deref().map(|e| redactor.redact_text(e)),
-            ..hc
-        });
-    }
-    out
-}
-
-/// Put health-check answers and their findings into a report (re-sorted, re-summarized).
-///
-/// A failing "CDN prefix" check (Jira's `jira.fixed.cdn.*` not set) is only context when the
-/// capture shows `/s/` resources already coming through a CDN: the whole site is behind it (the
-/// seed's proxy setup), which does not need Jira's own CDN prefix.
-pub fn attach(report: &mut crate::report::Report, checks: Vec<HealthCheck>) {
-    let static_via_cdn = report
-        .requests
-        .iter()
-        .any(|r| super::headers::is_versioned_s(&r.url) && r.cache.went_through_cdn());
-    for hc in checks {
-        for mut f in findings(&hc) {
-            let about_prefix = f
-                .evidence
-                .iter()
-                .flat_map(|e| &e.lines)
-                .any(|l| is_cdn_prefix_check(l));
-            if f.id == ids::HEALTH_CHECK_FAILED.id && about_prefix && static_via_cdn {
-                f.severity = Severity::Info;
-                f.explanation.push_str(
-                    " Here /s/ resources already come through a CDN (the whole site is behind it), so Jira/Confluence's own CDN prefix is not needed.",
-                );
-            }
-            report.findings.push(f);
-        }
-        report.health_checks.push(hc);
-    }
-    super::sort(&mut report.findings);
-    report.summarize();
-}
-
 /// A check about Jira/Confluence's own CDN prefix (`jira.fixed.cdn.enabled` / `.prefix`).
-fn is_cdn_prefix_check(text: &str) -> bool {
+pub fn is_cdn_prefix_check(text: &str) -> bool {
     let t = text.to_ascii_lowercase();
     t.contains("cdn-enabled")
         || t.contains("cdn prefix")
@@ -376,29 +249,6 @@ mod tests {
     }
 
     #[test]
-    fn a_missing_cdn_prefix_is_context_when_the_site_is_behind_the_cdn() {
-        use crate::diagnose::testkit::*;
-        let body = r#"{"statuses":[{"completeKey":"x:cdn-enabled","name":"CDN prefix configured","isHealthy":false,"failureReason":"jira.fixed.cdn.enabled is false","severity":"warning"}]}"#;
-        let d = seed();
-        let mut report = crate::report::Report {
-            requests: records(&[Rec::static_ok(S_JS, "Hit")], Some(&d)),
-            ..Default::default()
-        };
-        attach(&mut report, vec![hc(200, body)]);
-        assert_eq!(report.findings.len(), 1);
-        assert_eq!(report.findings[0].severity, Severity::Info);
-        assert_eq!(report.health_checks.len(), 1);
-        assert_eq!(report.summary.findings_info, 1);
-        // Without a CDN in front of /s/, the same answer is a warning.
-        let mut report = crate::report::Report {
-            requests: records(&[Rec::get(S_JS)], Some(&d)),
-            ..Default::default()
-        };
-        attach(&mut report, vec![hc(200, body)]);
-        assert_eq!(report.findings[0].severity, Severity::Warn);
-    }
-
-    #[test]
     fn healthy_answer_has_no_finding() {
         let body = r#"{"statuses":[{"name":"Fine","isHealthy":true}]}"#;
         assert!(findings(&hc(200, body)).is_empty());
@@ -448,35 +298,5 @@ mod tests {
         let u = url::Url::parse("https://j.example.com/rest/static-asset-caching/health-checks")
             .unwrap();
         assert_eq!(journey_cookie(&exs, &u).as_deref(), Some("JSESSIONID=auth"));
-    }
-
-    #[test]
-    fn fetch_reads_a_real_answer_with_the_cookie() {
-        use axum::{Router, http::HeaderMap, routing::get};
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async {
-            let app = Router::new().route(
-                "/jira/rest/static-asset-caching/health-checks",
-                get(|h: HeaderMap| async move {
-                    let ok = h.get("cookie").and_then(|c| c.to_str().ok()) == Some("JSESSIONID=s1");
-                    format!(r#"{{"statuses":[{{"name":"session","isHealthy":{ok}}}]}}"#)
-                }),
-            );
-            let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            let addr = l.local_addr().unwrap();
-            tokio::spawn(async move { axum::serve(l, app).await.unwrap() });
-            let u = health_url(&format!("http://{addr}/jira/"), None).unwrap();
-            let hc = fetch(&u, Some("JSESSIONID=s1"), false, Duration::from_secs(10)).await;
-            assert_eq!(hc.status, Some(200));
-            assert!(hc.body.contains("\"isHealthy\":true"), "{}", hc.body);
-            assert!(findings(&hc).is_empty());
-            let missing = health_url(&format!("http://{addr}/"), None).unwrap();
-            let hc = fetch(&missing, None, false, Duration::from_secs(10)).await;
-            assert_eq!(hc.status, Some(404));
-            assert_eq!(findings(&hc)[0].id, "health-check-unavailable");
-        });
     }
 }

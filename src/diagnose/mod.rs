@@ -7,7 +7,7 @@
 //! ([`catalogue_markdown`]) and a test keeps the two equal.
 //!
 //! One module per family, one function per finding, each reading only the classified
-//! `RequestRecord`s and the `Distribution` (when known): the same code runs on a live capture, a
+//! `Record`s and the `Distribution` (when known): the same code runs on a live capture, a
 //! HAR and repeat loads. [`lint`] is the config-only counterpart (`check-config`), [`health`]
 //! reads Atlassian's own CDN health check.
 //!
@@ -33,8 +33,8 @@ pub mod websockets;
 use serde::{Deserialize, Serialize};
 
 use crate::classify::Distribution;
+use crate::classify::Record;
 use crate::cloudfront::Behavior;
-use crate::report::RequestRecord;
 
 #[derive(
     Debug,
@@ -413,54 +413,21 @@ pub fn spec(id: &str) -> Option<&'static Spec> {
 
 /// What every finding function reads: the classified records and the distributions serving
 /// them (none when unknown; one per product when Jira and Confluence sit behind separate edges).
+/// The records must have been classified against these same distributions ([`Record::classify`]):
+/// the behavior serving each is read from its classification, not looked up again.
 pub struct Ctx<'a> {
-    pub records: &'a [RequestRecord],
+    pub records: &'a [Record],
     pub dists: &'a [Distribution],
-    /// Per record (same index), looked up once: the behavior serving it (index, behavior,
-    /// effective pattern) and its host. Findings ask for these again and again; a 100 MB HAR
-    /// has ~14,000 records.
-    served: Vec<Option<(usize, &'a Behavior, String)>>,
-    hosts: Vec<String>,
 }
 
 impl<'a> Ctx<'a> {
-    pub fn new(records: &'a [RequestRecord], dists: &'a [Distribution]) -> Self {
-        // A response another cache answered (Varnish, nginx, ...) is judged by that cache's
-        // rules (`caches.rs`), never by the CloudFront model of the behaviors.
-        let served = records
-            .iter()
-            .map(|r| {
-                if r.cache.provider.is_other_cache() {
-                    return None;
-                }
-                dists.iter().find_map(|d| d.behavior_for(&r.url))
-            })
-            .collect();
-        let hosts = records.iter().map(evidence::host_of).collect();
-        Ctx {
-            records,
-            dists,
-            served,
-            hosts,
-        }
-    }
-
-    /// The index of `r` in `records`, when it is one of them (by address, not by value).
-    fn index_of(&self, r: &RequestRecord) -> Option<usize> {
-        let size = std::mem::size_of::<RequestRecord>();
-        let offset =
-            (r as *const RequestRecord as usize).checked_sub(self.records.as_ptr() as usize)?;
-        let i = offset / size;
-        (offset % size == 0 && i < self.records.len() && std::ptr::eq(&self.records[i], r))
-            .then_some(i)
+    pub fn new(records: &'a [Record], dists: &'a [Distribution]) -> Self {
+        Ctx { records, dists }
     }
 
     /// `host:port` of the record's URL (empty when it has none).
-    pub fn host(&self, r: &RequestRecord) -> String {
-        match self.index_of(r) {
-            Some(i) => self.hosts[i].clone(),
-            None => evidence::host_of(r),
-        }
+    pub fn host(&self, r: &Record) -> String {
+        evidence::host_of(r)
     }
 
     /// Some distribution is known (so the cache key and TTLs are known).
@@ -469,7 +436,7 @@ impl<'a> Ctx<'a> {
     }
 
     /// The record's host is one judged as the product (a distribution's host).
-    pub fn is_product_host(&self, r: &RequestRecord) -> bool {
+    pub fn is_product_host(&self, r: &Record) -> bool {
         url::Url::parse(&r.url).is_ok_and(|u| self.dists.iter().any(|d| d.serves(&u)))
     }
 
@@ -478,41 +445,43 @@ impl<'a> Ctx<'a> {
         self.dists.iter().find(|d| d.behavior_for(url).is_some())
     }
 
-    /// The behavior serving this record's URL: index, behavior, effective pattern.
-    pub fn behavior(&self, r: &RequestRecord) -> Option<(usize, &'a Behavior, String)> {
-        match self.index_of(r) {
-            Some(i) => self.served[i].clone(),
-            None => self.dists.iter().find_map(|d| d.behavior_for(&r.url)),
+    /// The behavior serving this record's URL: index, behavior, effective pattern. A response
+    /// another cache answered (Varnish, nginx, ...) is judged by that cache's rules (`caches.rs`),
+    /// never by the CloudFront model of the behaviors.
+    pub fn behavior(&self, r: &Record) -> Option<(usize, &'a Behavior, String)> {
+        if r.class.cache.provider.is_other_cache() {
+            return None;
         }
+        r.served_by(self.dists)
     }
 
     /// A successful response the edge's caching applies to: static, or under a non-default
     /// behavior that can store; with a distribution, only URLs it serves.
-    pub fn cacheable(&self, r: &RequestRecord) -> bool {
+    pub fn cacheable(&self, r: &Record) -> bool {
         if !evidence::fresh(r) || !r.status.is_some_and(|s| (200..300).contains(&s)) {
             return false;
         }
         if !self.has_dist() {
-            return crate::classify::is_static(r.asset_kind);
+            return crate::classify::is_static(r.class.asset_kind);
         }
         match self.behavior(r) {
             None => false,
             Some((_, b, _)) => {
-                b.can_store() && (crate::classify::is_static(r.asset_kind) || !b.is_default)
+                b.can_store() && (crate::classify::is_static(r.class.asset_kind) || !b.is_default)
             }
         }
     }
 }
 
 /// Every finding the captured records show, against one distribution (or none).
-pub fn diagnose(records: &[RequestRecord], dist: Option<&Distribution>) -> Vec<Finding> {
+pub fn diagnose(records: &[Record], dist: Option<&Distribution>) -> Vec<Finding> {
     diagnose_with(records, dist.map(std::slice::from_ref).unwrap_or(&[]))
 }
 
 /// Every finding the captured records show, in a deterministic order: severity (errors first),
 /// then catalogue order, then behavior, then the first evidence URL. Each record is judged
 /// against the distribution that serves its URL.
-pub fn diagnose_with(records: &[RequestRecord], dists: &[Distribution]) -> Vec<Finding> {
+pub fn diagnose_with(records: &[Record], dists: &[Distribution]) -> Vec<Finding> {
     let ctx = Ctx::new(records, dists);
     let mut out = Vec::new();
     out.extend(paths::dynamic_cached(&ctx));

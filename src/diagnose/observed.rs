@@ -9,12 +9,12 @@ use super::{Ctx, Finding, ids};
 /// `behavior-mismatch`: the behavior header names a different behavior than the prediction.
 pub fn behavior_mismatch(ctx: &Ctx) -> Vec<Finding> {
     let hits = ctx.records.iter().filter_map(|r| {
-        let observed = r.observed_behavior.as_deref()?;
+        let observed = r.class.observed_behavior.as_deref()?;
         let dist = ctx.dist_for(&r.url)?;
         let (predicted, _, _) = dist.behavior_for(&r.url)?;
         (dist.behavior_named(observed) != Some(predicted)).then_some(r)
     });
-    group_by(hits, |r| Some((r.behavior.clone(), r.observed_behavior.clone())))
+    group_by(hits, |r| Some((r.class.behavior.clone(), r.class.observed_behavior.clone())))
         .into_iter()
         .filter_map(|((behavior, observed), rs)| {
             let observed = observed.unwrap_or_default();
@@ -76,8 +76,8 @@ mod tests {
         let r = Rec::static_ok(S_JS, "Miss")
             .resp("X-Lab-Behavior", "#1 /s/*")
             .record(Some(&d));
-        assert_eq!(r.behavior.as_deref(), Some("/s/*"));
-        assert_eq!(r.observed_behavior.as_deref(), Some("#1 /s/*"));
+        assert_eq!(r.class.behavior.as_deref(), Some("/s/*"));
+        assert_eq!(r.class.observed_behavior.as_deref(), Some("#1 /s/*"));
         // Matching labels, patterns and numbers are not findings.
         let recs = records(
             &[
@@ -119,7 +119,7 @@ mod tests {
             &[Rec::static_ok(S_JS, "Miss").resp("X-Lab-Behavior", "#7 default (*)")],
             Some(&plain),
         );
-        assert!(recs[0].observed_behavior.is_none());
+        assert!(recs[0].class.observed_behavior.is_none());
         assert!(
             diagnose(&recs, Some(&plain))
                 .iter()

@@ -10,10 +10,10 @@ use super::evidence::{
 };
 use super::headers::{distinct_urls, treatment_line};
 use super::{Ctx, Evidence, Finding, ids};
+use crate::classify::Record;
 use crate::classify::{CacheOutcome, Provider, is_dynamic, is_static};
 use crate::cloudfront::cache_key;
 use crate::cloudfront::key::select_query;
-use crate::report::RequestRecord;
 
 /// Atlassian's per-user paths: pages (`*.jspa`, `*.action`, `/browse/`, `/display/`, ...) and REST.
 /// On the product's own host they are per-user by definition, whatever their headers say.
@@ -42,7 +42,7 @@ fn atlassian_dynamic_path(url: &str) -> bool {
 /// `Authorization` on the request, a `private`/`no-store` from the origin that the cache ignored,
 /// or an Atlassian page/REST path on the product's host. `None`: a shareable answer to an
 /// anonymous request (an origin's `public, max-age=60` home page), which is not a leak.
-fn private_evidence(ctx: &Ctx, r: &RequestRecord) -> Option<&'static str> {
+fn private_evidence(ctx: &Ctx, r: &Record) -> Option<&'static str> {
     if is_authenticated(r) {
         return Some("the request carried a session cookie or Authorization");
     }
@@ -53,7 +53,10 @@ fn private_evidence(ctx: &Ctx, r: &RequestRecord) -> Option<&'static str> {
             d == "no-store" || d == "private" || d.starts_with("private=")
         })
     });
-    if r.cache.status.is_hit() && forbids_sharing && !r.cache.provider.may_rewrite_cache_control() {
+    if r.class.cache.status.is_hit()
+        && forbids_sharing
+        && !r.class.cache.provider.may_rewrite_cache_control()
+    {
         return Some("the origin marked it private or no-store, and the cache served it anyway");
     }
     (ctx.is_product_host(r) && atlassian_dynamic_path(&r.url))
@@ -67,15 +70,16 @@ pub fn dynamic_cached(ctx: &Ctx) -> Vec<Finding> {
     let hits = ctx.records.iter().filter(|r| {
         fresh(r)
             && r.status.is_some_and(|s| (200..300).contains(&s))
-            && is_dynamic(r.asset_kind)
-            && (r.cache.status.is_hit()
-                || (is_authenticated(r) && r.edge_treatment.as_ref().is_some_and(|t| t.store)))
+            && is_dynamic(r.class.asset_kind)
+            && (r.class.cache.status.is_hit()
+                || (is_authenticated(r)
+                    && r.class.edge_treatment.as_ref().is_some_and(|t| t.store)))
             && private_evidence(ctx, r).is_some()
     });
-    group_by(hits, |r| Some(r.behavior.clone()))
+    group_by(hits, |r| Some(r.class.behavior.clone()))
         .into_iter()
         .map(|(behavior, rs)| {
-            let from_cache = rs.iter().filter(|r| r.cache.status.is_hit()).count();
+            let from_cache = rs.iter().filter(|r| r.class.cache.status.is_hit()).count();
             let authed = rs.iter().filter(|r| is_authenticated(r)).count();
             let evidence = distinct_urls(&rs)
                 .into_iter()
@@ -113,7 +117,7 @@ pub fn dynamic_cached(ctx: &Ctx) -> Vec<Finding> {
 }
 
 /// Parsed `name=value` pairs of the query-string parameters `key` selects.
-fn keyed_query(ctx: &Ctx, r: &RequestRecord) -> Option<Vec<(String, String)>> {
+fn keyed_query(ctx: &Ctx, r: &Record) -> Option<Vec<(String, String)>> {
     let (_, b, _) = ctx.behavior(r)?;
     let u = url::Url::parse(&r.url).ok()?;
     Some(
@@ -137,7 +141,7 @@ pub fn query_string_changes(ctx: &Ctx) -> Vec<Finding> {
     let paths = group_by(
         ctx.records
             .iter()
-            .filter(|r| fresh(r) && is_static(r.asset_kind)),
+            .filter(|r| fresh(r) && is_static(r.class.asset_kind)),
         |r| {
             let (_, b, pattern) = ctx.behavior(r)?;
             let u = url::Url::parse(&r.url).ok()?;
@@ -246,7 +250,7 @@ pub fn static_bypasses_cdn(ctx: &Ctx) -> Vec<Finding> {
     let site_uses_cdn = ctx
         .records
         .iter()
-        .any(|r| fresh(r) && r.cache.went_through_cdn());
+        .any(|r| fresh(r) && r.class.cache.went_through_cdn());
     let hits = ctx.records.iter().filter(|r| {
         let Ok(u) = url::Url::parse(&r.url) else {
             return false;
@@ -254,8 +258,8 @@ pub fn static_bypasses_cdn(ctx: &Ctx) -> Vec<Finding> {
         fresh(r)
             && matches!(u.scheme(), "http" | "https")
             && r.status.is_some_and(|s| (200..400).contains(&s))
-            && is_static(r.asset_kind)
-            && r.cache.provider == Provider::None
+            && is_static(r.class.asset_kind)
+            && r.class.cache.provider == Provider::None
             && (ctx
                 .dists
                 .iter()
@@ -296,28 +300,30 @@ pub fn static_bypasses_cdn(ctx: &Ctx) -> Vec<Finding> {
 
 /// `pop-change-miss` (info): a Miss for a URL already fetched through another edge location.
 pub fn pop_change_miss(ctx: &Ctx) -> Vec<Finding> {
-    let mut hits: Vec<(&RequestRecord, &RequestRecord)> = Vec::new();
-    let with_pop: Vec<&RequestRecord> = ctx
+    let mut hits: Vec<(&Record, &Record)> = Vec::new();
+    let with_pop: Vec<&Record> = ctx
         .records
         .iter()
-        .filter(|r| fresh(r) && r.cache.pop.is_some() && r.cache.status != CacheOutcome::None)
+        .filter(|r| {
+            fresh(r) && r.class.cache.pop.is_some() && r.class.cache.status != CacheOutcome::None
+        })
         .collect();
     for (i, r) in with_pop.iter().enumerate() {
-        if r.cache.status != CacheOutcome::Miss {
+        if r.class.cache.status != CacheOutcome::Miss {
             continue;
         }
-        if let Some(prev) = with_pop[..i]
-            .iter()
-            .rev()
-            .find(|p| p.url == r.url && p.method == r.method && p.cache.pop != r.cache.pop)
-        {
+        if let Some(prev) = with_pop[..i].iter().rev().find(|p| {
+            p.url == r.url && p.method == r.method && p.class.cache.pop != r.class.cache.pop
+        }) {
             hits.push((prev, r));
         }
     }
     if hits.is_empty() {
         return Vec::new();
     }
-    let groups = group_by(hits.iter().map(|(_, r)| *r), |r| Some(r.behavior.clone()));
+    let groups = group_by(hits.iter().map(|(_, r)| *r), |r| {
+        Some(r.class.behavior.clone())
+    });
     groups
         .into_iter()
         .map(|(behavior, rs)| {
@@ -346,15 +352,18 @@ pub fn pop_change_miss(ctx: &Ctx) -> Vec<Finding> {
 
 /// `browser-cache-replay` (info): responses the browser served from its own cache.
 pub fn browser_cache_replay(ctx: &Ctx) -> Vec<Finding> {
-    let rs: Vec<&RequestRecord> = ctx
+    let rs: Vec<&Record> = ctx
         .records
         .iter()
-        .filter(|r| r.from_browser_cache)
+        .filter(|r| r.from_browser_cache())
         .collect();
     if rs.is_empty() {
         return Vec::new();
     }
-    let with_cdn = rs.iter().filter(|r| r.cache.went_through_cdn()).count();
+    let with_cdn = rs
+        .iter()
+        .filter(|r| r.class.cache.went_through_cdn())
+        .count();
     let evidence = distinct_urls(&rs)
         .into_iter()
         .map(|r| {
@@ -388,7 +397,7 @@ fn query_pairs(url: &str) -> Vec<(String, String)> {
 }
 
 /// What identifies the object a response carried: its ETag, else its length.
-fn object_id(r: &RequestRecord) -> Option<String> {
+fn object_id(r: &Record) -> Option<String> {
     if let Some(e) = r.response_headers.get("etag") {
         return Some(format!("ETag {e}"));
     }
@@ -410,7 +419,7 @@ pub fn cache_key_too_narrow(ctx: &Ctx) -> Vec<Finding> {
         ctx.records.iter().filter(|r| {
             fresh(r)
                 && r.status.is_some_and(|s| (200..300).contains(&s))
-                && !r.cache.provider.is_other_cache()
+                && !r.class.cache.provider.is_other_cache()
         }),
         |r| {
             let (_, b, pattern) = ctx.behavior(r)?;
@@ -453,7 +462,7 @@ pub fn cache_key_too_narrow(ctx: &Ctx) -> Vec<Finding> {
         };
         // Two loads with the same cache key but different URLs; the later one a hit carrying
         // the same object as the first proves the edge served one for the other.
-        let key = |r: &RequestRecord| {
+        let key = |r: &Record| {
             url::Url::parse(&r.url)
                 .ok()
                 .map(|u| cache_key(b, &r.method, &u, &r.request_headers))
@@ -464,7 +473,7 @@ pub fn cache_key_too_narrow(ctx: &Ctx) -> Vec<Finding> {
                 if a.url == c.url || key(a) != key(c) {
                     continue;
                 }
-                let same_object = c.cache.status.is_hit()
+                let same_object = c.class.cache.status.is_hit()
                     && object_id(a).is_some()
                     && object_id(a) == object_id(c);
                 if same_object {

@@ -1,10 +1,10 @@
 //! Test support: hand-built exchanges, classified the way `run` classifies them.
 
 use crate::classify::Distribution;
+use crate::classify::Record;
 use crate::cloudfront::BehaviorSet;
 use crate::diagnose::Finding;
 use crate::exchange::{Exchange, Failure};
-use crate::report::RequestRecord;
 
 pub const HOST: &str = "jira.example.com";
 pub const DATE: &str = "Tue, 24 Nov 2026 10:00:00 GMT";
@@ -120,13 +120,16 @@ impl Rec {
             .cf("Miss", "FRA56-P1")
     }
 
-    pub fn record(&self, dist: Option<&Distribution>) -> RequestRecord {
-        RequestRecord::from_exchange(&self.0, dist)
+    pub fn record(&self, dist: Option<&Distribution>) -> Record {
+        Record::classify(
+            self.0.clone(),
+            dist.map(std::slice::from_ref).unwrap_or_default(),
+        )
     }
 }
 
 /// Classify a list of builders against `dist`.
-pub fn records(recs: &[Rec], dist: Option<&Distribution>) -> Vec<RequestRecord> {
+pub fn records(recs: &[Rec], dist: Option<&Distribution>) -> Vec<Record> {
     recs.iter().map(|r| r.record(dist)).collect()
 }
 

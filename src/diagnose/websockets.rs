@@ -13,10 +13,10 @@
 use super::evidence::{cache_lines, cap, ev, header_lines, plural, response_lines, status_line};
 use super::{Ctx, Finding, ids};
 use crate::classify::AssetKind;
-use crate::report::RequestRecord;
+use crate::classify::Record;
 
 /// Why one websocket counts as failed, in a line of evidence; `None` when it worked.
-fn failure(r: &RequestRecord) -> Option<String> {
+fn failure(r: &Record) -> Option<String> {
     if r.status != Some(101) {
         return Some(match (r.status, &r.failure) {
             (Some(s), _) => format!("upgrade refused: HTTP {s} instead of 101 Switching Protocols"),
@@ -52,11 +52,11 @@ fn is_bayeux_refusal(message: &str) -> bool {
     })
 }
 
-fn is_synchrony(r: &RequestRecord) -> bool {
+fn is_synchrony(r: &Record) -> bool {
     url::Url::parse(&r.url).is_ok_and(|u| u.path().contains("/synchrony/"))
 }
 
-fn lines(r: &RequestRecord, why: String) -> Vec<String> {
+fn lines(r: &Record, why: String) -> Vec<String> {
     let mut v = vec![status_line(r), why];
     if let Some(f) = r.failure.as_ref().filter(|_| r.status.is_some()) {
         v.push(format!("browser: {}", f.error_text));
@@ -87,10 +87,10 @@ fn lines(r: &RequestRecord, why: String) -> Vec<String> {
 
 /// `websocket-failed`: a websocket whose upgrade was refused or whose session the server refused.
 pub fn websocket_failed(ctx: &Ctx) -> Vec<Finding> {
-    let failed: Vec<(&RequestRecord, String)> = ctx
+    let failed: Vec<(&Record, String)> = ctx
         .records
         .iter()
-        .filter(|r| r.asset_kind == AssetKind::Websocket)
+        .filter(|r| r.class.asset_kind == AssetKind::Websocket)
         .filter_map(|r| failure(r).map(|why| (r, why)))
         .collect();
     if failed.is_empty() {
@@ -98,7 +98,7 @@ pub fn websocket_failed(ctx: &Ctx) -> Vec<Finding> {
     }
     let mut out = Vec::new();
     for synchrony in [true, false] {
-        let group: Vec<&(&RequestRecord, String)> = failed
+        let group: Vec<&(&Record, String)> = failed
             .iter()
             .filter(|(r, _)| is_synchrony(r) == synchrony)
             .collect();

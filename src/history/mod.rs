@@ -15,8 +15,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
-use crate::cli::{HistoryArgs, RecordArgs, TrendArgs};
-use crate::error::{UserError, exit};
+use crate::error::UserError;
 use crate::report::{Report, TrendPoint, Trends};
 use store::{Query, Store};
 use summary::RunSummary;
@@ -105,21 +104,23 @@ pub struct Recorder {
 }
 
 impl Recorder {
-    /// Check the labels and open the history (unless `--no-history`). A history that cannot be
-    /// opened is a warning: the run goes on without it.
-    pub fn open(args: &RecordArgs, command: &'static str) -> Result<Recorder, UserError> {
-        let labels = labels_map(&args.labels)?;
-        let store = if args.no_history {
-            None
-        } else {
-            let path = args.history_path();
-            match Store::open(&path) {
+    /// Check the labels and open the history at `path` (`None`: `--no-history`). A history
+    /// that cannot be opened is a warning: the run goes on without it.
+    pub fn open(
+        path: Option<&Path>,
+        labels: &[Label],
+        command: &'static str,
+    ) -> Result<Recorder, UserError> {
+        let labels = labels_map(labels)?;
+        let store = match path {
+            None => None,
+            Some(path) => match Store::open(path) {
                 Ok(s) => Some(s),
                 Err(e) => {
                     eprintln!("warning: this {command} is not recorded in the history: {e}");
                     None
                 }
-            }
+            },
         };
         Ok(Recorder {
             store,
@@ -243,84 +244,15 @@ pub fn parse_since(
         .ok_or_else(|| format!("`{s}`: too far back"))
 }
 
-fn rfc3339(t: chrono::DateTime<chrono::Utc>) -> String {
+pub(crate) fn rfc3339(t: chrono::DateTime<chrono::Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
-}
-
-/// `cdnprobe history`: the runs, oldest first (the newest `--limit`).
-pub fn history(args: &HistoryArgs) -> anyhow::Result<i32> {
-    let store = Store::open_existing(&args.history.path())?;
-    let runs = store.runs(&Query {
-        target: args.target.clone(),
-        labels: labels_map(&args.labels)?,
-        since: match &args.since {
-            Some(s) => Some(rfc3339(parse_since(s, chrono::Utc::now()).map_err(
-                |e| UserError::input(format!("--since {e}"), "e.g. --since 30d"),
-            )?)),
-            None => None,
-        },
-        limit: Some(args.limit),
-        ..Default::default()
-    })?;
-    if args.json {
-        println!("{}", serde_json::to_string_pretty(&runs)?);
-    } else {
-        print!("{}", trend::runs_table(&runs));
-    }
-    Ok(exit::OK)
-}
-
-/// `cdnprobe trend`: per behavior (and target and label set), its series over the runs.
-pub fn trend(args: &TrendArgs) -> anyhow::Result<i32> {
-    let store = Store::open_existing(&args.history.path())?;
-    let since = parse_since(&args.since, chrono::Utc::now())
-        .map_err(|e| UserError::input(format!("--since {e}"), "e.g. --since 30d"))?;
-    let runs = store.runs(&Query {
-        target: args.target.clone(),
-        labels: labels_map(&args.labels)?,
-        since: Some(rfc3339(since)),
-        ..Default::default()
-    })?;
-    let series = trend::series(&runs, args.behavior.as_deref());
-    if let Some(html) = &args.html {
-        let page = trend::render_html(&series, &args.since)?;
-        crate::report::write_atomically(html, page.as_bytes())?;
-        eprintln!("trend chart written to {}", html.display());
-    }
-    if args.json {
-        println!("{}", serde_json::to_string_pretty(&series)?);
-    } else {
-        print!("{}", trend::render_text(&series));
-    }
-    Ok(exit::OK)
-}
-
-/// `diff` with `last-good` on one side replaced by that run's report.json.
-pub fn resolve_last_good(mut args: crate::cli::DiffArgs) -> anyhow::Result<crate::cli::DiffArgs> {
-    let is_kw = |p: &Path| p.as_os_str() == LAST_GOOD;
-    match (is_kw(&args.a), is_kw(&args.b)) {
-        (true, true) => Err(UserError::input(
-            "diff last-good last-good compares nothing",
-            "give a report.json on one side: cdnprobe diff last-good output/<run>/report.json",
-        )
-        .into()),
-        (true, false) => {
-            args.a = last_good_report(&args.history.path(), &args.b)?;
-            Ok(args)
-        }
-        (false, true) => {
-            args.b = last_good_report(&args.history.path(), &args.a)?;
-            Ok(args)
-        }
-        (false, false) => Ok(args),
-    }
 }
 
 /// The keyword `diff` takes for the newest good run.
 pub const LAST_GOOD: &str = "last-good";
 
 /// `diff last-good X`: the report.json of the newest good run for X's target in the history.
-fn last_good_report(history: &Path, other: &Path) -> anyhow::Result<PathBuf> {
+pub fn last_good_report(history: &Path, other: &Path) -> anyhow::Result<PathBuf> {
     #[derive(serde::Deserialize)]
     struct TargetOnly {
         target: String,

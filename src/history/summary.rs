@@ -11,7 +11,8 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::classify::CacheOutcome;
-use crate::report::{Report, RequestRecord};
+use crate::classify::Record;
+use crate::report::Report;
 
 /// One run as the history keeps it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -166,9 +167,9 @@ pub fn summarize(
 /// Verified behaviors first (in the report's order), then every other behavior that served a
 /// request (sorted), each with its numbers.
 fn behaviors(report: &Report) -> Vec<BehaviorSummary> {
-    let mut by_pattern: BTreeMap<&str, Vec<&RequestRecord>> = BTreeMap::new();
+    let mut by_pattern: BTreeMap<&str, Vec<&Record>> = BTreeMap::new();
     for r in &report.requests {
-        if let Some(b) = &r.behavior {
+        if let Some(b) = &r.class.behavior {
             by_pattern.entry(b.as_str()).or_default().push(r);
         }
     }
@@ -190,13 +191,13 @@ fn behaviors(report: &Report) -> Vec<BehaviorSummary> {
     out
 }
 
-fn numbers(pattern: &str, records: &[&RequestRecord]) -> BehaviorSummary {
+fn numbers(pattern: &str, records: &[&Record]) -> BehaviorSummary {
     let mut loads = 0;
     let mut hits = 0;
     let mut edge_errors = 0;
     let mut ttfbs = Vec::new();
     for r in records {
-        let status = r.cache.status;
+        let status = r.class.cache.status;
         if status != CacheOutcome::None {
             loads += 1;
         }
@@ -275,12 +276,7 @@ mod tests {
         assert_eq!(percentile(&[], 50.0), None);
     }
 
-    fn record(
-        behavior: &str,
-        status: Option<u16>,
-        cache: CacheOutcome,
-        ttfb: f64,
-    ) -> RequestRecord {
+    fn record(behavior: &str, status: Option<u16>, cache: CacheOutcome, ttfb: f64) -> Record {
         let mut ex = crate::exchange::Exchange {
             url: format!("https://cdn.example.com{behavior}x"),
             method: "GET".into(),
@@ -288,9 +284,9 @@ mod tests {
             ..Default::default()
         };
         ex.timing.ttfb_ms = Some(ttfb);
-        let mut r = RequestRecord::from_exchange(&ex, None);
-        r.behavior = Some(behavior.into());
-        r.cache.status = cache;
+        let mut r = Record::classify(ex, &[]);
+        r.class.behavior = Some(behavior.into());
+        r.class.cache.status = cache;
         r
     }
 

@@ -208,11 +208,7 @@ fn cookies_of(headers: &HeaderMap) -> Vec<(String, String)> {
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|kv| {
-            let (k, v) = kv.trim().split_once('=')?;
-            Some((k.trim().to_string(), v.trim().to_string()))
-        })
+        .flat_map(crate::exchange::cookie_pairs)
         .collect()
 }
 

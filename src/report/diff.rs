@@ -16,8 +16,9 @@ use std::fmt::Write;
 
 use serde::Serialize;
 
+use super::Report;
 use super::terminal::{grouped_sequences, verdict_str};
-use super::{Report, RequestRecord};
+use crate::classify::Record;
 use crate::diagnose::{Finding, Severity};
 use crate::verify::BehaviorReport;
 
@@ -219,7 +220,7 @@ fn looks_like_timestamp(v: &str) -> bool {
 /// The comparable response headers of one record: name (lower case) -> normalized value. The
 /// site's own origin becomes `<origin>` (UAT and prod differ only in host; an
 /// `Access-Control-Allow-Origin` that echoes the page is the same answer on both).
-pub fn comparable_headers(r: &RequestRecord) -> BTreeMap<String, String> {
+pub fn comparable_headers(r: &Record) -> BTreeMap<String, String> {
     let date = r.response_headers.get("date");
     let origins: Vec<String> = origin_of(&r.url)
         .into_iter()
@@ -254,8 +255,8 @@ pub fn comparable_headers(r: &RequestRecord) -> BTreeMap<String, String> {
     out
 }
 
-fn ttl_text(r: &RequestRecord) -> Option<String> {
-    r.edge_treatment.as_ref().map(|t| {
+fn ttl_text(r: &Record) -> Option<String> {
+    r.class.edge_treatment.as_ref().map(|t| {
         if t.store {
             format!("stored {} s ({})", t.ttl_secs, t.rule)
         } else {
@@ -265,13 +266,13 @@ fn ttl_text(r: &RequestRecord) -> Option<String> {
 }
 
 /// The request that stands for its path: the first real network response.
-fn representatives(report: &Report) -> BTreeMap<String, &RequestRecord> {
-    let mut out: BTreeMap<String, &RequestRecord> = BTreeMap::new();
+fn representatives(report: &Report) -> BTreeMap<String, &Record> {
+    let mut out: BTreeMap<String, &Record> = BTreeMap::new();
     for r in &report.requests {
         let Some(k) = path_key(&r.url) else { continue };
-        let good = r.status.is_some() && !r.from_browser_cache;
+        let good = r.status.is_some() && !r.from_browser_cache();
         match out.get(&k) {
-            Some(prev) if prev.status.is_some() && !prev.from_browser_cache => {}
+            Some(prev) if prev.status.is_some() && !prev.from_browser_cache() => {}
             Some(_) if !good => {}
             _ => {
                 out.insert(k, r);
@@ -406,7 +407,12 @@ pub fn diff(a: &Report, b: &Report) -> Diff {
             });
         }
         let (ta, tb) = (ttl_text(x), ttl_text(y));
-        let ttl_key = |r: &RequestRecord| r.edge_treatment.as_ref().map(|t| (t.store, t.ttl_secs));
+        let ttl_key = |r: &Record| {
+            r.class
+                .edge_treatment
+                .as_ref()
+                .map(|t| (t.store, t.ttl_secs))
+        };
         if ttl_key(x) != ttl_key(y) {
             changes.push(Change {
                 name: "edge TTL".into(),
@@ -562,20 +568,20 @@ mod tests {
     use super::*;
     use crate::exchange::Headers;
 
-    fn record(url: &str, origin: Option<&str>, resp: &[(&str, &str)]) -> RequestRecord {
+    fn record(url: &str, origin: Option<&str>, resp: &[(&str, &str)]) -> Record {
         let mut req = Headers::new();
         if let Some(o) = origin {
             req.push("Origin", o);
         }
-        let mut r = RequestRecord::from_exchange(
-            &crate::exchange::Exchange {
+        let mut r = Record::classify(
+            crate::exchange::Exchange {
                 url: url.into(),
                 method: "GET".into(),
                 status: Some(200),
                 request_headers: req,
                 ..Default::default()
             },
-            None,
+            &[],
         );
         r.response_headers = Headers::from_pairs(
             resp.iter()

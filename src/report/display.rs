@@ -20,22 +20,7 @@ use super::Report;
 /// Longest string shown whole in the terminal, HTML, Markdown and JUnit outputs (bytes).
 pub const DISPLAY_MAX: usize = 2048;
 
-/// `s`, or its first `max` bytes (on a character boundary) followed by a marker saying how much
-/// was left out.
-pub fn clip(s: &str, max: usize) -> Cow<'_, str> {
-    if s.len() <= max {
-        return Cow::Borrowed(s);
-    }
-    let mut end = max;
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    Cow::Owned(format!(
-        "{}… [{} more bytes not shown; the full value is in report.json]",
-        &s[..end],
-        s.len() - end
-    ))
-}
+pub use crate::input::clip;
 
 /// The report as the human-facing outputs show it: itself when no string is longer than
 /// [`DISPLAY_MAX`], else a copy with every longer string (values and map keys) clipped.

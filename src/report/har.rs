@@ -7,8 +7,8 @@ use std::collections::{BTreeSet, HashMap};
 
 use serde_json::{Value, json};
 
-use super::{ExportContext, Exporter, Report, RequestRecord};
-use crate::exchange::Exchange;
+use super::{ExportContext, Exporter, Report};
+use crate::classify::Record;
 
 pub struct HarExporter;
 
@@ -22,14 +22,9 @@ impl Exporter for HarExporter {
     fn write(
         &self,
         report: &Report,
-        ctx: &ExportContext,
+        _ctx: &ExportContext,
         out: &mut dyn std::io::Write,
     ) -> anyhow::Result<()> {
-        let records: HashMap<(&str, &str), &RequestRecord> = report
-            .requests
-            .iter()
-            .map(|r| ((r.id.as_str(), r.url.as_str()), r))
-            .collect();
         let mut cited: HashMap<&str, BTreeSet<&str>> = HashMap::new();
         for f in &report.findings {
             for e in &f.evidence {
@@ -39,17 +34,23 @@ impl Exporter for HarExporter {
                     .insert(f.id.as_str());
             }
         }
-        crate::har::write_json(&mut *out, ctx.exchanges, |ex: &Exchange| {
-            let record = records.get(&(ex.id.as_str(), ex.url.as_str()))?;
-            Some(extension(report, record, cited.get(ex.url.as_str())))
+        // The journeys' exchanges: a run's repeat loads are in report.json, not in the capture.
+        let captured: Vec<&Record> = report
+            .requests
+            .iter()
+            .filter(|r| !r.is_repeat_load())
+            .collect();
+        crate::har::write_json(&mut *out, &captured, |r: &&Record| {
+            Some(extension(report, r, cited.get(r.url.as_str())))
         })?;
         out.write_all(b"\n")?;
         Ok(())
     }
 }
 
-fn extension(report: &Report, r: &RequestRecord, cited: Option<&BTreeSet<&str>>) -> Value {
+fn extension(report: &Report, r: &Record, cited: Option<&BTreeSet<&str>>) -> Value {
     let behavior = r
+        .class
         .behavior
         .as_deref()
         .and_then(|p| report.behaviors.iter().find(|b| b.pattern == p));
@@ -66,22 +67,22 @@ fn extension(report: &Report, r: &RequestRecord, cited: Option<&BTreeSet<&str>>)
         finding_ids.extend(b.findings.iter().map(String::as_str));
     }
     let mut v = json!({
-        "behavior": r.behavior,
-        "asset_kind": r.asset_kind,
+        "behavior": r.class.behavior,
+        "asset_kind": r.class.asset_kind,
         "cache": {
-            "provider": r.cache.provider,
-            "status": r.cache.status,
-            "raw": r.cache.raw,
-            "pop": r.cache.pop,
-            "age": r.cache.age,
+            "provider": r.class.cache.provider,
+            "status": r.class.cache.status,
+            "raw": r.class.cache.raw,
+            "pop": r.class.cache.pop,
+            "age": r.class.cache.age,
         },
         "verdict": verdict,
         "behavior_pass": behavior.map(|b| b.pass),
         "finding_ids": finding_ids,
-        "cors": r.cors,
+        "cors": r.class.cors,
         "phase": r.phase,
     });
-    if let Some(t) = &r.edge_treatment {
+    if let Some(t) = &r.class.edge_treatment {
         v["edge_treatment"] = json!(t);
     }
     if let Some(s) = &r.source {

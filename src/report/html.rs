@@ -15,7 +15,8 @@ use minijinja::Environment;
 use serde::Serialize;
 
 use super::terminal::{outcome_word, sorted_findings, status_letter, verdict_str};
-use super::{ExportContext, Exporter, Report, RequestRecord};
+use super::{ExportContext, Exporter, Report};
+use crate::classify::Record;
 
 const TEMPLATE: &str = include_str!("templates/report.html");
 /// The page's style (also `cdnprobe trend --html`'s).
@@ -245,7 +246,7 @@ fn pct(v: f64) -> String {
     format!("{:.2}", v.clamp(0.0, 100.0))
 }
 
-fn status_text(r: &RequestRecord) -> String {
+fn status_text(r: &Record) -> String {
     match (&r.status, &r.failure) {
         (Some(s), None) => s.to_string(),
         (Some(s), Some(f)) => format!("{s} {}", f.error_text),
@@ -257,11 +258,11 @@ fn status_text(r: &RequestRecord) -> String {
     }
 }
 
-fn failed(r: &RequestRecord) -> bool {
+fn failed(r: &Record) -> bool {
     r.failure.is_some() || r.status.is_none_or(|s| s >= 400)
 }
 
-fn waterfall(records: &[&RequestRecord]) -> Waterfall {
+fn waterfall(records: &[&Record]) -> Waterfall {
     if records.is_empty() {
         return Waterfall::default();
     }
@@ -269,7 +270,7 @@ fn waterfall(records: &[&RequestRecord]) -> Waterfall {
         .iter()
         .map(|r| r.timing.start_ms)
         .fold(f64::INFINITY, f64::min);
-    let end = |r: &RequestRecord| {
+    let end = |r: &Record| {
         r.timing.start_ms - t0 + r.timing.end_ms.or(r.timing.ttfb_ms).unwrap_or(0.0).max(0.0)
     };
     let span = records.iter().map(|r| end(r)).fold(1.0, f64::max);
@@ -284,7 +285,7 @@ fn waterfall(records: &[&RequestRecord]) -> Waterfall {
                 url: r.url.clone(),
                 short: super::table::short_url(&r.url, 60),
                 status: status_text(r),
-                cache: r.cache.status.as_str().to_string(),
+                cache: r.class.cache.status.as_str().to_string(),
                 failed: failed(r),
                 left: pct(left),
                 wait: pct(wait),
@@ -439,7 +440,7 @@ fn view(report: &Report, out_dir: &Path) -> View {
         .collect();
 
     // Requests by (run, phase), for the waterfalls.
-    let mut by_phase: HashMap<(Option<&str>, &str), Vec<&RequestRecord>> = HashMap::new();
+    let mut by_phase: HashMap<(Option<&str>, &str), Vec<&Record>> = HashMap::new();
     let mut phase_order: Vec<(Option<&str>, &str)> = Vec::new();
     for r in &report.requests {
         let key = (r.source.as_deref(), r.phase.as_str());
@@ -501,7 +502,7 @@ fn view(report: &Report, out_dir: &Path) -> View {
         })
         .collect();
 
-    let h = |r: &RequestRecord, name: &str| r.response_headers.get(name).unwrap_or("").to_string();
+    let h = |r: &Record, name: &str| r.response_headers.get(name).unwrap_or("").to_string();
     let requests: Vec<RowView> = report
         .requests
         .iter()
@@ -511,14 +512,14 @@ fn view(report: &Report, out_dir: &Path) -> View {
             method: r.method.clone(),
             status: status_text(r),
             failed: failed(r),
-            kind: r.asset_kind.as_str().to_string(),
-            behavior: r.behavior.clone().unwrap_or_default(),
-            cache: r.cache.status.as_str().to_string(),
+            kind: r.class.asset_kind.as_str().to_string(),
+            behavior: r.class.behavior.clone().unwrap_or_default(),
+            cache: r.class.cache.status.as_str().to_string(),
             x_cache: h(r, "x-cache"),
             cache_control: h(r, "cache-control"),
             expires: h(r, "expires"),
             age: h(r, "age"),
-            cors: r.cors.clone(),
+            cors: r.class.cors.clone(),
             phase: r.phase.clone(),
             source: r.source.clone().unwrap_or_default(),
         })

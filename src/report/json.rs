@@ -60,10 +60,13 @@ pub fn from_str(text: &str) -> anyhow::Result<Report> {
         )
     })?;
     let major = |v: &str| v.split('.').next().unwrap_or("").to_string();
+    // 2.0 only moved fields into the one record type: a 1.x report reads into it (its
+    // `from_browser_cache` as `from_disk_cache`), so history and `diff` keep working across it.
+    let readable = |v: &str| major(v) == major(SCHEMA_VERSION) || major(v) == "1";
     let unsupported = |shown: &str| {
         UserError::input(
             format!(
-                "unsupported schema_version {shown} (this cdnprobe reads {}.x, and writes {SCHEMA_VERSION})",
+                "unsupported schema_version {shown} (this cdnprobe reads 1.x and {}.x, and writes {SCHEMA_VERSION})",
                 major(SCHEMA_VERSION)
             ),
             "use the cdnprobe version that wrote the report, or re-run the probe",
@@ -79,11 +82,11 @@ pub fn from_str(text: &str) -> anyhow::Result<Report> {
             )
             .into());
         }
-        Some(serde_json::Value::String(v)) if major(v) == major(SCHEMA_VERSION) => {}
+        Some(serde_json::Value::String(v)) if readable(v) => {}
         Some(serde_json::Value::String(v)) => return Err(unsupported(v).into()),
         Some(other) => {
             let shown = other.to_string();
-            return Err(unsupported(&crate::report::display::clip(&shown, 100)).into());
+            return Err(unsupported(&crate::input::clip(&shown, 100)).into());
         }
     }
     serde_json::from_value(value).map_err(|e| {
@@ -107,9 +110,9 @@ mod tests {
         assert_eq!(back, r);
 
         let mut v: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
-        v["schema_version"] = "2.0".into();
+        v["schema_version"] = "3.0".into();
         let err = from_str(&v.to_string()).unwrap_err();
-        assert!(err.to_string().contains("2.0"), "{err}");
+        assert!(err.to_string().contains("3.0"), "{err}");
         assert!(err.downcast_ref::<UserError>().is_some());
 
         let err = from_str(r#"{"log": {"entries": []}}"#).unwrap_err();
@@ -124,5 +127,28 @@ mod tests {
         v.as_object_mut().unwrap().remove("runs");
         let back = from_str(&v.to_string()).unwrap();
         assert!(back.runs.is_empty());
+    }
+
+    #[test]
+    fn a_1_9_request_reads_into_the_one_record_type() {
+        let r = Report::new("t", chrono::Utc::now());
+        let mut v = serde_json::to_value(&r).unwrap();
+        v["schema_version"] = "1.9".into();
+        // A 1.9 `requests[]` entry as that version wrote it (no status_text, no disk/memory
+        // split, the classification beside the exchange's fields).
+        v["requests"] = serde_json::json!([{
+            "url": "https://jira.example.com/s/a/_/batch.js", "method": "GET", "status": 200,
+            "resource_type": "Script", "asset_kind": "js", "behavior": "/s/*",
+            "cache": {"provider": "cloudfront", "status": "hit", "raw": "Hit from cloudfront"},
+            "request_headers": {}, "response_headers": {"x-cache": "Hit from cloudfront"},
+            "failure": null, "from_browser_cache": true, "phase": "jira-smoke#2 goto /",
+            "cors": "-", "id": "7", "target_type": "page", "timing": {"start_ms": 1.0}
+        }]);
+        let back = from_str(&v.to_string()).unwrap();
+        let rec = &back.requests[0];
+        assert!(rec.from_disk_cache && rec.from_browser_cache());
+        assert_eq!(rec.class.behavior.as_deref(), Some("/s/*"));
+        assert!(rec.class.cache.status.is_hit());
+        assert_eq!(rec.phase, "jira-smoke#2 goto /");
     }
 }

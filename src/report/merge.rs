@@ -62,7 +62,7 @@ fn pops(report: &Report, source: Option<&str>) -> Vec<String> {
         .requests
         .iter()
         .filter(|r| source.is_none() || r.source.as_deref() == source)
-        .filter_map(|r| r.cache.pop.clone())
+        .filter_map(|r| r.class.cache.pop.clone())
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect()

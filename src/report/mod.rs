@@ -5,11 +5,11 @@
 //! committed as `schema/report.schema.json`).
 //!
 //! Every file a run leaves behind is one [`Exporter`] (one module per format, as hyperfine's
-//! `export/`): each renders the same `Report` (plus the redacted exchanges, for the HAR), so the
+//! `export/`): each renders the same `Report` (whose records hold the redacted exchanges), so the
 //! formats cannot disagree about what happened. [`write_all`] writes them all.
 
+pub mod build;
 pub mod chart;
-pub mod commands;
 pub mod diff;
 pub mod display;
 pub mod har;
@@ -28,10 +28,10 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use serde::{Deserialize, Serialize};
 
-use crate::browser::{CdpStats, EventCounts};
-use crate::classify::{self, AssetKind, CacheStatus, Distribution, EdgeTreatment};
+use crate::classify::Record;
 use crate::diagnose::{Finding, Severity};
-use crate::exchange::{Exchange, Failure, Headers, Timing};
+use crate::exchange::{CdpStats, EventCounts};
+use crate::journey::JourneyResult;
 use crate::verify::BehaviorReport;
 pub use chart::{TrendPoint, Trends};
 
@@ -47,7 +47,10 @@ pub use chart::{TrendPoint, Trends};
 /// - 1.7: `websocket` on requests (a WebSocket's frames, first server messages, close, error).
 /// - 1.8: `websocket.messages` (the first 50 frames either way) replaces `websocket.received`.
 /// - 1.9: `location` and `config_fix` on findings (from a distribution's configuration).
-pub const SCHEMA_VERSION: &str = "1.9";
+/// - 2.0: a request is its whole exchange plus its classification (one record type):
+///   `requests[]` gains `status_text`, `from_disk_cache`, `from_memory_cache` and
+///   `from_service_worker`, and loses `from_browser_cache` (= disk or memory cache).
+pub const SCHEMA_VERSION: &str = "2.0";
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Tool {
@@ -60,161 +63,6 @@ impl Default for Tool {
         Tool {
             name: "cdnprobe".into(),
             version: env!("CARGO_PKG_VERSION").into(),
-        }
-    }
-}
-
-/// One journey step as it ran.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
-pub struct StepResult {
-    pub index: usize,
-    pub description: String,
-    pub ok: bool,
-    pub duration_ms: u64,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub screenshot: Option<String>,
-    /// What the step met on the way: the login form it used, the alternative selector that
-    /// matched, dialogs it dismissed, or why an optional step was skipped (added in 1.5).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub note: Option<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
-pub struct JourneyResult {
-    pub name: String,
-    /// The run this journey came from, in a merged report (`runs[].source`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub source: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub file: Option<String>,
-    pub base_url: String,
-    pub steps: Vec<StepResult>,
-    pub ok: bool,
-}
-
-/// One exchange with its classification: `requests[]` in report.json.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
-pub struct RequestRecord {
-    pub url: String,
-    pub method: String,
-    pub status: Option<u16>,
-    pub resource_type: String,
-    pub asset_kind: AssetKind,
-    /// The CloudFront behavior (path pattern) that serves this URL, when known.
-    pub behavior: Option<String>,
-    pub cache: CacheStatus,
-    pub request_headers: Headers,
-    pub response_headers: Headers,
-    pub failure: Option<Failure>,
-    pub from_browser_cache: bool,
-    /// Journey step (`jira-smoke#3 goto /browse/LAB-1`) or `repeat N`.
-    pub phase: String,
-    /// CORS outcome in short form (`-`, `ok`, `blocked: MissingAllowOriginHeader`).
-    pub cors: String,
-    pub id: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub initiator: Option<String>,
-    pub target_type: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub mime_type: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub protocol: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub remote_address: Option<String>,
-    /// Chromium's `securityState` for the response (`secure`, `insecure`, ...), when captured.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub security_state: Option<String>,
-    pub timing: Timing,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub encoded_size: Option<u64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub redirected_to: Option<String>,
-    /// What the edge should do with this response under its behavior (TTL rule), when known.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub edge_treatment: Option<EdgeTreatment>,
-    /// The behavior the response says served it (`--behavior-header`), verbatim; shown beside
-    /// the predicted `behavior`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub observed_behavior: Option<String>,
-    /// The run this request came from, in a merged report (`runs[].source`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub source: Option<String>,
-    /// For a WebSocket: frames counted, the first server messages, how it ended.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub websocket: Option<crate::exchange::WebSocketLog>,
-}
-
-impl RequestRecord {
-    /// Classify one (already redacted) exchange against the distribution, if one is known.
-    pub fn from_exchange(ex: &Exchange, dist: Option<&Distribution>) -> RequestRecord {
-        let behavior = dist
-            .and_then(|d| d.behavior_for(&ex.url))
-            .map(|(_, _, p)| p);
-        let cache = classify::parse_cache_status(&ex.response_headers);
-        RequestRecord {
-            edge_treatment: dist.and_then(|d| d.edge_treatment(ex, cache.provider)),
-            url: ex.url.clone(),
-            method: ex.method.clone(),
-            status: ex.status,
-            resource_type: ex.resource_type.clone(),
-            asset_kind: classify::asset_kind(&ex.url, ex.mime_type.as_deref(), &ex.resource_type),
-            behavior,
-            cache,
-            request_headers: ex.request_headers.clone(),
-            response_headers: ex.response_headers.clone(),
-            failure: ex.failure.clone(),
-            from_browser_cache: ex.from_browser_cache(),
-            phase: ex.phase.clone(),
-            cors: classify::cors_outcome(ex).to_string(),
-            id: ex.id.clone(),
-            initiator: ex.initiator.clone(),
-            target_type: ex.target_type.clone(),
-            mime_type: ex.mime_type.clone(),
-            protocol: ex.protocol.clone(),
-            remote_address: ex.remote_address.clone(),
-            security_state: ex.security_state.clone(),
-            timing: ex.timing.clone(),
-            encoded_size: ex.encoded_size,
-            redirected_to: ex.redirected_to.clone(),
-            observed_behavior: dist.and_then(|d| d.observed_behavior(ex)),
-            source: None,
-            websocket: ex.websocket.clone(),
-        }
-    }
-
-    /// The exchange this record describes, as far as a report keeps it (no status text, and a
-    /// browser-cache replay counts as a disk-cache one): what a merged report's capture.har is
-    /// made from. A merged record's phase is prefixed with its run (`[fra] jira-smoke#3 ...`).
-    pub fn to_exchange(&self) -> Exchange {
-        Exchange {
-            id: self.id.clone(),
-            url: self.url.clone(),
-            method: self.method.clone(),
-            resource_type: self.resource_type.clone(),
-            initiator: self.initiator.clone(),
-            target_type: self.target_type.clone(),
-            request_headers: self.request_headers.clone(),
-            status: self.status,
-            status_text: String::new(),
-            response_headers: self.response_headers.clone(),
-            mime_type: self.mime_type.clone(),
-            protocol: self.protocol.clone(),
-            remote_address: self.remote_address.clone(),
-            security_state: self.security_state.clone(),
-            timing: self.timing.clone(),
-            encoded_size: self.encoded_size,
-            from_disk_cache: self.from_browser_cache,
-            from_memory_cache: false,
-            from_service_worker: false,
-            failure: self.failure.clone(),
-            redirected_to: self.redirected_to.clone(),
-            phase: match &self.source {
-                Some(run) => format!("[{run}] {}", self.phase),
-                None => self.phase.clone(),
-            },
-            websocket: self.websocket.clone(),
         }
     }
 }
@@ -254,7 +102,7 @@ pub struct Report {
     pub started_at: String,
     pub duration_ms: u64,
     pub journeys: Vec<JourneyResult>,
-    pub requests: Vec<RequestRecord>,
+    pub requests: Vec<Record>,
     pub behaviors: Vec<BehaviorReport>,
     pub findings: Vec<Finding>,
     pub summary: Summary,
@@ -353,7 +201,7 @@ impl Report {
                 s.failed_requests += 1;
             }
             *s.cache_statuses
-                .entry(r.cache.status.as_str().to_string())
+                .entry(r.class.cache.status.as_str().to_string())
                 .or_default() += 1;
         }
         for f in &self.findings {
@@ -379,8 +227,6 @@ impl Report {
 
 /// What an exporter may need besides the report.
 pub struct ExportContext<'a> {
-    /// Every exchange of the run, **already redacted**, in capture order (the HAR holds them).
-    pub exchanges: &'a [Exchange],
     /// The directory the files go to (links between them are relative to it).
     pub out_dir: &'a Path,
     /// Each behavior's recent runs from the history (empty without one): report.html draws them.
@@ -424,30 +270,21 @@ pub fn file_names() -> Vec<&'static str> {
 }
 
 /// Write every output file into `out_dir` (created if missing); each file is written atomically.
-/// `exchanges` must already be redacted. A format that fails does not stop the others: every
-/// file that can be written is, then the first error is returned.
-pub fn write_all(
-    report: &Report,
-    exchanges: &[Exchange],
-    out_dir: &Path,
-) -> anyhow::Result<Vec<PathBuf>> {
-    write_all_with(report, exchanges, out_dir, &Trends::new())
+/// The report's records must already be redacted. A format that fails does not stop the others:
+/// every file that can be written is, then the first error is returned.
+pub fn write_all(report: &Report, out_dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
+    write_all_with(report, out_dir, &Trends::new())
 }
 
 /// [`write_all`], with each behavior's trend from the history for report.html.
 pub fn write_all_with(
     report: &Report,
-    exchanges: &[Exchange],
     out_dir: &Path,
     trends: &Trends,
 ) -> anyhow::Result<Vec<PathBuf>> {
     std::fs::create_dir_all(out_dir)
         .with_context(|| format!("creating output directory {}", out_dir.display()))?;
-    let ctx = ExportContext {
-        exchanges,
-        out_dir,
-        trends,
-    };
+    let ctx = ExportContext { out_dir, trends };
     let exporters = exporters();
     // What people read shows long strings clipped; the record (report.json, capture.har) keeps
     // them whole. See `display`.

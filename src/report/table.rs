@@ -7,7 +7,7 @@ use tabled::settings::Style;
 use tabled::settings::object::Columns;
 use tabled::settings::{Modify, Width};
 
-use super::RequestRecord;
+use crate::classify::Record;
 use crate::diagnose::Finding;
 use crate::verify::BehaviorReport;
 
@@ -53,7 +53,7 @@ fn cell(v: Option<&str>, max: usize) -> String {
 }
 
 /// The per-request table: URL, status, type, behavior, cache status, Cache-Control, Expires, CORS.
-pub fn requests_table(records: &[RequestRecord]) -> String {
+pub fn requests_table(records: &[Record]) -> String {
     let mut b = Builder::default();
     b.push_record([
         "url",
@@ -76,21 +76,22 @@ pub fn requests_table(records: &[RequestRecord]) -> String {
             .response_headers
             .get("x-cache")
             .or(r
+                .class
                 .cache
                 .raw
                 .as_deref()
                 .and_then(|l| l.split_once(": ").map(|(_, v)| v)))
             .map(str::to_string)
-            .unwrap_or_else(|| r.cache.status.as_str().to_string());
+            .unwrap_or_else(|| r.class.cache.status.as_str().to_string());
         b.push_record([
             short_url(&r.url, 60),
             status,
-            r.asset_kind.as_str().to_string(),
+            r.class.asset_kind.as_str().to_string(),
             behavior_cell(r),
             cell(Some(&cache), 24),
             cell(r.response_headers.get("cache-control"), 30),
             cell(r.response_headers.get("expires"), 29),
-            cell(Some(&r.cors), 34),
+            cell(Some(&r.class.cors), 34),
         ]);
     }
     let mut t = b.build();
@@ -100,12 +101,15 @@ pub fn requests_table(records: &[RequestRecord]) -> String {
 
 /// Predicted behavior, and the observed one (`--behavior-header`) beside it when it names
 /// another (a label like `#1 /s/*` or `#7 default (*)` names its own pattern).
-fn behavior_cell(r: &RequestRecord) -> String {
-    let predicted = cell(r.behavior.as_deref(), 24);
+fn behavior_cell(r: &Record) -> String {
+    let predicted = cell(r.class.behavior.as_deref(), 24);
     let same = |o: &str, p: &str| {
         o == p || o.ends_with(&format!(" {p}")) || (p == "*" && o.ends_with("default (*)"))
     };
-    match (r.observed_behavior.as_deref(), r.behavior.as_deref()) {
+    match (
+        r.class.observed_behavior.as_deref(),
+        r.class.behavior.as_deref(),
+    ) {
         (Some(o), Some(p)) if same(o, p) => predicted,
         (Some(o), _) => format!("{predicted} (seen: {})", cell(Some(o), 20)),
         _ => predicted,
@@ -203,7 +207,7 @@ mod tests {
         let d = crate::diagnose::testkit::seed();
         let rec = |url: &str, seen: &str| {
             let mut r = crate::diagnose::testkit::Rec::get(url).record(Some(&d));
-            r.observed_behavior = Some(seen.into());
+            r.class.observed_behavior = Some(seen.into());
             behavior_cell(&r)
         };
         assert_eq!(rec(crate::diagnose::testkit::S_JS, "#1 /s/*"), "/s/*");

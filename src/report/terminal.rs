@@ -380,8 +380,8 @@ pub fn render(report: &Report, opts: &TerminalOptions) -> String {
             .collect();
         // Which cache answered, by name: the verdicts are judged by that cache's rules.
         let mut by: Vec<(crate::classify::Provider, usize)> = Vec::new();
-        for r in report.requests.iter().filter(|r| !r.from_browser_cache) {
-            let p = r.cache.provider;
+        for r in report.requests.iter().filter(|r| !r.from_browser_cache()) {
+            let p = r.class.cache.provider;
             if p == crate::classify::Provider::None {
                 continue;
             }

@@ -16,7 +16,7 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use cookie::{Cookie, SameSite};
+use cookie::SameSite;
 
 #[derive(Debug, Clone, PartialEq)]
 struct Stored {
@@ -84,27 +84,6 @@ fn default_path(url: &url::Url) -> String {
     }
 }
 
-/// `(name, value)` pairs of a `Cookie` request header, in order.
-pub fn parse_cookie_header(header: &str) -> Vec<(String, String)> {
-    header
-        .split(';')
-        .filter_map(|p| {
-            let p = p.trim();
-            if p.is_empty() {
-                return None;
-            }
-            let (n, v) = p.split_once('=').unwrap_or((p, ""));
-            Some((n.trim().to_string(), v.trim().to_string()))
-        })
-        .collect()
-}
-
-/// `(name, value)` of a `Set-Cookie` line.
-pub fn set_cookie_name_value(line: &str) -> Option<(String, String)> {
-    let c = Cookie::parse(line.to_string()).ok()?;
-    Some((c.name().to_string(), c.value().to_string()))
-}
-
 impl Jar {
     pub fn new() -> Self {
         Self::default()
@@ -126,7 +105,7 @@ impl Jar {
     ) {
         let Some(h) = cookie_header else { return };
         let host = host_of(url);
-        for (name, value) in parse_cookie_header(h) {
+        for (name, value) in crate::exchange::cookie_pairs(h) {
             // A cookie with known attributes that applies here gets the value the browser sent.
             let known = self.cookies.iter_mut().find(|c| {
                 c.name == name
@@ -173,7 +152,7 @@ impl Jar {
         let host = host_of(url);
         let now = now_secs();
         for line in set_cookies {
-            let Ok(c) = Cookie::parse(line.to_string()) else {
+            let Some(c) = crate::exchange::parse_set_cookie(line) else {
                 continue;
             };
             let (domain, host_only) = match c.domain() {
@@ -249,7 +228,7 @@ impl Jar {
         let now = now_secs();
         let host = host_of(url);
         let mut out: Vec<(String, String)> = Vec::new();
-        for (name, value) in template.map(parse_cookie_header).unwrap_or_default() {
+        for (name, value) in template.into_iter().flat_map(crate::exchange::cookie_pairs) {
             // The current value: an applicable cookie with attributes, else one learned from
             // Cookie headers on this host, else what the browser sent.
             let with_attrs = self
@@ -488,21 +467,5 @@ mod tests {
         let a = v.iter().find(|c| c["name"] == "AWSALBCORS").unwrap();
         assert_eq!(a["sameSite"], "None");
         assert_eq!(a["secure"], true);
-    }
-
-    #[test]
-    fn cookie_header_parsing() {
-        assert_eq!(
-            parse_cookie_header("a=1; b=x=y;c"),
-            vec![
-                ("a".to_string(), "1".to_string()),
-                ("b".to_string(), "x=y".to_string()),
-                ("c".to_string(), String::new())
-            ]
-        );
-        assert_eq!(
-            set_cookie_name_value("AWSALB=abc; Path=/"),
-            Some(("AWSALB".into(), "abc".into()))
-        );
     }
 }

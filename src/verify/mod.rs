@@ -15,6 +15,8 @@
 //! rule) and the diagnosis findings about the same behavior or URLs; verification never writes
 //! findings itself.
 
+pub mod health;
+pub mod http;
 pub mod jar;
 pub mod reload;
 pub mod replay;
@@ -35,7 +37,6 @@ use crate::diagnose::Finding;
 use crate::error::UserError;
 use crate::exchange::Exchange;
 use crate::redact::Redactor;
-use crate::report::{Report, RequestRecord};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
@@ -186,28 +187,6 @@ pub struct Verification {
     pub notes: Vec<String>,
 }
 
-impl Verification {
-    /// Put it into the report: repeat loads into `requests`, `behaviors`, notes; then summarize.
-    pub fn apply(self, report: &mut Report, redactor: &Redactor, dists: &[Distribution]) {
-        report.requests.extend(self.exchanges.iter().map(|ex| {
-            let dist = dists.iter().find(|d| d.behavior_for(&ex.url).is_some());
-            RequestRecord::from_exchange(&redactor.redact_exchange(ex), dist)
-        }));
-        report.behaviors = self.behaviors;
-        report.notes.extend(self.notes);
-        // Another cache's refusals show only when a URL is missed again: judge them again with
-        // the repeat loads in.
-        let ctx = crate::diagnose::Ctx::new(&report.requests, dists);
-        let again = crate::diagnose::caches::all(&ctx);
-        report
-            .findings
-            .retain(|f| !crate::diagnose::caches::IDS.contains(&f.id.as_str()));
-        report.findings.extend(again);
-        crate::diagnose::sort(&mut report.findings);
-        report.summarize();
-    }
-}
-
 /// Does `rule` name behavior `idx` (effective pattern, pattern as written, label, or `*` /
 /// `default` for the default behavior)?
 fn rule_matches(dist: &Distribution, idx: usize, rule: &str) -> bool {
@@ -306,15 +285,15 @@ pub fn attempt_of(ex: &Exchange, label: &str, dist: Option<&Distribution>) -> ve
         tool_limit: ex.failure.as_ref().and_then(|f| f.tool_limit.clone()),
         sent_cookies: ex
             .request_headers
-            .get_all("cookie")
-            .flat_map(jar::parse_cookie_header)
+            .cookies()
+            .into_iter()
             .map(|(n, v)| (n, fingerprint(&v)))
             .collect(),
         set_cookies: ex
             .response_headers
             .get_all("set-cookie")
-            .filter_map(jar::set_cookie_name_value)
-            .map(|(n, v)| (n, fingerprint(&v)))
+            .filter_map(crate::exchange::parse_set_cookie)
+            .map(|c| (c.name().to_string(), fingerprint(c.value())))
             .collect(),
         url_fp: fingerprint(&ex.url),
     }

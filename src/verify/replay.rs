@@ -66,15 +66,12 @@ pub const MAX_HEADER_LIST_SIZE: u32 = 256 * 1024;
 
 /// The HTTP client for replays.
 pub fn client(opts: &ReplayOptions) -> anyhow::Result<reqwest::Client> {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let b = reqwest::Client::builder()
+    let b = super::http::client_builder(opts.timeout, opts.insecure)
         .redirect(reqwest::redirect::Policy::none())
         .no_gzip()
         .no_brotli()
         .http1_max_headers(max_response_headers())
-        .http2_max_header_list_size(max_header_list_size())
-        .timeout(opts.timeout)
-        .tls_danger_accept_invalid_certs(opts.insecure);
+        .http2_max_header_list_size(max_header_list_size());
     Ok(b.build()?)
 }
 

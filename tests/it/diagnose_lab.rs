@@ -6,11 +6,14 @@
 use crate::common;
 
 use cdnprobe::classify::Distribution;
-use cdnprobe::diagnose::{Finding, Severity, health};
+use cdnprobe::diagnose::{Finding, Severity};
+use cdnprobe::journey::{Capture, Journey, bundled_journeys, run_journey};
 use cdnprobe::lab::{self, Fault, LabOptions, Product, Topology};
+use cdnprobe::progress::Progress;
 use cdnprobe::redact::Redactor;
 use cdnprobe::report::Report;
-use cdnprobe::run::{Capture, Journey, Progress, build_report, bundled_journeys, run_journey};
+use cdnprobe::report::build::build_report;
+use cdnprobe::verify::health;
 use common::{block_on, browser};
 
 const HEADER: &str = "X-Lab-Behavior";
@@ -84,7 +87,7 @@ async fn diagnose_lab(
         std::time::Duration::from_secs(10),
     )
     .await;
-    health::attach(&mut report, checks);
+    cdnprobe::report::build::attach_health_checks(&mut report, checks);
     lab.shutdown().await;
     (report, capture, dists)
 }
@@ -157,7 +160,11 @@ fn healthy_proxy_lab_has_no_error_or_warn_finding_and_a_stale_config_is_a_mismat
             diagnose_lab(Topology::Proxy, vec![], &["jira-smoke", "confluence-smoke"]).await;
         no_error_or_warn(&r);
         assert_eq!(r.health_checks.len(), 2, "one health check per product");
-        assert!(r.requests.iter().any(|q| q.observed_behavior.is_some()));
+        assert!(
+            r.requests
+                .iter()
+                .any(|q| q.class.observed_behavior.is_some())
+        );
         // Same capture against a stale configuration without the /s/* row: the edge's own header
         // says /s/* served, the configuration predicts the default.
         let stale: Vec<Distribution> = dists

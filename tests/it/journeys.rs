@@ -4,8 +4,9 @@
 use crate::common;
 
 use cdnprobe::Exchange;
+use cdnprobe::journey::{Journey, bundled_journeys, run_journey};
 use cdnprobe::lab::{self, Fault, LabOptions, Topology};
-use cdnprobe::run::{Journey, Progress, bundled_journeys, run_journey};
+use cdnprobe::progress::Progress;
 use common::{block_on, browser};
 
 /// Run one bundled journey (`jira-smoke` / `confluence-smoke`) through a fresh lab.

@@ -35,9 +35,9 @@ fn assert_valid(v: &jsonschema::Validator, instance: &Value, what: &str) {
 }
 
 fn write_run(alb: bool) -> (tempfile::TempDir, Report, Vec<PathBuf>) {
-    let (report, exchanges) = fx::report_and_exchanges(alb);
+    let report = fx::report(alb);
     let dir = tempfile::tempdir().unwrap();
-    let files = report::write_all(&report, &exchanges, dir.path()).unwrap();
+    let files = report::write_all(&report, dir.path()).unwrap();
     (dir, report, files)
 }
 
@@ -155,7 +155,7 @@ fn no_output_file_contains_the_password_or_the_session_cookie() {
     ));
     cap.journeys[0].ok = false;
     let started = chrono::Utc::now();
-    let mut report = cdnprobe::run::build_report(
+    let mut report = cdnprobe::report::build::build_report(
         "http://127.0.0.1:8080/",
         started,
         &cap,
@@ -163,17 +163,12 @@ fn no_output_file_contains_the_password_or_the_session_cookie() {
         &redactor,
         &[fx::distribution()],
     );
-    let (fixture, _) = fx::report_and_exchanges(true);
+    let fixture = fx::report(true);
     report.behaviors = fixture.behaviors;
     report.findings = fixture.findings;
     report.summarize();
-    let exchanges: Vec<_> = cap
-        .exchanges
-        .iter()
-        .map(|e| redactor.redact_exchange(e))
-        .collect();
     let dir = tempfile::tempdir().unwrap();
-    let files = report::write_all(&report, &exchanges, dir.path()).unwrap();
+    let files = report::write_all(&report, dir.path()).unwrap();
     let term = terminal::render(
         &report,
         &terminal::TerminalOptions {
@@ -360,10 +355,14 @@ fn har_round_trips_through_import_with_the_same_requests_and_classification() {
         );
         assert_eq!(ex.failure.is_some(), rec.failure.is_some());
         // Re-classifying the imported exchange gives what the report says.
-        let again = cdnprobe::report::RequestRecord::from_exchange(ex, Some(&dist));
-        assert_eq!(again.behavior, rec.behavior, "{}", ex.url);
-        assert_eq!(again.cache, rec.cache, "{}", ex.url);
-        assert_eq!(again.edge_treatment, rec.edge_treatment, "{}", ex.url);
+        let again = cdnprobe::classify::Record::classify(ex.clone(), std::slice::from_ref(&dist));
+        assert_eq!(again.class.behavior, rec.class.behavior, "{}", ex.url);
+        assert_eq!(again.class.cache, rec.class.cache, "{}", ex.url);
+        assert_eq!(
+            again.class.edge_treatment, rec.class.edge_treatment,
+            "{}",
+            ex.url
+        );
     }
 }
 
@@ -593,10 +592,10 @@ fn lab_run_snapshots() {
 
 #[test]
 fn html_is_self_contained_and_escapes_what_it_prints() {
-    let (mut report, exchanges) = fx::report_and_exchanges(true);
+    let mut report = fx::report(true);
     report.notes.push("<script>alert('x')</script>".into());
     let dir = tempfile::tempdir().unwrap();
-    report::write_all(&report, &exchanges, dir.path()).unwrap();
+    report::write_all(&report, dir.path()).unwrap();
     let html = std::fs::read_to_string(dir.path().join("report.html")).unwrap();
     assert!(
         html.contains("default-src 'none'"),
@@ -700,7 +699,7 @@ fn diff_reports_a_ttl_change() {
         .filter(|r| r.url.contains("superbatch/css"))
     {
         r.response_headers.set("Cache-Control", "no-cache");
-        r.edge_treatment = Some(cdnprobe::classify::EdgeTreatment {
+        r.class.edge_treatment = Some(cdnprobe::classify::EdgeTreatment {
             store: false,
             ttl_secs: 0,
             rule: "no-cache and MinTTL 0: not cached".into(),

@@ -331,7 +331,7 @@ fn a_report_of_another_schema_version_says_which_instead_of_none() {
                 .assert()
                 .code(2)
                 .stderr(predicate::str::contains(format!(
-                    "unsupported schema_version {shown} (this cdnprobe reads {major}.x"
+                    "unsupported schema_version {shown} (this cdnprobe reads 1.x and {major}.x"
                 )))
                 .stderr(predicate::str::contains("no `schema_version`").not());
         }

@@ -2,17 +2,18 @@
 //! against a CloudFront-like edge with the seed's behaviors, healthy or with the `alb-stickiness`
 //! fault (AWSALB rotating on every /s/ response, so /s/* never hits). The raw exchanges carry a
 //! known password and session cookie; the report is built exactly as `cdnprobe run` builds it
-//! (`run::build_report` with a `Redactor`), with verdicts and findings as verify and diagnose
+//! (`report::build::build_report` with a `Redactor`), with verdicts and findings as verify and diagnose
 //! state them. Everything is fixed (times, redaction key), so renderings can be snapshot-tested.
 #![allow(dead_code)]
 
-use cdnprobe::browser::{CdpStats, EventCounts};
 use cdnprobe::classify::Distribution;
 use cdnprobe::cloudfront::BehaviorSet;
 use cdnprobe::diagnose::{Evidence, Finding, Severity};
+use cdnprobe::exchange::{CdpStats, EventCounts};
+use cdnprobe::journey::{Capture, JourneyResult, StepResult};
 use cdnprobe::redact::Redactor;
-use cdnprobe::report::{JourneyResult, Report, StepResult};
-use cdnprobe::run::{Capture, build_report};
+use cdnprobe::report::Report;
+use cdnprobe::report::build::build_report;
 use cdnprobe::verify::{BehaviorReport, Expect, Sequence, Verdict};
 use cdnprobe::{Exchange, Failure, Headers, Timing};
 
@@ -434,9 +435,8 @@ fn seq(path: &str, statuses: &[&str], ages: &[Option<u64>], verdict: Verdict) ->
     .unwrap()
 }
 
-/// The report of the run, built as `cdnprobe run` builds it, plus the redacted exchanges that
-/// `write_all` is given.
-pub fn report_and_exchanges(alb_stickiness: bool) -> (Report, Vec<Exchange>) {
+/// The report of the run, built as `cdnprobe run` builds it.
+pub fn report(alb_stickiness: bool) -> Report {
     let redactor = redactor();
     let cap = capture(alb_stickiness);
     let started = chrono::DateTime::parse_from_rfc3339("2026-11-24T10:00:00Z")
@@ -458,12 +458,6 @@ pub fn report_and_exchanges(alb_stickiness: bool) -> (Report, Vec<Exchange>) {
         &[distribution()],
     );
     report.duration_ms = 14_250;
-    let redacted: Vec<Exchange> = cap
-        .exchanges
-        .iter()
-        .map(|e| redactor.redact_exchange(e))
-        .collect();
-
     let (s_verdict, s_pass, s_reason, s_seqs, s_findings) = if alb_stickiness {
         (
             Verdict::NeverHits,
@@ -609,9 +603,5 @@ pub fn report_and_exchanges(alb_stickiness: bool) -> (Report, Vec<Exchange>) {
     }
     report.findings = findings;
     report.summarize();
-    (report, redacted)
-}
-
-pub fn report(alb_stickiness: bool) -> Report {
-    report_and_exchanges(alb_stickiness).0
+    report
 }

@@ -39,9 +39,9 @@ async fn eval(page: &Page, js: &str) -> Value {
 #[test]
 fn html_report_works_offline_in_chromium() {
     block_on(async {
-        let (report, exchanges) = fx::report_and_exchanges(true);
+        let report = fx::report(true);
         let dir = tempfile::tempdir().unwrap();
-        cdnprobe::report::write_all(&report, &exchanges, dir.path()).unwrap();
+        cdnprobe::report::write_all(&report, dir.path()).unwrap();
         let page = browser().await.new_page().await.unwrap();
         page.goto(&file_url(&dir.path().join("report.html")), T)
             .await
@@ -98,7 +98,7 @@ fn html_report_works_offline_in_chromium() {
         let misses = report
             .requests
             .iter()
-            .filter(|r| r.cache.status.as_str() == "miss")
+            .filter(|r| r.class.cache.status.as_str() == "miss")
             .count();
         eval(&page, "(() => { const s = document.getElementById('f-cache'); s.value = 'miss'; s.dispatchEvent(new Event('change')); })()").await;
         assert_eq!(eval(&page, rows).await, misses);
@@ -183,8 +183,8 @@ fn the_offline_checks_catch_loads_and_errors_and_the_csp_blocks_them() {
         );
 
         // The real report with a stray image spliced in: the CSP refuses it.
-        let (report, exchanges) = fx::report_and_exchanges(false);
-        cdnprobe::report::write_all(&report, &exchanges, dir.path()).unwrap();
+        let report = fx::report(false);
+        cdnprobe::report::write_all(&report, dir.path()).unwrap();
         let path = dir.path().join("report.html");
         let html = std::fs::read_to_string(&path).unwrap().replacen(
             "<body>",

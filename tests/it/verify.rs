@@ -8,12 +8,13 @@ use crate::common;
 use std::collections::{BTreeMap, HashMap};
 
 use assert_cmd::Command;
+use cdnprobe::classify::Record;
 use cdnprobe::classify::{Distribution, edge::host_port};
 use cdnprobe::exchange::Exchange;
+use cdnprobe::journey::{Journey, bundled_journeys, capture_journeys};
 use cdnprobe::lab::{self, Fault, Lab, LabOptions, Product, Topology};
+use cdnprobe::progress::Progress;
 use cdnprobe::redact::Redactor;
-use cdnprobe::report::RequestRecord;
-use cdnprobe::run::{Journey, Progress, bundled_journeys, capture_journeys, distribution_for};
 use cdnprobe::verify::{self, BehaviorReport, Mode, Verdict};
 use common::block_on;
 use predicates::prelude::*;
@@ -75,14 +76,9 @@ async fn capture(lab: &Lab, products: &[Product]) -> Vec<Exchange> {
 async fn verify_with(lab: &Lab, exchanges: &[Exchange], mode: Mode) -> verify::Verification {
     let dists = distributions(lab);
     let redactor = Redactor::new_random();
-    let records: Vec<RequestRecord> = exchanges
+    let records: Vec<Record> = exchanges
         .iter()
-        .map(|ex| {
-            RequestRecord::from_exchange(
-                &redactor.redact_exchange(ex),
-                distribution_for(&dists, &ex.url),
-            )
-        })
+        .map(|ex| Record::classify(redactor.redact_exchange(ex), &dists))
         .collect();
     let findings = cdnprobe::diagnose::diagnose_with(&records, &dists);
     let opts = verify::Options {
@@ -629,7 +625,7 @@ fn replay_sends_what_the_browser_sent_and_takes_new_cookies_like_a_browser() {
     // What goes into the report is redacted.
     let mut report = cdnprobe::report::Report::new("t", chrono::Utc::now());
     let redactor = Redactor::new_random();
-    v.apply(&mut report, &redactor, &[]);
+    cdnprobe::report::build::apply_verification(&mut report, v, &redactor, &[]);
     let text = serde_json::to_string(&report).unwrap();
     assert!(
         !text.contains("rot1") && !text.contains("JSESSIONID=s1"),

@@ -1,29 +1,7 @@
-//! The report subcommands: `schema`, `diff`, `merge`. Each returns its exit code; bad input is a
-//! `UserError` (exit 2).
+//! `cdnprobe merge`: one report from several runs (regions, POPs, UAT and prod).
 
-use crate::cli::{DiffArgs, MergeArgs};
-use crate::error::exit;
-
-use super::{diff, json, merge};
-
-/// `cdnprobe schema`.
-pub fn schema() -> i32 {
-    print!("{}", super::schema::text());
-    exit::OK
-}
-
-/// `cdnprobe diff A B`.
-pub fn diff(args: &DiffArgs) -> anyhow::Result<i32> {
-    let a = json::read(&args.a)?;
-    let b = json::read(&args.b)?;
-    let d = diff::diff(&a, &b);
-    if args.json {
-        println!("{}", serde_json::to_string_pretty(&d)?);
-    } else {
-        print!("{}", diff::render(&d));
-    }
-    Ok(d.exit_code())
-}
+use crate::cli::MergeArgs;
+use crate::report::{json, merge};
 
 /// `cdnprobe merge R... [--out DIR|FILE.json]`. Exits like a run: 0 when every merged run
 /// passed, 1 when one failed, 2 when one was partial.
@@ -47,12 +25,7 @@ pub fn merge(args: &MergeArgs) -> anyhow::Result<i32> {
             eprintln!("merged {} run(s) into {}", merged.runs.len(), out.display());
         }
         Some(dir) => {
-            let exchanges: Vec<crate::exchange::Exchange> = merged
-                .requests
-                .iter()
-                .map(super::RequestRecord::to_exchange)
-                .collect();
-            let files = super::write_all(&merged, &exchanges, dir)?;
+            let files = crate::report::write_all(&merged, dir)?;
             eprintln!(
                 "merged {} run(s) into {} ({})",
                 merged.runs.len(),

@@ -1,20 +1,21 @@
 //! `cdnprobe analyze FILE.har`: the back half of `run` on a HAR someone already has.
 //!
 //! Import (lenient, `har::import`), then exactly what `run` does after capture: redact,
-//! classify against the distribution, diagnose (`run::build_report_redacted`, shared), and write the same
+//! classify against the distribution, diagnose (`report::build::build_report_redacted`, shared with `run`), and write the same
 //! files as a run (`report::write_all`).
 //! The distribution serves the hosts of the HAR's pages (and `--cdn-host`), so third-party
 //! requests in the HAR are not judged against the CloudFront behaviors.
 
 use anyhow::Context;
 
-use crate::classify::Distribution;
 use crate::cli::AnalyzeArgs;
+use crate::commands::run::default_out_dir;
 use crate::error::UserError;
 use crate::exchange::Exchange;
+use crate::journey::Capture;
 use crate::redact::Redactor;
 use crate::report;
-use crate::run::{Capture, build_report_redacted, default_out_dir};
+use crate::report::build::build_report_redacted;
 
 /// The hosts of the pages the user opened: the first document of each HAR page (later documents
 /// of a page are its iframes: ads, widgets, other sites, which are not the product). The first
@@ -51,7 +52,7 @@ pub fn page_hosts(exchanges: &[Exchange]) -> Vec<String> {
 pub async fn analyze(args: AnalyzeArgs) -> anyhow::Result<i32> {
     let started = chrono::Utc::now();
     // Before the HAR is read: a mistake in the labels should not wait for a large import.
-    let mut history = crate::history::Recorder::open(&args.record, "analyze")?;
+    let mut history = super::recorder(&args.record, "analyze")?;
     let t = std::time::Instant::now();
     let exchanges = crate::har::import_file(&args.file)?.map_err(|e| {
         let u = UserError::from(e);
@@ -71,7 +72,7 @@ pub async fn analyze(args: AnalyzeArgs) -> anyhow::Result<i32> {
         .into());
     }
     let hosts = page_hosts(&exchanges);
-    let mut dist = Distribution::from_args(&args.distribution, hosts.clone())?;
+    let mut dist = super::distribution(&args.distribution, hosts.clone())?;
     dist.target_why = "the host of a page the HAR opened (each page's first document)".into();
     let target = exchanges
         .iter()
@@ -97,7 +98,7 @@ pub async fn analyze(args: AnalyzeArgs) -> anyhow::Result<i32> {
         &redactor.redact_url(&target),
         started,
         &Capture::default(),
-        &redacted,
+        redacted,
         Default::default(),
         &redactor,
         std::slice::from_ref(&dist),
@@ -121,9 +122,9 @@ pub async fn analyze(args: AnalyzeArgs) -> anyhow::Result<i32> {
         .with_context(|| format!("creating output directory {}", out_dir.display()))?;
     let report_path = out_dir.join("report.json");
     report.redact_strings(&redactor);
-    report::write_all_with(&report, &redacted, &out_dir, &history.trends(&report))?;
+    report::write_all_with(&report, &out_dir, &history.trends(&report))?;
     let summary = history.record(&report, &report_path);
-    crate::metrics::publish(&args.record, &summary).await;
+    super::publish::publish(&args.record, &summary).await;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else if !args.quiet {
