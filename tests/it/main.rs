@@ -18,6 +18,7 @@ mod hostile;
 mod journeys;
 mod lab;
 mod lab_versions;
+mod layers;
 mod limits;
 mod metrics;
 mod real_caches;
