@@ -8,7 +8,7 @@
 //! the lab's edge and by classification alike. `lab` is the embedded Atlassian-like origin + edge.
 //! `commands` (one module per subcommand) is the only reader of `cli`'s flag types.
 //!
-//! Layers, bottom to top (tests/layers.rs fails on an import from a layer above):
+//! Layers, bottom to top (tests/it/layers.rs fails on an import from a layer above):
 //! `error`; `input`, `interrupt`, `exchange`; `redact`, `scenario`, `progress`; `logging`, `auth`,
 //! `har`, `cloudfront`; `classify`, `browser`, `lab`; `journey`, `diagnose`; `verify`; `report`;
 //! `history`; `metrics`; `cli`; `commands`. Network I/O lives in `browser`, `verify`, `lab` and

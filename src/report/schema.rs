@@ -1,7 +1,7 @@
 //! The JSON Schema of report.json, generated from the Rust types so it cannot describe a different
 //! shape than the tool writes. The committed copy (`schema/report.schema.json`) is what pipelines
-//! pin; a test fails when the types drift from it (`UPDATE_SCHEMA=1 cargo test --test report`
-//! regenerates it).
+//! pin; a test fails when the types drift from it (`UPDATE_SCHEMA=1 cargo test --test it
+//! committed_schema_matches` regenerates it).
 
 use super::{Report, SCHEMA_VERSION};
 

@@ -8,12 +8,11 @@
 //! one fails its test with that hint instead of passing silently. Each test holds `SERIAL`: every
 //! run launches its own Chromium, and the machine has 2 cores.
 
-mod common;
+use crate::common;
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command as Process, Stdio};
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use assert_cmd::Command;
@@ -21,7 +20,7 @@ use cdnprobe::lab::{self, Fault, LabOptions, Product};
 use common::block_on;
 use serde_json::Value;
 
-static SERIAL: Mutex<()> = Mutex::new(());
+use common::SERIAL;
 
 const INSTALL: &str = "apt-get install -y nginx-light apache2 varnish squid";
 

@@ -129,7 +129,7 @@ fn a_writer_killed_mid_transaction_leaves_the_store_intact() {
     let mut child = std::process::Command::new(std::env::current_exe().unwrap())
         .args([
             "--exact",
-            "killed_writer_child",
+            "history::killed_writer_child",
             "--nocapture",
             "--test-threads=1",
         ])

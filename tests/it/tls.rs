@@ -3,9 +3,7 @@
 //! sub-resource whose certificate fails is a `tls-error` finding; `--insecure` lets the page
 //! through and reports `tls-certificate-ignored` instead. One Chromium at a time (`SERIAL`).
 
-mod common;
-
-use std::sync::Mutex;
+use crate::common;
 
 use assert_cmd::Command;
 use axum::Router;
@@ -14,7 +12,7 @@ use axum::routing::get;
 use common::{Log, block_on, serve_logged};
 use predicates::prelude::*;
 
-static SERIAL: Mutex<()> = Mutex::new(());
+use common::SERIAL;
 
 fn cdnprobe() -> Command {
     let mut c = Command::cargo_bin("cdnprobe").unwrap();

@@ -141,7 +141,7 @@ fn every_module_has_a_layer() {
         .collect();
     assert!(
         unknown.is_empty(),
-        "modules without a layer (add them to LAYERS in tests/layers.rs): {unknown:?}"
+        "modules without a layer (add them to LAYERS in tests/it/layers.rs): {unknown:?}"
     );
 }
 

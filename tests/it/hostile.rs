@@ -3,7 +3,7 @@
 //! of the tool is reported as the tool's, never as the site's verdict; a reset page says it was
 //! reset.
 
-mod common;
+use crate::common;
 
 use std::process::Command;
 use std::sync::Arc;

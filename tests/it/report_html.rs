@@ -3,8 +3,8 @@
 //! and its filters must work. A control page proves the two checks catch what they look for, and
 //! a tampered report proves its Content-Security-Policy blocks a stray load.
 
-mod common;
-mod report_fixture;
+use crate::common;
+use crate::report_fixture;
 
 use std::path::Path;
 use std::time::Duration;
@@ -129,7 +129,7 @@ fn html_report_works_offline_in_chromium() {
             png.starts_with(b"\x89PNG") && png.len() > 10_000,
             "a real screenshot"
         );
-        // To look at it: REPORT_HTML_KEEP=/some/dir cargo test --test report_html
+        // To look at it: REPORT_HTML_KEEP=/some/dir cargo test --test it report_html::
         if let Some(keep) = std::env::var_os("REPORT_HTML_KEEP") {
             std::fs::create_dir_all(&keep).unwrap();
             for f in ["report.html", "report.png"] {

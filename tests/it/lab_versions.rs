@@ -4,9 +4,7 @@
 //! alternatives, `optional` and `dismiss` work on a page where the first selector is absent.
 //! Each test runs the binary (its own Chromium) and holds `SERIAL`.
 
-mod common;
-
-use std::sync::Mutex;
+use crate::common;
 
 use assert_cmd::Command;
 use axum::Router;
@@ -15,7 +13,7 @@ use axum::routing::get;
 use common::{Log, block_on, serve_logged};
 use serde_json::Value;
 
-static SERIAL: Mutex<()> = Mutex::new(());
+use common::SERIAL;
 
 fn cdnprobe() -> Command {
     Command::cargo_bin("cdnprobe").unwrap()

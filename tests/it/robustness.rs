@@ -3,7 +3,7 @@
 //! Each run gets its own TMPDIR, so its Chromium profile directory (and with it every Chromium
 //! process of that run) can be recognised in /proc.
 
-mod common;
+use crate::common;
 
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};

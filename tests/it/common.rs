@@ -1,5 +1,6 @@
-//! Shared test support: one Chromium per test binary (the machine has 2 cores; many browsers at
-//! once make a slow, flaky suite), a runtime that owns it, and a logging HTTP test server.
+//! Shared test support: one Chromium for the whole test binary (the machine has 2 cores; many
+//! browsers at once make a slow, flaky suite), a runtime that owns it, `SERIAL` for the tests
+//! whose `cdnprobe run` launches its own, and a logging HTTP test server.
 #![allow(dead_code)]
 
 use std::net::SocketAddr;
@@ -8,7 +9,7 @@ use std::sync::{Arc, LazyLock, Mutex};
 use cdnprobe::browser::{Browser, BrowserOptions};
 use tokio::sync::OnceCell;
 
-/// One multi-thread runtime per test binary: the shared browser's tasks live here, so every
+/// One multi-thread runtime for the test binary: the shared browser's tasks live here, so every
 /// test runs its async body with `block_on(...)` instead of `#[tokio::test]`.
 pub static RT: LazyLock<tokio::runtime::Runtime> = LazyLock::new(|| {
     tokio::runtime::Builder::new_multi_thread()
@@ -19,6 +20,12 @@ pub static RT: LazyLock<tokio::runtime::Runtime> = LazyLock::new(|| {
 });
 
 static BROWSER: OnceCell<Browser> = OnceCell::const_new();
+
+/// Held by the tests whose own Chromiums must run one at a time (cli, lab_versions, real_caches,
+/// tls: each used to lock within its own binary; in one binary they share this lock). Every test
+/// runs at most one `cdnprobe run` at a time, so with the harness's 2 test threads at most three
+/// browsers run at once: the shared one and one run per thread.
+pub static SERIAL: Mutex<()> = Mutex::new(());
 
 pub fn block_on<F: std::future::Future>(f: F) -> F::Output {
     RT.block_on(f)
@@ -54,7 +61,7 @@ extern "C" fn kill_shared_browser() {
     }
 }
 
-/// The binary's shared Chromium (launched on first use). Tests take a new page each.
+/// The shared Chromium of all the modules (launched on first use). Tests take a new page each.
 pub async fn browser() -> &'static Browser {
     BROWSER
         .get_or_init(|| async {

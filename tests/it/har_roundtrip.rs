@@ -2,7 +2,7 @@
 //! Chrome DevTools' own HAR importer (the frontend Chromium ships, loaded in Chromium) takes
 //! every entry of it. HARs exported by DevTools itself from the lab analyze to the lab's faults.
 
-mod common;
+use crate::common;
 
 use assert_cmd::Command;
 use common::{block_on, browser};

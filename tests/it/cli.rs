@@ -1,9 +1,7 @@
 //! The binary, end to end: `cdnprobe run URL` against a real server, and the exit-2 paths with
 //! their messages. Chromium-launching tests hold `SERIAL` so only one browser runs at a time.
 
-mod common;
-
-use std::sync::Mutex;
+use crate::common;
 
 use assert_cmd::Command;
 use axum::Router;
@@ -12,7 +10,7 @@ use axum::routing::get;
 use common::{Log, block_on, serve_logged};
 use predicates::prelude::*;
 
-static SERIAL: Mutex<()> = Mutex::new(());
+use common::SERIAL;
 
 fn cdnprobe() -> Command {
     let mut c = Command::cargo_bin("cdnprobe").unwrap();

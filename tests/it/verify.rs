@@ -3,7 +3,7 @@
 //! fault of the seed must give its verdict, a healthy lab must pass — in both topologies — and
 //! both modes must agree. No timing assertions: verdicts only.
 
-mod common;
+use crate::common;
 
 use std::collections::{BTreeMap, HashMap};
 

@@ -9,7 +9,7 @@
 //! carrying every place at once (a few cases); the `analyze` variant, on a generated HAR, is
 //! cheap and runs many.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::path::Path;

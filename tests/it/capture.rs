@@ -2,7 +2,7 @@
 //! must be in the capture, with its status and the headers it was sent — including the ones that
 //! only ExtraInfo events carry (Cookie, Set-Cookie) — and nothing else.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

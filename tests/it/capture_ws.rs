@@ -4,7 +4,7 @@
 //! the server answered and Chromium's error. Kept apart from `capture.rs` so that test's
 //! "exactly what the servers saw" accounting stays about HTTP.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -1,7 +1,7 @@
 //! The bundled journeys in a real Chromium against the embedded lab: they complete in both
 //! topologies, and the seed's faults visibly change what is captured.
 
-mod common;
+use crate::common;
 
 use cdnprobe::Exchange;
 use cdnprobe::journey::{Journey, bundled_journeys, run_journey};

@@ -3,7 +3,7 @@
 //! check). A healthy lab yields no error or warn finding; each fault yields its finding with the
 //! header lines that prove it.
 
-mod common;
+use crate::common;
 
 use cdnprobe::classify::Distribution;
 use cdnprobe::diagnose::{Finding, Severity};

@@ -1,8 +1,8 @@
 //! The report subcommands through the binary (`schema`, `diff`, `merge`), and a real `cdnprobe
 //! run` leaving the five files, its report.json valid against the committed schema.
 
-mod common;
-mod report_fixture;
+use crate::common;
+use crate::report_fixture;
 
 use std::path::{Path, PathBuf};
 

@@ -1,8 +1,8 @@
-//! The report files, on a fixed run (tests/report_fixture): the committed schema matches the types
+//! The report files, on a fixed run (report_fixture.rs): the committed schema matches the types
 //! and validates real reports; the HAR is HAR 1.2 and round-trips; JUnit, Markdown and the
 //! terminal say what happened (insta snapshots); merge keeps each run; no secret reaches any file.
 
-mod report_fixture;
+use crate::report_fixture;
 
 use std::path::{Path, PathBuf};
 
@@ -16,7 +16,7 @@ fn repo(path: &str) -> PathBuf {
 
 fn validator() -> jsonschema::Validator {
     let text = std::fs::read_to_string(repo(schema::COMMITTED_PATH)).expect(
-        "schema/report.schema.json is committed (UPDATE_SCHEMA=1 cargo test --test report)",
+        "schema/report.schema.json is committed (UPDATE_SCHEMA=1 cargo test --test it committed_schema_matches)",
     );
     let schema: Value = serde_json::from_str(&text).unwrap();
     jsonschema::validator_for(&schema).expect("the committed schema is a valid JSON Schema")
@@ -56,7 +56,7 @@ fn committed_schema_matches_the_types() {
     assert!(
         committed == generated,
         "the report types changed but {} did not: review the change, bump SCHEMA_VERSION if it is \
-         one, and regenerate with `UPDATE_SCHEMA=1 cargo test --test report committed_schema`",
+         one, and regenerate with `UPDATE_SCHEMA=1 cargo test --test it committed_schema_matches`",
         schema::COMMITTED_PATH
     );
     let v: Value = serde_json::from_str(&committed).unwrap();
@@ -588,7 +588,7 @@ fn lab_run_snapshots() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// HTML (content; tests/report_html.rs opens it in Chromium)
+// HTML (content; report_html.rs opens it in Chromium)
 
 #[test]
 fn html_is_self_contained_and_escapes_what_it_prints() {
@@ -636,7 +636,7 @@ fn html_is_self_contained_and_escapes_what_it_prints() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// diff and merge (library level; tests/report_cli.rs runs the binary)
+// diff and merge (library level; report_cli.rs runs the binary)
 
 #[test]
 fn diff_names_the_s_regression_and_the_header_changes() {
