@@ -48,7 +48,10 @@ pub async fn dispatch(cli: cli::Cli) -> anyhow::Result<i32> {
         cli::Command::CheckConfig(args) => check_config::check_config(args),
         cli::Command::Lab(args) => {
             let behaviors = match &args.behaviors {
-                Some(f) => Some(cloudfront::load::from_file(f)?),
+                Some(f) => Some(cloudfront::load::from_file_with(
+                    f,
+                    &check_config::load_options(&args.input),
+                )?),
                 None => None,
             };
             lab::serve_forever(lab::LabOptions {

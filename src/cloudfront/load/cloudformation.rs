@@ -74,30 +74,14 @@ pub(super) fn from_str(
             dists.push((name, r));
         }
     }
-    let (name, dist) = match dists.as_slice() {
-        [one] => (one.0.clone(), one.1),
-        [] => {
-            return Err(UserError::input(
-                format!(
-                    "{fname}: no AWS::CloudFront::Distribution resource (with its Condition true)"
-                ),
-                HINT,
-            ));
-        }
-        many => {
-            return Err(UserError::input(
-                format!(
-                    "{fname}: {} CloudFront distributions ({}): cdnprobe lints one distribution at a time",
-                    many.len(),
-                    many.iter()
-                        .map(|(n, _)| n.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-                "set the template's conditions with --parameter so that one distribution remains, or split the template",
-            ));
-        }
-    };
+    let names: Vec<&str> = dists.iter().map(|(n, _)| n.as_str()).collect();
+    let i = super::pick_distribution(&fname, &names, opts.distribution.as_deref(), || {
+        UserError::input(
+            format!("{fname}: no AWS::CloudFront::Distribution resource (with its Condition true)"),
+            HINT,
+        )
+    })?;
+    let (name, dist) = (dists[i].0.clone(), dists[i].1);
     let at = format!("Resources.{name}.Properties.DistributionConfig");
     let Some(cfg) = dist
         .get("Properties")
@@ -692,6 +676,7 @@ mod tests {
                 .iter()
                 .map(|(a, b)| (a.to_string(), b.to_string()))
                 .collect(),
+            ..Default::default()
         };
         from_str(
             text,

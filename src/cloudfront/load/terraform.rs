@@ -135,35 +135,19 @@ pub(super) fn from_tf_files(
         .iter()
         .filter(|(a, ..)| a.starts_with("aws_cloudfront_distribution."))
         .collect();
-    let (addr, body, fi) = match dists.as_slice() {
-        [one] => *one,
-        [] => {
-            return Err(UserError::input(
-                format!(
-                    "{}: no resource \"aws_cloudfront_distribution\"",
-                    files
-                        .iter()
-                        .map(|f| f.0.display().to_string())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-                HINT,
-            ));
-        }
-        many => {
-            return Err(UserError::input(
-                format!(
-                    "{} CloudFront distributions ({}): cdnprobe lints one distribution at a time",
-                    many.len(),
-                    many.iter()
-                        .map(|x| x.0.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-                "pass the .tf file that holds the one to lint (with the files declaring its policies, as a directory)",
-            ));
-        }
-    };
+    let label = files
+        .iter()
+        .map(|f| f.0.display().to_string())
+        .collect::<Vec<_>>()
+        .join(", ");
+    let names: Vec<&str> = dists.iter().map(|x| x.0.as_str()).collect();
+    let i = super::pick_distribution(&label, &names, opts.distribution.as_deref(), || {
+        UserError::input(
+            format!("{label}: no resource \"aws_cloudfront_distribution\""),
+            HINT,
+        )
+    })?;
+    let (addr, body, fi) = dists[i];
     let values = d.body_node(body, *fi, 0);
     let file = files[*fi].0.clone();
     let store = TfPolicies {
@@ -422,7 +406,7 @@ impl Decls<'_> {
 pub(super) fn from_plan_json_str(
     text: &str,
     file: &Path,
-    _opts: &LoadOptions,
+    opts: &LoadOptions,
 ) -> Result<BehaviorSet, UserError> {
     let root = tree::from_json(text).map_err(|e| UserError::Scenario {
         file: file.to_path_buf(),
@@ -459,32 +443,15 @@ pub(super) fn from_plan_json_str(
         })
         .filter(|(a, _)| !a.starts_with("data."))
         .collect();
-    let (addr, values) = match dists.as_slice() {
-        [one] => (one.0.clone(), one.1.clone()),
-        [] => {
-            return Err(UserError::input(
-                format!(
-                    "{}: no aws_cloudfront_distribution in the plan",
-                    file.display()
-                ),
-                HINT,
-            ));
-        }
-        many => {
-            return Err(UserError::input(
-                format!(
-                    "{}: {} CloudFront distributions ({}): cdnprobe lints one distribution at a time",
-                    file.display(),
-                    many.len(),
-                    many.iter()
-                        .map(|x| x.0.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-                "plan with -target for the one to lint",
-            ));
-        }
-    };
+    let label = file.display().to_string();
+    let names: Vec<&str> = dists.iter().map(|x| x.0.as_str()).collect();
+    let i = super::pick_distribution(&label, &names, opts.distribution.as_deref(), || {
+        UserError::input(
+            format!("{label}: no aws_cloudfront_distribution in the plan"),
+            HINT,
+        )
+    })?;
+    let (addr, values) = (dists[i].0.clone(), dists[i].1.clone());
     let mut values = values;
     let cfg_addr = addr.split('[').next().unwrap_or(&addr).to_string();
     if let Some((_, expressions)) = config.iter().find(|(a, _)| *a == cfg_addr) {
@@ -1104,6 +1071,7 @@ mod tests {
                 .iter()
                 .map(|(a, b)| (a.to_string(), b.to_string()))
                 .collect(),
+            ..Default::default()
         }
     }
 
