@@ -630,6 +630,35 @@ fn check_config_with_several_distributions_needs_distribution_to_pick_one() {
 }
 
 #[test]
+fn check_config_evaluates_dynamic_blocks_of_the_module_shape() {
+    let (code, f) = check_json(&iac("terraform-dynamic"), &[]);
+    assert_eq!(code, 1);
+    // The avatar policy (a for_each instance, reached through the module's try(coalesce(...)))
+    // keys on avatarId only: the finding points at the policy's query strings.
+    let narrow = find(&f, "config-cache-key-too-narrow");
+    assert_eq!(narrow["behavior"], "/jira/secure/viewavatar*");
+    assert!(
+        at(narrow).ends_with("terraform-dynamic/policies.tf:26"),
+        "{}",
+        at(narrow)
+    );
+    // A module call is named, with what to lint instead.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("cdn.tf"),
+        "module \"cdn\" {\n  source = \"terraform-aws-modules/cloudfront/aws\"\n}\n",
+    )
+    .unwrap();
+    cdnprobe()
+        .arg("check-config")
+        .arg(dir.path())
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("module \"cdn\""))
+        .stderr(predicate::str::contains("terraform show -json"));
+}
+
+#[test]
 fn check_config_unresolved_parameter_is_exit_2_naming_it() {
     let dir = tempfile::tempdir().unwrap();
     let t = std::fs::read_to_string(iac("AtlassianCDN.template.yaml"))

@@ -57,6 +57,7 @@ mod behaviors_toml;
 mod cloudformation;
 mod json;
 mod terraform;
+mod tf_eval;
 pub(crate) mod tree;
 
 pub use behaviors_toml::from_toml_str;
