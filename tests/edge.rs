@@ -450,6 +450,64 @@ async fn each_pop_has_its_own_cache() {
     assert_eq!(o.count("/s/max-age.js"), 2);
 }
 
+/// Origin Shield enabled on the origin of every behavior of the seed.
+fn shielded_seed() -> BehaviorSet {
+    let mut set = BehaviorSet::seed_default();
+    for b in &mut set.behaviors {
+        b.origin = Some(cdnprobe::cloudfront::behavior::OriginSettings {
+            id: "alb".into(),
+            origin_shield_region: Some("eu-central-1".into()),
+            ..Default::default()
+        });
+    }
+    set
+}
+
+#[tokio::test]
+async fn origin_shield_answers_a_second_pops_miss_without_the_origin() {
+    let (o, addr) = start_origin().await;
+    let edge = start_edge(addr, shielded_seed(), &["FRA56-P1", "LHR62-C2"]).await;
+    let c = client();
+    let r1 = get(&c, &format!("{edge}/s/max-age.js")).await;
+    assert_eq!(r1.headers()["x-amz-cf-pop"], "FRA56-P1");
+    assert_eq!(x_cache(&r1), "Miss from cloudfront");
+    let body = r1.text().await.unwrap();
+    assert_eq!(o.count("/s/max-age.js"), 1);
+    // Age counts whole seconds since the origin fetch: let one pass so the shield's copy has
+    // an Age to show.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let r2 = get(&c, &format!("{edge}/s/max-age.js")).await;
+    assert_eq!(r2.headers()["x-amz-cf-pop"], "LHR62-C2");
+    assert_eq!(x_cache(&r2), "Miss from cloudfront", "a miss at this POP");
+    let age: u64 = r2.headers()["age"].to_str().unwrap().parse().unwrap();
+    assert!(
+        age >= 1,
+        "Age {age}: the object's age since the origin fetch"
+    );
+    assert_eq!(r2.text().await.unwrap(), body);
+    assert_eq!(
+        o.count("/s/max-age.js"),
+        1,
+        "the shield answered, not the origin"
+    );
+    // The second POP now holds it too.
+    let _ = get(&c, &format!("{edge}/s/max-age.js")).await;
+    let r4 = get(&c, &format!("{edge}/s/max-age.js")).await;
+    assert_eq!(r4.headers()["x-amz-cf-pop"], "LHR62-C2");
+    assert_eq!(x_cache(&r4), "Hit from cloudfront");
+    assert_eq!(o.count("/s/max-age.js"), 1);
+    // An invalidation empties the shield too.
+    c.post(format!("{edge}/__edge/invalidate"))
+        .send()
+        .await
+        .unwrap();
+    let r5 = get(&c, &format!("{edge}/s/max-age.js")).await;
+    assert_eq!(x_cache(&r5), "Miss from cloudfront");
+    assert!(r5.headers().get("age").is_none());
+    assert_eq!(o.count("/s/max-age.js"), 2);
+    // Without Origin Shield each POP goes to the origin (each_pop_has_its_own_cache).
+}
+
 #[tokio::test]
 async fn cache_key_without_cookies_but_forwarded_cookies_leaks_a_users_page() {
     let toml = r#"

@@ -35,8 +35,13 @@
 //! behavior `Upgrade` is dropped like any hop-by-hop header and the origin gets a plain GET without
 //! the handshake headers — which is how a behavior that does not forward them breaks Synchrony.
 //!
-//! Simplifications (documented, not hidden): one POP tier only (no regional edge cache, no Origin
-//! Shield), no collapsing of revalidations, no websocket idle timeout, gzip only (Brotli needs a
+//! Origin Shield: when the behavior's origin enables it, every POP shares one more cache; a POP
+//! miss the shield holds is answered from it (`Miss from cloudfront` with the object's `Age`, no
+//! origin request), and what the origin answers is stored in both.
+//!
+//! Simplifications (documented, not hidden): no regional edge caches (one POP tier, plus the
+//! shield when enabled; an expired POP copy is revalidated with the origin, not the shield), no
+//! collapsing of revalidations, no websocket idle timeout, gzip only (Brotli needs a
 //! cache policy setting the model does not read). `Accept-Encoding` reaches the origin normalised
 //! to `gzip`/`br`; a behavior with `Compress` gzips listed types itself and keeps compressed and
 //! plain copies apart.
@@ -100,6 +105,7 @@ const ORIGIN_TIMEOUT: Duration = Duration::from_secs(30);
 /// Cache size (keys per POP) at which expired entries are swept out.
 const SWEEP_AT: usize = 4096;
 
+#[derive(Clone)]
 struct Entry {
     /// `(lower-case header name, request value)` for each honoured `Vary` header.
     vary: Vec<(String, String)>,
@@ -131,6 +137,8 @@ struct Edge {
     cfg: EdgeConfig,
     pops: Vec<String>,
     caches: Vec<Mutex<Cache>>,
+    /// Origin Shield: one more cache shared by every POP, for behaviors whose origin enables it.
+    shield: Mutex<Cache>,
     next_pop: AtomicUsize,
     client: reqwest::Client,
     /// For WebSocket upgrades: HTTP/1.1 only and no overall timeout (the spliced connection lives
@@ -202,6 +210,7 @@ pub fn router(cfg: EdgeConfig) -> Router {
     let edge = Arc::new(Edge {
         ws_client,
         caches: pops.iter().map(|_| Mutex::new(Cache::new())).collect(),
+        shield: Mutex::new(Cache::new()),
         pops,
         cfg,
         next_pop: AtomicUsize::new(0),
@@ -233,7 +242,8 @@ struct InvalidateQuery {
 
 async fn invalidate(State(edge): State<Arc<Edge>>, Query(q): Query<InvalidateQuery>) -> Response {
     let mut removed = 0usize;
-    for cache in &edge.caches {
+    // An invalidation removes the object from every tier, the shield's too.
+    for cache in edge.caches.iter().chain(std::iter::once(&edge.shield)) {
         let mut cache = lock(cache);
         match &q.path {
             None => {
@@ -451,6 +461,30 @@ async fn handle_viewer(edge: Arc<Edge>, req: Request) -> Response {
         }
     }
 
+    // Origin Shield (origin-shield.html): "all requests from all of CloudFront's caching layers
+    // to your origin go through Origin Shield", and the other layers "can retrieve the object
+    // from Origin Shield". What the viewer sees then is not documented: AWS names no X-Cache
+    // value for it, so this edge answers as the POP saw it, `Miss from cloudfront`, with the
+    // `Age` the object has had since the origin fetch (RFC 9111) and no origin request.
+    let shielded = behavior
+        .origin
+        .as_ref()
+        .is_some_and(|o| o.origin_shield_region.is_some());
+    if cacheable
+        && shielded
+        && stale.is_none()
+        && method != Method::HEAD
+        && let Some((r, age)) = edge.shield_lookup(pop_idx, &key, &req_headers, &method)
+    {
+        let r = match req_headers.get("range") {
+            Some(range) if method == Method::GET => serve_range(r, range),
+            _ => r,
+        };
+        let age = (age > 0).then_some(age);
+        let x_cache = miss_or_error(r.status);
+        return edge.finish(r, x_cache, age, &pop, &cf_id, Some(&behavior));
+    }
+
     // Request collapsing (RequestAndResponseBehaviorCustomOrigin.html, "Simultaneous requests for
     // the same object"): a GET miss whose identical twin is already at the origin waits for its
     // answer; requests that differ in the key (or Accept-Encoding) go on their own.
@@ -665,6 +699,12 @@ async fn handle_viewer(edge: Arc<Edge>, req: Request) -> Response {
                     entries.retain(|e| e.stored_at.elapsed() < e.keep);
                     !entries.is_empty()
                 });
+            }
+            if shielded {
+                let mut shield = lock(&edge.shield);
+                let slot = shield.entry(key.clone()).or_default();
+                slot.retain(|e| e.vary != entry.vary);
+                slot.push(entry.clone());
             }
             let slot = cache.entry(key).or_default();
             slot.retain(|e| e.vary != entry.vary);
@@ -930,38 +970,71 @@ impl Edge {
 
     /// The entry for `key` whose `Vary` values match this request, fresh or stale.
     fn lookup(&self, pop_idx: usize, key: &str, req: &Headers, method: &Method) -> Lookup {
-        let mut cache = lock(&self.caches[pop_idx]);
-        let Some(entries) = cache.get_mut(key) else {
-            return Lookup::Nothing;
-        };
-        entries.retain(|e| e.stored_at.elapsed() < e.keep || e.held());
-        let Some(e) = entries
-            .iter()
-            .find(|e| e.vary.iter().all(|(_, value)| vary_value(req) == *value))
-        else {
-            return Lookup::Nothing;
-        };
-        let age = e.stored_at.elapsed();
-        if age < e.ttl || e.held() {
-            let x_cache = if e.status >= 400 {
-                "Error from cloudfront"
-            } else {
-                "Hit from cloudfront"
-            };
-            let r = copy_for(e.status, e.headers.clone(), &e.body, method);
-            return Lookup::Fresh(r, x_cache, age.as_secs());
-        }
-        Lookup::Stale(StaleCopy {
-            vary: e.vary.clone(),
-            status: e.status,
-            headers: e.headers.clone(),
-            body: e.body.clone(),
-            may_serve_on_error: e
-                .stale_if_error
-                .is_none_or(|s| age.saturating_sub(e.ttl) <= s),
-        })
+        lookup_in(&self.caches[pop_idx], key, req, method)
     }
 
+    /// A POP miss answered by Origin Shield: its fresh copy is stored in the POP too (with the
+    /// shield's storage time, so `Age` and expiry carry on from the origin fetch) and served
+    /// without an origin request.
+    fn shield_lookup(
+        &self,
+        pop_idx: usize,
+        key: &str,
+        req: &Headers,
+        method: &Method,
+    ) -> Option<(Stored, u64)> {
+        let (r, age) = match lookup_in(&self.shield, key, req, method) {
+            Lookup::Fresh(r, _, age) => (r, age),
+            _ => return None,
+        };
+        let entry = lock(&self.shield).get(key).and_then(|es| {
+            es.iter()
+                .find(|e| e.vary.iter().all(|(_, v)| vary_value(req) == *v))
+                .cloned()
+        })?;
+        let mut cache = lock(&self.caches[pop_idx]);
+        let slot = cache.entry(key.to_string()).or_default();
+        slot.retain(|e| e.vary != entry.vary);
+        slot.push(entry);
+        Some((r, age))
+    }
+}
+
+/// The entry for `key` in `cache` whose `Vary` values match this request, fresh or stale.
+fn lookup_in(cache: &Mutex<Cache>, key: &str, req: &Headers, method: &Method) -> Lookup {
+    let mut cache = lock(cache);
+    let Some(entries) = cache.get_mut(key) else {
+        return Lookup::Nothing;
+    };
+    entries.retain(|e| e.stored_at.elapsed() < e.keep || e.held());
+    let Some(e) = entries
+        .iter()
+        .find(|e| e.vary.iter().all(|(_, value)| vary_value(req) == *value))
+    else {
+        return Lookup::Nothing;
+    };
+    let age = e.stored_at.elapsed();
+    if age < e.ttl || e.held() {
+        let x_cache = if e.status >= 400 {
+            "Error from cloudfront"
+        } else {
+            "Hit from cloudfront"
+        };
+        let r = copy_for(e.status, e.headers.clone(), &e.body, method);
+        return Lookup::Fresh(r, x_cache, age.as_secs());
+    }
+    Lookup::Stale(StaleCopy {
+        vary: e.vary.clone(),
+        status: e.status,
+        headers: e.headers.clone(),
+        body: e.body.clone(),
+        may_serve_on_error: e
+            .stale_if_error
+            .is_none_or(|s| age.saturating_sub(e.ttl) <= s),
+    })
+}
+
+impl Edge {
     /// A 304 to our revalidation: the stored copy takes the 304's headers and starts a new TTL.
     #[allow(clippy::too_many_arguments)]
     fn refresh(

@@ -252,11 +252,7 @@ impl Decls<'_> {
     /// The instances of a resource or data block: `("", None)` for a plain one, `[i]` with
     /// `count.index` for `count`, `["key"]` with `each` for `for_each` (a map, or a set of
     /// strings). `Err`: the meta-argument cannot be evaluated (the reason).
-    fn instances(
-        &self,
-        body: &Body,
-        fi: usize,
-    ) -> Result<Vec<Instance>, String> {
+    fn instances(&self, body: &Body, fi: usize) -> Result<Vec<Instance>, String> {
         let obj = |pairs: Vec<(&str, Node)>| {
             Node::new(
                 V::Map(pairs.into_iter().map(|(k, v)| (k.to_string(), v)).collect()),
