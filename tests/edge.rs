@@ -1085,6 +1085,68 @@ async fn compress_gzips_listed_types_and_keys_the_copies_apart() {
 }
 
 #[tokio::test]
+async fn compress_with_a_brotli_caching_policy_answers_br_and_keys_br_and_gzip_apart() {
+    // CachingOptimized caches Gzip and Brotli objects: a viewer taking both gets Brotli.
+    let toml =
+        "[[behavior]]\npattern = \"/s/*\"\ncache_policy = \"CachingOptimized\"\ncompress = true\n";
+    let set = load::from_toml_str(toml, Path::new("br.toml")).unwrap();
+    let (o, edge, _) = setup(set).await;
+    let c = reqwest::Client::builder()
+        .no_proxy()
+        .no_gzip()
+        .no_brotli()
+        .build()
+        .unwrap();
+    let get_ae = |ae: &str| {
+        c.get(format!("{edge}/s/big.css"))
+            .header("Accept-Encoding", ae)
+            .send()
+    };
+    let r = get_ae("gzip, deflate, br, zstd").await.unwrap();
+    assert_eq!(x_cache(&r), "Miss from cloudfront");
+    assert_eq!(r.headers()["content-encoding"], "br");
+    assert_eq!(r.headers()["etag"], "W/\"big\"");
+    let squeezed = r.bytes().await.unwrap();
+    assert!(squeezed.len() < 5_000, "{} bytes", squeezed.len());
+    let mut plain = Vec::new();
+    brotli::BrotliDecompress(&mut std::io::Cursor::new(&squeezed[..]), &mut plain).unwrap();
+    assert_eq!(plain, "a".repeat(5_000).into_bytes());
+    assert_eq!(o.last("/s/big.css").1["accept-encoding"], "br,gzip");
+    // `br` alone is another key (`br`), answered in Brotli too.
+    let r = get_ae("br").await.unwrap();
+    assert_eq!(x_cache(&r), "Miss from cloudfront");
+    assert_eq!(r.headers()["content-encoding"], "br");
+    let r = get_ae("br, zstd").await.unwrap();
+    assert_eq!(
+        x_cache(&r),
+        "Hit from cloudfront",
+        "zstd is dropped: same key as br"
+    );
+    // gzip only: gzip.
+    let r = get_ae("gzip").await.unwrap();
+    assert_eq!(r.headers()["content-encoding"], "gzip");
+    // Neither: the origin gets `identity` (the policy caches compressed objects).
+    let r = get_ae("deflate").await.unwrap();
+    assert!(r.headers().get("content-encoding").is_none());
+    assert_eq!(o.last("/s/big.css").1["accept-encoding"], "identity");
+    assert_eq!(o.count("/s/big.css"), 4);
+
+    // CachingOptimizedForUncompressedObjects caches neither: Accept-Encoding is an ordinary
+    // header, not forwarded, and nothing is compressed.
+    let toml = "[[behavior]]\npattern = \"/s/*\"\ncache_policy = \"CachingOptimizedForUncompressedObjects\"\ncompress = true\n";
+    let set = load::from_toml_str(toml, Path::new("plain.toml")).unwrap();
+    let (o, edge, _) = setup(set).await;
+    let r = c
+        .get(format!("{edge}/s/big.css"))
+        .header("Accept-Encoding", "gzip, br")
+        .send()
+        .await
+        .unwrap();
+    assert!(r.headers().get("content-encoding").is_none());
+    assert!(o.last("/s/big.css").1.get("accept-encoding").is_none());
+}
+
+#[tokio::test]
 async fn head_ranges_and_redirects_as_cloudfront_answers_them() {
     let (o, edge, c) = setup(BehaviorSet::seed_default()).await;
     // A HEAD miss: the origin's Content-Length, not 0.

@@ -120,6 +120,16 @@ pub struct CorsPolicy {
     pub origin_override: bool,
 }
 
+/// A cache policy's "Cache compressed objects" settings (`EnableAcceptEncodingGzip`,
+/// `EnableAcceptEncodingBrotli`): which normalised `Accept-Encoding` values are in the key.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
+pub struct AcceptEncodings {
+    pub gzip: bool,
+    pub br: bool,
+}
+
 /// The origin a behavior sends its misses to, as far as the lint needs it.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct OriginSettings {
@@ -330,9 +340,13 @@ pub struct Behavior {
     /// Things the loader could not model exactly (e.g. an unresolved custom cache policy).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
-    /// `Compress`: the edge gzips responses of listed types for viewers that accept gzip.
+    /// `Compress`: the edge compresses responses of listed types for viewers that accept gzip
+    /// (or br, when the cache policy caches Brotli objects).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub compress: bool,
+    /// The cache policy's "Cache compressed objects" settings; `None` with legacy settings.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accept_encoding: Option<AcceptEncodings>,
     /// Response headers policy (managed name, custom name, or id), if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub response_headers_policy: Option<String>,
@@ -367,6 +381,7 @@ impl Behavior {
             origin_request_policy: None,
             warnings: Vec::new(),
             compress: false,
+            accept_encoding: None,
             response_headers_policy: None,
             cors: None,
             origin: None,

@@ -41,10 +41,10 @@
 //!
 //! Simplifications (documented, not hidden): no regional edge caches (one POP tier, plus the
 //! shield when enabled; an expired POP copy is revalidated with the origin, not the shield), no
-//! collapsing of revalidations, no websocket idle timeout, gzip only (Brotli needs a
-//! cache policy setting the model does not read). `Accept-Encoding` reaches the origin normalised
-//! to `gzip`/`br`; a behavior with `Compress` gzips listed types itself and keeps compressed and
-//! plain copies apart.
+//! collapsing of revalidations, no websocket idle timeout. `Accept-Encoding` reaches the origin
+//! normalised as the behavior's settings say (compress.rs); a behavior with `Compress` compresses
+//! listed types itself (br when its cache policy caches Brotli and the viewer takes it, else
+//! gzip) and keeps compressed and plain copies apart.
 //! `X-Forwarded-For` carries the viewer address when served through `serve` (which records it). The origin sees `User-Agent: Amazon CloudFront`
 //! unless `User-Agent` is forwarded, as with CloudFront.
 //!
@@ -444,11 +444,13 @@ async fn handle_viewer(edge: Arc<Edge>, req: Request) -> Response {
     }
 
     let key = cache_key(&behavior, method.as_str(), &viewer_url, &req_headers);
+    // The normalised `Accept-Encoding` this behavior keeps copies apart by (compress.rs).
+    let variant = compress::variant(behavior.accept_encoding, &req_headers);
     let cacheable = behavior.caches_method(method.as_str()) && !behavior.caching_off();
 
     let mut stale = None;
     if cacheable {
-        match edge.lookup(pop_idx, &key, &req_headers, &method) {
+        match edge.lookup(pop_idx, &key, &variant, &method) {
             Lookup::Fresh(r, x_cache, age) => {
                 let r = match req_headers.get("range") {
                     Some(range) if method == Method::GET => serve_range(r, range),
@@ -474,7 +476,7 @@ async fn handle_viewer(edge: Arc<Edge>, req: Request) -> Response {
         && shielded
         && stale.is_none()
         && method != Method::HEAD
-        && let Some((r, age)) = edge.shield_lookup(pop_idx, &key, &req_headers, &method)
+        && let Some((r, age)) = edge.shield_lookup(pop_idx, &key, &variant, &method)
     {
         let r = match req_headers.get("range") {
             Some(range) if method == Method::GET => serve_range(r, range),
@@ -490,7 +492,7 @@ async fn handle_viewer(edge: Arc<Edge>, req: Request) -> Response {
     // answer; requests that differ in the key (or Accept-Encoding) go on their own.
     let mut leader = None;
     if cacheable && stale.is_none() && method == Method::GET {
-        let flight_key = format!("{key}\n{}", vary_value(&req_headers));
+        let flight_key = format!("{key}\n{variant}");
         let twin = {
             let mut map = lock(&edge.inflight[pop_idx]);
             match map.get(&flight_key) {
@@ -624,19 +626,28 @@ async fn handle_viewer(edge: Arc<Edge>, req: Request) -> Response {
     headers
         .pairs_mut()
         .retain(|(n, _)| !is_hop_by_hop(n) && !n.eq_ignore_ascii_case("age"));
-    // Edge compression (ServingCompressedFiles.html), stored as the viewer's gzip variant.
-    if method != Method::HEAD
-        && compress::gzips(
-            behavior.compress,
-            &vary_value(&req_headers),
-            status,
-            &headers,
-            body.len(),
-            had_length,
-        )
-    {
-        body = gzip(&body);
-        headers.set("Content-Encoding", "gzip");
+    // Edge compression (ServingCompressedFiles.html), stored as the viewer's variant: Brotli
+    // when the cache policy caches it and the viewer takes it, else gzip.
+    let coding = (method != Method::HEAD)
+        .then(|| {
+            compress::edge_coding(
+                behavior.compress,
+                behavior.accept_encoding,
+                &variant,
+                status,
+                &headers,
+                body.len(),
+                had_length,
+            )
+        })
+        .flatten();
+    if let Some(coding) = coding {
+        body = if coding == "br" {
+            brotli_compress(&body)
+        } else {
+            gzip(&body)
+        };
+        headers.set("Content-Encoding", coding);
         if let Some(tag) = headers.get("etag").map(str::to_string) {
             headers.remove("etag");
             if let Some(weak) = compress::compressed_etag(&tag) {
@@ -665,7 +676,7 @@ async fn handle_viewer(edge: Arc<Edge>, req: Request) -> Response {
             &stored.headers,
             SystemTime::now(),
         );
-        let vary = honoured_vary(&stored.headers, &req_headers, behavior.compress);
+        let vary = honoured_vary(&stored.headers, &variant, behavior.compress);
         let mut cache = lock(&edge.caches[pop_idx]);
         if decision.store {
             let cc = CacheControl::parse(&stored.headers);
@@ -846,11 +857,23 @@ impl Edge {
             }
             append(&mut out, &name, &value);
         }
-        // `Accept-Encoding` goes normalised to gzip/br, or not at all (the guide's header table).
-        if !out.contains_key("accept-encoding") {
-            let ae = compress::normalize_accept_encoding(req_headers);
-            if !ae.is_empty() {
-                append(&mut out, "accept-encoding", &ae);
+        // `Accept-Encoding`: legacy settings send it normalised to gzip/br, or not at all (the
+        // guide's header table); a cache policy caching compressed objects always sends its own
+        // normalisation (or `identity`), whatever an origin request policy forwards
+        // (controlling-the-cache-key.html, "Cache compressed objects").
+        let ae = compress::origin_accept_encoding(behavior.accept_encoding, req_headers);
+        match behavior.accept_encoding {
+            Some(p) if p.gzip || p.br => {
+                out.remove("accept-encoding");
+                if let Some(ae) = ae {
+                    append(&mut out, "accept-encoding", &ae);
+                }
+            }
+            Some(_) => {}
+            None => {
+                if let Some(ae) = ae.filter(|_| !out.contains_key("accept-encoding")) {
+                    append(&mut out, "accept-encoding", &ae);
+                }
             }
         }
         // CloudFront always passes the body's type, and names itself.
@@ -969,8 +992,8 @@ impl Edge {
     }
 
     /// The entry for `key` whose `Vary` values match this request, fresh or stale.
-    fn lookup(&self, pop_idx: usize, key: &str, req: &Headers, method: &Method) -> Lookup {
-        lookup_in(&self.caches[pop_idx], key, req, method)
+    fn lookup(&self, pop_idx: usize, key: &str, variant: &str, method: &Method) -> Lookup {
+        lookup_in(&self.caches[pop_idx], key, variant, method)
     }
 
     /// A POP miss answered by Origin Shield: its fresh copy is stored in the POP too (with the
@@ -980,16 +1003,16 @@ impl Edge {
         &self,
         pop_idx: usize,
         key: &str,
-        req: &Headers,
+        variant: &str,
         method: &Method,
     ) -> Option<(Stored, u64)> {
-        let (r, age) = match lookup_in(&self.shield, key, req, method) {
+        let (r, age) = match lookup_in(&self.shield, key, variant, method) {
             Lookup::Fresh(r, _, age) => (r, age),
             _ => return None,
         };
         let entry = lock(&self.shield).get(key).and_then(|es| {
             es.iter()
-                .find(|e| e.vary.iter().all(|(_, v)| vary_value(req) == *v))
+                .find(|e| e.vary.iter().all(|(_, v)| variant == v))
                 .cloned()
         })?;
         let mut cache = lock(&self.caches[pop_idx]);
@@ -1001,7 +1024,7 @@ impl Edge {
 }
 
 /// The entry for `key` in `cache` whose `Vary` values match this request, fresh or stale.
-fn lookup_in(cache: &Mutex<Cache>, key: &str, req: &Headers, method: &Method) -> Lookup {
+fn lookup_in(cache: &Mutex<Cache>, key: &str, variant: &str, method: &Method) -> Lookup {
     let mut cache = lock(cache);
     let Some(entries) = cache.get_mut(key) else {
         return Lookup::Nothing;
@@ -1009,7 +1032,7 @@ fn lookup_in(cache: &Mutex<Cache>, key: &str, req: &Headers, method: &Method) ->
     entries.retain(|e| e.stored_at.elapsed() < e.keep || e.held());
     let Some(e) = entries
         .iter()
-        .find(|e| e.vary.iter().all(|(_, value)| vary_value(req) == *value))
+        .find(|e| e.vary.iter().all(|(_, value)| variant == value))
     else {
         return Lookup::Nothing;
     };
@@ -1158,22 +1181,16 @@ fn origin_url(origin: &url::Url, viewer: &url::Url, query: &NameSet) -> url::Url
 /// edge handles itself (RequestAndResponseBehaviorCustomOrigin.html, "HTTP response headers that
 /// CloudFront removes or replaces": other `Vary` values are removed before the viewer sees them).
 /// With `Compress` on, compressed and plain copies are kept apart whatever the origin says.
-fn honoured_vary(response: &Headers, req: &Headers, compress: bool) -> Vec<(String, String)> {
+fn honoured_vary(response: &Headers, variant: &str, compress: bool) -> Vec<(String, String)> {
     let varies = response.get_all("vary").any(|line| {
         line.split(',')
             .any(|n| n.trim().eq_ignore_ascii_case("accept-encoding"))
     });
     if varies || compress {
-        vec![("accept-encoding".to_string(), vary_value(req))]
+        vec![("accept-encoding".to_string(), variant.to_string())]
     } else {
         Vec::new()
     }
-}
-
-/// The request's normalised `Accept-Encoding` (`gzip`, `br`, `br,gzip` or empty): what an
-/// `Accept-Encoding` variant is stored under.
-fn vary_value(req: &Headers) -> String {
-    compress::normalize_accept_encoding(req)
 }
 
 /// Gzip `body` (a `Compress` behavior's answer to a viewer that accepts gzip).
@@ -1184,6 +1201,17 @@ fn gzip(body: &[u8]) -> Bytes {
         .and_then(|_| enc.finish())
         .map(Bytes::from)
         .unwrap_or_else(|_| Bytes::copy_from_slice(body))
+}
+
+/// Brotli `body` (a `Compress` behavior's answer when its cache policy caches Brotli objects and
+/// the viewer accepts br).
+fn brotli_compress(body: &[u8]) -> Bytes {
+    let mut out = Vec::new();
+    let params = brotli::enc::BrotliEncoderParams::default();
+    match brotli::BrotliCompress(&mut std::io::Cursor::new(body), &mut out, &params) {
+        Ok(_) => Bytes::from(out),
+        Err(_) => Bytes::copy_from_slice(body),
+    }
 }
 
 /// A CloudFront-style request id (56 URL-safe characters).

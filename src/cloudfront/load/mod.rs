@@ -33,7 +33,9 @@
 //! origin_request_policy = "AllViewer"      # managed origin request policy: sets forwarding
 //! expect = "hit"                  # "hit" | "bypass": override the derived expectation
 //! add_headers = { "X-Lab-Behavior" = "s" } # response-headers policy
-//! compress = true                 # Compress: gzip listed types for viewers that accept it
+//! compress = true                 # Compress: gzip (br) listed types for viewers that accept it
+//! accept_encoding = ["gzip", "br"] # cache policy's cached compressed formats (EnableAcceptEncoding*):
+//!                                 #   in the key and forwarded; absent: legacy gzip/br normalisation
 //!
 //! [default]                       # the `*` behavior, same keys but no pattern. If absent, the
 //! headers = "all"                 # seed's default row: forward everything, cache nothing.
@@ -47,7 +49,8 @@
 use std::path::Path;
 
 use super::behavior::{
-    BehaviorSet, ConfigFormat, CorsPolicy, ForwardPolicy, KeyPolicy, SourceRef, TtlSettings,
+    AcceptEncodings, BehaviorSet, ConfigFormat, CorsPolicy, ForwardPolicy, KeyPolicy, SourceRef,
+    TtlSettings,
 };
 use super::managed;
 use crate::error::UserError;
@@ -242,6 +245,7 @@ pub(crate) struct CachePolicyDef {
     pub name: String,
     pub ttl: TtlSettings,
     pub key: KeyPolicy,
+    pub accept_encoding: AcceptEncodings,
     pub warnings: Vec<String>,
     /// Where the policy writes `cookies`, `headers`, `query` and `ttl` (a custom policy of the
     /// same input): a finding about the key points there.
@@ -283,6 +287,7 @@ pub(crate) fn managed_cache(id: &str) -> Option<CachePolicyDef> {
         name: m.name.to_string(),
         ttl: m.ttl,
         key: m.key,
+        accept_encoding: m.accept_encoding,
         warnings: Vec::new(),
         at: Vec::new(),
     })

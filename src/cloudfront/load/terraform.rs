@@ -29,8 +29,9 @@ use super::{
     ResponseHeadersDef, Unknown, line_col,
 };
 use crate::cloudfront::behavior::{
-    Behavior, BehaviorSet, ConfigFormat, ConfigInput, CorsPolicy, ErrorResponse, ForwardPolicy,
-    GET_HEAD, Http2ToOrigin, KeyPolicy, NameSet, OriginSettings, SourceRef, TtlSettings,
+    AcceptEncodings, Behavior, BehaviorSet, ConfigFormat, ConfigInput, CorsPolicy, ErrorResponse,
+    ForwardPolicy, GET_HEAD, Http2ToOrigin, KeyPolicy, NameSet, OriginSettings, SourceRef,
+    TtlSettings,
 };
 use crate::cloudfront::pattern;
 use crate::error::UserError;
@@ -1652,10 +1653,15 @@ impl Policies for TfPolicies {
                 at.push((what, s));
             }
         }
+        let on = |k: &str| p.and_then(|p| p.get(k)).and_then(Node::as_bool) == Some(true);
         Ok(CachePolicyDef {
             name: named(addr.clone(), n.get("name").and_then(Node::text)),
             ttl,
             key,
+            accept_encoding: AcceptEncodings {
+                gzip: on("enable_accept_encoding_gzip"),
+                br: on("enable_accept_encoding_brotli"),
+            },
             warnings: w,
             at,
         })
@@ -1858,6 +1864,18 @@ mod tests {
         assert_eq!(b[4].cache_policy.as_deref(), Some("CachingDisabled"));
         assert_eq!(b[4].origin_request_policy.as_deref(), Some("AllViewer"));
         assert_eq!(b[4].methods.len(), 7);
+        // The policies' "Cache compressed objects" settings (managed and custom); none when legacy.
+        let both = Some(crate::cloudfront::behavior::AcceptEncodings {
+            gzip: true,
+            br: true,
+        });
+        assert_eq!(b[3].accept_encoding, both);
+        assert_eq!(
+            b[4].accept_encoding,
+            Some(Default::default()),
+            "CachingDisabled"
+        );
+        assert_eq!(b[5].accept_encoding, None);
         assert_eq!(b[5].cache_policy, None);
         assert_eq!(b[5].key, KeyPolicy::none());
         assert_eq!(b[5].ttl, TtlSettings::CONSOLE_DEFAULT);
