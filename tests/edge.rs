@@ -169,6 +169,28 @@ async fn origin_handler(State(o): State<Arc<Origin>>, req: Request) -> Response 
             )
                 .into_response()
         }
+        "/s/ranged.bin" => {
+            // An origin that answers ranges (one `bytes=a-b`), like Apache or S3.
+            let body: Vec<u8> = (0..100u8).collect();
+            let asked = headers
+                .get("range")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|r| r.strip_prefix("bytes="))
+                .and_then(|r| r.split_once('-'))
+                .and_then(|(a, b)| Some((a.parse::<usize>().ok()?, b.parse::<usize>().ok()?)));
+            match asked {
+                Some((a, b)) if a <= b && b < body.len() => (
+                    axum::http::StatusCode::PARTIAL_CONTENT,
+                    [
+                        ("Cache-Control", "max-age=3600".to_string()),
+                        ("Content-Range", format!("bytes {a}-{b}/{}", body.len())),
+                    ],
+                    body[a..=b].to_vec(),
+                )
+                    .into_response(),
+                _ => ([("Cache-Control", "max-age=3600")], body).into_response(),
+            }
+        }
         "/s/gone-then-down.js" => {
             if o.failing.load(Ordering::SeqCst) {
                 (axum::http::StatusCode::SERVICE_UNAVAILABLE, "down").into_response()
@@ -1147,13 +1169,66 @@ async fn compress_with_a_brotli_caching_policy_answers_br_and_keys_br_and_gzip_a
 }
 
 #[tokio::test]
+async fn a_range_on_a_miss_goes_to_the_origin_and_its_206_is_cached_for_that_range() {
+    let (o, edge, c) = setup(BehaviorSet::seed_default()).await;
+    let url = format!("{edge}/s/ranged.bin");
+    let ranged = |r: &'static str| c.get(&url).header("Range", r).send();
+    let r = ranged("bytes=0-9").await.unwrap();
+    assert_eq!(r.status(), 206);
+    assert_eq!(x_cache(&r), "Miss from cloudfront");
+    assert_eq!(r.headers()["content-range"], "bytes 0-9/100");
+    assert_eq!(o.last("/s/ranged.bin").1["range"], "bytes=0-9", "forwarded");
+    assert_eq!(
+        r.bytes().await.unwrap().to_vec(),
+        (0..10u8).collect::<Vec<_>>()
+    );
+    // The same range again: from the cache.
+    let r = ranged("bytes=0-9").await.unwrap();
+    assert_eq!(
+        (r.status().as_u16(), x_cache(&r)),
+        (206, "Hit from cloudfront".into())
+    );
+    assert_eq!(o.count("/s/ranged.bin"), 1);
+    // Another range is not in the cache: the origin again.
+    let r = ranged("bytes=10-19").await.unwrap();
+    assert_eq!(
+        (r.status().as_u16(), x_cache(&r)),
+        (206, "Miss from cloudfront".into())
+    );
+    assert_eq!(
+        r.bytes().await.unwrap().to_vec(),
+        (10..20u8).collect::<Vec<_>>()
+    );
+    assert_eq!(o.count("/s/ranged.bin"), 2);
+    // A request without Range is not answered by a cached range: the whole object, then any
+    // range comes from it.
+    let r = get(&c, &url).await;
+    assert_eq!(
+        (r.status().as_u16(), x_cache(&r)),
+        (200, "Miss from cloudfront".into())
+    );
+    assert!(o.last("/s/ranged.bin").1.get("range").is_none());
+    let r = ranged("bytes=50-59").await.unwrap();
+    assert_eq!(
+        (r.status().as_u16(), x_cache(&r)),
+        (206, "Hit from cloudfront".into())
+    );
+    assert_eq!(
+        r.bytes().await.unwrap().to_vec(),
+        (50..60u8).collect::<Vec<_>>()
+    );
+    assert_eq!(o.count("/s/ranged.bin"), 3);
+}
+
+#[tokio::test]
 async fn head_ranges_and_redirects_as_cloudfront_answers_them() {
     let (o, edge, c) = setup(BehaviorSet::seed_default()).await;
     // A HEAD miss: the origin's Content-Length, not 0.
     let r = c.head(format!("{edge}/s/big.css")).send().await.unwrap();
     assert_eq!(x_cache(&r), "Miss from cloudfront");
     assert_eq!(r.headers()["content-length"], "5000");
-    // A Range on a miss: the whole object (200), cached; then ranges come from the edge (206).
+    // A Range on a miss to an origin that ignores it: the whole object (200), cached; then ranges
+    // come from the edge (206).
     let url = format!("{edge}/s/big.png");
     let r = c
         .get(&url)

@@ -23,7 +23,8 @@
 //!   `stale-if-error`), then for the error caching minimum TTL without asking the origin;
 //! - `no-cache="Set-Cookie"` stores the object without its `Set-Cookie`;
 //! - a HEAD miss keeps the origin's `Content-Length`; a `Range` on a cached whole object is
-//!   answered 206 from the edge (on a miss the whole object comes back, 200, and is cached);
+//!   answered 206 from the edge; on a miss the `Range` goes to the origin: a 206 is served and
+//!   cached for that range only, a whole 200 (an origin without ranges) is served and cached;
 //!   `Vary: *` with MinTTL 0 always goes to the origin; 307/308 need `Cache-Control` to be cached;
 //! - concurrent GET misses for one key (and `Accept-Encoding`) are collapsed into one origin
 //!   request: the others wait and get its answer as a Hit.
@@ -126,6 +127,18 @@ struct Entry {
 }
 
 impl Entry {
+    /// Whether this copy answers a request with this `Accept-Encoding` variant and `Range`: a
+    /// whole object answers any range (sliced on the way out), a cached range only its own.
+    fn fits(&self, variant: &str, range: Option<&str>) -> bool {
+        self.vary.iter().all(|(n, v)| {
+            if n == "range" {
+                Some(v.as_str()) == range
+            } else {
+                v == variant
+            }
+        })
+    }
+
     fn held(&self) -> bool {
         self.hold_until.is_some_and(|t| Instant::now() < t)
     }
@@ -446,11 +459,15 @@ async fn handle_viewer(edge: Arc<Edge>, req: Request) -> Response {
     let key = cache_key(&behavior, method.as_str(), &viewer_url, &req_headers);
     // The normalised `Accept-Encoding` this behavior keeps copies apart by (compress.rs).
     let variant = compress::variant(behavior.accept_encoding, &req_headers);
+    // A GET's `Range`: served from a whole cached object, or sent to the origin on a miss.
+    let range = (method == Method::GET)
+        .then(|| req_headers.get("range").map(str::to_string))
+        .flatten();
     let cacheable = behavior.caches_method(method.as_str()) && !behavior.caching_off();
 
     let mut stale = None;
     if cacheable {
-        match edge.lookup(pop_idx, &key, &variant, &method) {
+        match edge.lookup(pop_idx, &key, &variant, range.as_deref(), &method) {
             Lookup::Fresh(r, x_cache, age) => {
                 let r = match req_headers.get("range") {
                     Some(range) if method == Method::GET => serve_range(r, range),
@@ -476,7 +493,8 @@ async fn handle_viewer(edge: Arc<Edge>, req: Request) -> Response {
         && shielded
         && stale.is_none()
         && method != Method::HEAD
-        && let Some((r, age)) = edge.shield_lookup(pop_idx, &key, &variant, &method)
+        && let Some((r, age)) =
+            edge.shield_lookup(pop_idx, &key, &variant, range.as_deref(), &method)
     {
         let r = match req_headers.get("range") {
             Some(range) if method == Method::GET => serve_range(r, range),
@@ -492,7 +510,7 @@ async fn handle_viewer(edge: Arc<Edge>, req: Request) -> Response {
     // answer; requests that differ in the key (or Accept-Encoding) go on their own.
     let mut leader = None;
     if cacheable && stale.is_none() && method == Method::GET {
-        let flight_key = format!("{key}\n{variant}");
+        let flight_key = format!("{key}\n{variant}\n{}", range.as_deref().unwrap_or(""));
         let twin = {
             let mut map = lock(&edge.inflight[pop_idx]);
             match map.get(&flight_key) {
@@ -553,6 +571,13 @@ async fn handle_viewer(edge: Arc<Edge>, req: Request) -> Response {
         &behavior.origin_forward.query,
     );
     let mut out = edge.origin_headers(&behavior, &req_headers, &parts, &cf_id);
+    // RangeGETs.html: "If the cache doesn't contain the requested range, CloudFront forwards the
+    // request to the origin" (it "may request a larger range": this edge asks for the same one).
+    if let Some(r) = &range
+        && !out.contains_key("range")
+    {
+        append(&mut out, "range", r);
+    }
     // An expired copy is revalidated with its validators (RequestAndResponseBehaviorCustomOrigin
     // "Conditional requests"), except when the behavior forwards cookies (Cookies.html).
     let conditional = stale
@@ -669,14 +694,21 @@ async fn handle_viewer(edge: Arc<Edge>, req: Request) -> Response {
     }
     // A HEAD answer has no body: storing it would serve empty GETs.
     if cacheable && method != Method::HEAD {
+        // A 206 to a forwarded Range is cached as that range (RangeGETs.html: the origin "returns
+        // the requested range. CloudFront serves the requested range and also caches it"), by
+        // the rules of a whole answer, and only ever served to the same Range.
+        let partial = status == 206 && range.is_some();
         let decision = decide_for(
             &behavior,
             &errors,
-            status,
+            if partial { 200 } else { status },
             &stored.headers,
             SystemTime::now(),
         );
-        let vary = honoured_vary(&stored.headers, &variant, behavior.compress);
+        let mut vary = honoured_vary(&stored.headers, &variant, behavior.compress);
+        if let (true, Some(r)) = (partial, &range) {
+            vary.push(("range".to_string(), r.clone()));
+        }
         let mut cache = lock(&edge.caches[pop_idx]);
         if decision.store {
             let cc = CacheControl::parse(&stored.headers);
@@ -992,8 +1024,15 @@ impl Edge {
     }
 
     /// The entry for `key` whose `Vary` values match this request, fresh or stale.
-    fn lookup(&self, pop_idx: usize, key: &str, variant: &str, method: &Method) -> Lookup {
-        lookup_in(&self.caches[pop_idx], key, variant, method)
+    fn lookup(
+        &self,
+        pop_idx: usize,
+        key: &str,
+        variant: &str,
+        range: Option<&str>,
+        method: &Method,
+    ) -> Lookup {
+        lookup_in(&self.caches[pop_idx], key, variant, range, method)
     }
 
     /// A POP miss answered by Origin Shield: its fresh copy is stored in the POP too (with the
@@ -1004,17 +1043,16 @@ impl Edge {
         pop_idx: usize,
         key: &str,
         variant: &str,
+        range: Option<&str>,
         method: &Method,
     ) -> Option<(Stored, u64)> {
-        let (r, age) = match lookup_in(&self.shield, key, variant, method) {
+        let (r, age) = match lookup_in(&self.shield, key, variant, range, method) {
             Lookup::Fresh(r, _, age) => (r, age),
             _ => return None,
         };
-        let entry = lock(&self.shield).get(key).and_then(|es| {
-            es.iter()
-                .find(|e| e.vary.iter().all(|(_, v)| variant == v))
-                .cloned()
-        })?;
+        let entry = lock(&self.shield)
+            .get(key)
+            .and_then(|es| es.iter().find(|e| e.fits(variant, range)).cloned())?;
         let mut cache = lock(&self.caches[pop_idx]);
         let slot = cache.entry(key.to_string()).or_default();
         slot.retain(|e| e.vary != entry.vary);
@@ -1024,16 +1062,19 @@ impl Edge {
 }
 
 /// The entry for `key` in `cache` whose `Vary` values match this request, fresh or stale.
-fn lookup_in(cache: &Mutex<Cache>, key: &str, variant: &str, method: &Method) -> Lookup {
+fn lookup_in(
+    cache: &Mutex<Cache>,
+    key: &str,
+    variant: &str,
+    range: Option<&str>,
+    method: &Method,
+) -> Lookup {
     let mut cache = lock(cache);
     let Some(entries) = cache.get_mut(key) else {
         return Lookup::Nothing;
     };
     entries.retain(|e| e.stored_at.elapsed() < e.keep || e.held());
-    let Some(e) = entries
-        .iter()
-        .find(|e| e.vary.iter().all(|(_, value)| variant == value))
-    else {
+    let Some(e) = entries.iter().find(|e| e.fits(variant, range)) else {
         return Lookup::Nothing;
     };
     let age = e.stored_at.elapsed();
