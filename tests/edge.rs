@@ -198,6 +198,22 @@ async fn origin_handler(State(o): State<Arc<Origin>>, req: Request) -> Response 
                 (axum::http::StatusCode::NOT_FOUND, "gone").into_response()
             }
         }
+        "/s/slow-stale.js" => {
+            // Stored stale on arrival; its revalidation waits for the gate, then 304.
+            if headers.contains_key("if-none-match") {
+                let _permit = o.gate.0.acquire().await.unwrap();
+                return (
+                    axum::http::StatusCode::NOT_MODIFIED,
+                    [("ETag", "\"v1\""), ("Cache-Control", "max-age=0")],
+                )
+                    .into_response();
+            }
+            (
+                [("Cache-Control", "max-age=0"), ("ETag", "\"v1\"")],
+                format!("stale {n}"),
+            )
+                .into_response()
+        }
         "/s/slow.js" => {
             let _permit = o.gate.0.acquire().await.unwrap();
             ([("Cache-Control", "max-age=3600")], format!("slow {n}")).into_response()
@@ -1035,6 +1051,49 @@ async fn concurrent_misses_for_one_key_are_collapsed_into_one_origin_request() {
     let body = first.text().await.unwrap();
     assert_eq!(twin.text().await.unwrap(), body);
     assert_eq!(o.count("/s/slow.js"), 2, "the twin made no origin request");
+}
+
+#[tokio::test]
+async fn concurrent_revalidations_of_one_expired_copy_are_collapsed_into_one_conditional_request() {
+    // No cookies forwarded: an expired copy is revalidated (a behavior forwarding cookies
+    // fetches it again instead).
+    let toml = "[[behavior]]\npattern = \"/s/*\"\ncookies = \"none\"\n";
+    let set = load::from_toml_str(toml, Path::new("reval.toml")).unwrap();
+    let (o, edge, c) = setup(set).await;
+    let url = format!("{edge}/s/slow-stale.js");
+    let first = get(&c, &url).await;
+    assert_eq!(x_cache(&first), "Miss from cloudfront");
+    let body = first.text().await.unwrap();
+    // The copy is stale on arrival: the next request revalidates, and waits at the origin.
+    let leader = tokio::spawn(c.get(&url).send());
+    until(async || o.count("/s/slow-stale.js") == 2).await;
+    let twins: Vec<_> = (0..2).map(|_| tokio::spawn(c.get(&url).send())).collect();
+    let stats = format!("{edge}/__edge/stats");
+    until(async || {
+        let v: serde_json::Value =
+            serde_json::from_str(&c.get(&stats).send().await.unwrap().text().await.unwrap())
+                .unwrap();
+        v["collapsed_waiting"] == 2
+    })
+    .await;
+    o.gate.0.add_permits(10);
+    let leader = leader.await.unwrap().unwrap();
+    assert_eq!(x_cache(&leader), "RefreshHit from cloudfront");
+    assert!(o.last("/s/slow-stale.js").1.contains_key("if-none-match"));
+    for t in twins {
+        let r = t.await.unwrap().unwrap();
+        assert_eq!(
+            x_cache(&r),
+            "Hit from cloudfront",
+            "collapsed onto the revalidation"
+        );
+        assert_eq!(r.text().await.unwrap(), body);
+    }
+    assert_eq!(
+        o.count("/s/slow-stale.js"),
+        2,
+        "one fetch and one conditional request for three viewers"
+    );
 }
 
 #[tokio::test]

@@ -26,8 +26,9 @@
 //!   answered 206 from the edge; on a miss the `Range` goes to the origin: a 206 is served and
 //!   cached for that range only, a whole 200 (an origin without ranges) is served and cached;
 //!   `Vary: *` with MinTTL 0 always goes to the origin; 307/308 need `Cache-Control` to be cached;
-//! - concurrent GET misses for one key (and `Accept-Encoding`) are collapsed into one origin
-//!   request: the others wait and get its answer as a Hit.
+//! - concurrent GET misses for one key (and `Accept-Encoding`, `Range`) are collapsed into one
+//!   origin request, and so are concurrent revalidations of one expired copy (one conditional
+//!   request): the others wait and get its answer as a Hit.
 //!
 //! WebSockets pass as CloudFront passes them: an upgrade on a behavior that forwards
 //! `Sec-WebSocket-Key` and `Sec-WebSocket-Version` (or all headers) is sent to the origin with
@@ -42,7 +43,7 @@
 //!
 //! Simplifications (documented, not hidden): no regional edge caches (one POP tier, plus the
 //! shield when enabled; an expired POP copy is revalidated with the origin, not the shield), no
-//! collapsing of revalidations, no websocket idle timeout. `Accept-Encoding` reaches the origin
+//! websocket idle timeout. `Accept-Encoding` reaches the origin
 //! normalised as the behavior's settings say (compress.rs); a behavior with `Compress` compresses
 //! listed types itself (br when its cache policy caches Brotli and the viewer takes it, else
 //! gzip) and keeps compressed and plain copies apart.
@@ -509,7 +510,9 @@ async fn handle_viewer(edge: Arc<Edge>, req: Request) -> Response {
     // the same object"): a GET miss whose identical twin is already at the origin waits for its
     // answer; requests that differ in the key (or Accept-Encoding) go on their own.
     let mut leader = None;
-    if cacheable && stale.is_none() && method == Method::GET {
+    // An expired copy's revalidation is collapsed the same way: the guide's rule covers an object
+    // that "isn't currently in the cache or ... has expired".
+    if cacheable && method == Method::GET {
         let flight_key = format!("{key}\n{variant}\n{}", range.as_deref().unwrap_or(""));
         let twin = {
             let mut map = lock(&edge.inflight[pop_idx]);
@@ -611,6 +614,9 @@ async fn handle_viewer(edge: Arc<Edge>, req: Request) -> Response {
         if conditional && status == Some(304) {
             let fresh = origin_response.map(|r| r.1).unwrap_or_default();
             let r = edge.refresh(pop_idx, &key, &behavior, &errors, copy, &fresh, &method);
+            if let Some(leader) = &leader {
+                leader.publish(&r);
+            }
             return edge.finish(
                 r,
                 "RefreshHit from cloudfront",
@@ -628,6 +634,9 @@ async fn handle_viewer(edge: Arc<Edge>, req: Request) -> Response {
         if status.is_none_or(|s| s >= 500) && copy.may_serve_on_error {
             let hold = ttl::error_caching_min_ttl(&errors, status.unwrap_or(502));
             let r = edge.hold(pop_idx, &key, copy, hold, &method);
+            if let Some(leader) = &leader {
+                leader.publish(&r);
+            }
             return edge.finish(
                 r,
                 "RefreshHit from cloudfront",
