@@ -1929,10 +1929,7 @@ mod tests {
         );
         // An unknown function inside try(): try does not fall back past an unknown value.
         let e = load(
-            main.replace(
-                "ordered_cache_behavior.value.cache_policy_id, try(",
-                "templatestring(\"x\", {}), try(",
-            ),
+            main.replace("b.value.policy_id, try(", "templatestring(\"x\", {}), try("),
             vars.clone(),
         )
         .unwrap_err();
@@ -1958,11 +1955,11 @@ mod tests {
         // A required attribute missing from an object of the variable's type: Terraform fails.
         let e = load(
             main,
-            vars.replace("      path_pattern     = \"/jira/favicon.ico\"\n", ""),
+            vars.replace("      path   = \"/jira/favicon.ico\"\n", ""),
         )
         .unwrap_err();
         assert!(
-            e.contains("Terraform would fail here") && e.contains("\"path_pattern\""),
+            e.contains("Terraform would fail here") && e.contains("\"path\""),
             "{e}"
         );
     }
