@@ -262,6 +262,13 @@ pub struct ConfigInputArgs {
     /// in an error when a setting depends on it. Pseudo parameters too (`AWS::Region=eu-west-1`).
     #[arg(long = "parameter", value_name = "NAME=VALUE", value_parser = parse_parameter)]
     pub parameters: Vec<(String, String)>,
+
+    /// Which distribution to model when the file declares several: the CloudFormation logical
+    /// id, or the Terraform resource name or address (`cdn`, `aws_cloudfront_distribution.cdn`,
+    /// `module.x.aws_cloudfront_distribution.this[0]` in a plan). Without it, a file with several
+    /// is refused (exit 2) with their names.
+    #[arg(long = "distribution", value_name = "NAME")]
+    pub distribution: Option<String>,
 }
 
 /// Configuration formats (`--input-format`).
@@ -526,6 +533,9 @@ pub struct LabArgs {
     /// of the seed's.
     #[arg(long, value_name = "FILE")]
     pub behaviors: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub input: ConfigInputArgs,
 
     /// Serve the products under a context path (e.g. /jira).
     #[arg(long, value_name = "PATH")]

@@ -120,6 +120,16 @@ pub struct CorsPolicy {
     pub origin_override: bool,
 }
 
+/// A cache policy's "Cache compressed objects" settings (`EnableAcceptEncodingGzip`,
+/// `EnableAcceptEncodingBrotli`): which normalised `Accept-Encoding` values are in the key.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
+pub struct AcceptEncodings {
+    pub gzip: bool,
+    pub br: bool,
+}
+
 /// The origin a behavior sends its misses to, as far as the lint needs it.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct OriginSettings {
@@ -161,14 +171,66 @@ pub struct Http2ToOrigin {
     pub at: Option<SourceRef>,
 }
 
-/// A path prefix that a default-block WAF in front of the origin lets through.
+/// URI paths that a default-block WAF in front of the origin lets through (one `Allow` rule).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct WafAllow {
     /// The WebACL's name in the input.
     pub acl: String,
-    pub prefix: String,
+    pub path: UriMatch,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub at: Option<SourceRef>,
+}
+
+/// How an AWS WAF statement matches the URI path: a string match's `PositionalConstraint`
+/// (AWS WAF API reference, `ByteMatchStatement`), or regular expressions (a
+/// `RegexMatchStatement`, or the `RegularExpressionList` of a referenced regex pattern set: any
+/// one matching). `lowercase`: a `LOWERCASE` text transformation applies first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case", tag = "kind", content = "value")]
+pub enum UriMatch {
+    StartsWith(String),
+    EndsWith(String),
+    Contains(String),
+    ContainsWord(String),
+    Exactly(String),
+    Regex(Vec<String>),
+    /// `LOWERCASE` before the inner match.
+    Lowercase(Box<UriMatch>),
+}
+
+impl UriMatch {
+    /// Whether a request for `path` is let through by this match.
+    pub fn allows(&self, path: &str) -> bool {
+        let word = |c: char| c.is_ascii_alphanumeric() || c == '_';
+        match self {
+            UriMatch::StartsWith(s) => path.starts_with(s.as_str()),
+            UriMatch::EndsWith(s) => path.ends_with(s.as_str()),
+            UriMatch::Contains(s) => path.contains(s.as_str()),
+            UriMatch::Exactly(s) => path == s,
+            // The word must stand alone: at an end or next to a non-word character.
+            UriMatch::ContainsWord(s) => path.match_indices(s.as_str()).any(|(i, m)| {
+                !path[..i].chars().next_back().is_some_and(word)
+                    && !path[i + m.len()..].chars().next().is_some_and(word)
+            }),
+            UriMatch::Regex(list) => list
+                .iter()
+                .any(|r| regex::Regex::new(r).is_ok_and(|re| re.is_match(path))),
+            UriMatch::Lowercase(inner) => inner.allows(&path.to_lowercase()),
+        }
+    }
+
+    /// In words, for a finding: `starting with /jira/s/`.
+    pub fn describe(&self) -> String {
+        match self {
+            UriMatch::StartsWith(s) => format!("starting with {s}"),
+            UriMatch::EndsWith(s) => format!("ending with {s}"),
+            UriMatch::Contains(s) => format!("containing {s}"),
+            UriMatch::ContainsWord(s) => format!("containing the word {s}"),
+            UriMatch::Exactly(s) => format!("equal to {s}"),
+            UriMatch::Regex(list) => format!("matching {}", list.join(" or ")),
+            UriMatch::Lowercase(inner) => format!("{} (lowercased)", inner.describe()),
+        }
+    }
 }
 
 /// One `CustomErrorResponses` entry.
@@ -330,9 +392,13 @@ pub struct Behavior {
     /// Things the loader could not model exactly (e.g. an unresolved custom cache policy).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
-    /// `Compress`: the edge gzips responses of listed types for viewers that accept gzip.
+    /// `Compress`: the edge compresses responses of listed types for viewers that accept gzip
+    /// (or br, when the cache policy caches Brotli objects).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub compress: bool,
+    /// The cache policy's "Cache compressed objects" settings; `None` with legacy settings.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accept_encoding: Option<AcceptEncodings>,
     /// Response headers policy (managed name, custom name, or id), if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub response_headers_policy: Option<String>,
@@ -367,6 +433,7 @@ impl Behavior {
             origin_request_policy: None,
             warnings: Vec::new(),
             compress: false,
+            accept_encoding: None,
             response_headers_policy: None,
             cors: None,
             origin: None,

@@ -7,9 +7,18 @@
 //! - with `Compress` on a behavior, CloudFront compresses a response when the viewer accepts it,
 //!   the `Content-Type` is listed, the size is 1,000 to 10,000,000 bytes, the origin sent a
 //!   `Content-Length` and no `Content-Encoding`; a strong `ETag` becomes weak, an invalid one is
-//!   removed. Brotli needs a cache policy with `EnableAcceptEncodingBrotli`; a legacy behavior
-//!   (the only kind modelled here) compresses with gzip.
+//!   removed. "When the viewer supports both formats, CloudFront uses Brotli", but only when the
+//!   cache policy caches Brotli objects (`EnableAcceptEncodingBrotli`); otherwise, and always
+//!   with legacy settings ("Brotli doesn't support legacy cache settings"), gzip.
+//!
+//! With a cache policy, `Accept-Encoding` follows its "Cache compressed objects" settings
+//! (controlling-the-cache-key.html, "Cache compressed objects"): the viewer's value is
+//! normalised to the formats the policy caches (`br,gzip`, `gzip`, `br`), which are in the key
+//! and sent to the origin; a viewer accepting none of them gets no `Accept-Encoding` in the key
+//! and `Accept-Encoding: identity` at the origin; a policy caching neither treats the header
+//! like any other (not in the key, not forwarded).
 
+use crate::cloudfront::behavior::AcceptEncodings;
 use crate::exchange::Headers;
 
 /// Smallest and largest body CloudFront compresses, in bytes.
@@ -95,11 +104,63 @@ pub fn normalize_accept_encoding(request: &Headers) -> String {
     }
 }
 
-/// Would a legacy behavior with `Compress` gzip this response for a viewer whose normalised
-/// `Accept-Encoding` is `accepted`? `had_length`: the origin sent `Content-Length`.
-pub fn gzips(
+/// The normalised `Accept-Encoding` a behavior's compressed copies are kept apart by (and, with
+/// a cache policy caching compressed objects, its key): a cache policy's formats only, or the
+/// legacy `br`/`gzip` normalisation. A policy caching neither keeps nothing apart here: AWS does
+/// not say how it keys what `Compress` alone gzips, so the edge compresses nothing then.
+pub fn variant(policy: Option<AcceptEncodings>, request: &Headers) -> String {
+    let n = normalize_accept_encoding(request);
+    match policy {
+        None => n,
+        Some(p) => n
+            .split(',')
+            .filter(|c| (*c == "br" && p.br) || (*c == "gzip" && p.gzip))
+            .collect::<Vec<_>>()
+            .join(","),
+    }
+}
+
+/// The `Accept-Encoding` the origin gets by this rule: `None` when it is not sent (then only a
+/// policy forwarding the header sends the viewer's own).
+pub fn origin_accept_encoding(
+    policy: Option<AcceptEncodings>,
+    request: &Headers,
+) -> Option<String> {
+    let v = variant(policy, request);
+    match policy {
+        None => (!v.is_empty()).then_some(v),
+        Some(p) if p.gzip || p.br => Some(if v.is_empty() { "identity".into() } else { v }),
+        Some(_) => None,
+    }
+}
+
+/// The coding a behavior with `Compress` applies to this response for a viewer whose variant
+/// (see `variant`) is `accepted`: `br` when the cache policy caches Brotli and the viewer takes
+/// it, else `gzip` when the viewer takes gzip, else none. `had_length`: the origin sent
+/// `Content-Length`.
+pub fn edge_coding(
     compress: bool,
+    policy: Option<AcceptEncodings>,
     accepted: &str,
+    status: u16,
+    response: &Headers,
+    body_len: usize,
+    had_length: bool,
+) -> Option<&'static str> {
+    let takes = |c: &str| accepted.split(',').any(|x| x == c);
+    let coding = if policy.is_some_and(|p| p.br) && takes("br") {
+        "br"
+    } else if takes("gzip") {
+        "gzip"
+    } else {
+        return None;
+    };
+    compressible(compress, status, response, body_len, had_length).then_some(coding)
+}
+
+/// `Compress` is on and the response is one CloudFront compresses.
+fn compressible(
+    compress: bool,
     status: u16,
     response: &Headers,
     body_len: usize,
@@ -111,7 +172,6 @@ pub fn gzips(
         .map(|t| t.trim().to_ascii_lowercase())
         .unwrap_or_default();
     compress
-        && accepted.split(',').any(|c| c == "gzip")
         && status == 200
         && had_length
         && response.get("content-encoding").is_none()
@@ -157,6 +217,17 @@ mod tests {
         assert_eq!(normalize_accept_encoding(&Headers::new()), "");
     }
 
+    fn gzips(
+        compress: bool,
+        accepted: &str,
+        status: u16,
+        r: &Headers,
+        len: usize,
+        cl: bool,
+    ) -> bool {
+        edge_coding(compress, None, accepted, status, r, len, cl) == Some("gzip")
+    }
+
     #[test]
     fn only_listed_types_in_the_size_range_with_a_length_are_gzipped() {
         let css = h(&[("Content-Type", "text/css;charset=UTF-8")]);
@@ -166,8 +237,9 @@ mod tests {
             !gzips(false, "gzip", 200, &css, 5_000, true),
             "Compress off"
         );
-        assert!(
-            !gzips(true, "br", 200, &css, 5_000, true),
+        assert_eq!(
+            edge_coding(true, None, "br", 200, &css, 5_000, true),
+            None,
             "br needs a cache policy"
         );
         assert!(
@@ -193,6 +265,65 @@ mod tests {
         assert!(gzips(true, "gzip", 200, &ttf, 5_000, true));
         let woff = h(&[("Content-Type", "font/woff2")]);
         assert!(!gzips(true, "gzip", 200, &woff, 5_000, true));
+    }
+
+    #[test]
+    fn a_cache_policy_keys_and_compresses_the_formats_it_caches() {
+        let both = Some(AcceptEncodings {
+            gzip: true,
+            br: true,
+        });
+        let gzip_only = Some(AcceptEncodings {
+            gzip: true,
+            br: false,
+        });
+        let neither = Some(AcceptEncodings::default());
+        let chrome = h(&[("Accept-Encoding", "gzip, deflate, br, zstd")]);
+        let curl = h(&[("Accept-Encoding", "deflate")]);
+        assert_eq!(variant(both, &chrome), "br,gzip");
+        assert_eq!(variant(gzip_only, &chrome), "gzip");
+        assert_eq!(
+            variant(None, &chrome),
+            "br,gzip",
+            "legacy: gzip/br normalised"
+        );
+        assert_eq!(variant(neither, &chrome), "");
+        assert_eq!(
+            origin_accept_encoding(both, &chrome).as_deref(),
+            Some("br,gzip")
+        );
+        assert_eq!(
+            origin_accept_encoding(gzip_only, &chrome).as_deref(),
+            Some("gzip")
+        );
+        assert_eq!(
+            origin_accept_encoding(both, &curl).as_deref(),
+            Some("identity")
+        );
+        assert_eq!(origin_accept_encoding(neither, &chrome), None);
+        assert_eq!(origin_accept_encoding(None, &curl), None);
+        let css = h(&[("Content-Type", "text/css")]);
+        // "When the viewer supports both formats, CloudFront uses Brotli", with a policy caching it.
+        assert_eq!(
+            edge_coding(true, both, "br,gzip", 200, &css, 5_000, true),
+            Some("br")
+        );
+        assert_eq!(
+            edge_coding(true, both, "br", 200, &css, 5_000, true),
+            Some("br")
+        );
+        assert_eq!(
+            edge_coding(true, gzip_only, "gzip", 200, &css, 5_000, true),
+            Some("gzip")
+        );
+        assert_eq!(
+            edge_coding(true, None, "br,gzip", 200, &css, 5_000, true),
+            Some("gzip")
+        );
+        assert_eq!(
+            edge_coding(false, both, "br,gzip", 200, &css, 5_000, true),
+            None
+        );
     }
 
     #[test]

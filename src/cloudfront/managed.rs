@@ -7,7 +7,9 @@
 //! resolve here. A custom policy's contents live elsewhere (the template's own policy resources,
 //! or `aws cloudfront get-cache-policy`).
 
-use super::behavior::{CorsPolicy, ForwardPolicy, KeyPolicy, NameSet, TtlSettings};
+use super::behavior::{
+    AcceptEncodings, CorsPolicy, ForwardPolicy, KeyPolicy, NameSet, TtlSettings,
+};
 
 /// A managed cache policy: its TTLs and what it puts in the key.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -16,6 +18,10 @@ pub struct ManagedCachePolicy {
     pub name: &'static str,
     pub ttl: TtlSettings,
     pub key: KeyPolicy,
+    /// "Gzip compression" / "Brotli compression" of the policy's page: enabled for every managed
+    /// policy but CachingDisabled and CachingOptimizedForUncompressedObjects (neither), and
+    /// Elemental-MediaPackage (Gzip only).
+    pub accept_encoding: AcceptEncodings,
 }
 
 pub const CACHING_OPTIMIZED: &str = "658327ea-f89d-4fab-a63d-7e88639e58f6";
@@ -246,6 +252,19 @@ pub fn cache_policy(id_or_name: &str) -> Option<ManagedCachePolicy> {
                 Some(q) => names(q),
             },
             headers: names(headers),
+        },
+        accept_encoding: match *name {
+            "CachingDisabled" | "CachingOptimizedForUncompressedObjects" => {
+                AcceptEncodings::default()
+            }
+            "Elemental-MediaPackage" => AcceptEncodings {
+                gzip: true,
+                br: false,
+            },
+            _ => AcceptEncodings {
+                gzip: true,
+                br: true,
+            },
         },
     })
 }

@@ -8,7 +8,7 @@
 //!   forwarding policies, the seed's default set;
 //! - `ttl`: whether and how long a response is stored, and which rule said so;
 //! - `key`: the cache key and the cookie/query/header selection it is built from;
-//! - `compress`: `Accept-Encoding` normalisation and which responses the edge gzips;
+//! - `compress`: `Accept-Encoding` normalisation and which responses the edge compresses (gzip, br);
 //! - `managed`: AWS-managed cache and origin request policies;
 //! - `load`: TOML behaviors files and `get-distribution-config` JSON.
 

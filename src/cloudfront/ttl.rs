@@ -102,7 +102,7 @@ pub enum TtlRule {
     /// conditional header, so nothing is ever served from the cache.
     VaryStarAlwaysToOrigin,
     /// 206: a partial answer is never stored in the full object's place (the lab serves ranges
-    /// of a full cached object itself).
+    /// of a full cached object itself, and keeps a 206 to a forwarded `Range` for that range only).
     PartialContentNotStored,
     /// A status CloudFront does not cache (e.g. 401, 304, 1xx).
     StatusNotCached { status: u16 },

@@ -93,6 +93,7 @@ pub fn load_options(args: &ConfigInputArgs) -> LoadOptions {
             InputFormatArg::TerraformPlan => ConfigFormat::TerraformPlan,
         }),
         parameters: args.parameters.clone(),
+        distribution: args.distribution.clone(),
     }
 }
 

@@ -6,7 +6,10 @@ use crate::lab::{LabOptions, Topology};
 
 pub async fn lab(args: LabArgs) -> anyhow::Result<i32> {
     let behaviors = match &args.behaviors {
-        Some(f) => Some(crate::cloudfront::load::from_file(f)?),
+        Some(f) => Some(crate::cloudfront::load::from_file_with(
+            f,
+            &super::check_config::load_options(&args.input),
+        )?),
         None => None,
     };
     crate::lab::serve_forever(LabOptions {

@@ -809,15 +809,15 @@ fn waf_blocks_static(set: &BehaviorSet, cp: &str) -> Vec<Finding> {
     else {
         return Vec::new();
     };
-    let allowed: Vec<&str> = input
+    let allowed: Vec<String> = input
         .origin_waf_allows
         .iter()
-        .map(|w| w.prefix.as_str())
+        .map(|w| w.path.describe())
         .collect();
     let mut refused: Vec<String> = Vec::new();
     for (kind, probe) in PROBES {
         let path = format!("{cp}{probe}");
-        if !kind.is_static() || allowed.iter().any(|p| path.starts_with(p)) {
+        if !kind.is_static() || input.origin_waf_allows.iter().any(|w| w.path.allows(&path)) {
             continue;
         }
         // Only what the CDN would fetch from the origin: a behavior that can cache it.
@@ -837,10 +837,10 @@ fn waf_blocks_static(set: &BehaviorSet, cp: &str) -> Vec<Finding> {
         .iter()
         .map(|w| {
             format!(
-                "{}WebACL {} allows only paths starting with {}",
+                "{}WebACL {} allows paths {}",
                 w.at.as_ref().map(|x| format!("{x}: ")).unwrap_or_default(),
                 w.acl,
-                w.prefix
+                w.path.describe()
             )
         })
         .collect();
@@ -848,8 +848,8 @@ fn waf_blocks_static(set: &BehaviorSet, cp: &str) -> Vec<Finding> {
     let mut f = ids::CONFIG_WAF_STATIC.finding(
         None,
         format!(
-            "The origin's WAF ({acl}) blocks by default and allows only paths starting with {}; the distribution also caches and so fetches {} static paths from it ({}), which the WAF answers 403 through the CDN.",
-            allowed.join(", "),
+            "The origin's WAF ({acl}) blocks by default and allows only paths {}; the distribution also caches and so fetches {} static paths from it ({}), which the WAF answers 403 through the CDN.",
+            allowed.join(", or "),
             refused.len(),
             refused
                 .iter()

@@ -23,10 +23,12 @@
 //!   `stale-if-error`), then for the error caching minimum TTL without asking the origin;
 //! - `no-cache="Set-Cookie"` stores the object without its `Set-Cookie`;
 //! - a HEAD miss keeps the origin's `Content-Length`; a `Range` on a cached whole object is
-//!   answered 206 from the edge (on a miss the whole object comes back, 200, and is cached);
+//!   answered 206 from the edge; on a miss the `Range` goes to the origin: a 206 is served and
+//!   cached for that range only, a whole 200 (an origin without ranges) is served and cached;
 //!   `Vary: *` with MinTTL 0 always goes to the origin; 307/308 need `Cache-Control` to be cached;
-//! - concurrent GET misses for one key (and `Accept-Encoding`) are collapsed into one origin
-//!   request: the others wait and get its answer as a Hit.
+//! - concurrent GET misses for one key (and `Accept-Encoding`, `Range`) are collapsed into one
+//!   origin request, and so are concurrent revalidations of one expired copy (one conditional
+//!   request): the others wait and get its answer as a Hit.
 //!
 //! WebSockets pass as CloudFront passes them: an upgrade on a behavior that forwards
 //! `Sec-WebSocket-Key` and `Sec-WebSocket-Version` (or all headers) is sent to the origin with
@@ -35,11 +37,16 @@
 //! behavior `Upgrade` is dropped like any hop-by-hop header and the origin gets a plain GET without
 //! the handshake headers — which is how a behavior that does not forward them breaks Synchrony.
 //!
-//! Simplifications (documented, not hidden): one POP tier only (no regional edge cache, no Origin
-//! Shield), no collapsing of revalidations, no websocket idle timeout, gzip only (Brotli needs a
-//! cache policy setting the model does not read). `Accept-Encoding` reaches the origin normalised
-//! to `gzip`/`br`; a behavior with `Compress` gzips listed types itself and keeps compressed and
-//! plain copies apart.
+//! Origin Shield: when the behavior's origin enables it, every POP shares one more cache; a POP
+//! miss the shield holds is answered from it (`Miss from cloudfront` with the object's `Age`, no
+//! origin request), and what the origin answers is stored in both.
+//!
+//! Simplifications (documented, not hidden): no regional edge caches (one POP tier, plus the
+//! shield when enabled; an expired POP copy is revalidated with the origin, not the shield), no
+//! websocket idle timeout. `Accept-Encoding` reaches the origin
+//! normalised as the behavior's settings say (compress.rs); a behavior with `Compress` compresses
+//! listed types itself (br when its cache policy caches Brotli and the viewer takes it, else
+//! gzip) and keeps compressed and plain copies apart.
 //! `X-Forwarded-For` carries the viewer address when served through `serve` (which records it). The origin sees `User-Agent: Amazon CloudFront`
 //! unless `User-Agent` is forwarded, as with CloudFront.
 //!
@@ -100,6 +107,7 @@ const ORIGIN_TIMEOUT: Duration = Duration::from_secs(30);
 /// Cache size (keys per POP) at which expired entries are swept out.
 const SWEEP_AT: usize = 4096;
 
+#[derive(Clone)]
 struct Entry {
     /// `(lower-case header name, request value)` for each honoured `Vary` header.
     vary: Vec<(String, String)>,
@@ -120,6 +128,18 @@ struct Entry {
 }
 
 impl Entry {
+    /// Whether this copy answers a request with this `Accept-Encoding` variant and `Range`: a
+    /// whole object answers any range (sliced on the way out), a cached range only its own.
+    fn fits(&self, variant: &str, range: Option<&str>) -> bool {
+        self.vary.iter().all(|(n, v)| {
+            if n == "range" {
+                Some(v.as_str()) == range
+            } else {
+                v == variant
+            }
+        })
+    }
+
     fn held(&self) -> bool {
         self.hold_until.is_some_and(|t| Instant::now() < t)
     }
@@ -131,6 +151,8 @@ struct Edge {
     cfg: EdgeConfig,
     pops: Vec<String>,
     caches: Vec<Mutex<Cache>>,
+    /// Origin Shield: one more cache shared by every POP, for behaviors whose origin enables it.
+    shield: Mutex<Cache>,
     next_pop: AtomicUsize,
     client: reqwest::Client,
     /// For WebSocket upgrades: HTTP/1.1 only and no overall timeout (the spliced connection lives
@@ -202,6 +224,7 @@ pub fn router(cfg: EdgeConfig) -> Router {
     let edge = Arc::new(Edge {
         ws_client,
         caches: pops.iter().map(|_| Mutex::new(Cache::new())).collect(),
+        shield: Mutex::new(Cache::new()),
         pops,
         cfg,
         next_pop: AtomicUsize::new(0),
@@ -233,7 +256,8 @@ struct InvalidateQuery {
 
 async fn invalidate(State(edge): State<Arc<Edge>>, Query(q): Query<InvalidateQuery>) -> Response {
     let mut removed = 0usize;
-    for cache in &edge.caches {
+    // An invalidation removes the object from every tier, the shield's too.
+    for cache in edge.caches.iter().chain(std::iter::once(&edge.shield)) {
         let mut cache = lock(cache);
         match &q.path {
             None => {
@@ -434,11 +458,17 @@ async fn handle_viewer(edge: Arc<Edge>, req: Request) -> Response {
     }
 
     let key = cache_key(&behavior, method.as_str(), &viewer_url, &req_headers);
+    // The normalised `Accept-Encoding` this behavior keeps copies apart by (compress.rs).
+    let variant = compress::variant(behavior.accept_encoding, &req_headers);
+    // A GET's `Range`: served from a whole cached object, or sent to the origin on a miss.
+    let range = (method == Method::GET)
+        .then(|| req_headers.get("range").map(str::to_string))
+        .flatten();
     let cacheable = behavior.caches_method(method.as_str()) && !behavior.caching_off();
 
     let mut stale = None;
     if cacheable {
-        match edge.lookup(pop_idx, &key, &req_headers, &method) {
+        match edge.lookup(pop_idx, &key, &variant, range.as_deref(), &method) {
             Lookup::Fresh(r, x_cache, age) => {
                 let r = match req_headers.get("range") {
                     Some(range) if method == Method::GET => serve_range(r, range),
@@ -451,12 +481,39 @@ async fn handle_viewer(edge: Arc<Edge>, req: Request) -> Response {
         }
     }
 
+    // Origin Shield (origin-shield.html): "all requests from all of CloudFront's caching layers
+    // to your origin go through Origin Shield", and the other layers "can retrieve the object
+    // from Origin Shield". What the viewer sees then is not documented: AWS names no X-Cache
+    // value for it, so this edge answers as the POP saw it, `Miss from cloudfront`, with the
+    // `Age` the object has had since the origin fetch (RFC 9111) and no origin request.
+    let shielded = behavior
+        .origin
+        .as_ref()
+        .is_some_and(|o| o.origin_shield_region.is_some());
+    if cacheable
+        && shielded
+        && stale.is_none()
+        && method != Method::HEAD
+        && let Some((r, age)) =
+            edge.shield_lookup(pop_idx, &key, &variant, range.as_deref(), &method)
+    {
+        let r = match req_headers.get("range") {
+            Some(range) if method == Method::GET => serve_range(r, range),
+            _ => r,
+        };
+        let age = (age > 0).then_some(age);
+        let x_cache = miss_or_error(r.status);
+        return edge.finish(r, x_cache, age, &pop, &cf_id, Some(&behavior));
+    }
+
     // Request collapsing (RequestAndResponseBehaviorCustomOrigin.html, "Simultaneous requests for
     // the same object"): a GET miss whose identical twin is already at the origin waits for its
     // answer; requests that differ in the key (or Accept-Encoding) go on their own.
     let mut leader = None;
-    if cacheable && stale.is_none() && method == Method::GET {
-        let flight_key = format!("{key}\n{}", vary_value(&req_headers));
+    // An expired copy's revalidation is collapsed the same way: the guide's rule covers an object
+    // that "isn't currently in the cache or ... has expired".
+    if cacheable && method == Method::GET {
+        let flight_key = format!("{key}\n{variant}\n{}", range.as_deref().unwrap_or(""));
         let twin = {
             let mut map = lock(&edge.inflight[pop_idx]);
             match map.get(&flight_key) {
@@ -517,6 +574,13 @@ async fn handle_viewer(edge: Arc<Edge>, req: Request) -> Response {
         &behavior.origin_forward.query,
     );
     let mut out = edge.origin_headers(&behavior, &req_headers, &parts, &cf_id);
+    // RangeGETs.html: "If the cache doesn't contain the requested range, CloudFront forwards the
+    // request to the origin" (it "may request a larger range": this edge asks for the same one).
+    if let Some(r) = &range
+        && !out.contains_key("range")
+    {
+        append(&mut out, "range", r);
+    }
     // An expired copy is revalidated with its validators (RequestAndResponseBehaviorCustomOrigin
     // "Conditional requests"), except when the behavior forwards cookies (Cookies.html).
     let conditional = stale
@@ -550,6 +614,9 @@ async fn handle_viewer(edge: Arc<Edge>, req: Request) -> Response {
         if conditional && status == Some(304) {
             let fresh = origin_response.map(|r| r.1).unwrap_or_default();
             let r = edge.refresh(pop_idx, &key, &behavior, &errors, copy, &fresh, &method);
+            if let Some(leader) = &leader {
+                leader.publish(&r);
+            }
             return edge.finish(
                 r,
                 "RefreshHit from cloudfront",
@@ -567,6 +634,9 @@ async fn handle_viewer(edge: Arc<Edge>, req: Request) -> Response {
         if status.is_none_or(|s| s >= 500) && copy.may_serve_on_error {
             let hold = ttl::error_caching_min_ttl(&errors, status.unwrap_or(502));
             let r = edge.hold(pop_idx, &key, copy, hold, &method);
+            if let Some(leader) = &leader {
+                leader.publish(&r);
+            }
             return edge.finish(
                 r,
                 "RefreshHit from cloudfront",
@@ -590,19 +660,28 @@ async fn handle_viewer(edge: Arc<Edge>, req: Request) -> Response {
     headers
         .pairs_mut()
         .retain(|(n, _)| !is_hop_by_hop(n) && !n.eq_ignore_ascii_case("age"));
-    // Edge compression (ServingCompressedFiles.html), stored as the viewer's gzip variant.
-    if method != Method::HEAD
-        && compress::gzips(
-            behavior.compress,
-            &vary_value(&req_headers),
-            status,
-            &headers,
-            body.len(),
-            had_length,
-        )
-    {
-        body = gzip(&body);
-        headers.set("Content-Encoding", "gzip");
+    // Edge compression (ServingCompressedFiles.html), stored as the viewer's variant: Brotli
+    // when the cache policy caches it and the viewer takes it, else gzip.
+    let coding = (method != Method::HEAD)
+        .then(|| {
+            compress::edge_coding(
+                behavior.compress,
+                behavior.accept_encoding,
+                &variant,
+                status,
+                &headers,
+                body.len(),
+                had_length,
+            )
+        })
+        .flatten();
+    if let Some(coding) = coding {
+        body = if coding == "br" {
+            brotli_compress(&body)
+        } else {
+            gzip(&body)
+        };
+        headers.set("Content-Encoding", coding);
         if let Some(tag) = headers.get("etag").map(str::to_string) {
             headers.remove("etag");
             if let Some(weak) = compress::compressed_etag(&tag) {
@@ -624,14 +703,21 @@ async fn handle_viewer(edge: Arc<Edge>, req: Request) -> Response {
     }
     // A HEAD answer has no body: storing it would serve empty GETs.
     if cacheable && method != Method::HEAD {
+        // A 206 to a forwarded Range is cached as that range (RangeGETs.html: the origin "returns
+        // the requested range. CloudFront serves the requested range and also caches it"), by
+        // the rules of a whole answer, and only ever served to the same Range.
+        let partial = status == 206 && range.is_some();
         let decision = decide_for(
             &behavior,
             &errors,
-            status,
+            if partial { 200 } else { status },
             &stored.headers,
             SystemTime::now(),
         );
-        let vary = honoured_vary(&stored.headers, &req_headers, behavior.compress);
+        let mut vary = honoured_vary(&stored.headers, &variant, behavior.compress);
+        if let (true, Some(r)) = (partial, &range) {
+            vary.push(("range".to_string(), r.clone()));
+        }
         let mut cache = lock(&edge.caches[pop_idx]);
         if decision.store {
             let cc = CacheControl::parse(&stored.headers);
@@ -665,6 +751,12 @@ async fn handle_viewer(edge: Arc<Edge>, req: Request) -> Response {
                     entries.retain(|e| e.stored_at.elapsed() < e.keep);
                     !entries.is_empty()
                 });
+            }
+            if shielded {
+                let mut shield = lock(&edge.shield);
+                let slot = shield.entry(key.clone()).or_default();
+                slot.retain(|e| e.vary != entry.vary);
+                slot.push(entry.clone());
             }
             let slot = cache.entry(key).or_default();
             slot.retain(|e| e.vary != entry.vary);
@@ -806,11 +898,23 @@ impl Edge {
             }
             append(&mut out, &name, &value);
         }
-        // `Accept-Encoding` goes normalised to gzip/br, or not at all (the guide's header table).
-        if !out.contains_key("accept-encoding") {
-            let ae = compress::normalize_accept_encoding(req_headers);
-            if !ae.is_empty() {
-                append(&mut out, "accept-encoding", &ae);
+        // `Accept-Encoding`: legacy settings send it normalised to gzip/br, or not at all (the
+        // guide's header table); a cache policy caching compressed objects always sends its own
+        // normalisation (or `identity`), whatever an origin request policy forwards
+        // (controlling-the-cache-key.html, "Cache compressed objects").
+        let ae = compress::origin_accept_encoding(behavior.accept_encoding, req_headers);
+        match behavior.accept_encoding {
+            Some(p) if p.gzip || p.br => {
+                out.remove("accept-encoding");
+                if let Some(ae) = ae {
+                    append(&mut out, "accept-encoding", &ae);
+                }
+            }
+            Some(_) => {}
+            None => {
+                if let Some(ae) = ae.filter(|_| !out.contains_key("accept-encoding")) {
+                    append(&mut out, "accept-encoding", &ae);
+                }
             }
         }
         // CloudFront always passes the body's type, and names itself.
@@ -929,39 +1033,81 @@ impl Edge {
     }
 
     /// The entry for `key` whose `Vary` values match this request, fresh or stale.
-    fn lookup(&self, pop_idx: usize, key: &str, req: &Headers, method: &Method) -> Lookup {
-        let mut cache = lock(&self.caches[pop_idx]);
-        let Some(entries) = cache.get_mut(key) else {
-            return Lookup::Nothing;
-        };
-        entries.retain(|e| e.stored_at.elapsed() < e.keep || e.held());
-        let Some(e) = entries
-            .iter()
-            .find(|e| e.vary.iter().all(|(_, value)| vary_value(req) == *value))
-        else {
-            return Lookup::Nothing;
-        };
-        let age = e.stored_at.elapsed();
-        if age < e.ttl || e.held() {
-            let x_cache = if e.status >= 400 {
-                "Error from cloudfront"
-            } else {
-                "Hit from cloudfront"
-            };
-            let r = copy_for(e.status, e.headers.clone(), &e.body, method);
-            return Lookup::Fresh(r, x_cache, age.as_secs());
-        }
-        Lookup::Stale(StaleCopy {
-            vary: e.vary.clone(),
-            status: e.status,
-            headers: e.headers.clone(),
-            body: e.body.clone(),
-            may_serve_on_error: e
-                .stale_if_error
-                .is_none_or(|s| age.saturating_sub(e.ttl) <= s),
-        })
+    fn lookup(
+        &self,
+        pop_idx: usize,
+        key: &str,
+        variant: &str,
+        range: Option<&str>,
+        method: &Method,
+    ) -> Lookup {
+        lookup_in(&self.caches[pop_idx], key, variant, range, method)
     }
 
+    /// A POP miss answered by Origin Shield: its fresh copy is stored in the POP too (with the
+    /// shield's storage time, so `Age` and expiry carry on from the origin fetch) and served
+    /// without an origin request.
+    fn shield_lookup(
+        &self,
+        pop_idx: usize,
+        key: &str,
+        variant: &str,
+        range: Option<&str>,
+        method: &Method,
+    ) -> Option<(Stored, u64)> {
+        let (r, age) = match lookup_in(&self.shield, key, variant, range, method) {
+            Lookup::Fresh(r, _, age) => (r, age),
+            _ => return None,
+        };
+        let entry = lock(&self.shield)
+            .get(key)
+            .and_then(|es| es.iter().find(|e| e.fits(variant, range)).cloned())?;
+        let mut cache = lock(&self.caches[pop_idx]);
+        let slot = cache.entry(key.to_string()).or_default();
+        slot.retain(|e| e.vary != entry.vary);
+        slot.push(entry);
+        Some((r, age))
+    }
+}
+
+/// The entry for `key` in `cache` whose `Vary` values match this request, fresh or stale.
+fn lookup_in(
+    cache: &Mutex<Cache>,
+    key: &str,
+    variant: &str,
+    range: Option<&str>,
+    method: &Method,
+) -> Lookup {
+    let mut cache = lock(cache);
+    let Some(entries) = cache.get_mut(key) else {
+        return Lookup::Nothing;
+    };
+    entries.retain(|e| e.stored_at.elapsed() < e.keep || e.held());
+    let Some(e) = entries.iter().find(|e| e.fits(variant, range)) else {
+        return Lookup::Nothing;
+    };
+    let age = e.stored_at.elapsed();
+    if age < e.ttl || e.held() {
+        let x_cache = if e.status >= 400 {
+            "Error from cloudfront"
+        } else {
+            "Hit from cloudfront"
+        };
+        let r = copy_for(e.status, e.headers.clone(), &e.body, method);
+        return Lookup::Fresh(r, x_cache, age.as_secs());
+    }
+    Lookup::Stale(StaleCopy {
+        vary: e.vary.clone(),
+        status: e.status,
+        headers: e.headers.clone(),
+        body: e.body.clone(),
+        may_serve_on_error: e
+            .stale_if_error
+            .is_none_or(|s| age.saturating_sub(e.ttl) <= s),
+    })
+}
+
+impl Edge {
     /// A 304 to our revalidation: the stored copy takes the 304's headers and starts a new TTL.
     #[allow(clippy::too_many_arguments)]
     fn refresh(
@@ -1085,22 +1231,16 @@ fn origin_url(origin: &url::Url, viewer: &url::Url, query: &NameSet) -> url::Url
 /// edge handles itself (RequestAndResponseBehaviorCustomOrigin.html, "HTTP response headers that
 /// CloudFront removes or replaces": other `Vary` values are removed before the viewer sees them).
 /// With `Compress` on, compressed and plain copies are kept apart whatever the origin says.
-fn honoured_vary(response: &Headers, req: &Headers, compress: bool) -> Vec<(String, String)> {
+fn honoured_vary(response: &Headers, variant: &str, compress: bool) -> Vec<(String, String)> {
     let varies = response.get_all("vary").any(|line| {
         line.split(',')
             .any(|n| n.trim().eq_ignore_ascii_case("accept-encoding"))
     });
     if varies || compress {
-        vec![("accept-encoding".to_string(), vary_value(req))]
+        vec![("accept-encoding".to_string(), variant.to_string())]
     } else {
         Vec::new()
     }
-}
-
-/// The request's normalised `Accept-Encoding` (`gzip`, `br`, `br,gzip` or empty): what an
-/// `Accept-Encoding` variant is stored under.
-fn vary_value(req: &Headers) -> String {
-    compress::normalize_accept_encoding(req)
 }
 
 /// Gzip `body` (a `Compress` behavior's answer to a viewer that accepts gzip).
@@ -1111,6 +1251,17 @@ fn gzip(body: &[u8]) -> Bytes {
         .and_then(|_| enc.finish())
         .map(Bytes::from)
         .unwrap_or_else(|_| Bytes::copy_from_slice(body))
+}
+
+/// Brotli `body` (a `Compress` behavior's answer when its cache policy caches Brotli objects and
+/// the viewer accepts br).
+fn brotli_compress(body: &[u8]) -> Bytes {
+    let mut out = Vec::new();
+    let params = brotli::enc::BrotliEncoderParams::default();
+    match brotli::BrotliCompress(&mut std::io::Cursor::new(body), &mut out, &params) {
+        Ok(_) => Bytes::from(out),
+        Err(_) => Bytes::copy_from_slice(body),
+    }
 }
 
 /// A CloudFront-style request id (56 URL-safe characters).

@@ -652,7 +652,7 @@ impl Lab {
             }
         };
         s.push_str(&format!("cdnprobe lab — topology {topo}\n"));
-        s.push_str("  edge: one tier of POP caches (no regional edge cache, no Origin Shield)\n");
+        s.push_str("  edge: one tier of POP caches (no regional edge cache; Origin Shield when the behaviors' origin enables it)\n");
         for n in &self.notes {
             s.push_str(&format!("  note: {n}\n"));
         }

@@ -300,6 +300,30 @@ pub fn judge(subject: &Subject, attempts: &[Attempt]) -> Judgement {
 }
 
 fn judge_loads(subject: &Subject, attempts: &[Attempt]) -> Judgement {
+    let mut j = judge_present_loads(subject, attempts);
+    if let Some(note) = upstream_tier_note(attempts) {
+        j.reason.push_str(&note);
+    }
+    j
+}
+
+/// A Miss that carries `Age` > 0 was not fetched from the origin just now: the object had been
+/// in a cache behind the POP that long. With Origin Shield, "all other layers of the CloudFront
+/// cache (edge locations and regional edge caches) can retrieve the object from Origin Shield"
+/// (AWS, "Using Amazon CloudFront Origin Shield"); AWS names no `X-Cache` value for such an
+/// answer, so the POP's own word (Miss) and `Age` are all a capture shows.
+fn upstream_tier_note(attempts: &[Attempt]) -> Option<String> {
+    let (i, age) = attempts.iter().enumerate().find_map(|(i, a)| {
+        let age = a.cache.age.filter(|s| *s > 0)?;
+        (!a.absent && a.cache.status == CacheOutcome::Miss).then_some((i, age))
+    })?;
+    Some(format!(
+        "; the {} load was a Miss with Age {age}: served by a regional edge cache or Origin Shield (the object was {age} s old there), not by the origin",
+        ordinal(i)
+    ))
+}
+
+fn judge_present_loads(subject: &Subject, attempts: &[Attempt]) -> Judgement {
     let present: Vec<(usize, &Attempt)> = attempts
         .iter()
         .enumerate()
@@ -964,6 +988,35 @@ mod tests {
             key_cookies: NameSet::All,
             ..Default::default()
         }
+    }
+
+    #[test]
+    fn a_miss_with_age_was_served_by_a_tier_behind_the_pop_not_the_origin() {
+        let mut loads = vec![
+            at("M", "FRA56-P1"),
+            at("M", "LHR62-C2"),
+            at("H", "LHR62-C2"),
+        ];
+        loads[1].cache = cf("Miss from cloudfront", "LHR62-C2", Some(7));
+        let j = judge(&static_hit(), &loads);
+        assert_eq!(j.verdict, Verdict::Hits, "{}", j.reason);
+        assert!(
+            j.reason.contains(
+                "the 2nd load was a Miss with Age 7: served by a regional edge cache or Origin Shield"
+            ) && j.reason.contains("not by the origin"),
+            "{}",
+            j.reason
+        );
+        // A Miss without Age (or Age 0) says nothing of the kind.
+        let j = judge(&static_hit(), &seq("M H H"));
+        assert!(!j.reason.contains("Origin Shield"), "{}", j.reason);
+        let mut loads = seq("M M");
+        loads[1].cache = cf("Miss from cloudfront", "FRA56-P1", Some(0));
+        assert!(
+            !judge(&static_hit(), &loads)
+                .reason
+                .contains("Origin Shield")
+        );
     }
 
     #[test]

@@ -572,6 +572,93 @@ fn check_config_on_terraform_files_and_plan() {
 }
 
 #[test]
+fn check_config_with_several_distributions_needs_distribution_to_pick_one() {
+    for (file, name) in [
+        ("two-distributions.template.yaml", "ConfluenceCdn"),
+        ("two-distributions.tf", "confluence"),
+    ] {
+        cdnprobe()
+            .arg("check-config")
+            .arg(iac(file))
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains("2 CloudFront distributions"))
+            .stderr(predicate::str::contains("--distribution NAME"));
+        let out = cdnprobe()
+            .args(["check-config", "--format", "json", "--distribution", name])
+            .arg(iac(file))
+            .output()
+            .unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+        assert_eq!(
+            v["behaviors"][1], "#2 /wiki/download/resources/*",
+            "{file}: {v:#}"
+        );
+    }
+    // The same flag wherever a configuration is loaded: analyze's --distribution-config.
+    cdnprobe()
+        .args(["analyze", "--distribution-config"])
+        .arg(iac("two-distributions.tf"))
+        .arg(fixture("har/chrome-jira-dashboard.har"))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--distribution NAME"));
+    let out = tempfile::tempdir().unwrap();
+    cdnprobe()
+        .args(["analyze", "--distribution", "jira", "--distribution-config"])
+        .arg(iac("two-distributions.tf"))
+        .arg(fixture("har/chrome-jira-dashboard.har"))
+        .arg("--out")
+        .arg(out.path())
+        .assert()
+        .code(predicate::in_iter([0, 1]));
+    // Jira's distribution (not Confluence's /wiki/ one) classifies the HAR's /s/ batches.
+    let r = report(out.path());
+    let s = r["requests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|q| {
+            q["url"]
+                .as_str()
+                .unwrap()
+                .starts_with("https://jira.example.com/s/")
+        })
+        .unwrap();
+    assert_eq!(s["behavior"], "/s/*");
+}
+
+#[test]
+fn check_config_evaluates_dynamic_blocks_of_the_module_shape() {
+    let (code, f) = check_json(&iac("terraform-dynamic"), &[]);
+    assert_eq!(code, 1);
+    // The avatar policy (a for_each instance, reached through the module's try(coalesce(...)))
+    // keys on avatarId only: the finding points at the policy's query strings.
+    let narrow = find(&f, "config-cache-key-too-narrow");
+    assert_eq!(narrow["behavior"], "/jira/secure/viewavatar*");
+    assert!(
+        at(narrow).ends_with("terraform-dynamic/policies.tf:26"),
+        "{}",
+        at(narrow)
+    );
+    // A module call is named, with what to lint instead.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("cdn.tf"),
+        "module \"cdn\" {\n  source = \"terraform-aws-modules/cloudfront/aws\"\n}\n",
+    )
+    .unwrap();
+    cdnprobe()
+        .arg("check-config")
+        .arg(dir.path())
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("module \"cdn\""))
+        .stderr(predicate::str::contains("terraform show -json"));
+}
+
+#[test]
 fn check_config_unresolved_parameter_is_exit_2_naming_it() {
     let dir = tempfile::tempdir().unwrap();
     let t = std::fs::read_to_string(iac("AtlassianCDN.template.yaml"))

@@ -169,12 +169,50 @@ async fn origin_handler(State(o): State<Arc<Origin>>, req: Request) -> Response 
             )
                 .into_response()
         }
+        "/s/ranged.bin" => {
+            // An origin that answers ranges (one `bytes=a-b`), like Apache or S3.
+            let body: Vec<u8> = (0..100u8).collect();
+            let asked = headers
+                .get("range")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|r| r.strip_prefix("bytes="))
+                .and_then(|r| r.split_once('-'))
+                .and_then(|(a, b)| Some((a.parse::<usize>().ok()?, b.parse::<usize>().ok()?)));
+            match asked {
+                Some((a, b)) if a <= b && b < body.len() => (
+                    axum::http::StatusCode::PARTIAL_CONTENT,
+                    [
+                        ("Cache-Control", "max-age=3600".to_string()),
+                        ("Content-Range", format!("bytes {a}-{b}/{}", body.len())),
+                    ],
+                    body[a..=b].to_vec(),
+                )
+                    .into_response(),
+                _ => ([("Cache-Control", "max-age=3600")], body).into_response(),
+            }
+        }
         "/s/gone-then-down.js" => {
             if o.failing.load(Ordering::SeqCst) {
                 (axum::http::StatusCode::SERVICE_UNAVAILABLE, "down").into_response()
             } else {
                 (axum::http::StatusCode::NOT_FOUND, "gone").into_response()
             }
+        }
+        "/s/slow-stale.js" => {
+            // Stored stale on arrival; its revalidation waits for the gate, then 304.
+            if headers.contains_key("if-none-match") {
+                let _permit = o.gate.0.acquire().await.unwrap();
+                return (
+                    axum::http::StatusCode::NOT_MODIFIED,
+                    [("ETag", "\"v1\""), ("Cache-Control", "max-age=0")],
+                )
+                    .into_response();
+            }
+            (
+                [("Cache-Control", "max-age=0"), ("ETag", "\"v1\"")],
+                format!("stale {n}"),
+            )
+                .into_response()
         }
         "/s/slow.js" => {
             let _permit = o.gate.0.acquire().await.unwrap();
@@ -448,6 +486,64 @@ async fn each_pop_has_its_own_cache() {
         .collect();
     assert_eq!(seen, expect);
     assert_eq!(o.count("/s/max-age.js"), 2);
+}
+
+/// Origin Shield enabled on the origin of every behavior of the seed.
+fn shielded_seed() -> BehaviorSet {
+    let mut set = BehaviorSet::seed_default();
+    for b in &mut set.behaviors {
+        b.origin = Some(cdnprobe::cloudfront::behavior::OriginSettings {
+            id: "alb".into(),
+            origin_shield_region: Some("eu-central-1".into()),
+            ..Default::default()
+        });
+    }
+    set
+}
+
+#[tokio::test]
+async fn origin_shield_answers_a_second_pops_miss_without_the_origin() {
+    let (o, addr) = start_origin().await;
+    let edge = start_edge(addr, shielded_seed(), &["FRA56-P1", "LHR62-C2"]).await;
+    let c = client();
+    let r1 = get(&c, &format!("{edge}/s/max-age.js")).await;
+    assert_eq!(r1.headers()["x-amz-cf-pop"], "FRA56-P1");
+    assert_eq!(x_cache(&r1), "Miss from cloudfront");
+    let body = r1.text().await.unwrap();
+    assert_eq!(o.count("/s/max-age.js"), 1);
+    // Age counts whole seconds since the origin fetch: let one pass so the shield's copy has
+    // an Age to show.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let r2 = get(&c, &format!("{edge}/s/max-age.js")).await;
+    assert_eq!(r2.headers()["x-amz-cf-pop"], "LHR62-C2");
+    assert_eq!(x_cache(&r2), "Miss from cloudfront", "a miss at this POP");
+    let age: u64 = r2.headers()["age"].to_str().unwrap().parse().unwrap();
+    assert!(
+        age >= 1,
+        "Age {age}: the object's age since the origin fetch"
+    );
+    assert_eq!(r2.text().await.unwrap(), body);
+    assert_eq!(
+        o.count("/s/max-age.js"),
+        1,
+        "the shield answered, not the origin"
+    );
+    // The second POP now holds it too.
+    let _ = get(&c, &format!("{edge}/s/max-age.js")).await;
+    let r4 = get(&c, &format!("{edge}/s/max-age.js")).await;
+    assert_eq!(r4.headers()["x-amz-cf-pop"], "LHR62-C2");
+    assert_eq!(x_cache(&r4), "Hit from cloudfront");
+    assert_eq!(o.count("/s/max-age.js"), 1);
+    // An invalidation empties the shield too.
+    c.post(format!("{edge}/__edge/invalidate"))
+        .send()
+        .await
+        .unwrap();
+    let r5 = get(&c, &format!("{edge}/s/max-age.js")).await;
+    assert_eq!(x_cache(&r5), "Miss from cloudfront");
+    assert!(r5.headers().get("age").is_none());
+    assert_eq!(o.count("/s/max-age.js"), 2);
+    // Without Origin Shield each POP goes to the origin (each_pop_has_its_own_cache).
 }
 
 #[tokio::test]
@@ -958,6 +1054,49 @@ async fn concurrent_misses_for_one_key_are_collapsed_into_one_origin_request() {
 }
 
 #[tokio::test]
+async fn concurrent_revalidations_of_one_expired_copy_are_collapsed_into_one_conditional_request() {
+    // No cookies forwarded: an expired copy is revalidated (a behavior forwarding cookies
+    // fetches it again instead).
+    let toml = "[[behavior]]\npattern = \"/s/*\"\ncookies = \"none\"\n";
+    let set = load::from_toml_str(toml, Path::new("reval.toml")).unwrap();
+    let (o, edge, c) = setup(set).await;
+    let url = format!("{edge}/s/slow-stale.js");
+    let first = get(&c, &url).await;
+    assert_eq!(x_cache(&first), "Miss from cloudfront");
+    let body = first.text().await.unwrap();
+    // The copy is stale on arrival: the next request revalidates, and waits at the origin.
+    let leader = tokio::spawn(c.get(&url).send());
+    until(async || o.count("/s/slow-stale.js") == 2).await;
+    let twins: Vec<_> = (0..2).map(|_| tokio::spawn(c.get(&url).send())).collect();
+    let stats = format!("{edge}/__edge/stats");
+    until(async || {
+        let v: serde_json::Value =
+            serde_json::from_str(&c.get(&stats).send().await.unwrap().text().await.unwrap())
+                .unwrap();
+        v["collapsed_waiting"] == 2
+    })
+    .await;
+    o.gate.0.add_permits(10);
+    let leader = leader.await.unwrap().unwrap();
+    assert_eq!(x_cache(&leader), "RefreshHit from cloudfront");
+    assert!(o.last("/s/slow-stale.js").1.contains_key("if-none-match"));
+    for t in twins {
+        let r = t.await.unwrap().unwrap();
+        assert_eq!(
+            x_cache(&r),
+            "Hit from cloudfront",
+            "collapsed onto the revalidation"
+        );
+        assert_eq!(r.text().await.unwrap(), body);
+    }
+    assert_eq!(
+        o.count("/s/slow-stale.js"),
+        2,
+        "one fetch and one conditional request for three viewers"
+    );
+}
+
+#[tokio::test]
 async fn compress_gzips_listed_types_and_keys_the_copies_apart() {
     let mut set = BehaviorSet::seed_default();
     set.behaviors[0].compress = true;
@@ -1027,13 +1166,128 @@ async fn compress_gzips_listed_types_and_keys_the_copies_apart() {
 }
 
 #[tokio::test]
+async fn compress_with_a_brotli_caching_policy_answers_br_and_keys_br_and_gzip_apart() {
+    // CachingOptimized caches Gzip and Brotli objects: a viewer taking both gets Brotli.
+    let toml =
+        "[[behavior]]\npattern = \"/s/*\"\ncache_policy = \"CachingOptimized\"\ncompress = true\n";
+    let set = load::from_toml_str(toml, Path::new("br.toml")).unwrap();
+    let (o, edge, _) = setup(set).await;
+    let c = reqwest::Client::builder()
+        .no_proxy()
+        .no_gzip()
+        .no_brotli()
+        .build()
+        .unwrap();
+    let get_ae = |ae: &str| {
+        c.get(format!("{edge}/s/big.css"))
+            .header("Accept-Encoding", ae)
+            .send()
+    };
+    let r = get_ae("gzip, deflate, br, zstd").await.unwrap();
+    assert_eq!(x_cache(&r), "Miss from cloudfront");
+    assert_eq!(r.headers()["content-encoding"], "br");
+    assert_eq!(r.headers()["etag"], "W/\"big\"");
+    let squeezed = r.bytes().await.unwrap();
+    assert!(squeezed.len() < 5_000, "{} bytes", squeezed.len());
+    let mut plain = Vec::new();
+    brotli::BrotliDecompress(&mut std::io::Cursor::new(&squeezed[..]), &mut plain).unwrap();
+    assert_eq!(plain, "a".repeat(5_000).into_bytes());
+    assert_eq!(o.last("/s/big.css").1["accept-encoding"], "br,gzip");
+    // `br` alone is another key (`br`), answered in Brotli too.
+    let r = get_ae("br").await.unwrap();
+    assert_eq!(x_cache(&r), "Miss from cloudfront");
+    assert_eq!(r.headers()["content-encoding"], "br");
+    let r = get_ae("br, zstd").await.unwrap();
+    assert_eq!(
+        x_cache(&r),
+        "Hit from cloudfront",
+        "zstd is dropped: same key as br"
+    );
+    // gzip only: gzip.
+    let r = get_ae("gzip").await.unwrap();
+    assert_eq!(r.headers()["content-encoding"], "gzip");
+    // Neither: the origin gets `identity` (the policy caches compressed objects).
+    let r = get_ae("deflate").await.unwrap();
+    assert!(r.headers().get("content-encoding").is_none());
+    assert_eq!(o.last("/s/big.css").1["accept-encoding"], "identity");
+    assert_eq!(o.count("/s/big.css"), 4);
+
+    // CachingOptimizedForUncompressedObjects caches neither: Accept-Encoding is an ordinary
+    // header, not forwarded, and nothing is compressed.
+    let toml = "[[behavior]]\npattern = \"/s/*\"\ncache_policy = \"CachingOptimizedForUncompressedObjects\"\ncompress = true\n";
+    let set = load::from_toml_str(toml, Path::new("plain.toml")).unwrap();
+    let (o, edge, _) = setup(set).await;
+    let r = c
+        .get(format!("{edge}/s/big.css"))
+        .header("Accept-Encoding", "gzip, br")
+        .send()
+        .await
+        .unwrap();
+    assert!(r.headers().get("content-encoding").is_none());
+    assert!(o.last("/s/big.css").1.get("accept-encoding").is_none());
+}
+
+#[tokio::test]
+async fn a_range_on_a_miss_goes_to_the_origin_and_its_206_is_cached_for_that_range() {
+    let (o, edge, c) = setup(BehaviorSet::seed_default()).await;
+    let url = format!("{edge}/s/ranged.bin");
+    let ranged = |r: &'static str| c.get(&url).header("Range", r).send();
+    let r = ranged("bytes=0-9").await.unwrap();
+    assert_eq!(r.status(), 206);
+    assert_eq!(x_cache(&r), "Miss from cloudfront");
+    assert_eq!(r.headers()["content-range"], "bytes 0-9/100");
+    assert_eq!(o.last("/s/ranged.bin").1["range"], "bytes=0-9", "forwarded");
+    assert_eq!(
+        r.bytes().await.unwrap().to_vec(),
+        (0..10u8).collect::<Vec<_>>()
+    );
+    // The same range again: from the cache.
+    let r = ranged("bytes=0-9").await.unwrap();
+    assert_eq!(
+        (r.status().as_u16(), x_cache(&r)),
+        (206, "Hit from cloudfront".into())
+    );
+    assert_eq!(o.count("/s/ranged.bin"), 1);
+    // Another range is not in the cache: the origin again.
+    let r = ranged("bytes=10-19").await.unwrap();
+    assert_eq!(
+        (r.status().as_u16(), x_cache(&r)),
+        (206, "Miss from cloudfront".into())
+    );
+    assert_eq!(
+        r.bytes().await.unwrap().to_vec(),
+        (10..20u8).collect::<Vec<_>>()
+    );
+    assert_eq!(o.count("/s/ranged.bin"), 2);
+    // A request without Range is not answered by a cached range: the whole object, then any
+    // range comes from it.
+    let r = get(&c, &url).await;
+    assert_eq!(
+        (r.status().as_u16(), x_cache(&r)),
+        (200, "Miss from cloudfront".into())
+    );
+    assert!(o.last("/s/ranged.bin").1.get("range").is_none());
+    let r = ranged("bytes=50-59").await.unwrap();
+    assert_eq!(
+        (r.status().as_u16(), x_cache(&r)),
+        (206, "Hit from cloudfront".into())
+    );
+    assert_eq!(
+        r.bytes().await.unwrap().to_vec(),
+        (50..60u8).collect::<Vec<_>>()
+    );
+    assert_eq!(o.count("/s/ranged.bin"), 3);
+}
+
+#[tokio::test]
 async fn head_ranges_and_redirects_as_cloudfront_answers_them() {
     let (o, edge, c) = setup(BehaviorSet::seed_default()).await;
     // A HEAD miss: the origin's Content-Length, not 0.
     let r = c.head(format!("{edge}/s/big.css")).send().await.unwrap();
     assert_eq!(x_cache(&r), "Miss from cloudfront");
     assert_eq!(r.headers()["content-length"], "5000");
-    // A Range on a miss: the whole object (200), cached; then ranges come from the edge (206).
+    // A Range on a miss to an origin that ignores it: the whole object (200), cached; then ranges
+    // come from the edge (206).
     let url = format!("{edge}/s/big.png");
     let r = c
         .get(&url)

@@ -7,8 +7,8 @@
 use super::tree::{Node, V};
 use super::{BuildError, CachePolicyDef, OriginRequestDef, Policies, ResponseHeadersDef};
 use crate::cloudfront::behavior::{
-    Behavior, CorsPolicy, ErrorResponse, ForwardPolicy, GET_HEAD, Http2ToOrigin, KeyPolicy,
-    NameSet, OriginSettings, SourceRef, TtlSettings,
+    AcceptEncodings, Behavior, CorsPolicy, ErrorResponse, ForwardPolicy, GET_HEAD, Http2ToOrigin,
+    KeyPolicy, NameSet, OriginSettings, SourceRef, TtlSettings,
 };
 use crate::cloudfront::pattern;
 
@@ -42,6 +42,7 @@ impl Ctx<'_> {
             Ok(p) => {
                 b.ttl = p.ttl;
                 b.key = p.key;
+                b.accept_encoding = Some(p.accept_encoding);
                 b.cache_policy = Some(p.name);
                 b.warnings.extend(p.warnings);
                 for (k, s) in p.at {
@@ -231,10 +232,16 @@ pub(super) fn cache_policy_config(
             at_lines.push((what, s));
         }
     }
+    // Both settings are required by the API; absent (a partial template), they are off.
+    let on = |k: &str| p.and_then(|p| p.get(k)).and_then(Node::as_bool) == Some(true);
     Ok(CachePolicyDef {
         name,
         ttl,
         key,
+        accept_encoding: AcceptEncodings {
+            gzip: on("EnableAcceptEncodingGzip"),
+            br: on("EnableAcceptEncodingBrotli"),
+        },
         warnings,
         at: at_lines,
     })

@@ -49,6 +49,7 @@ struct RawBehavior {
     #[serde(default)]
     add_headers: BTreeMap<String, String>,
     compress: Option<bool>,
+    accept_encoding: Option<Spanned<Vec<String>>>,
 }
 
 struct Src<'a> {
@@ -155,8 +156,8 @@ fn build(
     pat: &str,
     span: std::ops::Range<usize>,
 ) -> Result<Behavior, UserError> {
-    let (mut ttl, mut key, mut cache_policy) =
-        (TtlSettings::CONSOLE_DEFAULT, KeyPolicy::none(), None);
+    let (mut ttl, mut key, mut cache_policy, mut accept_encoding) =
+        (TtlSettings::CONSOLE_DEFAULT, KeyPolicy::none(), None, None);
     if let Some(cp) = &r.cache_policy {
         let Some(m) = managed::cache_policy(cp.get_ref()) else {
             return Err(src.err(Some(cp.span()), format!("unknown cache policy {:?}", cp.get_ref()), "use a managed policy (CachingOptimized, CachingDisabled, UseOriginCacheControlHeaders) or spell out min_ttl/default_ttl/max_ttl, cookies, query and headers"));
@@ -164,6 +165,24 @@ fn build(
         ttl = m.ttl;
         key = m.key;
         cache_policy = Some(m.name.to_string());
+        accept_encoding = Some(m.accept_encoding);
+    }
+    if let Some(ae) = &r.accept_encoding {
+        let mut e = crate::cloudfront::behavior::AcceptEncodings::default();
+        for c in ae.get_ref() {
+            match c.as_str() {
+                "gzip" => e.gzip = true,
+                "br" => e.br = true,
+                other => {
+                    return Err(src.err(
+                        Some(ae.span()),
+                        format!("accept_encoding {other:?} is not gzip or br"),
+                        "list the compressed formats the cache policy caches: [\"gzip\", \"br\"], or [] for none",
+                    ));
+                }
+            }
+        }
+        accept_encoding = Some(e);
     }
     ttl.min = r.min_ttl.unwrap_or(ttl.min);
     ttl.default = r.default_ttl.unwrap_or(ttl.default.max(ttl.min));
@@ -227,6 +246,7 @@ fn build(
     b.cache_policy = cache_policy;
     b.origin_request_policy = origin_request_policy;
     b.compress = r.compress.unwrap_or(false);
+    b.accept_encoding = accept_encoding;
     let at = |s: std::ops::Range<usize>| SourceRef {
         file: src.file.display().to_string(),
         line: line_col(src.text, s.start).0 as u32,
@@ -400,6 +420,16 @@ impl BehaviorSet {
             }
             if b.compress {
                 out.push_str("compress = true\n");
+            }
+            if let Some(e) = b.accept_encoding {
+                let mut v = Vec::new();
+                if e.gzip {
+                    v.push("\"gzip\"");
+                }
+                if e.br {
+                    v.push("\"br\"");
+                }
+                out.push_str(&format!("accept_encoding = [{}]\n", v.join(", ")));
             }
         }
         if !self.error_caching_min_ttl.is_empty() {

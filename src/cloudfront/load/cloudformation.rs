@@ -21,7 +21,7 @@ use super::{
     Unknown, aws,
 };
 use crate::cloudfront::behavior::{
-    BehaviorSet, ConfigFormat, ConfigInput, Http2ToOrigin, SourceRef, WafAllow,
+    BehaviorSet, ConfigFormat, ConfigInput, Http2ToOrigin, SourceRef, UriMatch, WafAllow,
 };
 use crate::error::UserError;
 
@@ -74,30 +74,14 @@ pub(super) fn from_str(
             dists.push((name, r));
         }
     }
-    let (name, dist) = match dists.as_slice() {
-        [one] => (one.0.clone(), one.1),
-        [] => {
-            return Err(UserError::input(
-                format!(
-                    "{fname}: no AWS::CloudFront::Distribution resource (with its Condition true)"
-                ),
-                HINT,
-            ));
-        }
-        many => {
-            return Err(UserError::input(
-                format!(
-                    "{fname}: {} CloudFront distributions ({}): cdnprobe lints one distribution at a time",
-                    many.len(),
-                    many.iter()
-                        .map(|(n, _)| n.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-                "set the template's conditions with --parameter so that one distribution remains, or split the template",
-            ));
-        }
-    };
+    let names: Vec<&str> = dists.iter().map(|(n, _)| n.as_str()).collect();
+    let i = super::pick_distribution(&fname, &names, opts.distribution.as_deref(), || {
+        UserError::input(
+            format!("{fname}: no AWS::CloudFront::Distribution resource (with its Condition true)"),
+            HINT,
+        )
+    })?;
+    let (name, dist) = (dists[i].0.clone(), dists[i].1);
     let at = format!("Resources.{name}.Properties.DistributionConfig");
     let Some(cfg) = dist
         .get("Properties")
@@ -147,7 +131,7 @@ pub(super) fn from_str(
         if type_of(r) == Some("AWS::WAFv2::WebACL")
             && t.resource_enabled(r).map_err(|e| e.into_user(file, HINT))?
         {
-            waf.extend(waf_allowed_prefixes(&acl, &t.resolve(r, 0), &fname));
+            waf.extend(waf_allowed_paths(&acl, &t.resolve(r, 0), &fname, &t));
         }
     }
     let set = BehaviorSet::new(behaviors).with_input(ConfigInput {
@@ -160,10 +144,11 @@ pub(super) fn from_str(
     Ok(set)
 }
 
-/// A WebACL that blocks by default: the URI path prefixes its `Allow` rules let through
-/// (`ByteMatchStatement` on `UriPath`, `STARTS_WITH`). Empty when it allows by default or its
-/// rules say something else (then nothing is claimed).
-fn waf_allowed_prefixes(acl: &str, r: &Node, file: &str) -> Vec<WafAllow> {
+/// A WebACL that blocks by default: the URI paths its `Allow` rules let through (string match
+/// statements on `UriPath` with any `PositionalConstraint`, regex match statements, regex pattern
+/// set references, and `OrStatement`s of these). Empty when it allows by default or a rule says
+/// something else (then nothing is claimed: the lint names no path it cannot judge).
+fn waf_allowed_paths(acl: &str, r: &Node, file: &str, t: &Template) -> Vec<WafAllow> {
     let Some(p) = r.get("Properties") else {
         return Vec::new();
     };
@@ -178,32 +163,103 @@ fn waf_allowed_prefixes(acl: &str, r: &Node, file: &str) -> Vec<WafAllow> {
         if rule.get("Action").and_then(|a| a.get("Allow")).is_none() {
             continue;
         }
-        let Some(m) = rule
-            .get("Statement")
-            .and_then(|s| s.get("ByteMatchStatement"))
-        else {
+        let Some(paths) = rule.get("Statement").and_then(|s| uri_matches(s, t, 0)) else {
             return Vec::new();
         };
-        let starts = m.get("PositionalConstraint").and_then(Node::as_str) == Some("STARTS_WITH");
-        let uri = m
-            .get("FieldToMatch")
-            .is_some_and(|f| f.get("UriPath").is_some());
-        match (starts && uri, m.get("SearchString").and_then(Node::text)) {
-            (true, Some(prefix)) => {
-                let at = m.get("SearchString").unwrap_or(m);
-                out.push(WafAllow {
-                    acl: acl.to_string(),
-                    prefix,
-                    at: (at.line > 0).then(|| SourceRef {
-                        file: file.to_string(),
-                        line: at.line,
-                    }),
-                })
-            }
-            _ => return Vec::new(),
+        for (path, at) in paths {
+            out.push(WafAllow {
+                acl: acl.to_string(),
+                path,
+                at: (at > 0).then(|| SourceRef {
+                    file: file.to_string(),
+                    line: at,
+                }),
+            });
         }
     }
     out
+}
+
+/// The URI path matches a WAF statement allows, with the line of each; `None` when it inspects
+/// anything else or in a way not modelled.
+fn uri_matches(stmt: &Node, t: &Template, depth: usize) -> Option<Vec<(UriMatch, u32)>> {
+    if depth > 8 {
+        return None;
+    }
+    if let Some(or) = stmt.get("OrStatement") {
+        let mut all = Vec::new();
+        for s in or.get("Statements").map(Node::items).unwrap_or(&[]) {
+            all.extend(uri_matches(s, t, depth + 1)?);
+        }
+        return (!all.is_empty()).then_some(all);
+    }
+    let (m, kind) = [
+        "ByteMatchStatement",
+        "RegexMatchStatement",
+        "RegexPatternSetReferenceStatement",
+    ]
+    .into_iter()
+    .find_map(|k| stmt.get(k).map(|m| (m, k)))?;
+    m.get("FieldToMatch")?.get("UriPath")?;
+    // AWS WAF applies the transformations before matching. The lint's probe paths are plain
+    // ASCII without `%`, so URL decoding leaves them as they are; LOWERCASE lowercases them;
+    // anything else is not modelled.
+    let mut lower = false;
+    for tt in m.get("TextTransformations").map(Node::items).unwrap_or(&[]) {
+        match tt.get("Type").and_then(Node::as_str)? {
+            "NONE" | "URL_DECODE" | "URL_DECODE_UNI" => {}
+            "LOWERCASE" => lower = true,
+            _ => return None,
+        }
+    }
+    let (matcher, at) = match kind {
+        "ByteMatchStatement" => {
+            let s = m.get("SearchString")?;
+            let text = s.text()?;
+            let c = m.get("PositionalConstraint").and_then(Node::as_str)?;
+            let mm = match c {
+                "STARTS_WITH" => UriMatch::StartsWith(text),
+                "ENDS_WITH" => UriMatch::EndsWith(text),
+                "CONTAINS" => UriMatch::Contains(text),
+                "CONTAINS_WORD" => UriMatch::ContainsWord(text),
+                "EXACTLY" => UriMatch::Exactly(text),
+                _ => return None,
+            };
+            (mm, s.line)
+        }
+        "RegexMatchStatement" => {
+            let s = m.get("RegexString")?;
+            (UriMatch::Regex(vec![s.text()?]), s.line)
+        }
+        _ => {
+            // The pattern set's expressions, from its resource in the template (`!GetAtt Set.Arn`).
+            let arn = m.get("Arn")?;
+            let V::Resource(name) = &arn.v else {
+                return None;
+            };
+            let set = t.resolve(t.resource(name)?, 0);
+            let list: Vec<String> = set
+                .get("Properties")?
+                .get("RegularExpressionList")?
+                .items()
+                .iter()
+                .map(Node::text)
+                .collect::<Option<_>>()?;
+            (UriMatch::Regex(list), arn.line)
+        }
+    };
+    // A pattern the regex engine cannot read (look-around, back-references): not judged.
+    if let UriMatch::Regex(list) = &matcher
+        && (list.is_empty() || list.iter().any(|r| regex::Regex::new(r).is_err()))
+    {
+        return None;
+    }
+    let matcher = if lower {
+        UriMatch::Lowercase(Box::new(matcher))
+    } else {
+        matcher
+    };
+    Some(vec![(matcher, at)])
 }
 
 fn resources_of(resources: &Node) -> Vec<(String, &Node)> {
@@ -519,11 +575,11 @@ impl<'a> Template<'a> {
                 }) else {
                     return unresolved("Fn::GetAtt takes [resource, attribute]".into(), n);
                 };
-                let policy = self
-                    .resource(&res)
-                    .and_then(type_of)
-                    .is_some_and(|t| t.starts_with("AWS::CloudFront::") && t.ends_with("Policy"));
-                if policy && attr == "Id" {
+                let ty = self.resource(&res).and_then(type_of).unwrap_or("");
+                let policy = ty.starts_with("AWS::CloudFront::") && ty.ends_with("Policy");
+                // A WAF rule's regex pattern set is read from its resource.
+                let regex_set = ty == "AWS::WAFv2::RegexPatternSet";
+                if (policy && attr == "Id") || (regex_set && attr == "Arn") {
                     Node::new(V::Resource(res), n.line, n.col)
                 } else {
                     unresolved(
@@ -692,6 +748,7 @@ mod tests {
                 .iter()
                 .map(|(a, b)| (a.to_string(), b.to_string()))
                 .collect(),
+            ..Default::default()
         };
         from_str(
             text,
@@ -699,6 +756,142 @@ mod tests {
             ConfigFormat::CloudformationYaml,
             &opts,
         )
+    }
+
+    /// A template whose WebACL allows what `statement` matches (YAML, indented for `Statement:`).
+    fn waf_template(statement: &str) -> String {
+        format!(
+            r#"Resources:
+  Cdn:
+    Type: AWS::CloudFront::Distribution
+    Properties:
+      DistributionConfig:
+        CacheBehaviors:
+          - PathPattern: /jira/s/*
+            CachePolicyId: 658327ea-f89d-4fab-a63d-7e88639e58f6
+          - PathPattern: /jira/download/resources/*
+            CachePolicyId: 658327ea-f89d-4fab-a63d-7e88639e58f6
+        DefaultCacheBehavior:
+          CachePolicyId: 4135ea2d-6df8-44a3-9df3-4b5a84be39ad
+  Static:
+    Type: AWS::WAFv2::RegexPatternSet
+    Properties:
+      Scope: REGIONAL
+      RegularExpressionList:
+        - "^/jira/download/resources/.*\\.(png|ttf)$"
+  Acl:
+    Type: AWS::WAFv2::WebACL
+    Properties:
+      DefaultAction:
+        Block: {{}}
+      Rules:
+        - Name: cdn
+          Action:
+            Allow: {{}}
+          Statement:
+{statement}
+"#
+        )
+    }
+
+    /// What the loader read of the WebACL's allow rules.
+    fn allows(statement: &str) -> Vec<UriMatch> {
+        let set = load(&waf_template(statement), &[]).unwrap_or_else(|e| panic!("{e}"));
+        set.input
+            .unwrap()
+            .origin_waf_allows
+            .into_iter()
+            .map(|w| w.path)
+            .collect()
+    }
+
+    /// The paths the lint says the WAF refuses, from its finding (none: empty).
+    fn refused(statement: &str) -> Vec<String> {
+        let set = load(&waf_template(statement), &[]).unwrap_or_else(|e| panic!("{e}"));
+        crate::diagnose::lint::lint(&set, None)
+            .into_iter()
+            .filter(|f| f.id == "config-waf-blocks-static")
+            .flat_map(|f| f.evidence[0].lines.clone())
+            .filter_map(|l| {
+                l.strip_prefix("refused through the CDN: ")
+                    .map(str::to_string)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn waf_string_and_regex_matches_beyond_starts_with() {
+        let byte = |c: &str, s: &str| {
+            format!(
+                "            ByteMatchStatement:\n              FieldToMatch:\n                UriPath: {{}}\n              PositionalConstraint: {c}\n              SearchString: \"{s}\"\n              TextTransformations:\n                - Priority: 0\n                  Type: NONE"
+            )
+        };
+        // STARTS_WITH /jira/s/: the /download/resources probes are refused.
+        let r = refused(&byte("STARTS_WITH", "/jira/s/"));
+        assert_eq!(r.len(), 1, "{r:?}");
+        assert!(
+            r[0].contains("/jira/download/resources/") && !r[0].contains("/jira/s/"),
+            "{r:?}"
+        );
+        // CONTAINS /s/: only what lacks it (the /download/resources paths) is refused.
+        let r = refused(&byte("CONTAINS", "/s/"));
+        assert!(
+            !r[0].contains("batch.js") && r[0].contains("logo.png"),
+            "{r:?}"
+        );
+        // ENDS_WITH .png: everything but the logo.
+        let r = refused(&byte("ENDS_WITH", ".png"));
+        assert!(
+            r[0].contains("batch.js") && !r[0].contains("logo.png"),
+            "{r:?}"
+        );
+        // EXACTLY a path no probe has: every static probe is refused.
+        let r = refused(&byte("EXACTLY", "/jira/robots.txt"));
+        assert!(
+            r[0].contains("batch.js") && r[0].contains("logo.png"),
+            "{r:?}"
+        );
+        // CONTAINS_WORD: `download` stands alone in `/download/`, `superbatch` does not contain
+        // the word `batch`.
+        let w = UriMatch::ContainsWord("batch".into());
+        assert!(w.allows("/s/x/batch.js") && !w.allows("/s/superbatch/x.js"));
+        // An OrStatement of a prefix and a regex pattern set: /s/ and the set's png/ttf allowed.
+        let or = "            OrStatement:
+              Statements:
+                - ByteMatchStatement:
+                    FieldToMatch:
+                      UriPath: {}
+                    PositionalConstraint: STARTS_WITH
+                    SearchString: /jira/s/
+                    TextTransformations:
+                      - Priority: 0
+                        Type: NONE
+                - RegexPatternSetReferenceStatement:
+                    Arn: !GetAtt Static.Arn
+                    FieldToMatch:
+                      UriPath: {}
+                    TextTransformations:
+                      - Priority: 0
+                        Type: URL_DECODE";
+        assert_eq!(
+            allows(or),
+            [
+                UriMatch::StartsWith("/jira/s/".into()),
+                UriMatch::Regex(vec!["^/jira/download/resources/.*\\.(png|ttf)$".into()])
+            ],
+            "{or}"
+        );
+        assert_eq!(refused(or), Vec::<String>::new(), "{or}");
+        // LOWERCASE first: an upper-case search string never matches, so all is refused.
+        let upper = byte("STARTS_WITH", "/JIRA/S/").replace("Type: NONE", "Type: LOWERCASE");
+        assert!(!refused(&upper).is_empty());
+        // A transformation not modelled (or a regex Rust cannot read): nothing is claimed.
+        let b64 = byte("STARTS_WITH", "/jira/s/").replace("Type: NONE", "Type: BASE64_DECODE");
+        assert!(allows(&b64).is_empty());
+        let lookahead = "            RegexMatchStatement:\n              FieldToMatch:\n                UriPath: {}\n              RegexString: \"^/jira/(?!secure)\"\n              TextTransformations:\n                - Priority: 0\n                  Type: NONE";
+        assert!(allows(lookahead).is_empty());
+        let inline = lookahead.replace("(?!secure)", "s/");
+        assert_eq!(refused(&inline).len(), 1);
     }
 
     const T: &str = r#"AWSTemplateFormatVersion: "2010-09-09"

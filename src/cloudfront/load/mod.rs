@@ -33,7 +33,9 @@
 //! origin_request_policy = "AllViewer"      # managed origin request policy: sets forwarding
 //! expect = "hit"                  # "hit" | "bypass": override the derived expectation
 //! add_headers = { "X-Lab-Behavior" = "s" } # response-headers policy
-//! compress = true                 # Compress: gzip listed types for viewers that accept it
+//! compress = true                 # Compress: gzip (br) listed types for viewers that accept it
+//! accept_encoding = ["gzip", "br"] # cache policy's cached compressed formats (EnableAcceptEncoding*):
+//!                                 #   in the key and forwarded; absent: legacy gzip/br normalisation
 //!
 //! [default]                       # the `*` behavior, same keys but no pattern. If absent, the
 //! headers = "all"                 # seed's default row: forward everything, cache nothing.
@@ -47,7 +49,8 @@
 use std::path::Path;
 
 use super::behavior::{
-    BehaviorSet, ConfigFormat, CorsPolicy, ForwardPolicy, KeyPolicy, SourceRef, TtlSettings,
+    AcceptEncodings, BehaviorSet, ConfigFormat, CorsPolicy, ForwardPolicy, KeyPolicy, SourceRef,
+    TtlSettings,
 };
 use super::managed;
 use crate::error::UserError;
@@ -57,6 +60,7 @@ mod behaviors_toml;
 mod cloudformation;
 mod json;
 mod terraform;
+mod tf_eval;
 pub(crate) mod tree;
 
 pub use behaviors_toml::from_toml_str;
@@ -73,6 +77,9 @@ pub fn seed_default() -> BehaviorSet {
 pub struct LoadOptions {
     pub format: Option<ConfigFormat>,
     pub parameters: Vec<(String, String)>,
+    /// Which distribution of a file that declares several (`--distribution NAME`): a
+    /// CloudFormation logical id, a Terraform resource name or address.
+    pub distribution: Option<String>,
 }
 
 /// Load a behaviors file in whichever format it is (see the module docs).
@@ -139,6 +146,71 @@ pub fn detect(path: &Path, text: &str) -> Result<ConfigFormat, UserError> {
 // ---------------------------------------------------------------------------------------------
 // What every structured loader shares
 
+/// Whether `wanted` (from `--distribution`) names the distribution `name`: a CloudFormation
+/// logical id as written; a Terraform address in full (`module.cdn.aws_cloudfront_distribution.this[0]`),
+/// from its resource type (`aws_cloudfront_distribution.this`) or as its resource name (`this`,
+/// `this[0]`).
+fn names_distribution(name: &str, wanted: &str) -> bool {
+    if name == wanted {
+        return true;
+    }
+    const TY: &str = "aws_cloudfront_distribution.";
+    let Some(i) = name.rfind(TY) else {
+        return false;
+    };
+    let local = &name[i + TY.len()..];
+    let bare = local.split('[').next().unwrap_or(local);
+    [&name[i..], local, bare].contains(&wanted)
+        || wanted.strip_prefix(TY).is_some_and(|w| w == bare)
+}
+
+/// The one distribution to model among `names` (`file` labels the messages): the one
+/// `--distribution` names, or the only one. `none` is the caller's message for a file without
+/// any. cdnprobe models one distribution at a time; several without the flag is exit 2 naming
+/// them and the flag.
+pub(crate) fn pick_distribution(
+    file: &str,
+    names: &[&str],
+    wanted: Option<&str>,
+    none: impl FnOnce() -> UserError,
+) -> Result<usize, UserError> {
+    let list = names.join(", ");
+    match (names, wanted) {
+        ([], _) => Err(none()),
+        ([_], None) => Ok(0),
+        (_, None) => Err(UserError::input(
+            format!(
+                "{file}: {} CloudFront distributions ({list}): cdnprobe models one distribution at a time",
+                names.len()
+            ),
+            format!("pick one with --distribution NAME, one of: {list}"),
+        )),
+        (_, Some(w)) => {
+            let hits: Vec<usize> = (0..names.len())
+                .filter(|&i| names_distribution(names[i], w))
+                .collect();
+            match hits.as_slice() {
+                [one] => Ok(*one),
+                [] => Err(UserError::input(
+                    format!("{file}: no CloudFront distribution named {w:?} (it has: {list})"),
+                    format!("pass --distribution with one of: {list}"),
+                )),
+                many => Err(UserError::input(
+                    format!(
+                        "{file}: --distribution {w:?} names {} distributions ({})",
+                        many.len(),
+                        many.iter()
+                            .map(|&i| names[i])
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                    "pass the full name, with its index (e.g. `this[0]`)",
+                )),
+            }
+        }
+    }
+}
+
 /// A structural mistake at a path of the document (`CacheBehaviors.Items[1]`), with the line of
 /// the node when the format has lines (0 otherwise).
 #[derive(Debug)]
@@ -173,6 +245,7 @@ pub(crate) struct CachePolicyDef {
     pub name: String,
     pub ttl: TtlSettings,
     pub key: KeyPolicy,
+    pub accept_encoding: AcceptEncodings,
     pub warnings: Vec<String>,
     /// Where the policy writes `cookies`, `headers`, `query` and `ttl` (a custom policy of the
     /// same input): a finding about the key points there.
@@ -214,6 +287,7 @@ pub(crate) fn managed_cache(id: &str) -> Option<CachePolicyDef> {
         name: m.name.to_string(),
         ttl: m.ttl,
         key: m.key,
+        accept_encoding: m.accept_encoding,
         warnings: Vec::new(),
         at: Vec::new(),
     })
@@ -666,6 +740,7 @@ mod format_tests {
                 &LoadOptions {
                     format: None,
                     parameters: vec![("origin_domain".into(), "x.example.com".into())],
+                    ..Default::default()
                 },
             )
             .unwrap_or_else(|e| panic!("{f}: {e}"));
@@ -702,10 +777,122 @@ mod format_tests {
             &LoadOptions {
                 format: None,
                 parameters: vec![("Internal".into(), "true".into())],
+                ..Default::default()
             },
         )
         .unwrap();
         assert_eq!(internal.behaviors.len(), 1);
+    }
+}
+
+#[cfg(test)]
+mod pick_tests {
+    use super::*;
+
+    fn with(d: Option<&str>) -> LoadOptions {
+        LoadOptions {
+            distribution: d.map(String::from),
+            ..Default::default()
+        }
+    }
+
+    fn iac(p: &str) -> std::path::PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/iac")
+            .join(p)
+    }
+
+    #[test]
+    fn terraform_names_match_by_address_type_and_name() {
+        let n = |name: &str, w: &str| names_distribution(name, w);
+        let plan = "module.cdn.aws_cloudfront_distribution.this[0]";
+        assert!(n(plan, plan));
+        assert!(n(plan, "this[0]"));
+        assert!(n(plan, "this"));
+        assert!(n(plan, "aws_cloudfront_distribution.this"));
+        assert!(n(plan, "aws_cloudfront_distribution.this[0]"));
+        assert!(!n(plan, "that"));
+        assert!(!n(plan, "thi"));
+        assert!(n("JiraCdn", "JiraCdn"));
+        assert!(!n("JiraCdn", "jiracdn"), "logical ids are case-sensitive");
+    }
+
+    #[test]
+    fn several_distributions_need_the_flag_which_picks_one() {
+        for (file, a, b) in [
+            (
+                "two-distributions.template.yaml",
+                "JiraCdn",
+                "ConfluenceCdn",
+            ),
+            (
+                "two-distributions.tf",
+                "aws_cloudfront_distribution.jira",
+                "confluence",
+            ),
+        ] {
+            let e = from_file_with(&iac(file), &with(None)).unwrap_err();
+            let msg = e.to_string();
+            assert!(msg.contains("2 CloudFront distributions"), "{msg}");
+            assert!(msg.contains("--distribution NAME"), "{msg}");
+            assert!(
+                msg.contains("JiraCdn") || msg.contains("aws_cloudfront_distribution.jira"),
+                "{msg}"
+            );
+            let jira = from_file_with(&iac(file), &with(Some(a))).unwrap();
+            assert_eq!(jira.behaviors.len(), 2, "{file}");
+            assert_eq!(jira.behaviors[0].pattern, "/s/*");
+            let wiki = from_file_with(&iac(file), &with(Some(b))).unwrap();
+            assert_eq!(wiki.behaviors.len(), 3, "{file}");
+            assert_eq!(wiki.behaviors[1].pattern, "/wiki/download/resources/*");
+            let e = from_file_with(&iac(file), &with(Some("Bitbucket"))).unwrap_err();
+            let msg = e.to_string();
+            assert!(
+                msg.contains("\"Bitbucket\"") && msg.contains("one of:"),
+                "{msg}"
+            );
+        }
+        // A file with one distribution: the flag must still name it.
+        assert!(from_file_with(&iac("terraform"), &with(Some("jira"))).is_ok());
+        let e = from_file_with(&iac("AtlassianCDN.template.yaml"), &with(Some("Nope")))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("no CloudFront distribution named \"Nope\""),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_plan_with_counted_distributions_picks_by_index() {
+        let dist = |pattern: &str| {
+            serde_json::json!({
+                "type": "aws_cloudfront_distribution", "name": "this", "mode": "managed",
+                "values": {"default_cache_behavior": [{
+                    "cache_policy_id": "4135ea2d-6df8-44a3-9df3-4b5a84be39ad",
+                    "allowed_methods": ["GET", "HEAD"], "cached_methods": ["GET", "HEAD"]}],
+                    "ordered_cache_behavior": [{"path_pattern": pattern,
+                    "cache_policy_id": "658327ea-f89d-4fab-a63d-7e88639e58f6",
+                    "allowed_methods": ["GET", "HEAD"], "cached_methods": ["GET", "HEAD"]}]}
+            })
+        };
+        let mut a = dist("/jira/s/*");
+        a["address"] = "module.cdn.aws_cloudfront_distribution.this[0]".into();
+        a["index"] = 0.into();
+        let mut b = dist("/wiki/s/*");
+        b["address"] = "module.cdn.aws_cloudfront_distribution.this[1]".into();
+        b["index"] = 1.into();
+        let plan = serde_json::json!({"format_version": "1.2", "planned_values": {"root_module": {
+            "child_modules": [{"address": "module.cdn", "resources": [a, b]}]}}});
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("plan.json");
+        std::fs::write(&p, plan.to_string()).unwrap();
+        let e = from_file_with(&p, &with(Some("this")))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("names 2 distributions"), "{e}");
+        let set = from_file_with(&p, &with(Some("this[1]"))).unwrap();
+        assert_eq!(set.behaviors[0].pattern, "/wiki/s/*");
     }
 }
 

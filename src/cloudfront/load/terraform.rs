@@ -3,10 +3,14 @@
 //!
 //! Both are read into the same shape, Terraform's own "values" shape (nested blocks as lists of
 //! objects), and one builder reads an `aws_cloudfront_distribution` from it. In `.tf` files,
-//! `var.x` (its `default`, or `--parameter x=VALUE`), `local.x`, `<type>.<name>.id` of the
-//! policies declared in the files, and `data.aws_cloudfront_*_policy.<name>.id` (managed
-//! policies by `name`) are resolved; anything else a setting depends on (functions, modules,
-//! `dynamic` blocks, other resources' attributes) is named as unresolved, never guessed. In a
+//! `var.x` (its `default`, or `--parameter x=VALUE`, converted to its `type`), `local.x`,
+//! `<type>.<name>[key].id` of the policies declared in the files (with `count`/`for_each`),
+//! `data.aws_cloudfront_*_policy.<name>[key].id` (managed policies by `name`), `dynamic`
+//! blocks, `for` expressions, operators and the functions of `tf_eval.rs` are evaluated here
+//! rather than with `hcl::eval`: the values keep the line they are written on (findings point
+//! there), and `try()` needs its arguments unevaluated. Anything else a setting depends on
+//! (other functions, modules, data sources' attributes, other resources' attributes) is named
+//! as unresolved, never guessed. In a
 //! plan, a policy created by the same plan has no id yet: its `configuration` reference says
 //! which resource it is.
 
@@ -14,18 +18,20 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use hcl_edit::Span;
-use hcl_edit::expr::{Expression, ObjectKey, TraversalOperator};
+use hcl_edit::expr::{BinaryOperator, Expression, ObjectKey, TraversalOperator, UnaryOperator};
 use hcl_edit::structure::{Body, Structure};
 
 use super::aws::{Ctx, behavior_set, field};
+use super::tf_eval;
 use super::tree::{self, Node, V};
 use super::{
     BuildError, CachePolicyDef, LoadOptions, ManagedOnly, OriginRequestDef, Policies,
     ResponseHeadersDef, Unknown, line_col,
 };
 use crate::cloudfront::behavior::{
-    Behavior, BehaviorSet, ConfigFormat, ConfigInput, CorsPolicy, ErrorResponse, ForwardPolicy,
-    GET_HEAD, Http2ToOrigin, KeyPolicy, NameSet, OriginSettings, SourceRef, TtlSettings,
+    AcceptEncodings, Behavior, BehaviorSet, ConfigFormat, ConfigInput, CorsPolicy, ErrorResponse,
+    ForwardPolicy, GET_HEAD, Http2ToOrigin, KeyPolicy, NameSet, OriginSettings, SourceRef,
+    TtlSettings,
 };
 use crate::cloudfront::pattern;
 use crate::error::UserError;
@@ -84,6 +90,10 @@ struct Decls<'a> {
     blocks: Vec<(String, &'a Body, usize)>,
     srcs: Vec<Src<'a>>,
     params: &'a [(String, String)],
+    /// `module "name"` calls: (name, source), named when no distribution is found.
+    modules: Vec<(String, String)>,
+    /// Names bound where an expression is evaluated (see `with_scope`).
+    scope: std::cell::RefCell<Vec<(String, Node)>>,
 }
 
 pub(super) fn from_tf_files(
@@ -110,6 +120,8 @@ pub(super) fn from_tf_files(
         blocks: Vec::new(),
         srcs: files.iter().map(|(_, t)| Src { text: t }).collect(),
         params: &opts.parameters,
+        modules: Vec::new(),
+        scope: Default::default(),
     };
     for (fi, body) in bodies.iter().enumerate() {
         for s in body.iter() {
@@ -126,103 +138,291 @@ pub(super) fn from_tf_files(
                 }
                 ("resource", [ty, name]) => d.blocks.push((format!("{ty}.{name}"), &b.body, fi)),
                 ("data", [ty, name]) => d.blocks.push((format!("data.{ty}.{name}"), &b.body, fi)),
+                ("module", [name]) => d.modules.push((
+                    name.to_string(),
+                    b.body
+                        .get_attribute("source")
+                        .and_then(|a| match &a.value {
+                            Expression::String(s) => Some(s.value().to_string()),
+                            _ => None,
+                        })
+                        .unwrap_or_default(),
+                )),
                 _ => {}
             }
         }
     }
-    let dists: Vec<&(String, &Body, usize)> = d
-        .blocks
+    // Every block's instances (`count`, `for_each`), each evaluated with its `count.index` or
+    // `each`: (address, values, file, why the instances are unknown).
+    let mut expanded: Vec<(String, Node, usize, Option<String>)> = Vec::new();
+    for (a, b, f) in &d.blocks {
+        let (inst, why) = match d.instances(b, *f) {
+            Ok(i) => (i, None),
+            Err(why) => (vec![(String::new(), None)], Some(why)),
+        };
+        for (suffix, bind) in inst {
+            let node = d.with_scope(bind.into_iter().collect(), || d.body_node(b, *f, 0));
+            expanded.push((format!("{a}{suffix}"), node, *f, why.clone()));
+        }
+    }
+    let dists: Vec<&(String, Node, usize, Option<String>)> = expanded
         .iter()
         .filter(|(a, ..)| a.starts_with("aws_cloudfront_distribution."))
         .collect();
-    let (addr, body, fi) = match dists.as_slice() {
-        [one] => *one,
-        [] => {
-            return Err(UserError::input(
-                format!(
-                    "{}: no resource \"aws_cloudfront_distribution\"",
-                    files
-                        .iter()
-                        .map(|f| f.0.display().to_string())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
+    let label = files
+        .iter()
+        .map(|f| f.0.display().to_string())
+        .collect::<Vec<_>>()
+        .join(", ");
+    let names: Vec<&str> = dists.iter().map(|x| x.0.as_str()).collect();
+    let i = super::pick_distribution(&label, &names, opts.distribution.as_deref(), || {
+        // A module call holds what cdnprobe does not read: name it.
+        let modules = d
+            .modules
+            .iter()
+            .map(|(name, source)| format!("module \"{name}\" (source {source:?})"))
+            .collect::<Vec<_>>();
+        if modules.is_empty() {
+            UserError::input(
+                format!("{label}: no resource \"aws_cloudfront_distribution\""),
                 HINT,
-            ));
-        }
-        many => {
-            return Err(UserError::input(
+            )
+        } else {
+            UserError::input(
                 format!(
-                    "{} CloudFront distributions ({}): cdnprobe lints one distribution at a time",
-                    many.len(),
-                    many.iter()
-                        .map(|x| x.0.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
+                    "{label}: no resource \"aws_cloudfront_distribution\" here; {} is not read by cdnprobe (modules are not evaluated)",
+                    modules.join(", ")
                 ),
-                "pass the .tf file that holds the one to lint (with the files declaring its policies, as a directory)",
-            ));
+                "lint the JSON of `terraform show -json PLANFILE` instead: a plan holds the module's distribution with its values",
+            )
         }
-    };
-    let values = d.body_node(body, *fi, 0);
+    })?;
+    let (addr, values, fi, why) = dists[i];
+    if let Some(why) = why {
+        return Err(UserError::input(
+            format!("{label}: {addr}: {why}"),
+            "pass the variables it depends on with --parameter NAME=VALUE",
+        ));
+    }
     let file = files[*fi].0.clone();
     let store = TfPolicies {
-        resources: d
-            .blocks
+        resources: expanded
             .iter()
-            .map(|(a, b, f)| (a.clone(), (d.body_node(b, *f, 0), *f)))
+            .map(|(a, n, f, _)| (a.clone(), (n.clone(), *f)))
             .collect(),
         files: files.iter().map(|f| f.0.display().to_string()).collect(),
     };
-    build(&values, addr, &file, ConfigFormat::Terraform, &store)
+    build(values, addr, &file, ConfigFormat::Terraform, &store)
 }
 
+/// An instance of a block: its address suffix (`[0]`, `["key"]`, or none) and the name it
+/// binds (`count`, `each`).
+type Instance = (String, Option<(String, Node)>);
+
 impl Decls<'_> {
+    /// `f` with `binds` visible (an iterator of a `dynamic` block, `each`, `count`, a `for`
+    /// expression's variables), innermost last.
+    fn with_scope<R>(&self, binds: Vec<(String, Node)>, f: impl FnOnce() -> R) -> R {
+        let n = binds.len();
+        self.scope.borrow_mut().extend(binds);
+        let r = f();
+        let mut s = self.scope.borrow_mut();
+        let keep = s.len().saturating_sub(n);
+        s.truncate(keep);
+        r
+    }
+
+    /// `f` without the bindings of the place of use: a variable or local is evaluated where it
+    /// is declared.
+    fn isolated<R>(&self, f: impl FnOnce() -> R) -> R {
+        let saved = std::mem::take(&mut *self.scope.borrow_mut());
+        let r = f();
+        *self.scope.borrow_mut() = saved;
+        r
+    }
+
+    fn bound(&self, name: &str) -> Option<Node> {
+        self.scope
+            .borrow()
+            .iter()
+            .rev()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+    }
+
+    /// The instances of a resource or data block: `("", None)` for a plain one, `[i]` with
+    /// `count.index` for `count`, `["key"]` with `each` for `for_each` (a map, or a set of
+    /// strings). `Err`: the meta-argument cannot be evaluated (the reason).
+    fn instances(&self, body: &Body, fi: usize) -> Result<Vec<Instance>, String> {
+        let obj = |pairs: Vec<(&str, Node)>| {
+            Node::new(
+                V::Map(pairs.into_iter().map(|(k, v)| (k.to_string(), v)).collect()),
+                0,
+                0,
+            )
+        };
+        if let Some(a) = body.get_attribute("count") {
+            let n = self.isolated(|| self.expr(&a.value, fi, 1));
+            if let Some(u) = n.unresolved() {
+                return Err(format!("count: {u}"));
+            }
+            let Some(n) = n.as_u64() else {
+                return Err("count is not a whole number".into());
+            };
+            return Ok((0..n.min(1000))
+                .map(|i| {
+                    let idx = Node::new(V::Num(i as f64), 0, 0);
+                    (
+                        format!("[{i}]"),
+                        Some(("count".into(), obj(vec![("index", idx)]))),
+                    )
+                })
+                .collect());
+        }
+        if let Some(a) = body.get_attribute("for_each") {
+            let n = self.isolated(|| self.expr(&a.value, fi, 1));
+            if let Some(u) = n.unresolved_here() {
+                return Err(format!("for_each: {u}"));
+            }
+            let pairs: Vec<(String, Node)> = match n.v {
+                V::Map(m) => m,
+                V::Seq(s) => {
+                    let mut out = Vec::new();
+                    for x in s {
+                        let Some(k) = x.as_str() else {
+                            return Err("for_each over a set that is not of strings".into());
+                        };
+                        out.push((k.to_string(), x.clone()));
+                    }
+                    out
+                }
+                V::Null => Vec::new(),
+                _ => return Err("for_each is not a map or a set of strings".into()),
+            };
+            return Ok(pairs
+                .into_iter()
+                .map(|(k, v)| {
+                    let key = Node::new(V::Str(k.clone()), v.line, v.col);
+                    (
+                        format!("[{k:?}]"),
+                        Some(("each".into(), obj(vec![("key", key), ("value", v)]))),
+                    )
+                })
+                .collect());
+        }
+        Ok(vec![(String::new(), None)])
+    }
+
     fn body_node(&self, body: &Body, fi: usize, depth: usize) -> Node {
         let mut entries: Vec<(String, Node)> = Vec::new();
         let (line, col) = self.srcs[fi].line(body.span());
+        let push = |entries: &mut Vec<(String, Node)>, key: String, node: Node, l, c| match entries
+            .iter_mut()
+            .find(|(k, _)| *k == key)
+        {
+            Some((
+                _,
+                Node {
+                    v: V::Seq(items), ..
+                },
+            )) => items.push(node),
+            _ => entries.push((key, Node::new(V::Seq(vec![node]), l, c))),
+        };
         for s in body.iter() {
             match s {
                 Structure::Attribute(a) => {
                     let v = self.expr(&a.value, fi, depth);
                     entries.push((a.key.as_str().to_string(), v));
                 }
+                Structure::Block(b) if b.ident.as_str() == "dynamic" => {
+                    let (l, c) = self.srcs[fi].line(b.span());
+                    let name = b
+                        .labels
+                        .first()
+                        .map(|l| l.as_str())
+                        .unwrap_or("")
+                        .to_string();
+                    for node in self.dynamic(&name, &b.body, fi, depth, l, c) {
+                        push(&mut entries, name.clone(), node, l, c);
+                    }
+                }
                 Structure::Block(b) => {
                     let (l, c) = self.srcs[fi].line(b.span());
-                    let (key, node) = if b.ident.as_str() == "dynamic" {
-                        let name = b
-                            .labels
-                            .first()
-                            .map(|l| l.as_str())
-                            .unwrap_or("")
-                            .to_string();
-                        let n = Node::new(
-                            V::Unresolved(format!(
-                                "dynamic \"{name}\" blocks are not evaluated: lint the JSON of `terraform show -json` of a plan instead"
-                            )),
-                            l,
-                            c,
-                        );
-                        (name, n)
-                    } else {
-                        let mut n = self.body_node(&b.body, fi, depth + 1);
-                        n.line = l;
-                        n.col = c;
-                        (b.ident.as_str().to_string(), n)
-                    };
-                    match entries.iter_mut().find(|(k, _)| *k == key) {
-                        Some((
-                            _,
-                            Node {
-                                v: V::Seq(items), ..
-                            },
-                        )) => items.push(node),
-                        _ => entries.push((key, Node::new(V::Seq(vec![node]), l, c))),
-                    }
+                    let mut n = self.body_node(&b.body, fi, depth + 1);
+                    n.line = l;
+                    n.col = c;
+                    push(&mut entries, b.ident.as_str().to_string(), n, l, c);
                 }
             }
         }
         Node::new(V::Map(entries), line.max(1), col)
+    }
+
+    /// The blocks a `dynamic "name" { for_each = ...  iterator = ...  content { ... } }`
+    /// generates, in `for_each` order (a list's order; a map's keys, and a set of strings, in
+    /// lexical order, as Terraform iterates them). A `for_each` that cannot be evaluated gives
+    /// one unresolved block naming why.
+    fn dynamic(
+        &self,
+        name: &str,
+        body: &Body,
+        fi: usize,
+        depth: usize,
+        l: u32,
+        c: u32,
+    ) -> Vec<Node> {
+        let unresolved = |why: String| {
+            vec![Node::new(
+                V::Unresolved(format!("dynamic \"{name}\": {why}")),
+                l,
+                c,
+            )]
+        };
+        if depth > 32 {
+            return unresolved("blocks nest too deep".into());
+        }
+        let Some(content) = body.get_blocks("content").next() else {
+            return unresolved("no content block".into());
+        };
+        let Some(fe) = body.get_attribute("for_each") else {
+            return unresolved("no for_each".into());
+        };
+        let iterator = match body.get_attribute("iterator").map(|a| &a.value) {
+            Some(Expression::Variable(v)) => v.as_str().to_string(),
+            Some(_) => return unresolved("iterator is not a name".into()),
+            None => name.to_string(),
+        };
+        let each = self.expr(&fe.value, fi, depth + 1);
+        if let Some(why) = each.unresolved_here() {
+            return unresolved(format!("for_each: {why}"));
+        }
+        let elems: Vec<(Node, Node)> = match each.v {
+            V::Seq(s) => s
+                .into_iter()
+                .enumerate()
+                .map(|(i, v)| (Node::new(V::Num(i as f64), l, c), v))
+                .collect(),
+            V::Map(mut m) => {
+                m.sort_by(|a, b| a.0.cmp(&b.0));
+                m.into_iter()
+                    .map(|(k, v)| (Node::new(V::Str(k), l, c), v))
+                    .collect()
+            }
+            _ => return unresolved("for_each is not a list, set or map".into()),
+        };
+        let (cl, cc) = self.srcs[fi].line(content.span());
+        elems
+            .into_iter()
+            .map(|(k, v)| {
+                let it = Node::new(V::Map(vec![("key".into(), k), ("value".into(), v)]), l, c);
+                let mut n = self.with_scope(vec![(iterator.clone(), it)], || {
+                    self.body_node(&content.body, fi, depth + 1)
+                });
+                n.line = cl;
+                n.col = cc;
+                n
+            })
+            .collect()
     }
 
     fn unresolved(&self, why: String, e: &Expression, fi: usize) -> Node {
@@ -232,7 +432,7 @@ impl Decls<'_> {
 
     fn expr(&self, e: &Expression, fi: usize, depth: usize) -> Node {
         let (l, c) = self.srcs[fi].line(e.span());
-        if depth > 32 {
+        if depth > 48 {
             return self.unresolved("references nest too deep (a cycle?)".into(), e, fi);
         }
         let v = match e {
@@ -286,27 +486,202 @@ impl Decls<'_> {
             }
             Expression::Parenthesis(p) => return self.expr(p.inner(), fi, depth + 1),
             Expression::Traversal(t) => return self.traversal(t, e, fi, depth),
-            Expression::FuncCall(f) => {
+            Expression::FuncCall(f) => return self.func(f, e, fi, depth),
+            Expression::Variable(v) => match self.bound(v.as_str()) {
+                Some(mut n) => {
+                    n.line = l;
+                    n.col = c;
+                    return n;
+                }
+                None => {
+                    return self.unresolved(format!("{} alone is not a value", v.as_str()), e, fi);
+                }
+            },
+            Expression::Conditional(x) => {
+                let cond = self.expr(&x.cond_expr, fi, depth + 1);
+                match cond.v {
+                    V::Bool(true) => return self.expr(&x.true_expr, fi, depth + 1),
+                    V::Bool(false) => return self.expr(&x.false_expr, fi, depth + 1),
+                    V::Unresolved(u) => V::Unresolved(u),
+                    _ => tf_eval::error("a condition that is not a bool"),
+                }
+            }
+            Expression::UnaryOp(u) => {
+                let x = self.expr(&u.expr, fi, depth + 1);
+                match (u.operator.value(), x.v) {
+                    (_, V::Unresolved(w)) => V::Unresolved(w),
+                    (UnaryOperator::Not, V::Bool(b)) => V::Bool(!b),
+                    (UnaryOperator::Neg, V::Num(n)) => V::Num(-n),
+                    _ => tf_eval::error("an operator on a value of the wrong type"),
+                }
+            }
+            Expression::BinaryOp(b) => {
+                let x = self.expr(&b.lhs_expr, fi, depth + 1);
+                // `&&`/`||` of a known left side decide alone (Terraform evaluates both, but
+                // an unknown right side cannot change a decided result).
+                match (b.operator.value(), &x.v) {
+                    (BinaryOperator::And, V::Bool(false)) => V::Bool(false),
+                    (BinaryOperator::Or, V::Bool(true)) => V::Bool(true),
+                    (_, V::Unresolved(w)) => V::Unresolved(w.clone()),
+                    (op, _) => {
+                        let y = self.expr(&b.rhs_expr, fi, depth + 1);
+                        binary(*op, &x, &y)
+                    }
+                }
+            }
+            Expression::ForExpr(f) => return self.for_expr(f, e, fi, depth),
+            Expression::HeredocTemplate(_) => {
                 return self.unresolved(
-                    format!(
-                        "function {}() is not evaluated by cdnprobe",
-                        f.name.name.as_str()
-                    ),
+                    "heredoc templates are not evaluated by cdnprobe".into(),
                     e,
                     fi,
                 );
             }
-            Expression::Variable(v) => {
-                return self.unresolved(format!("{} alone is not a value", v.as_str()), e, fi);
+        };
+        Node::new(v, l, c)
+    }
+
+    fn func(&self, f: &hcl_edit::expr::FuncCall, e: &Expression, fi: usize, depth: usize) -> Node {
+        let (l, c) = self.srcs[fi].line(e.span());
+        let name = f.name.name.as_str();
+        if !f.name.namespace.is_empty() || f.args.expand_final() {
+            return self.unresolved(
+                format!("function call {name}(...) with a namespace or an expanded argument is not evaluated by cdnprobe"),
+                e,
+                fi,
+            );
+        }
+        let args = f.args.iter();
+        match name {
+            // Lazy: the first argument Terraform evaluates without an error. An argument that
+            // only Terraform or AWS knows stops here: falling back would be a guess.
+            "try" => {
+                for a in args {
+                    let n = self.expr(a, fi, depth + 1);
+                    if !tf_eval::has_error(&n) {
+                        return n;
+                    }
+                }
+                Node::new(tf_eval::error("try(): every argument fails"), l, c)
+            }
+            "can" => {
+                let n = match args.into_iter().next() {
+                    Some(a) => self.expr(a, fi, depth + 1),
+                    None => Node::null(),
+                };
+                let v = match n.unresolved() {
+                    Some(w) if !w.starts_with(tf_eval::TF_ERROR) => V::Unresolved(w),
+                    Some(_) => V::Bool(false),
+                    None => V::Bool(true),
+                };
+                Node::new(v, l, c)
             }
             _ => {
-                return self.unresolved(
-                    "conditional, operator and for expressions are not evaluated by cdnprobe"
-                        .into(),
-                    e,
-                    fi,
+                let vals: Vec<Node> = args.map(|a| self.expr(a, fi, depth + 1)).collect();
+                match tf_eval::call(name, vals) {
+                    Some(v) => Node::new(v, l, c),
+                    None => self.unresolved(
+                        format!("function {name}() is not evaluated by cdnprobe"),
+                        e,
+                        fi,
+                    ),
+                }
+            }
+        }
+    }
+
+    /// `[for k, v in coll : value if cond]` and `{for k, v in coll : key => value}`.
+    fn for_expr(
+        &self,
+        f: &hcl_edit::expr::ForExpr,
+        e: &Expression,
+        fi: usize,
+        depth: usize,
+    ) -> Node {
+        let (l, c) = self.srcs[fi].line(e.span());
+        let coll = self.expr(&f.intro.collection_expr, fi, depth + 1);
+        if let Some(w) = coll.unresolved_here() {
+            return Node::new(V::Unresolved(w), l, c);
+        }
+        let elems: Vec<(Node, Node)> = match coll.v {
+            V::Seq(s) => s
+                .into_iter()
+                .enumerate()
+                .map(|(i, v)| (Node::new(V::Num(i as f64), l, c), v))
+                .collect(),
+            V::Map(m) => m
+                .into_iter()
+                .map(|(k, v)| (Node::new(V::Str(k), l, c), v))
+                .collect(),
+            _ => {
+                return Node::new(
+                    tf_eval::error("for over a value that is not a collection"),
+                    l,
+                    c,
                 );
             }
+        };
+        let mut seq = Vec::new();
+        let mut map: Vec<(String, Node)> = Vec::new();
+        for (k, v) in elems {
+            let mut binds = vec![(f.intro.value_var.as_str().to_string(), v)];
+            if let Some(kv) = &f.intro.key_var {
+                binds.push((kv.as_str().to_string(), k));
+            }
+            let r = self.with_scope(binds, || -> Result<Option<(Option<Node>, Node)>, Node> {
+                if let Some(cond) = &f.cond {
+                    let n = self.expr(&cond.expr, fi, depth + 1);
+                    match n.v {
+                        V::Bool(true) => {}
+                        V::Bool(false) => return Ok(None),
+                        V::Unresolved(_) => return Err(n),
+                        _ => {
+                            return Err(Node::new(
+                                tf_eval::error("a for condition that is not a bool"),
+                                l,
+                                c,
+                            ));
+                        }
+                    }
+                }
+                let key = f.key_expr.as_ref().map(|k| self.expr(k, fi, depth + 1));
+                Ok(Some((key, self.expr(&f.value_expr, fi, depth + 1))))
+            });
+            match r {
+                Err(n) => return n,
+                Ok(None) => {}
+                Ok(Some((None, v))) => seq.push(v),
+                Ok(Some((Some(k), v))) => {
+                    let Some(k) = k.text() else {
+                        return Node::new(
+                            k.unresolved_here().map(V::Unresolved).unwrap_or_else(|| {
+                                tf_eval::error("a for key that is not a string")
+                            }),
+                            l,
+                            c,
+                        );
+                    };
+                    if f.grouping {
+                        match map.iter_mut().find(|(x, _)| *x == k) {
+                            Some((_, Node { v: V::Seq(s), .. })) => s.push(v),
+                            _ => map.push((k, Node::new(V::Seq(vec![v]), l, c))),
+                        }
+                    } else if map.iter().any(|(x, _)| *x == k) {
+                        return Node::new(
+                            tf_eval::error(format!("duplicate key {k:?} in a for expression")),
+                            l,
+                            c,
+                        );
+                    } else {
+                        map.push((k, v));
+                    }
+                }
+            }
+        }
+        let v = if f.key_expr.is_some() {
+            V::Map(map)
+        } else {
+            V::Seq(seq)
         };
         Node::new(v, l, c)
     }
@@ -318,101 +693,396 @@ impl Decls<'_> {
         fi: usize,
         depth: usize,
     ) -> Node {
-        let Expression::Variable(root) = &t.expr else {
-            return self.unresolved(
-                "a traversal of an expression is not evaluated".into(),
-                e,
-                fi,
-            );
-        };
-        let mut parts = vec![root.as_str().to_string()];
-        for op in &t.operators {
-            match op.value() {
-                TraversalOperator::GetAttr(a) => parts.push(a.as_str().to_string()),
-                _ => {
-                    return self.unresolved(
-                        format!(
-                            "{}[...]: indexes and splats are not evaluated",
-                            parts.join(".")
-                        ),
-                        e,
-                        fi,
-                    );
-                }
-            }
-        }
         let (l, c) = self.srcs[fi].line(e.span());
-        let text = parts.join(".");
-        let mut found = match parts.as_slice() {
-            [v, name] if v == "var" => self.variable(name, e, fi, depth),
-            [l, name] if l == "local" => match self.locals.get(name) {
-                Some((x, f)) => self.expr(x, *f, depth + 1),
-                None => self.unresolved(format!("local.{name} is not declared"), e, fi),
-            },
-            [d, ty, name, attr] if d == "data" => {
-                let addr = format!("data.{ty}.{name}");
-                match self.blocks.iter().find(|(a, ..)| *a == addr) {
-                    Some((_, body, f))
-                        if ty.starts_with("aws_cloudfront_")
-                            && ty.ends_with("_policy")
-                            && attr == "id" =>
-                    {
-                        // Managed policies are looked up by name: the name stands for the id.
-                        match body.get_attribute("name") {
-                            Some(a) => self.expr(&a.value, *f, depth + 1),
-                            None => self.unresolved(format!("{addr} has no name"), e, fi),
-                        }
-                    }
-                    Some(_) => self.unresolved(
-                        format!("{text} is known only when Terraform reads the data source"),
-                        e,
-                        fi,
-                    ),
-                    None => self.unresolved(format!("{addr} is not declared"), e, fi),
-                }
-            }
-            // A policy of another file still names the policy: the store says it is unknown.
-            [ty, name, attr]
-                if self
-                    .blocks
-                    .iter()
-                    .any(|(a, ..)| *a == format!("{ty}.{name}"))
-                    || (ty.starts_with("aws_cloudfront_") && ty.ends_with("_policy")) =>
-            {
-                if attr == "id" {
-                    Node::new(V::Resource(format!("{ty}.{name}")), l, c)
-                } else {
-                    self.unresolved(
-                        format!("{text} is known only after `terraform apply`"),
-                        e,
-                        fi,
-                    )
-                }
-            }
-            _ => self.unresolved(format!("{text} is not declared in these files"), e, fi),
+        let ops: Vec<&TraversalOperator> = t.operators.iter().map(|o| o.value()).collect();
+        let (mut node, used) = match &t.expr {
+            Expression::Variable(root) => self.root(root.as_str(), &ops, e, fi, depth),
+            other => (self.expr(other, fi, depth + 1), 0),
         };
+        for op in &ops[used.min(ops.len())..] {
+            if matches!(node.v, V::Unresolved(_)) {
+                break;
+            }
+            node = self.step(node, op, fi, depth);
+        }
         // The line of the use is where the setting is written.
-        found.line = l;
-        found.col = c;
-        found
+        node.line = l;
+        node.col = c;
+        node
     }
 
-    fn variable(&self, name: &str, e: &Expression, fi: usize, depth: usize) -> Node {
-        if let Some((_, v)) = self.params.iter().rev().find(|(k, _)| k == name) {
-            let (l, c) = self.srcs[fi].line(e.span());
-            return Node::new(V::Str(v.clone()), l, c);
+    /// One `.attr` or `[index]` applied to a value.
+    fn step(&self, n: Node, op: &TraversalOperator, fi: usize, depth: usize) -> Node {
+        let (l, c) = (n.line, n.col);
+        let v = match op {
+            TraversalOperator::GetAttr(a) => match &n.v {
+                V::Map(_) => match n.get(a.as_str()) {
+                    Some(x) => return x.clone(),
+                    None => tf_eval::error(format!("the object has no attribute {:?}", a.as_str())),
+                },
+                V::Null => tf_eval::error(format!("null has no attribute {:?}", a.as_str())),
+                _ => tf_eval::error(format!(
+                    "a value that is not an object has no attribute {:?}",
+                    a.as_str()
+                )),
+            },
+            TraversalOperator::Index(x) => {
+                let k = self.expr(x, fi, depth + 1);
+                return index(n, &k);
+            }
+            TraversalOperator::LegacyIndex(i) => {
+                return index(n, &Node::new(V::Num(*i.value() as f64), 0, 0));
+            }
+            TraversalOperator::AttrSplat(_) | TraversalOperator::FullSplat(_) => {
+                V::Unresolved("splat expressions ([*], .*) are not evaluated by cdnprobe".into())
+            }
+        };
+        Node::new(v, l, c)
+    }
+
+    /// The value a traversal's root names, and how many of its operators that took.
+    fn root(
+        &self,
+        root: &str,
+        ops: &[&TraversalOperator],
+        e: &Expression,
+        fi: usize,
+        depth: usize,
+    ) -> (Node, usize) {
+        if let Some(n) = self.bound(root) {
+            return (n, 0);
         }
-        match self.variables.get(name) {
-            Some((body, f)) => match body.get_attribute("default") {
-                Some(a) => self.expr(&a.value, *f, depth + 1),
-                None => self.unresolved(
-                    format!("var.{name} has no default: pass --parameter {name}=VALUE"),
+        let attr = |i: usize| match ops.get(i) {
+            Some(TraversalOperator::GetAttr(a)) => Some(a.as_str().to_string()),
+            _ => None,
+        };
+        let all = ops.len();
+        match root {
+            "var" => match attr(0) {
+                Some(name) => (self.variable(&name, e, fi, depth), 1),
+                None => (self.unresolved("var without a name".into(), e, fi), all),
+            },
+            "local" => match attr(0) {
+                Some(name) => {
+                    let n = match self.locals.get(&name) {
+                        Some((x, f)) => self.isolated(|| self.expr(x, *f, depth + 1)),
+                        None => self.unresolved(format!("local.{name} is not declared"), e, fi),
+                    };
+                    (n, 1)
+                }
+                None => (self.unresolved("local without a name".into(), e, fi), all),
+            },
+            "count" | "each" => (
+                self.unresolved(
+                    format!("{root} is only known inside a resource with count/for_each"),
                     e,
                     fi,
                 ),
+                all,
+            ),
+            "module" => (
+                self.unresolved(
+                    format!(
+                        "module.{} outputs are not read by cdnprobe: lint the JSON of `terraform show -json` of a plan instead",
+                        attr(0).unwrap_or_default()
+                    ),
+                    e,
+                    fi,
+                ),
+                all,
+            ),
+            "path" | "terraform" | "self" => (
+                self.unresolved(format!("{root}.* is not evaluated by cdnprobe"), e, fi),
+                all,
+            ),
+            "data" => match (attr(0), attr(1)) {
+                (Some(ty), Some(name)) => self.resource_ref(&format!("data.{ty}"), &ty, &name, ops, 2, e, fi, depth),
+                _ => (self.unresolved("data without a type and name".into(), e, fi), all),
             },
-            None => self.unresolved(format!("var.{name} is not declared"), e, fi),
+            ty => match attr(0) {
+                Some(name) => self.resource_ref(ty, ty, &name, ops, 1, e, fi, depth),
+                None => (self.unresolved(format!("{ty} is not declared in these files"), e, fi), all),
+            },
         }
+    }
+
+    /// `<prefix>.<name>[key].<attr>`: a policy's `id` names the policy (a resource of these
+    /// files, or a managed one through a `data` source's `name`); any other attribute is known
+    /// only after apply.
+    #[allow(clippy::too_many_arguments)]
+    fn resource_ref(
+        &self,
+        prefix: &str,
+        ty: &str,
+        name: &str,
+        ops: &[&TraversalOperator],
+        at: usize,
+        e: &Expression,
+        fi: usize,
+        depth: usize,
+    ) -> (Node, usize) {
+        let (l, c) = self.srcs[fi].line(e.span());
+        let addr = format!("{prefix}.{name}");
+        let all = ops.len();
+        let block = self.blocks.iter().find(|(a, ..)| *a == addr);
+        let policy = ty.starts_with("aws_cloudfront_") && ty.ends_with("_policy");
+        if block.is_none() && !policy {
+            return (
+                self.unresolved(format!("{addr} is not declared in these files"), e, fi),
+                all,
+            );
+        }
+        // The instance key, if indexed.
+        let (key, next) = match ops.get(at) {
+            Some(TraversalOperator::Index(x)) => (Some(self.expr(x, fi, depth + 1)), at + 1),
+            Some(TraversalOperator::LegacyIndex(i)) => {
+                (Some(Node::new(V::Num(*i.value() as f64), l, c)), at + 1)
+            }
+            _ => (None, at),
+        };
+        let suffix = match &key {
+            None => String::new(),
+            Some(k) => match &k.v {
+                V::Unresolved(w) => return (Node::new(V::Unresolved(w.clone()), l, c), all),
+                V::Num(n) => format!("[{n}]"),
+                V::Str(s) => format!("[{s:?}]"),
+                V::Null => {
+                    return (
+                        Node::new(
+                            tf_eval::error(format!("{addr}[null]: the index is null")),
+                            l,
+                            c,
+                        ),
+                        all,
+                    );
+                }
+                _ => {
+                    return (
+                        Node::new(
+                            tf_eval::error(format!("{addr}[...]: the index is not a key")),
+                            l,
+                            c,
+                        ),
+                        all,
+                    );
+                }
+            },
+        };
+        let text = format!("{addr}{suffix}");
+        // The instance must exist (Terraform fails on another key: `try` falls back).
+        let mut binding = None;
+        if let Some((_, body, f)) = block {
+            match self.instances(body, *f) {
+                Ok(inst) => match inst.into_iter().find(|(s, _)| *s == suffix) {
+                    Some((_, b)) => binding = b,
+                    None => {
+                        return (
+                            Node::new(
+                                tf_eval::error(format!("{text} is not an instance of {addr}")),
+                                l,
+                                c,
+                            ),
+                            all,
+                        );
+                    }
+                },
+                Err(why) => {
+                    return (self.unresolved(format!("{addr}: {why}"), e, fi), all);
+                }
+            }
+        }
+        let Some(attr) = (match ops.get(next) {
+            Some(TraversalOperator::GetAttr(a)) => Some(a.as_str().to_string()),
+            _ => None,
+        }) else {
+            return (
+                self.unresolved(
+                    format!("{text} is known only after `terraform apply`"),
+                    e,
+                    fi,
+                ),
+                all,
+            );
+        };
+        let node = if prefix.starts_with("data.") {
+            match block {
+                // Managed policies are looked up by name: the name stands for the id.
+                Some((_, body, f)) if policy && attr == "id" => match body.get_attribute("name") {
+                    Some(a) => self.isolated(|| {
+                        self.with_scope(binding.into_iter().collect(), || {
+                            self.expr(&a.value, *f, depth + 1)
+                        })
+                    }),
+                    None => self.unresolved(format!("{addr} has no name"), e, fi),
+                },
+                Some(_) => self.unresolved(
+                    format!("{text}.{attr} is known only when Terraform reads the data source"),
+                    e,
+                    fi,
+                ),
+                None => self.unresolved(format!("{addr} is not declared"), e, fi),
+            }
+        } else if attr == "id" {
+            // A policy of another file still names the policy: the store says it is unknown.
+            Node::new(V::Resource(text), l, c)
+        } else {
+            self.unresolved(
+                format!("{text}.{attr} is known only after `terraform apply`"),
+                e,
+                fi,
+            )
+        };
+        (node, next + 1)
+    }
+
+    fn variable(&self, name: &str, e: &Expression, fi: usize, depth: usize) -> Node {
+        let declared = self.variables.get(name);
+        let ty = self.isolated(|| {
+            declared
+                .and_then(|(body, f)| {
+                    let a = body.get_attribute("type")?;
+                    Some(self.type_of(&a.value, *f, depth + 1))
+                })
+                .unwrap_or(tf_eval::Type::Any)
+        });
+        // A --parameter counts even for a variable declared in a file not given.
+        if let Some((_, v)) = self.params.iter().rev().find(|(k, _)| k == name) {
+            let (l, c) = self.srcs[fi].line(e.span());
+            return tf_eval::convert(Node::new(V::Str(v.clone()), l, c), &ty);
+        }
+        let Some((body, f)) = declared else {
+            return self.unresolved(format!("var.{name} is not declared"), e, fi);
+        };
+        match body.get_attribute("default") {
+            Some(a) => {
+                let v = self.isolated(|| self.expr(&a.value, *f, depth + 1));
+                tf_eval::convert(v, &ty)
+            }
+            None => self.unresolved(
+                format!("var.{name} has no default: pass --parameter {name}=VALUE"),
+                e,
+                fi,
+            ),
+        }
+    }
+
+    /// A variable's `type` expression (`list(object({ a = optional(string, "x") }))`).
+    fn type_of(&self, e: &Expression, fi: usize, depth: usize) -> tf_eval::Type {
+        use tf_eval::Type;
+        if depth > 32 {
+            return Type::Any;
+        }
+        match e {
+            Expression::Variable(v) => match v.as_str() {
+                "string" => Type::String,
+                "number" => Type::Number,
+                "bool" => Type::Bool,
+                _ => Type::Any,
+            },
+            Expression::FuncCall(f) => {
+                let args: Vec<&Expression> = f.args.iter().collect();
+                let inner = |i: usize| {
+                    args.get(i)
+                        .map(|a| self.type_of(a, fi, depth + 1))
+                        .unwrap_or(Type::Any)
+                };
+                match f.name.name.as_str() {
+                    "list" | "set" => Type::List(Box::new(inner(0))),
+                    "map" => Type::Map(Box::new(inner(0))),
+                    "object" => match args.first() {
+                        Some(Expression::Object(o)) => Type::Object(
+                            o.iter()
+                                .map(|(k, v)| {
+                                    let key = match k {
+                                        ObjectKey::Ident(i) => i.as_str().to_string(),
+                                        ObjectKey::Expression(x) => {
+                                            self.expr(x, fi, depth + 1).text().unwrap_or_default()
+                                        }
+                                    };
+                                    match v.expr() {
+                                        Expression::FuncCall(o)
+                                            if o.name.name.as_str() == "optional" =>
+                                        {
+                                            let a: Vec<&Expression> = o.args.iter().collect();
+                                            let t = a
+                                                .first()
+                                                .map(|t| self.type_of(t, fi, depth + 1))
+                                                .unwrap_or(Type::Any);
+                                            let d = a.get(1).map(|d| self.expr(d, fi, depth + 1));
+                                            (key, t, true, d)
+                                        }
+                                        t => (key, self.type_of(t, fi, depth + 1), false, None),
+                                    }
+                                })
+                                .collect(),
+                        ),
+                        _ => Type::Any,
+                    },
+                    _ => Type::Any,
+                }
+            }
+            _ => Type::Any,
+        }
+    }
+}
+
+/// `n[k]`: a list element or a map value; Terraform fails on a missing one.
+fn index(n: Node, k: &Node) -> Node {
+    let (l, c) = (n.line, n.col);
+    let v = match (&n.v, &k.v) {
+        (_, V::Unresolved(w)) => V::Unresolved(w.clone()),
+        (V::Seq(s), _) => match k.as_u64() {
+            Some(i) if (i as usize) < s.len() => return s[i as usize].clone(),
+            _ => tf_eval::error(format!(
+                "index {} is out of range",
+                k.text().unwrap_or_default()
+            )),
+        },
+        (V::Map(_), _) => match k.text().and_then(|t| n.get(&t).cloned()) {
+            Some(x) => return x,
+            None => tf_eval::error(format!("no key {:?}", k.text().unwrap_or_default())),
+        },
+        (V::Null, _) => tf_eval::error("cannot index null"),
+        _ => tf_eval::error("cannot index a value that is not a collection"),
+    };
+    Node::new(v, l, c)
+}
+
+/// A binary operator on two evaluated values.
+fn binary(op: BinaryOperator, x: &Node, y: &Node) -> V {
+    use BinaryOperator as B;
+    if let Some(w) = y.unresolved_here().or_else(|| x.unresolved_here()) {
+        // `==`/`!=` with null on one side are decided by the other's being null only when
+        // that side is known; an unknown side stays unknown.
+        return V::Unresolved(w);
+    }
+    let num = |n: &Node| match &n.v {
+        V::Num(v) => Some(*v),
+        V::Str(s) => s.parse().ok(),
+        _ => None,
+    };
+    match op {
+        B::Eq => V::Bool(tf_eval::same(x, y)),
+        B::NotEq => V::Bool(!tf_eval::same(x, y)),
+        B::And | B::Or => match (x.as_bool(), y.as_bool()) {
+            (Some(a), Some(b)) => V::Bool(if op == B::And { a && b } else { a || b }),
+            _ => tf_eval::error("&& or || of a value that is not a bool"),
+        },
+        _ => match (num(x), num(y)) {
+            (Some(a), Some(b)) => match op {
+                B::Less => V::Bool(a < b),
+                B::LessEq => V::Bool(a <= b),
+                B::Greater => V::Bool(a > b),
+                B::GreaterEq => V::Bool(a >= b),
+                B::Plus => V::Num(a + b),
+                B::Minus => V::Num(a - b),
+                B::Mul => V::Num(a * b),
+                B::Div => V::Num(a / b),
+                B::Mod => V::Num(a % b),
+                _ => tf_eval::error("an operator cdnprobe does not know"),
+            },
+            _ => tf_eval::error("arithmetic or comparison of values that are not numbers"),
+        },
     }
 }
 
@@ -422,7 +1092,7 @@ impl Decls<'_> {
 pub(super) fn from_plan_json_str(
     text: &str,
     file: &Path,
-    _opts: &LoadOptions,
+    opts: &LoadOptions,
 ) -> Result<BehaviorSet, UserError> {
     let root = tree::from_json(text).map_err(|e| UserError::Scenario {
         file: file.to_path_buf(),
@@ -459,32 +1129,15 @@ pub(super) fn from_plan_json_str(
         })
         .filter(|(a, _)| !a.starts_with("data."))
         .collect();
-    let (addr, values) = match dists.as_slice() {
-        [one] => (one.0.clone(), one.1.clone()),
-        [] => {
-            return Err(UserError::input(
-                format!(
-                    "{}: no aws_cloudfront_distribution in the plan",
-                    file.display()
-                ),
-                HINT,
-            ));
-        }
-        many => {
-            return Err(UserError::input(
-                format!(
-                    "{}: {} CloudFront distributions ({}): cdnprobe lints one distribution at a time",
-                    file.display(),
-                    many.len(),
-                    many.iter()
-                        .map(|x| x.0.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-                "plan with -target for the one to lint",
-            ));
-        }
-    };
+    let label = file.display().to_string();
+    let names: Vec<&str> = dists.iter().map(|x| x.0.as_str()).collect();
+    let i = super::pick_distribution(&label, &names, opts.distribution.as_deref(), || {
+        UserError::input(
+            format!("{label}: no aws_cloudfront_distribution in the plan"),
+            HINT,
+        )
+    })?;
+    let (addr, values) = (dists[i].0.clone(), dists[i].1.clone());
     let mut values = values;
     let cfg_addr = addr.split('[').next().unwrap_or(&addr).to_string();
     if let Some((_, expressions)) = config.iter().find(|(a, _)| *a == cfg_addr) {
@@ -1000,10 +1653,15 @@ impl Policies for TfPolicies {
                 at.push((what, s));
             }
         }
+        let on = |k: &str| p.and_then(|p| p.get(k)).and_then(Node::as_bool) == Some(true);
         Ok(CachePolicyDef {
             name: named(addr.clone(), n.get("name").and_then(Node::text)),
             ttl,
             key,
+            accept_encoding: AcceptEncodings {
+                gzip: on("enable_accept_encoding_gzip"),
+                br: on("enable_accept_encoding_brotli"),
+            },
             warnings: w,
             at,
         })
@@ -1104,6 +1762,7 @@ mod tests {
                 .iter()
                 .map(|(a, b)| (a.to_string(), b.to_string()))
                 .collect(),
+            ..Default::default()
         }
     }
 
@@ -1171,19 +1830,154 @@ mod tests {
     }
 
     #[test]
+    fn dynamic_blocks_for_each_count_and_functions_of_the_module_shape() {
+        let set = from_dir(&iac("terraform-dynamic"), &opts(&[])).unwrap();
+        let patterns: Vec<&str> = set.behaviors.iter().map(|b| b.pattern.as_str()).collect();
+        assert_eq!(
+            patterns,
+            [
+                "/jira/s/*",
+                "/jira/download/resources/*",
+                "/jira/images/*",
+                "/jira/secure/viewavatar*",
+                "/jira/rest/*",
+                "/jira/favicon.ico",
+                "*"
+            ]
+        );
+        let b = &set.behaviors;
+        // for_each over a map: the "static" instance, its name from try(coalesce(...)).
+        assert_eq!(b[0].cache_policy.as_deref(), Some("jira-static"));
+        assert_eq!(b[0].ttl, TtlSettings::new(0, 86_400, 31_536_000));
+        assert_eq!(b[0].methods, ["GET", "HEAD", "OPTIONS"], "concat()");
+        assert!(b[0].compress);
+        // count on the CORS policy, origins from merge()/lookup().
+        let cors = b[0].cors.as_ref().expect("the counted CORS policy");
+        assert!(
+            format!("{cors:?}").contains("https://jira.example.com"),
+            "{cors:?}"
+        );
+        // The module's try(coalesce(...)) chain: a key, a managed name through a data source
+        // with for_each, and neither (legacy forwarded values from the optional() default).
+        assert_eq!(b[3].cache_policy.as_deref(), Some("avatars"));
+        assert_eq!(b[3].key.query, NameSet::Whitelist(vec!["avatarId".into()]));
+        assert_eq!(b[4].cache_policy.as_deref(), Some("CachingDisabled"));
+        assert_eq!(b[4].origin_request_policy.as_deref(), Some("AllViewer"));
+        assert_eq!(b[4].methods.len(), 7);
+        // The policies' "Cache compressed objects" settings (managed and custom); none when legacy.
+        let both = Some(crate::cloudfront::behavior::AcceptEncodings {
+            gzip: true,
+            br: true,
+        });
+        assert_eq!(b[3].accept_encoding, both);
+        assert_eq!(
+            b[4].accept_encoding,
+            Some(Default::default()),
+            "CachingDisabled"
+        );
+        assert_eq!(b[5].accept_encoding, None);
+        assert_eq!(b[5].cache_policy, None);
+        assert_eq!(b[5].key, KeyPolicy::none());
+        assert_eq!(b[5].ttl, TtlSettings::CONSOLE_DEFAULT);
+        assert!(
+            b.iter().all(|b| b.warnings.is_empty()),
+            "{:?}",
+            b.iter().map(|b| &b.warnings).collect::<Vec<_>>()
+        );
+        // The setting's line is the content block's use, in main.tf.
+        assert_eq!(b[1].source["cache_policy"].line, 29);
+        assert_eq!(b[1].source[""].line, 22, "the content block");
+
+        // count = 0: no distribution at all.
+        let e = from_dir(&iac("terraform-dynamic"), &opts(&[("create", "false")]))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("no resource \"aws_cloudfront_distribution\""),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn what_cannot_be_evaluated_is_named_never_guessed() {
+        let main = std::fs::read_to_string(iac("terraform-dynamic/main.tf")).unwrap();
+        let vars = std::fs::read_to_string(iac("terraform-dynamic/variables.tf")).unwrap();
+        let pol = std::fs::read_to_string(iac("terraform-dynamic/policies.tf")).unwrap();
+        let load = |main: String, vars: String| {
+            from_tf_files(
+                &[
+                    (PathBuf::from("main.tf"), main),
+                    (PathBuf::from("variables.tf"), vars),
+                    (PathBuf::from("policies.tf"), pol.clone()),
+                ],
+                &opts(&[]),
+            )
+            .map_err(|e| e.to_string())
+        };
+        // A dynamic block over a data source's attribute: named, with the block.
+        let e = load(
+            main.replace(
+                "for_each = local.static_patterns",
+                "for_each = data.aws_s3_objects.static.common_prefixes",
+            ),
+            format!("{vars}\ndata \"aws_s3_objects\" \"static\" {{\n  bucket = \"b\"\n}}\n"),
+        )
+        .unwrap_err();
+        assert!(
+            e.contains("dynamic \"ordered_cache_behavior\": for_each: data.aws_s3_objects.static.common_prefixes is known only when Terraform reads the data source"),
+            "{e}"
+        );
+        // An unknown function inside try(): try does not fall back past an unknown value.
+        let e = load(
+            main.replace("b.value.policy_id, try(", "templatestring(\"x\", {}), try("),
+            vars.clone(),
+        )
+        .unwrap_err();
+        assert!(
+            e.contains("function templatestring() is not evaluated"),
+            "{e}"
+        );
+        // A module call instead of the resource: the module is named.
+        let e = from_tf_files(
+            &[(
+                PathBuf::from("cdn.tf"),
+                "module \"cdn\" {\n  source = \"terraform-aws-modules/cloudfront/aws\"\n}\n".into(),
+            )],
+            &opts(&[]),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("module \"cdn\" (source \"terraform-aws-modules/cloudfront/aws\")")
+                && e.contains("terraform show -json"),
+            "{e}"
+        );
+        // A required attribute missing from an object of the variable's type: Terraform fails.
+        let e = load(
+            main,
+            vars.replace("      path   = \"/jira/favicon.ico\"\n", ""),
+        )
+        .unwrap_err();
+        assert!(
+            e.contains("Terraform would fail here") && e.contains("\"path\""),
+            "{e}"
+        );
+    }
+
+    #[test]
     fn tf_unresolved_references_are_named() {
         // origin_domain has no default, but nothing the model needs depends on it.
         assert!(from_dir(&iac("terraform"), &opts(&[])).is_ok());
         let main = std::fs::read_to_string(iac("terraform/main.tf")).unwrap();
         let bad = main.replace(
             "\"${var.context_path}/s/*\"",
-            "format(\"%s/s/*\", var.context_path)",
+            "replace(\"/X/s/*\", \"/X\", var.context_path)",
         );
         let e = from_tf_files(&[(PathBuf::from("main.tf"), bad)], &opts(&[]))
             .unwrap_err()
             .to_string();
         assert!(e.starts_with("main.tf:21:"), "{e}");
-        assert!(e.contains("function format()"), "{e}");
+        assert!(e.contains("function replace() is not evaluated"), "{e}");
         let e = from_tf_files(&[(PathBuf::from("main.tf"), main.clone())], &opts(&[]))
             .unwrap_err()
             .to_string();
