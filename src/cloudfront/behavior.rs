@@ -341,7 +341,10 @@ fn union(a: NameSet, b: &NameSet) -> NameSet {
 /// behavior" (RequestAndResponseBehaviorCustomOrigin.html) says "CloudFront forwards the header to
 /// your origin" for `Origin` and for other-defined headers such as the preflight's. Only these
 /// CORS ones are modelled (the table's others, e.g. `Cache-Control`, `If-None-Match`, `Range`,
-/// change nothing the tool judges). With a cache policy, only what the cache and origin request
+/// change nothing the tool judges). Read literally, "other-defined headers" would also take in
+/// `Sec-WebSocket-*`, but the WebSocket page (distribution-working-with.websockets) says to forward
+/// `Sec-WebSocket-Key`/`-Version` explicitly; the model follows that page, and the websocket lint
+/// finding says AWS disagrees. With a cache policy, only what the cache and origin request
 /// policies list is forwarded.
 pub const LEGACY_FORWARDED_BY_DEFAULT: [&str; 3] = [
     "Origin",

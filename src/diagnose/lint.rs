@@ -682,11 +682,20 @@ fn by_probes(set: &BehaviorSet, cp: &str) -> Vec<Finding> {
             (true, true) => "can store responses",
             _ => "does not forward the upgrade headers",
         };
+        // AWS's pages disagree for a legacy behavior: the header table says CloudFront forwards
+        // "other-defined headers" to the origin by default, which would take in Sec-WebSocket-*;
+        // the WebSocket page says to forward these two (or all headers) explicitly. The finding
+        // follows the WebSocket page and says so.
+        let disagreement = if b.is_legacy() && !b.forwards_websockets() {
+            " (AWS's pages disagree for a legacy ForwardedValues behavior like this one: the request-header table of RequestAndResponseBehaviorCustomOrigin says other-defined headers reach the origin by default, the WebSocket page says to forward these explicitly; this finding follows the WebSocket page, and forwarding them costs nothing on a CachingDisabled behavior)"
+        } else {
+            ""
+        };
         out.push(locate(
             ids::CONFIG_WEBSOCKET.finding(
                 Some(set.effective_pattern(i)),
                 format!(
-                    "{} serves Synchrony's websocket ({}) but {why}: CloudFront passes the upgrade only when {} reach the origin.",
+                    "{} serves Synchrony's websocket ({}) but {why}: CloudFront passes the upgrade only when {} reach the origin{disagreement}.",
                     b.name,
                     paths.join(", "),
                     WEBSOCKET_HEADERS.join(" and ")
@@ -1039,6 +1048,38 @@ mod tests {
         ] {
             assert!(!ids_of(&f).contains(&id), "{id}: {f:#?}");
         }
+    }
+
+    #[test]
+    fn a_legacy_websocket_behavior_says_where_aws_disagrees() {
+        let toml = "[[behavior]]\npattern = \"/synchrony/*\"\nheaders = [\"Host\"]\ncookies = \"all\"\nquery = \"all\"\nmethods = \"all\"\nmin_ttl = 0\ndefault_ttl = 0\nmax_ttl = 0\n";
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("b.toml");
+        std::fs::write(&file, toml).unwrap();
+        let set = load::from_file(&file).unwrap();
+        assert!(set.behaviors[0].is_legacy());
+        let f = lint(&set, None);
+        let ws = f
+            .iter()
+            .find(|f| f.id == "config-websocket-behavior")
+            .expect("the upgrade headers are not forwarded");
+        assert!(
+            ws.explanation.contains("AWS's pages disagree"),
+            "{}",
+            ws.explanation
+        );
+        // Forwarding them explicitly settles it: no finding, nothing to disagree about.
+        let fixed = toml.replace(
+            "[\"Host\"]",
+            "[\"Host\", \"Sec-WebSocket-Key\", \"Sec-WebSocket-Version\"]",
+        );
+        std::fs::write(&file, fixed).unwrap();
+        let set = load::from_file(&file).unwrap();
+        assert!(
+            !lint(&set, None)
+                .iter()
+                .any(|f| f.id == "config-websocket-behavior" && f.explanation.contains("disagree"))
+        );
     }
 
     #[test]
