@@ -529,7 +529,11 @@ pub async fn capture_journeys(
         match slot {
             Some((result, exchanges, counts, err)) => {
                 capture.journeys.push(result);
-                capture.exchanges.extend(exchanges);
+                if capture.exchanges.is_empty() {
+                    capture.exchanges = exchanges; // moved, not copied: it can be large
+                } else {
+                    capture.exchanges.extend(exchanges);
+                }
                 capture.events.add(&counts);
                 if first_error.is_none() {
                     first_error = err;

@@ -495,7 +495,7 @@ impl Recorder {
         let mut st = self.state.lock().unwrap();
         let order = std::mem::take(&mut st.order);
         let mut requests = std::mem::take(&mut st.requests);
-        let mut out = Vec::new();
+        let mut out = Vec::with_capacity(order.len());
         for id in order {
             let Some(p) = requests.remove(&id) else {
                 continue;

@@ -189,6 +189,8 @@ pub struct Verification {
 impl Verification {
     /// Put it into the report: repeat loads into `requests`, `behaviors`, notes; then summarize.
     pub fn apply(self, report: &mut Report, redactor: &Redactor, dists: &[Distribution]) {
+        // Exactly: growing by doubling left a large capture's records with room for as many again.
+        report.requests.reserve_exact(self.exchanges.len());
         report.requests.extend(self.exchanges.iter().map(|ex| {
             let dist = dists.iter().find(|d| d.behavior_for(&ex.url).is_some());
             RequestRecord::from_exchange(&redactor.redact_exchange(ex), dist)
