@@ -584,10 +584,18 @@ fn build_exchanges(id: &str, p: Pending) -> Vec<Exchange> {
 
 /// `primary` (ExtraInfo's, what went over the wire) plus every header only `other` has.
 fn merge_headers(mut primary: Headers, other: &Headers) -> Headers {
-    for (k, v) in other.iter() {
-        if !primary.contains(k) {
-            primary.push(k, v);
-        }
+    if primary.is_empty() {
+        return other.clone();
+    }
+    let missing: Vec<(&str, &str)> = other.iter().filter(|(k, _)| !primary.contains(k)).collect();
+    if !missing.is_empty() {
+        let pairs = primary.pairs_mut();
+        pairs.reserve_exact(missing.len());
+        pairs.extend(
+            missing
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v.to_string())),
+        );
     }
     primary
 }
