@@ -909,7 +909,7 @@ async fn run_target(
 
     let report_path = out_dir.join("report.json");
     let stats_browser = &browser;
-    let (capture, step_error) = capture_journeys(
+    let (mut capture, step_error) = capture_journeys(
         &browser,
         journeys,
         vars,
@@ -1005,6 +1005,9 @@ async fn run_target(
             }
         }
         report.redact_strings(&redactor);
+        // The unredacted capture served verification and the health check; the files are
+        // written from the redacted copy, so its room goes to them.
+        drop(std::mem::take(&mut capture.exchanges));
         let files = report::write_all_with(&report, &redacted, &out_dir, &history.trends(&report))?;
         tracing::debug!(target: "cdnprobe::run", "report files written");
         let summary = history.record(&report, &report_path);
