@@ -71,8 +71,10 @@ if [[ -z "${BENCH_NO_BUILD:-}" ]]; then
     (cd "$ROOT" && cargo build --release --locked)
 fi
 [[ -x "$BIN" ]] || { echo "no $BIN: run without BENCH_NO_BUILD" >&2; exit 2; }
-has_cmd() { "$BIN" help 2>/dev/null | grep -qE "^\s+$1\b"; }
-has_run_flag() { "$BIN" run --help 2>/dev/null | grep -q -- "$1"; }
+# Not `grep -q`: it exits at the first match, cdnprobe then dies of SIGPIPE (it keeps the default
+# disposition, as a Unix filter should) and `pipefail` made the flag look absent.
+has_cmd() { "$BIN" help 2>/dev/null | grep -E "^\s+$1\b" >/dev/null; }
+has_run_flag() { "$BIN" run --help 2>/dev/null | grep -- "$1" >/dev/null; }
 
 # ---------------------------------------------------------------------------------------------
 if want full; then
