@@ -167,10 +167,10 @@ impl Browser {
         // never attaches to a page.
         drop(handler);
         let cdp = Cdp::connect(inner.websocket_address(), opts.timeout).await?;
-        // Certificate errors are ignored only when asked, and then before any page exists:
-        // chromiumoxide sends its own `Security.setIgnoreCertificateErrors` from its handler
-        // task at some point after launch, which raced the first navigation (a flaky
-        // ERR_CERT_AUTHORITY_INVALID under --insecure). Set it explicitly when asked.
+        // Certificate errors are ignored only when asked, and then before any page exists, on
+        // our connection: chromiumoxide's handler (which no longer runs) sent its own
+        // `Security.setIgnoreCertificateErrors` at some point after launch, which raced the
+        // first navigation (a flaky ERR_CERT_AUTHORITY_INVALID under --insecure).
         if opts.insecure {
             cdp.call(
                 None,
