@@ -6,6 +6,7 @@
 #   BENCH_ONLY="full peers" bench/run.sh   some sections: full phases memory analyze peers
 #
 # Knobs (environment): BENCH_RUNS (full default runs, default 5), BENCH_ANALYZE_RUNS (3),
+# BENCH_PEER_RUNS (Playwright/cdnprobe Jira journey pairs, interleaved, 3),
 # BENCH_MANY (synthetic journey size, 10000), BENCH_HAR_MB (100), BENCH_OUT (results directory),
 # BENCH_NO_BUILD=1 (use the existing target/release/cdnprobe), CHROME (default /usr/bin/chromium).
 # Results: $BENCH_OUT/results.json and results.md (default bench/results/<UTC time>/).
@@ -17,6 +18,7 @@ TOOLS=$BENCH/tools
 OUT=${BENCH_OUT:-$BENCH/results/$(date -u +%Y%m%dT%H%M%SZ)}
 RUNS=${BENCH_RUNS:-5}
 ANALYZE_RUNS=${BENCH_ANALYZE_RUNS:-3}
+PEER_RUNS=${BENCH_PEER_RUNS:-3}
 MANY=${BENCH_MANY:-10000}
 HAR_MB=${BENCH_HAR_MB:-100}
 ONLY=${BENCH_ONLY:-full phases memory analyze peers}
@@ -69,8 +71,10 @@ if [[ -z "${BENCH_NO_BUILD:-}" ]]; then
     (cd "$ROOT" && cargo build --release --locked)
 fi
 [[ -x "$BIN" ]] || { echo "no $BIN: run without BENCH_NO_BUILD" >&2; exit 2; }
-has_cmd() { "$BIN" help 2>/dev/null | grep -qE "^\s+$1\b"; }
-has_run_flag() { "$BIN" run --help 2>/dev/null | grep -q -- "$1"; }
+# Not `grep -q`: it exits at the first match, cdnprobe then dies of SIGPIPE (it keeps the default
+# disposition, as a Unix filter should) and `pipefail` made the flag look absent.
+has_cmd() { "$BIN" help 2>/dev/null | grep -E "^\s+$1\b" >/dev/null; }
+has_run_flag() { "$BIN" run --help 2>/dev/null | grep -- "$1" >/dev/null; }
 
 # ---------------------------------------------------------------------------------------------
 if want full; then
@@ -217,15 +221,19 @@ EOF
     echo "cdnprobe page: $m vs playwright $c1 vs lighthouse $c2" >&2
     record peers cdnprobe_page "{\"measure\":$m,\"flags\":\"$nv\",\"vs_playwright\":$c1,\"vs_lighthouse\":$c2}"
 
-    # The Jira journey (scenarios/jira-smoke.toml and its Playwright twin).
-    p=$(node "$TOOLS/playwright_har.mjs" journey "$JIRA/" "$OUT/pw-journey.har" alice BENCH_LAB_PASSWORD)
-    echo "playwright journey: $p" >&2
-    record peers playwright_journey "$p"
-    m=$(CDNPROBE_JIRA_USER=alice CDNPROBE_JIRA_PASSWORD=$BENCH_LAB_PASSWORD measure --stdout "$OUT/cdnprobe-journey.stdout" -- \
-        "$BIN" run "$JIRA/" --scenario "$ROOT/scenarios/jira-smoke.toml" --quiet $nv --out "$OUT/cdnprobe-journey")
-    c=$(python3 "$TOOLS/compare_urls.py" "$OUT/cdnprobe-journey/report.json" "$OUT/pw-journey.har")
-    echo "cdnprobe journey: $m vs playwright $c" >&2
-    record peers cdnprobe_journey "{\"measure\":$m,\"flags\":\"$nv\",\"vs_playwright\":$c}"
+    # The Jira journey (scenarios/jira-smoke.toml and its Playwright twin), BENCH_PEER_RUNS pairs
+    # interleaved (Playwright, cdnprobe, Playwright, ...) so both see the same machine load.
+    for i in $(seq 1 "$PEER_RUNS"); do
+        load=$(cut -d' ' -f1 /proc/loadavg)
+        p=$(node "$TOOLS/playwright_har.mjs" journey "$JIRA/" "$OUT/pw-journey$i.har" alice BENCH_LAB_PASSWORD)
+        echo "playwright journey $i: $p (load $load)" >&2
+        record peers "playwright_journey$i" "{\"run\":$p,\"load\":$load}"
+        m=$(CDNPROBE_JIRA_USER=alice CDNPROBE_JIRA_PASSWORD=$BENCH_LAB_PASSWORD measure --stdout "$OUT/cdnprobe-journey$i.stdout" -- \
+            "$BIN" run "$JIRA/" --scenario "$ROOT/scenarios/jira-smoke.toml" --quiet $nv --out "$OUT/cdnprobe-journey$i")
+        c=$(python3 "$TOOLS/compare_urls.py" "$OUT/cdnprobe-journey$i/report.json" "$OUT/pw-journey$i.har")
+        echo "cdnprobe journey $i: $m vs playwright $c" >&2
+        record peers "cdnprobe_journey$i" "{\"measure\":$m,\"flags\":\"$nv\",\"vs_playwright\":$c,\"load\":$load}"
+    done
     kill "$lab" 2>/dev/null || true
     wait "$lab" 2>/dev/null || true
 fi

@@ -77,17 +77,20 @@ impl Headers {
 
     /// Build from a CDP/JSON headers object (`{"Name": "value", ...}`).
     pub fn from_json_object(value: &serde_json::Value) -> Self {
-        let mut h = Headers::new();
-        if let Some(map) = value.as_object() {
-            for (k, v) in map {
-                let v = match v {
-                    serde_json::Value::String(s) => s.clone(),
-                    other => other.to_string(),
-                };
-                h.push(k.clone(), v);
-            }
+        let Some(map) = value.as_object() else {
+            return Headers::new();
+        };
+        // Exactly as many as given: grown push by push, a capture's header lists were up to
+        // half empty room.
+        let mut pairs = Vec::with_capacity(map.len());
+        for (k, v) in map {
+            let v = match v {
+                serde_json::Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            pairs.push((k.clone(), v));
         }
-        h
+        Headers::from_pairs(pairs)
     }
 
     /// `Name: value` lines, one per value (the form evidence is quoted in).

@@ -162,6 +162,7 @@ pub async fn run_journey(
                 humantime_secs(timeout)
             )));
         }
+        tracing::debug!(target: "cdnprobe::run", "{label}: {} ms", started.elapsed().as_millis());
         let mut record = StepResult {
             index,
             description: step.describe(),
@@ -229,6 +230,7 @@ pub async fn run_journey(
     let counts = page.recorder.counts();
     let exchanges = page.recorder.take_exchanges();
     page.close().await;
+    tracing::debug!(target: "cdnprobe::run", "{name}: page closed, {} exchanges", exchanges.len());
     let ok = failure.is_none();
     Ok((journey.result(steps, ok), exchanges, counts, failure))
 }
@@ -467,7 +469,11 @@ pub async fn capture_journeys(
         match slot {
             Some((result, exchanges, counts, err)) => {
                 capture.journeys.push(result);
-                capture.exchanges.extend(exchanges);
+                if capture.exchanges.is_empty() {
+                    capture.exchanges = exchanges; // moved, not copied: it can be large
+                } else {
+                    capture.exchanges.extend(exchanges);
+                }
                 capture.events.add(&counts);
                 if first_error.is_none() {
                     first_error = err;

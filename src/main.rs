@@ -9,6 +9,14 @@ use clap::Parser;
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+// mimalloc's option setter, in the C library the `mimalloc` crate links (the crate exposes it
+// only with its `extended` feature).
+unsafe extern "C" {
+    fn mi_option_set(option: std::ffi::c_int, value: std::ffi::c_long);
+}
+/// `mi_option_purge_delay` in mimalloc v2's `mimalloc.h`.
+const MI_OPTION_PURGE_DELAY: std::ffi::c_int = 15;
+
 fn main() {
     // `cdnprobe analyze x.har --json | head`: a closed stdout ends the process quietly, as it
     // does any Unix filter, instead of panicking in `println!` (Rust ignores SIGPIPE by default).
@@ -19,6 +27,12 @@ fn main() {
     }
     let cli = Cli::parse();
     let verbose = matches!(&cli.command, Command::Run(a) if a.verbose);
+    if matches!(&cli.command, Command::Run(_)) {
+        // A capture frees its CDP messages as it goes: give their pages back to the system at
+        // once, not 10 ms later (measured on the 10,000-request page: 128 -> 113 MiB peak RSS).
+        // SAFETY: sets an integer option; mimalloc reads its options atomically.
+        unsafe { mi_option_set(MI_OPTION_PURGE_DELAY, 0) };
+    }
     cdnprobe::logging::init(verbose);
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,

@@ -113,18 +113,36 @@ impl Redactor {
         if self.keep_secrets {
             return h.clone();
         }
-        Headers::from_pairs(
-            h.0.iter()
-                .map(|(n, v)| {
-                    let v = v
-                        .split('\n')
-                        .map(|line| self.redact_header_value(n, line))
-                        .collect::<Vec<_>>()
-                        .join("\n");
-                    (n.clone(), v)
-                })
-                .collect(),
-        )
+        let redact = |n: &str, v: &str| {
+            if v.contains('\n') {
+                v.split('\n')
+                    .map(|line| self.redact_header_value(n, line))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            } else {
+                self.redact_header_value(n, v)
+            }
+        };
+        // Headers redaction leaves as they were (all of them, on a site without cookies) stay
+        // shared with the original instead of being copied: a large capture holds both.
+        let mut changed: Option<Vec<(String, String)>> = None;
+        for (i, (n, v)) in h.0.iter().enumerate() {
+            let r = redact(n, v);
+            match &mut changed {
+                Some(out) => out.push((n.clone(), r)),
+                None if r != *v => {
+                    let mut out = Vec::with_capacity(h.0.len());
+                    out.extend_from_slice(&h.0[..i]);
+                    out.push((n.clone(), r));
+                    changed = Some(out);
+                }
+                None => {}
+            }
+        }
+        match changed {
+            Some(pairs) => Headers::from_pairs(pairs),
+            None => h.clone(),
+        }
     }
 
     /// Redact one header value (a single line) given its header name.

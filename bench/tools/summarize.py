@@ -95,7 +95,6 @@ elif "skipped" in an:
 peers = by.get("peers", {})
 if peers:
     lh, pp, cp = peers.get("lighthouse_page"), peers.get("playwright_page"), peers.get("cdnprobe_page")
-    pj, cj = peers.get("playwright_journey"), peers.get("cdnprobe_journey")
     if lh:
         lines.append(f"| Lighthouse 12, one run, lab Jira dashboard (logged in) | wall {lh['measure']['wall_s']:.1f} s; "
                      f"{lh['requests']} requests | — | — |")
@@ -106,22 +105,30 @@ if peers:
         lines.append(f"| cdnprobe `run URL --cookie-file` {cp['flags']}, same page | wall {cp['measure']['wall_s']:.1f} s; "
                      f"{v['cdnprobe_requests']} requests; missing vs Playwright {len(v['only_in_other'])}, vs Lighthouse "
                      f"{len(l['only_in_other'])} | every request Playwright captures | {'yes' if v['covers_other'] else 'no'} |")
-    if pj:
-        lines.append(f"| Playwright `recordHar`, lab Jira journey (login → project summary) | wall {pj['wall_s']:.1f} s; "
-                     f"{pj['entries']} requests | — | — |")
-    if cj:
-        v = cj["vs_playwright"]
-        lines.append(f"| cdnprobe `run --scenario jira-smoke.toml` {cj['flags']}, same journey | wall {cj['measure']['wall_s']:.1f} s; "
-                     f"{v['cdnprobe_requests']} requests; only in Playwright {len(v['only_in_other'])}, fewer times "
-                     f"{len(v['fewer_times_in_cdnprobe'])}, only in cdnprobe {len(v['only_in_cdnprobe'])} | every request "
-                     f"Playwright captures | {'yes' if v['covers_other'] else 'no'} |")
+    pjs = [v for k, v in sorted(peers.items()) if k.startswith("playwright_journey")]
+    cjs = [v for k, v in sorted(peers.items()) if k.startswith("cdnprobe_journey")]
+    if pjs:
+        pw = [v["run"]["wall_s"] for v in pjs]
+        lines.append(f"| Playwright `recordHar`, lab Jira journey (login → discovery → project summary) | wall {spread(pw)}; "
+                     f"{pjs[-1]['run']['entries']} requests; load average {', '.join(str(v['load']) for v in pjs)} | — | — |")
+    if cjs:
+        v = cjs[-1]["vs_playwright"]
+        cw = [c["measure"]["wall_s"] for c in cjs]
+        covers = all(c["vs_playwright"]["covers_other"] for c in cjs)
+        lines.append(f"| cdnprobe `run --scenario jira-smoke.toml` {cjs[-1]['flags']}, same journey, interleaved with Playwright | "
+                     f"wall {spread(cw)}; {v['cdnprobe_requests']} requests; only in Playwright {len(v['only_in_other'])}, fewer times "
+                     f"{len(v['fewer_times_in_cdnprobe'])}, only in cdnprobe {len(v['only_in_cdnprobe'])} (last pair) | every request "
+                     f"Playwright captures, every pair | {'yes' if covers else 'no'} |")
+        if pjs:
+            ratio = statistics.median(cw) / statistics.median(pw)
+            lines.append(f"| … cdnprobe / Playwright, medians | {ratio:.2f}x | ≤ 1.1x | {'yes' if ratio <= 1.1 else 'no'} |")
     if lh and runs:
         med = statistics.median(walls)
         lines.append(f"| full default run vs one Lighthouse run | {med:.1f} s vs {lh['measure']['wall_s']:.1f} s | quicker | "
                      f"{'yes' if med < lh['measure']['wall_s'] else 'no'} |")
 print("\n".join(lines))
-for name in ("cdnprobe_page", "cdnprobe_journey"):
-    if name in peers:
+for name in sorted(peers):
+    if name.startswith(("cdnprobe_page", "cdnprobe_journey")):
         for k, v in peers[name].items():
             if k.startswith("vs_") and (v["only_in_other"] or v["fewer_times_in_cdnprobe"] or v["only_in_cdnprobe"]):
                 print(f"\n{name} {k}: only there: {v['only_in_other']}; fewer times here: {v['fewer_times_in_cdnprobe']}; "

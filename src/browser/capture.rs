@@ -34,8 +34,49 @@ struct Hop {
     initiator: Option<String>,
     wall_ms: f64,
     ts: f64,
-    response: Option<Value>,
+    response: Option<Response>,
     response_ts: Option<f64>,
+}
+
+/// The fields of a CDP `Network.Response` an exchange keeps, taken when the event arrives: the
+/// whole object (timing, security details, the URL again...) held per request until the end was
+/// most of a large capture's memory.
+#[derive(Debug, Default)]
+struct Response {
+    status: Option<u16>,
+    status_text: String,
+    headers: Headers,
+    mime_type: Option<String>,
+    protocol: Option<String>,
+    remote_address: Option<String>,
+    security_state: Option<String>,
+    from_disk_cache: bool,
+    from_service_worker: bool,
+}
+
+impl Response {
+    fn from_cdp(r: &Value) -> Response {
+        let text = |key: &str| r.get(key).and_then(Value::as_str).map(str::to_string);
+        let flag = |key: &str| r.get(key).and_then(Value::as_bool).unwrap_or(false);
+        Response {
+            status: r.get("status").and_then(Value::as_u64).map(|c| c as u16),
+            status_text: text("statusText").unwrap_or_default(),
+            headers: Headers::from_json_object(r.get("headers").unwrap_or(&Value::Null)),
+            mime_type: text("mimeType").filter(|m| !m.is_empty()),
+            protocol: text("protocol"),
+            remote_address: r.get("remoteIPAddress").and_then(Value::as_str).map(|ip| {
+                let port = r.get("remotePort").and_then(Value::as_u64).unwrap_or(0);
+                if ip.contains(':') {
+                    format!("[{ip}]:{port}")
+                } else {
+                    format!("{ip}:{port}")
+                }
+            }),
+            security_state: text("securityState").filter(|s| !s.is_empty() && s != "unknown"),
+            from_disk_cache: flag("fromDiskCache"),
+            from_service_worker: flag("fromServiceWorker"),
+        }
+    }
 }
 
 #[derive(Debug, Default)]
@@ -187,7 +228,7 @@ impl Recorder {
                 if let Some(redirect) = p.get("redirectResponse")
                     && let Some(last) = entry.hops.last_mut()
                 {
-                    last.response = Some(redirect.clone());
+                    last.response = Some(Response::from_cdp(redirect));
                     last.response_ts = Some(ts);
                 }
                 let req = p.get("request").cloned().unwrap_or(Value::Null);
@@ -226,7 +267,7 @@ impl Recorder {
                 st.counts.response_received += 1;
                 st.last_activity = Some(Instant::now());
                 if let Some(hop) = st.requests.get_mut(&id).and_then(|e| e.hops.last_mut()) {
-                    hop.response = p.get("response").cloned();
+                    hop.response = p.get("response").map(Response::from_cdp);
                     hop.response_ts = Some(ts);
                     if let Some(t) = p.get("type").and_then(Value::as_str) {
                         hop.resource_type = t.to_string();
@@ -320,7 +361,7 @@ impl Recorder {
             }
             "Network.webSocketHandshakeResponseReceived" => {
                 if let Some(hop) = st.requests.get_mut(&id).and_then(|e| e.hops.last_mut()) {
-                    hop.response = p.get("response").cloned();
+                    hop.response = p.get("response").map(Response::from_cdp);
                     hop.response_ts = Some(ts);
                 }
             }
@@ -430,7 +471,7 @@ impl Recorder {
         let mut st = self.state.lock().unwrap();
         let order = std::mem::take(&mut st.order);
         let mut requests = std::mem::take(&mut st.requests);
-        let mut out = Vec::new();
+        let mut out = Vec::with_capacity(order.len());
         for id in order {
             let Some(p) = requests.remove(&id) else {
                 continue;
@@ -451,44 +492,20 @@ impl Recorder {
 fn build_exchanges(id: &str, p: Pending) -> Vec<Exchange> {
     let n = p.hops.len();
     let mut out = Vec::with_capacity(n);
+    let mut req_extra = p.req_extra.into_iter();
+    let mut resp_extra = p.resp_extra.into_iter();
     for (i, hop) in p.hops.into_iter().enumerate() {
         let last = i + 1 == n;
-        let resp = hop.response.as_ref();
+        let resp = hop.response.unwrap_or_default();
         // ExtraInfo headers are what really went over the wire (Cookie, Set-Cookie): prefer them,
         // keeping any header only the main event knows about.
-        let mut request_headers = p.req_extra.get(i).cloned().unwrap_or_default();
-        for (k, v) in hop.headers.iter() {
-            if !request_headers.contains(k) {
-                request_headers.push(k, v);
-            }
-        }
-        let extra = p.resp_extra.get(i);
-        let mut response_headers = extra.map(|(_, h)| h.clone()).unwrap_or_default();
-        if let Some(r) = resp {
-            for (k, v) in Headers::from_json_object(r.get("headers").unwrap_or(&Value::Null)).iter()
-            {
-                if !response_headers.contains(k) {
-                    response_headers.push(k, v);
-                }
-            }
-        }
-        let status = resp
-            .and_then(|r| r.get("status"))
-            .and_then(Value::as_u64)
-            .map(|c| c as u16)
-            .or_else(|| extra.and_then(|(s, _)| *s))
-            .or_else(|| {
-                let failure = p.failure.as_ref().filter(|_| last)?;
-                refused_handshake_status(&failure.error_text)
-            });
-        let from_disk = resp
-            .and_then(|r| r.get("fromDiskCache"))
-            .and_then(Value::as_bool)
-            .unwrap_or(false);
-        let from_sw = resp
-            .and_then(|r| r.get("fromServiceWorker"))
-            .and_then(Value::as_bool)
-            .unwrap_or(false);
+        let request_headers = merge_headers(req_extra.next().unwrap_or_default(), &hop.headers);
+        let (extra_status, extra_headers) = resp_extra.next().unwrap_or_default();
+        let response_headers = merge_headers(extra_headers, &resp.headers);
+        let status = resp.status.or(extra_status).or_else(|| {
+            let failure = p.failure.as_ref().filter(|_| last)?;
+            refused_handshake_status(&failure.error_text)
+        });
         let ttfb = hop.response_ts.map(|t| ((t - hop.ts) * 1000.0).max(0.0));
         let end = if last {
             p.end_ts.map(|t| ((t - hop.ts) * 1000.0).max(0.0))
@@ -500,15 +517,6 @@ fn build_exchanges(id: &str, p: Pending) -> Vec<Exchange> {
         } else {
             response_headers.get("location").map(str::to_string)
         };
-        let remote_address = resp.and_then(|r| {
-            let ip = r.get("remoteIPAddress")?.as_str()?;
-            let port = r.get("remotePort").and_then(Value::as_u64).unwrap_or(0);
-            Some(if ip.contains(':') {
-                format!("[{ip}]:{port}")
-            } else {
-                format!("{ip}:{port}")
-            })
-        });
         out.push(Exchange {
             id: if last {
                 id.to_string()
@@ -526,32 +534,21 @@ fn build_exchanges(id: &str, p: Pending) -> Vec<Exchange> {
             target_type: p.target_type.clone(),
             request_headers,
             status,
-            status_text: resp.map(|r| s(r, "statusText")).unwrap_or_default(),
+            status_text: resp.status_text,
             response_headers,
-            mime_type: resp
-                .and_then(|r| r.get("mimeType"))
-                .and_then(Value::as_str)
-                .filter(|m| !m.is_empty())
-                .map(str::to_string),
-            protocol: resp
-                .and_then(|r| r.get("protocol"))
-                .and_then(Value::as_str)
-                .map(str::to_string),
-            remote_address,
-            security_state: resp
-                .and_then(|r| r.get("securityState"))
-                .and_then(Value::as_str)
-                .filter(|s| !s.is_empty() && *s != "unknown")
-                .map(str::to_string),
+            mime_type: resp.mime_type,
+            protocol: resp.protocol,
+            remote_address: resp.remote_address,
+            security_state: resp.security_state,
             timing: Timing {
                 start_ms: hop.wall_ms,
                 ttfb_ms: ttfb,
                 end_ms: end,
             },
             encoded_size: if last { p.encoded_size } else { None },
-            from_disk_cache: from_disk,
+            from_disk_cache: resp.from_disk_cache,
             from_memory_cache: last && p.served_from_cache,
-            from_service_worker: from_sw,
+            from_service_worker: resp.from_service_worker,
             failure: if last { p.failure.clone() } else { None },
             redirected_to,
             phase: p.phase.clone(),
@@ -559,6 +556,24 @@ fn build_exchanges(id: &str, p: Pending) -> Vec<Exchange> {
         });
     }
     out
+}
+
+/// `primary` (ExtraInfo's, what went over the wire) plus every header only `other` has.
+fn merge_headers(mut primary: Headers, other: &Headers) -> Headers {
+    if primary.is_empty() {
+        return other.clone();
+    }
+    let missing: Vec<(&str, &str)> = other.iter().filter(|(k, _)| !primary.contains(k)).collect();
+    if !missing.is_empty() {
+        let pairs = primary.pairs_mut();
+        pairs.reserve_exact(missing.len());
+        pairs.extend(
+            missing
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v.to_string())),
+        );
+    }
+    primary
 }
 
 /// The status of a refused WebSocket upgrade, from Chromium's only report of it:

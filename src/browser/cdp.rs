@@ -54,7 +54,7 @@ pub struct Cdp {
     out: mpsc::UnboundedSender<String>,
     pending: Pending,
     next_id: Arc<AtomicU64>,
-    subscribers: Arc<Mutex<Vec<mpsc::UnboundedSender<Event>>>>,
+    subscribers: Arc<Mutex<Vec<mpsc::UnboundedSender<Arc<Event>>>>>,
     pub stats: Arc<Stats>,
     timeout: Duration,
 }
@@ -78,7 +78,7 @@ impl Cdp {
         let (mut sink, mut stream) = ws.split();
         let (out_tx, mut out_rx) = mpsc::unbounded_channel::<String>();
         let pending: Pending = Default::default();
-        let subscribers: Arc<Mutex<Vec<mpsc::UnboundedSender<Event>>>> = Default::default();
+        let subscribers: Arc<Mutex<Vec<mpsc::UnboundedSender<Arc<Event>>>>> = Default::default();
         let stats = Arc::new(Stats::default());
 
         tokio::spawn(async move {
@@ -93,14 +93,18 @@ impl Cdp {
         let (p2, s2, st2) = (pending.clone(), subscribers.clone(), stats.clone());
         tokio::spawn(async move {
             while let Some(msg) = stream.next().await {
-                let text = match msg {
-                    Ok(Message::Text(t)) => t.to_string(),
-                    Ok(Message::Binary(b)) => String::from_utf8_lossy(&b).into_owned(),
+                let binary;
+                let text = match &msg {
+                    Ok(Message::Text(t)) => t.as_str(),
+                    Ok(Message::Binary(b)) => {
+                        binary = String::from_utf8_lossy(b);
+                        &*binary
+                    }
                     Ok(Message::Close(_)) | Err(_) => break,
                     Ok(_) => continue,
                 };
                 st2.messages.fetch_add(1, Ordering::Relaxed);
-                let value: Value = match serde_json::from_str(&text) {
+                let mut value: Value = match serde_json::from_str(text) {
                     Ok(v) => v,
                     Err(e) => {
                         st2.parse_errors.fetch_add(1, Ordering::Relaxed);
@@ -128,14 +132,21 @@ impl Cdp {
                 } else if let Some(method) = value.get("method").and_then(Value::as_str) {
                     st2.events.fetch_add(1, Ordering::Relaxed);
                     trace_message("<-", method, value.get("params"));
-                    let event = Event {
+                    // Moved out, not cloned, and shared by every subscriber: a page's events
+                    // queue here while its recorder catches up.
+                    let method = method.to_string();
+                    let event = Arc::new(Event {
                         session_id: value
                             .get("sessionId")
                             .and_then(Value::as_str)
                             .map(str::to_string),
-                        method: method.to_string(),
-                        params: value.get("params").cloned().unwrap_or(Value::Null),
-                    };
+                        method,
+                        params: value
+                            .as_object_mut()
+                            .and_then(|m| m.remove("params"))
+                            .unwrap_or(Value::Null),
+                    });
+                    drop(value);
                     s2.lock()
                         .unwrap()
                         .retain(|tx| tx.send(event.clone()).is_ok());
@@ -161,7 +172,7 @@ impl Cdp {
     }
 
     /// Every event from now on. Subscribe *before* causing the events you want.
-    pub fn subscribe(&self) -> mpsc::UnboundedReceiver<Event> {
+    pub fn subscribe(&self) -> mpsc::UnboundedReceiver<Arc<Event>> {
         let (tx, rx) = mpsc::unbounded_channel();
         self.subscribers.lock().unwrap().push(tx);
         rx

@@ -1,10 +1,14 @@
 //! Headless Chromium: launch, one isolated page per journey, and the capture of its traffic.
 //!
 //! chromiumoxide launches and owns the Chromium process (flags, profile directory, finding the
-//! DevTools websocket, shutting down). Pages are driven and captured over our own lenient CDP
-//! connection (`cdp`), attached with `Target.setAutoAttach {flatten}` so that cross-site iframes
-//! and workers — which live in targets of their own — are captured too. See DESIGN.md "Chromium
-//! capture facts" for why each of these choices was made.
+//! DevTools websocket, killing it). Its own CDP connection is closed as soon as the browser is up:
+//! kept open, it attached to every page we open and enabled Network, Page, Runtime, Log and
+//! Performance there a second time, so Chromium sent every event twice and chromiumoxide parsed
+//! each into its typed structs (failing on about one per request on Chromium 156). Pages are
+//! driven and captured over our own lenient CDP connection (`cdp`), attached with
+//! `Target.setAutoAttach {flatten}` so that cross-site iframes and workers — which live in targets
+//! of their own — are captured too; the browser is closed over it too (`Browser.close`). See
+//! DESIGN.md "Chromium capture facts" for why each of these choices was made.
 
 pub mod capture;
 pub mod cdp;
@@ -17,7 +21,6 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use anyhow::Context;
-use futures::StreamExt;
 use serde_json::json;
 
 pub use capture::Recorder;
@@ -87,7 +90,6 @@ pub fn find_chrome(explicit: Option<&Path>) -> Result<PathBuf, UserError> {
 
 pub struct Browser {
     inner: chromiumoxide::Browser,
-    handler: tokio::task::JoinHandle<()>,
     cdp: Cdp,
     _profile: tempfile::TempDir,
     version: String,
@@ -131,6 +133,9 @@ impl Browser {
                 "metrics-recording-only",
                 "mute-audio",
                 "disable-features=Translate,MediaRouter,OptimizationHints",
+                // No first tab: every page is made in its own browser context anyway, and the
+                // initial about:blank cost a renderer process at every launch.
+                "no-startup-window",
             ]);
         if !opts.insecure {
             builder = builder.respect_https_errors();
@@ -138,28 +143,22 @@ impl Browser {
         let config = builder
             .build()
             .map_err(|e| anyhow::anyhow!("invalid browser configuration: {e}"))?;
-        let (mut inner, mut handler) =
-            chromiumoxide::Browser::launch(config).await.map_err(|e| {
-                UserError::ChromiumMissing {
-                    detail: format!("{} failed to start: {e}", exe.display()),
-                }
-            })?;
+        let (mut inner, handler) = chromiumoxide::Browser::launch(config).await.map_err(|e| {
+            UserError::ChromiumMissing {
+                detail: format!("{} failed to start: {e}", exe.display()),
+            }
+        })?;
         if let Some(pid) = inner.get_mut_child().and_then(|c| c.as_mut_inner().id()) {
             registration.set_pid(pid);
         }
-        // The handler must be polled until it ends, or chromiumoxide's connection stalls.
-        let handler = tokio::spawn(async move {
-            while let Some(r) = handler.next().await {
-                if let Err(e) = r {
-                    tracing::debug!(target: "cdnprobe::browser", "chromiumoxide handler: {e}");
-                }
-            }
-        });
+        // Closes chromiumoxide's connection (see the module doc): it is never polled, so it
+        // never attaches to a page.
+        drop(handler);
         let cdp = Cdp::connect(inner.websocket_address(), opts.timeout).await?;
-        // Certificate errors are ignored only when asked, and then before any page exists:
-        // chromiumoxide sends its own `Security.setIgnoreCertificateErrors` from its handler
-        // task at some point after launch, which raced the first navigation (a flaky
-        // ERR_CERT_AUTHORITY_INVALID under --insecure). Set it explicitly when asked.
+        // Certificate errors are ignored only when asked, and then before any page exists, on
+        // our connection: chromiumoxide's handler (which no longer runs) sent its own
+        // `Security.setIgnoreCertificateErrors` at some point after launch, which raced the
+        // first navigation (a flaky ERR_CERT_AUTHORITY_INVALID under --insecure).
         if opts.insecure {
             cdp.call(
                 None,
@@ -181,7 +180,6 @@ impl Browser {
             .unwrap_or_default();
         Ok(Browser {
             inner,
-            handler,
             cdp,
             _profile: profile,
             version,
@@ -244,26 +242,31 @@ impl Browser {
         }
     }
 
-    /// Close gracefully, then kill; never leave a Chromium process behind.
+    /// Close gracefully (`Browser.close`), then kill; never leave a Chromium process behind.
     pub async fn close(mut self) {
-        let closed = tokio::time::timeout(Duration::from_secs(5), self.inner.close()).await;
-        if !matches!(closed, Ok(Ok(_))) {
+        // Chromium may drop the connection before it answers: either way it is closing.
+        let _ = self
+            .cdp
+            .call_with_timeout(None, "Browser.close", json!({}), Duration::from_secs(5))
+            .await;
+        tracing::debug!(target: "cdnprobe::browser", "Browser.close answered");
+        let exited = tokio::time::timeout(Duration::from_secs(5), self.inner.wait()).await;
+        tracing::debug!(target: "cdnprobe::browser", "Chromium exited: {exited:?}");
+        if !matches!(exited, Ok(Ok(_))) {
             let _ = self.inner.kill().await;
         }
-        let _ = tokio::time::timeout(Duration::from_secs(5), self.inner.wait()).await;
         if let Ok(None) = self.inner.try_wait() {
             let _ = self.inner.kill().await;
             let _ = self.inner.wait().await;
         }
-        let _ = tokio::time::timeout(Duration::from_secs(5), &mut self.handler).await;
-        self.handler.abort();
         // Chromium's helper processes can still write into the profile for a moment after the
         // main process is gone, and one pass of remove_dir_all then leaves a directory behind:
         // retry until it stays gone (at most about a second).
         let dir = self._profile.path().to_path_buf();
-        for _ in 0..20 {
+        for i in 0..20 {
             let _ = std::fs::remove_dir_all(&dir);
             if !dir.exists() {
+                tracing::debug!(target: "cdnprobe::browser", "profile removed after {} passes", i + 1);
                 break;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;

@@ -18,7 +18,8 @@ use super::cdp::{Cdp, CdpError};
 const IDLE_QUIET: Duration = Duration::from_millis(500);
 /// Requests older than this are ignored for idleness (long polls, heartbeats).
 const IDLE_IGNORE_OLDER: Duration = Duration::from_secs(10);
-const POLL: Duration = Duration::from_millis(50);
+/// How often a wait looks again: one `Runtime.evaluate` (or a look at the capture) each time.
+const POLL: Duration = Duration::from_millis(20);
 
 pub struct Page {
     cdp: Cdp,
@@ -51,6 +52,7 @@ pub enum ActionError {
 
 impl Page {
     pub(super) async fn open(cdp: Cdp, timeout: Duration) -> anyhow::Result<Page> {
+        let opened = Instant::now();
         let recorder = Recorder::new();
         let sessions: Arc<Mutex<Vec<String>>> = Default::default();
         let extra_headers: Arc<Mutex<Option<Value>>> = Default::default();
@@ -149,6 +151,7 @@ impl Page {
             json!({"width": 1366, "height": 900, "deviceScaleFactor": 1, "mobile": false}),
         )
         .await?;
+        tracing::debug!(target: "cdnprobe::browser", "page open after {:?}", opened.elapsed());
         Ok(page)
     }
 
@@ -202,8 +205,12 @@ impl Page {
             Ok(self.eval("document.readyState").await? == json!("complete"))
         })
         .await?;
-        self.wait_idle(deadline.saturating_duration_since(Instant::now()))
-            .await
+        let loaded = timeout.saturating_sub(deadline.saturating_duration_since(Instant::now()));
+        let idle = self
+            .wait_idle(deadline.saturating_duration_since(Instant::now()))
+            .await;
+        tracing::debug!(target: "cdnprobe::browser", "goto: loaded after {loaded:?}, idle after {:?}", timeout.saturating_sub(deadline.saturating_duration_since(Instant::now())));
+        idle
     }
 
     /// Empty this page's HTTP cache (its browser context's), so the next load is a first-time
@@ -223,12 +230,19 @@ impl Page {
             if inflight == 0 && since_activity.is_none_or(|d| d >= IDLE_QUIET) {
                 return Ok(());
             }
-            if Instant::now() >= deadline {
+            let now = Instant::now();
+            if now >= deadline {
                 // Not fatal: some pages never go idle (polling). Say so and continue.
                 tracing::warn!(target: "cdnprobe::browser", "network still busy after {timeout:?} ({inflight} requests in flight); continuing");
                 return Ok(());
             }
-            tokio::time::sleep(POLL).await;
+            // Nothing in flight: sleep until the quiet window would end (activity meanwhile
+            // moves it), rather than up to a whole poll past it.
+            let nap = match (inflight, since_activity) {
+                (0, Some(d)) => IDLE_QUIET.saturating_sub(d).max(Duration::from_millis(1)),
+                _ => POLL,
+            };
+            tokio::time::sleep(nap.min(deadline - now)).await;
         }
     }
 

@@ -327,16 +327,18 @@ async fn run_target(
     crate::logging::set_redactor(redactor.clone());
 
     progress.set("launching Chromium");
+    tracing::debug!(target: "cdnprobe::run", "launching Chromium");
     let browser = Browser::launch(&BrowserOptions {
         chrome: args.chrome.clone(),
         timeout: Duration::from_secs(args.timeout),
         insecure: args.insecure,
     })
     .await?;
+    tracing::debug!(target: "cdnprobe::run", "Chromium launched");
 
     let report_path = out_dir.join("report.json");
     let stats_browser = &browser;
-    let (capture, step_error) = capture_journeys(
+    let (mut capture, step_error) = capture_journeys(
         &browser,
         journeys,
         vars,
@@ -377,6 +379,7 @@ async fn run_target(
         dists,
     );
     report.notes = target.notes.clone();
+    tracing::debug!(target: "cdnprobe::run", "report built");
     if !args.no_verify && !capture.interrupted {
         let say = |m: String| progress.set(m);
         let work = crate::verify::run(
@@ -398,32 +401,50 @@ async fn run_target(
         }
         report.duration_ms = (chrono::Utc::now() - started).num_milliseconds().max(0) as u64;
     }
-    browser.close().await;
+    // Chromium's exit and the removal of its profile (a few hundred ms on a busy disk) overlap
+    // with the health check and the report files, which do not need the browser.
     let interrupted = capture.interrupted || crate::interrupt::stop_requested().is_some();
-    if !args.no_health_check && !interrupted {
-        progress.set("Atlassian health check");
-        let bases: Vec<String> = journeys.iter().map(|j| j.base_url.clone()).collect();
-        let checks = crate::verify::health::check_all(
-            &bases,
-            args.distribution.context_path.as_deref(),
-            &capture.exchanges,
-            &redactor,
-            args.insecure,
-            Duration::from_secs(args.timeout),
-        );
-        tokio::select! {
-            checks = checks => crate::report::build::attach_health_checks(&mut report, checks),
-            signal = crate::interrupt::requested() => {
-                report.summary.partial = true;
-                report.notes.push(format!("interrupted by {signal} during the health check"));
-                report.summarize();
+    let close = async {
+        tracing::debug!(target: "cdnprobe::run", "closing Chromium");
+        browser.close().await;
+        tracing::debug!(target: "cdnprobe::run", "Chromium closed");
+    };
+    let finish = async {
+        if !args.no_health_check && !interrupted {
+            progress.set("Atlassian health check");
+            let bases: Vec<String> = journeys.iter().map(|j| j.base_url.clone()).collect();
+            let checks = crate::verify::health::check_all(
+                &bases,
+                args.distribution.context_path.as_deref(),
+                &capture.exchanges,
+                &redactor,
+                args.insecure,
+                Duration::from_secs(args.timeout),
+            );
+            tokio::select! {
+                checks = checks => {
+                    crate::report::build::attach_health_checks(&mut report, checks);
+                    tracing::debug!(target: "cdnprobe::run", "health check done");
+                }
+                signal = crate::interrupt::requested() => {
+                    report.summary.partial = true;
+                    report.notes.push(format!("interrupted by {signal} during the health check"));
+                    report.summarize();
+                }
             }
         }
-    }
-    report.redact_strings(&redactor);
-    let files = report::write_all_with(&report, &out_dir, &history.trends(&report))?;
-    let summary = history.record(&report, &report_path);
-    super::publish::publish(&args.record, &summary).await;
+        report.redact_strings(&redactor);
+        // The unredacted capture served verification and the health check; the files are
+        // written from the report's (redacted) records, so its room goes to them.
+        drop(std::mem::take(&mut capture.exchanges));
+        let files = report::write_all_with(&report, &out_dir, &history.trends(&report))?;
+        tracing::debug!(target: "cdnprobe::run", "report files written");
+        let summary = history.record(&report, &report_path);
+        super::publish::publish(&args.record, &summary).await;
+        anyhow::Ok(files)
+    };
+    let ((), files) = tokio::join!(close, finish);
+    let files = files?;
     progress.finish();
     for n in &report.notes {
         if !args.quiet && !args.json {

@@ -109,6 +109,8 @@ pub fn apply_verification(
     redactor: &Redactor,
     dists: &[Distribution],
 ) {
+    // Exactly: growing by doubling left a large capture's records with room for as many again.
+    report.requests.reserve_exact(v.exchanges.len());
     report.requests.extend(
         v.exchanges
             .iter()

@@ -92,7 +92,8 @@ struct View {
     findings: Vec<FindingView>,
     journeys: Vec<JourneyView>,
     other_phases: Vec<PhaseView>,
-    requests: Vec<RowView>,
+    /// [`LazyRows`] of [`RowView`]s.
+    requests: minijinja::Value,
     filter_behaviors: Vec<String>,
     filter_cache: Vec<String>,
     filter_kinds: Vec<String>,
@@ -199,13 +200,51 @@ struct PhaseView {
     waterfall: Waterfall,
 }
 
-#[derive(Serialize, Default)]
+#[derive(Serialize)]
 struct Waterfall {
     span_ms: String,
-    rows: Vec<BarView>,
+    /// [`LazyRows`] of [`BarView`]s.
+    rows: minijinja::Value,
 }
 
-#[derive(Serialize)]
+impl Default for Waterfall {
+    fn default() -> Self {
+        Waterfall {
+            span_ms: String::new(),
+            rows: LazyRows::<BarView>::value(Vec::new()),
+        }
+    }
+}
+
+/// A list the template reads row by row: each row becomes a template value only while it is
+/// rendered. Converted with the rest of the view, a large capture's two per-request lists (the
+/// table and the waterfalls) were held a second time as one `Value` tree.
+#[derive(Debug)]
+struct LazyRows<T>(Vec<T>);
+
+impl<T: Serialize + std::fmt::Debug + Send + Sync + 'static> LazyRows<T> {
+    fn value(rows: Vec<T>) -> minijinja::Value {
+        minijinja::Value::from_object(LazyRows(rows))
+    }
+}
+
+impl<T: Serialize + std::fmt::Debug + Send + Sync + 'static> minijinja::value::Object
+    for LazyRows<T>
+{
+    fn repr(self: &std::sync::Arc<Self>) -> minijinja::value::ObjectRepr {
+        minijinja::value::ObjectRepr::Seq
+    }
+    fn get_value(self: &std::sync::Arc<Self>, key: &minijinja::Value) -> Option<minijinja::Value> {
+        self.0
+            .get(key.as_usize()?)
+            .map(|row| minijinja::Value::from(minijinja::value::Serde(row)))
+    }
+    fn enumerate(self: &std::sync::Arc<Self>) -> minijinja::value::Enumerator {
+        minijinja::value::Enumerator::Seq(self.0.len())
+    }
+}
+
+#[derive(Serialize, Debug)]
 struct BarView {
     url: String,
     short: String,
@@ -219,7 +258,7 @@ struct BarView {
     ms: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, Debug)]
 struct RowView {
     url: String,
     short: String,
@@ -297,7 +336,7 @@ fn waterfall(records: &[&Record]) -> Waterfall {
         .collect();
     Waterfall {
         span_ms: format!("{span:.0}"),
-        rows,
+        rows: LazyRows::value(rows),
     }
 }
 
@@ -575,7 +614,7 @@ fn view(report: &Report, out_dir: &Path) -> View {
         findings,
         journeys,
         other_phases,
-        requests,
+        requests: LazyRows::value(requests),
         filter_behaviors,
         filter_cache,
         filter_kinds,
