@@ -255,7 +255,7 @@ pub struct ConfigInputArgs {
     /// The configuration's format when its name and content do not say (`.tf` is Terraform,
     /// `.yaml`/`.yml`/`.template` CloudFormation, `.toml` ours; JSON is told apart by its keys).
     #[arg(long = "input-format", value_name = "FORMAT")]
-    pub input_format: Option<InputFormatArg>,
+    pub input_format: Option<crate::cloudfront::behavior::ConfigFormat>,
 
     /// A CloudFormation parameter or Terraform variable, `Name=Value` (repeatable). Without it a
     /// parameter takes its `Default` (a variable its `default`); one without a default is named
@@ -269,23 +269,6 @@ pub struct ConfigInputArgs {
     /// is refused (exit 2) with their names.
     #[arg(long = "distribution", value_name = "NAME")]
     pub distribution: Option<String>,
-}
-
-/// Configuration formats (`--input-format`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum InputFormatArg {
-    /// cdnprobe's behaviors TOML.
-    Toml,
-    /// `aws cloudfront get-distribution-config` JSON.
-    DistributionConfig,
-    /// CloudFormation template, YAML.
-    CloudformationYaml,
-    /// CloudFormation template, JSON.
-    CloudformationJson,
-    /// Terraform `.tf`.
-    Terraform,
-    /// `terraform show -json` (plan or state).
-    TerraformPlan,
 }
 
 fn parse_parameter(s: &str) -> Result<(String, String), String> {

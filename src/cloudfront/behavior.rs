@@ -243,9 +243,19 @@ pub struct ErrorResponse {
     pub at: Option<SourceRef>,
 }
 
-/// The format of a configuration input: also the format a lint fix is written in.
+/// The format of a configuration input: also the format a lint fix is written in, and the
+/// values of `--input-format` (the one list of formats; clap reads the variants' docs as help).
 #[derive(
-    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+    clap::ValueEnum,
 )]
 #[serde(rename_all = "kebab-case")]
 pub enum ConfigFormat {

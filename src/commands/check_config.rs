@@ -4,8 +4,7 @@
 //! pipeline is to stop a risky config before it ships, and every warning here is a real way the
 //! seed's setups failed); 2 the file cannot be read or parsed (`file:line:column` and a hint).
 
-use crate::cli::{CheckConfigArgs, CheckFormat, ConfigInputArgs, InputFormatArg};
-use crate::cloudfront::behavior::ConfigFormat;
+use crate::cli::{CheckConfigArgs, CheckFormat, ConfigInputArgs};
 use crate::cloudfront::load::{self, LoadOptions};
 use crate::diagnose::{Finding, Severity, lint};
 use crate::error::exit;
@@ -84,14 +83,7 @@ pub fn check_config(args: CheckConfigArgs) -> anyhow::Result<i32> {
 /// How to read a configuration file, from the flags.
 pub fn load_options(args: &ConfigInputArgs) -> LoadOptions {
     LoadOptions {
-        format: args.input_format.map(|f| match f {
-            InputFormatArg::Toml => ConfigFormat::Toml,
-            InputFormatArg::DistributionConfig => ConfigFormat::DistributionConfig,
-            InputFormatArg::CloudformationYaml => ConfigFormat::CloudformationYaml,
-            InputFormatArg::CloudformationJson => ConfigFormat::CloudformationJson,
-            InputFormatArg::Terraform => ConfigFormat::Terraform,
-            InputFormatArg::TerraformPlan => ConfigFormat::TerraformPlan,
-        }),
+        format: args.input_format,
         parameters: args.parameters.clone(),
         distribution: args.distribution.clone(),
     }

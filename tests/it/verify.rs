@@ -158,7 +158,12 @@ fn assert_healthy(b: &[BehaviorReport]) {
             continue;
         }
         assert_eq!(q.statuses[0], "miss", "{q:?}");
-        assert_eq!(q.statuses.last().unwrap(), "hit", "{q:?}");
+        // Miss -> Hit. Not necessarily a hit on the last load: the seed's /s/* keys on every
+        // cookie, replays share one jar and run side by side, and a replayed page may set a
+        // cookie (the lab's login page sets `atlassian.xsrf.token`) before this URL's last load,
+        // which is then another key's miss (seen once in four full runs: miss, hit, hit, miss,
+        // verdict HITS).
+        assert!(q.statuses[1..].iter().any(|x| x == "hit"), "{q:?}");
     }
 }
 
