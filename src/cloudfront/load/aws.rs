@@ -460,29 +460,18 @@ fn behavior(
         }
         let fat = format!("{at}.ForwardedValues");
         let cookies_node = field(fv, "Cookies", &fat)?;
-        let cookies = match cookies_node
+        let cookie_forward = cookies_node
             .and_then(|c| c.get("Forward"))
-            .and_then(Node::text)
-            .as_deref()
-        {
-            None | Some("none") => NameSet::None,
-            Some("all") => NameSet::All,
-            Some("whitelist") => {
-                let names = strings(cookies_node.and_then(|c| c.get("WhitelistedNames")));
-                if names.is_empty() {
-                    NameSet::None
-                } else {
-                    NameSet::Whitelist(names)
-                }
-            }
-            Some(other) => {
-                return Err(err(
+            .and_then(Node::text);
+        let whitelist = strings(cookies_node.and_then(|c| c.get("WhitelistedNames")));
+        let cookies =
+            super::legacy_cookies(cookie_forward.as_deref(), whitelist).map_err(|other| {
+                err(
                     at,
                     cookies_node,
                     format!("ForwardedValues.Cookies.Forward {other:?} is not none|whitelist|all"),
-                ));
-            }
-        };
+                )
+            })?;
         if let Some(s) = cookies_node.and_then(src) {
             b.source.insert("cookies".into(), s);
         }

@@ -46,6 +46,7 @@
 //!
 //! Explicit keys win over what a `cache_policy` sets. The cache key is always forwarded too.
 
+use crate::cloudfront::NameSet;
 use std::path::Path;
 
 use super::behavior::{
@@ -145,6 +146,22 @@ pub fn detect(path: &Path, text: &str) -> Result<ConfigFormat, UserError> {
 
 // ---------------------------------------------------------------------------------------------
 // What every structured loader shares
+
+/// A legacy `ForwardedValues` cookie setting (`Forward`: none, whitelist, all, with its
+/// whitelist) as a name set, the same in every format; an empty whitelist forwards none. `Err`
+/// holds an unknown `Forward` value, for the caller to name where it is written.
+pub(super) fn legacy_cookies(
+    forward: Option<&str>,
+    whitelist: Vec<String>,
+) -> Result<NameSet, String> {
+    match forward {
+        None | Some("none") => Ok(NameSet::None),
+        Some("all") => Ok(NameSet::All),
+        Some("whitelist") if whitelist.is_empty() => Ok(NameSet::None),
+        Some("whitelist") => Ok(NameSet::Whitelist(whitelist)),
+        Some(other) => Err(other.to_string()),
+    }
+}
 
 /// Whether `wanted` (from `--distribution`) names the distribution `name`: a CloudFormation
 /// logical id as written; a Terraform address in full (`module.cdn.aws_cloudfront_distribution.this[0]`),

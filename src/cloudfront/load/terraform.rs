@@ -1442,29 +1442,15 @@ fn tf_behavior(
         }
         let fat = format!("{at}.forwarded_values");
         let cookies = one(field(fv, "cookies", &fat)?);
-        let c = match cookies
-            .and_then(|c| c.get("forward"))
-            .and_then(Node::text)
-            .as_deref()
-        {
-            None | Some("none") => NameSet::None,
-            Some("all") => NameSet::All,
-            Some("whitelist") => {
-                let n = list(cookies.and_then(|c| c.get("whitelisted_names")));
-                if n.is_empty() {
-                    NameSet::None
-                } else {
-                    NameSet::Whitelist(n)
-                }
-            }
-            Some(other) => {
-                return Err(err(
-                    &fat,
-                    fv,
-                    format!("cookies.forward {other:?} is not none|whitelist|all"),
-                ));
-            }
-        };
+        let cookie_forward = cookies.and_then(|c| c.get("forward")).and_then(Node::text);
+        let whitelist = list(cookies.and_then(|c| c.get("whitelisted_names")));
+        let c = super::legacy_cookies(cookie_forward.as_deref(), whitelist).map_err(|other| {
+            err(
+                &fat,
+                fv,
+                format!("cookies.forward {other:?} is not none|whitelist|all"),
+            )
+        })?;
         if let Some(s) = cookies.and_then(src) {
             b.source.insert("cookies".into(), s);
         }
