@@ -477,13 +477,6 @@ fn behavior(
         }
         let headers_node = field(fv, "Headers", &fat)?;
         let headers = strings(headers_node);
-        let headers = if headers.iter().any(|h| h == "*") {
-            NameSet::All
-        } else if headers.is_empty() {
-            NameSet::None
-        } else {
-            NameSet::Whitelist(headers)
-        };
         if let Some(s) = headers_node.and_then(src) {
             b.source.insert("headers".into(), s);
         }
@@ -494,19 +487,7 @@ fn behavior(
         if let Some(s) = keys_node.or(qs_node).and_then(src) {
             b.source.insert("query".into(), s);
         }
-        let (key_q, fwd_q) = match (qs, qs_keys.is_empty()) {
-            (false, _) => (NameSet::None, NameSet::None),
-            (true, true) => (NameSet::All, NameSet::All),
-            // "Forward all, cache based on whitelist".
-            (true, false) => (NameSet::Whitelist(qs_keys), NameSet::All),
-        };
-        b.key = KeyPolicy {
-            cookies,
-            query: key_q,
-            headers,
-        };
-        forward = ForwardPolicy::from(&b.key);
-        forward.query = fwd_q;
+        (b.key, forward) = super::legacy_key(cookies, headers, qs, qs_keys);
     } else if let Some(id) = field(item, "CachePolicyId", at)? {
         ctx.use_cache_policy(&mut b, id, at);
         forward = ForwardPolicy::from(&b.key);

@@ -163,6 +163,38 @@ pub(super) fn legacy_cookies(
     }
 }
 
+/// A legacy `ForwardedValues` behavior's cache key and what it forwards, from its cookie set, its
+/// header list (`*`: all) and its query string settings. With `QueryStringCacheKeys`, CloudFront
+/// forwards every query string and keys on the listed ones ("forward all, cache based on
+/// whitelist").
+pub(super) fn legacy_key(
+    cookies: NameSet,
+    headers: Vec<String>,
+    query: bool,
+    query_keys: Vec<String>,
+) -> (KeyPolicy, ForwardPolicy) {
+    let headers = if headers.iter().any(|h| h == "*") {
+        NameSet::All
+    } else if headers.is_empty() {
+        NameSet::None
+    } else {
+        NameSet::Whitelist(headers)
+    };
+    let (key_q, fwd_q) = match (query, query_keys.is_empty()) {
+        (false, _) => (NameSet::None, NameSet::None),
+        (true, true) => (NameSet::All, NameSet::All),
+        (true, false) => (NameSet::Whitelist(query_keys), NameSet::All),
+    };
+    let key = KeyPolicy {
+        cookies,
+        query: key_q,
+        headers,
+    };
+    let mut forward = ForwardPolicy::from(&key);
+    forward.query = fwd_q;
+    (key, forward)
+}
+
 /// Whether `wanted` (from `--distribution`) names the distribution `name`: a CloudFormation
 /// logical id as written; a Terraform address in full (`module.cdn.aws_cloudfront_distribution.this[0]`),
 /// from its resource type (`aws_cloudfront_distribution.this`) or as its resource name (`this`,

@@ -1458,13 +1458,6 @@ fn tf_behavior(
         if let Some(s) = fv.get("headers").and_then(src) {
             b.source.insert("headers".into(), s);
         }
-        let headers = if h.iter().any(|x| x == "*") {
-            NameSet::All
-        } else if h.is_empty() {
-            NameSet::None
-        } else {
-            NameSet::Whitelist(h)
-        };
         let qs = field(fv, "query_string", &fat)?
             .and_then(Node::as_bool)
             .unwrap_or(false);
@@ -1476,18 +1469,7 @@ fn tf_behavior(
         {
             b.source.insert("query".into(), s);
         }
-        let (kq, fq) = match (qs, keys.is_empty()) {
-            (false, _) => (NameSet::None, NameSet::None),
-            (true, true) => (NameSet::All, NameSet::All),
-            (true, false) => (NameSet::Whitelist(keys), NameSet::All),
-        };
-        b.key = KeyPolicy {
-            cookies: c,
-            query: kq,
-            headers,
-        };
-        forward = ForwardPolicy::from(&b.key);
-        forward.query = fq;
+        (b.key, forward) = super::legacy_key(c, h, qs, keys);
     } else {
         return Err(err(
             at,
