@@ -247,6 +247,106 @@ fn read_capped(path: &Path, kind: Kind, cap: u64) -> Result<Vec<u8>, UserError> 
     Ok(out)
 }
 
+/// A capture's bytes for a parser that reads them once, front to back.
+///
+/// Why: `analyze` of a 100 MB HAR used to hold the whole text while the exchanges were built
+/// from it, so its peak was the file plus the exchanges (1.9x the file). A regular file is mapped
+/// instead, and the parser hands back the pages it has passed ([`OnePass::release_before`]), so the
+/// text stops counting towards the process' memory as the exchanges grow. A pipe or a small file
+/// is read as before.
+pub struct OnePass {
+    bytes: Bytes,
+    /// Offset up to which pages have been handed back.
+    released: std::cell::Cell<usize>,
+}
+
+enum Bytes {
+    Mapped(memmap2::Mmap),
+    Read(Vec<u8>),
+}
+
+impl std::ops::Deref for OnePass {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match &self.bytes {
+            Bytes::Mapped(m) => m,
+            Bytes::Read(v) => v,
+        }
+    }
+}
+
+impl OnePass {
+    /// Below this a file is read: mapping it saves nothing worth a system call.
+    const MAP_FROM: u64 = 4 << 20;
+    /// Pages go back in steps of this much, not one `madvise` per parsed value.
+    const RELEASE_STEP: usize = 4 << 20;
+
+    /// Hand back the pages wholly before `at`, a position inside these bytes the parser has
+    /// passed for good. Their content is unchanged: a mapped file's pages are read again from the
+    /// page cache if anything looks back (the error path re-reads the text to explain it).
+    pub fn release_before(&self, at: *const u8) {
+        let Bytes::Mapped(map) = &self.bytes else {
+            return;
+        };
+        let Some(offset) = (at as usize).checked_sub(map.as_ptr() as usize) else {
+            return;
+        };
+        let page = page_size();
+        let end = offset.min(map.len()) / page * page;
+        let start = self.released.get();
+        if end < start + Self::RELEASE_STEP {
+            return;
+        }
+        // SAFETY: the mapping is private and read-only. Dropping its pages never changes what
+        // reading them gives (they are faulted in again from the file), so no `&[u8]` into it
+        // sees different bytes; only their residency changes. A failure only keeps them resident.
+        let _ = unsafe {
+            map.unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, start, end - start)
+        };
+        self.released.set(end);
+    }
+}
+
+fn page_size() -> usize {
+    // SAFETY: sysconf has no preconditions.
+    match unsafe { libc::sysconf(libc::_SC_PAGESIZE) } {
+        n if n > 0 => n as usize,
+        _ => 4096,
+    }
+}
+
+/// Open a capture for one pass: mapped if it is a regular file of some size, else [`read`] (with
+/// the same cap and messages either way).
+pub fn one_pass(path: &Path, kind: Kind) -> Result<OnePass, UserError> {
+    let read = |bytes| OnePass {
+        bytes: Bytes::Read(bytes),
+        released: std::cell::Cell::new(0),
+    };
+    let file = std::fs::File::open(path).map_err(|e| cannot_read(path, kind, e))?;
+    let meta = file.metadata().map_err(|e| cannot_read(path, kind, e))?;
+    if !meta.is_file() || meta.len() < OnePass::MAP_FROM {
+        return Ok(read(read_capped(path, kind, kind.cap())?));
+    }
+    if meta.len() > kind.cap() {
+        return Err(too_big(path, kind, kind.cap(), Some(meta.len())));
+    }
+    // SAFETY: the mapping is read-only and private. If another process truncates the file while
+    // it is parsed, reading past the new end faults (SIGBUS), as it does for ripgrep's maps; a
+    // file changed in place is parsed as it is read. A HAR being rewritten while it is analyzed
+    // gives no meaningful answer either way.
+    match unsafe { memmap2::Mmap::map(&file) } {
+        Ok(map) => {
+            let _ = map.advise(memmap2::Advice::Sequential);
+            Ok(OnePass {
+                bytes: Bytes::Mapped(map),
+                released: std::cell::Cell::new(0),
+            })
+        }
+        // Some file systems cannot map; read it then.
+        Err(_) => Ok(read(read_capped(path, kind, kind.cap())?)),
+    }
+}
+
 /// False once the bytes read so far show the document is not a JSON object (its first
 /// character, after a BOM and whitespace, is not `{`).
 fn could_be_json_object(prefix: &[u8]) -> bool {
@@ -327,6 +427,43 @@ mod tests {
         assert!(could_be_json_object(b"\xef\xbb\xbf \n{"));
         assert!(could_be_json_object(b"  "));
         assert!(!could_be_json_object(b" ["));
+    }
+
+    /// The mapping's resident size, from /proc/self/smaps, in KiB.
+    fn resident_kib(start: *const u8) -> u64 {
+        let smaps = std::fs::read_to_string("/proc/self/smaps").unwrap();
+        let start = format!("{:x}-", start as usize);
+        let mut lines = smaps.lines().skip_while(|l| !l.starts_with(&start));
+        assert!(lines.next().is_some(), "the mapping is not in smaps");
+        let rss = lines.find(|l| l.starts_with("Rss:")).unwrap();
+        rss.split_whitespace().nth(1).unwrap().parse().unwrap()
+    }
+
+    #[test]
+    fn a_large_capture_is_mapped_and_hands_back_the_pages_passed() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("c.har");
+        let bytes: Vec<u8> = (0..32u32 << 20).map(|i| b'a' + (i % 26) as u8).collect();
+        std::fs::write(&p, &bytes).unwrap();
+        let one = one_pass(&p, Kind::Har).unwrap();
+        assert!(matches!(one.bytes, Bytes::Mapped(_)));
+        // Read it all, as a parser would: every page becomes resident.
+        assert_eq!(&*one, &bytes[..]);
+        assert!(resident_kib(one.as_ptr()) >= 32 << 10);
+        // A step short of RELEASE_STEP hands nothing back; past the middle, half goes.
+        one.release_before(one[(1 << 20)..].as_ptr());
+        assert!(resident_kib(one.as_ptr()) >= 32 << 10);
+        one.release_before(one[(16 << 20) + 100..].as_ptr());
+        let left = resident_kib(one.as_ptr());
+        assert!(left <= (16 << 10) + 4, "{left} KiB still resident");
+        // What is handed back still reads the same.
+        assert_eq!(&*one, &bytes[..]);
+        // A small file is read as before.
+        std::fs::write(&p, b"{}").unwrap();
+        assert!(matches!(
+            one_pass(&p, Kind::Har).unwrap().bytes,
+            Bytes::Read(_)
+        ));
     }
 
     #[test]

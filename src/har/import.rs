@@ -15,7 +15,7 @@ use super::model::*;
 pub fn import(text: &str) -> Result<Vec<Exchange>, HarError> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut de = serde_json::Deserializer::from_str(text);
-    match stream::read(&mut de).and_then(|x| de.end().map(|_| x)) {
+    match stream::read(&mut de, &|_| {}).and_then(|x| de.end().map(|_| x)) {
         Ok(exchanges) => Ok(exchanges),
         Err(_) => diagnose(text),
     }
@@ -27,13 +27,13 @@ pub fn import(text: &str) -> Result<Vec<Exchange>, HarError> {
 pub fn import_file(
     path: &std::path::Path,
 ) -> Result<Result<Vec<Exchange>, HarError>, crate::UserError> {
-    // Read whole (up to the capture size cap), parse from the slice (several times faster than
-    // from a reader), and free the bytes before anything else is built: the exchanges never hold
-    // the bodies.
-    let bytes = crate::input::read(path, crate::input::Kind::Har)?;
+    // Parse from one slice (several times faster than from a reader), and hand the text's pages
+    // back as the parser passes them: the exchanges never hold the bodies, so the text need not
+    // stay in memory beside them.
+    let bytes = crate::input::one_pass(path, crate::input::Kind::Har)?;
     let body = bytes.strip_prefix("\u{feff}".as_bytes()).unwrap_or(&bytes);
     let mut de = serde_json::Deserializer::from_slice(body);
-    match stream::read(&mut de).and_then(|x| de.end().map(|_| x)) {
+    match stream::read(&mut de, &|at| bytes.release_before(at)).and_then(|x| de.end().map(|_| x)) {
         Ok(exchanges) => Ok(Ok(exchanges)),
         Err(_) => Ok(diagnose(&String::from_utf8_lossy(&bytes))),
     }
@@ -48,19 +48,29 @@ pub(super) mod stream {
 
     use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
     use serde_json::Value;
+    use serde_json::value::RawValue;
 
     use super::{Entry, Page, entry_to_exchange};
     use crate::exchange::Exchange;
 
-    #[derive(Default)]
-    struct State {
+    struct State<'r> {
         exchanges: Vec<Exchange>,
         titles: HashMap<String, String>,
         saw_entries: bool,
+        /// Told where each parsed entry starts: everything before it is never read again.
+        passed: &'r dyn Fn(*const u8),
     }
 
-    pub fn read<'de, D: de::Deserializer<'de>>(d: D) -> Result<Vec<Exchange>, D::Error> {
-        let mut state = State::default();
+    pub fn read<'de, D: de::Deserializer<'de>>(
+        d: D,
+        passed: &dyn Fn(*const u8),
+    ) -> Result<Vec<Exchange>, D::Error> {
+        let mut state = State {
+            exchanges: Vec::new(),
+            titles: HashMap::new(),
+            saw_entries: false,
+            passed,
+        };
         d.deserialize_map(Top(&mut state))?;
         if !state.saw_entries {
             return Err(de::Error::custom("no log.entries"));
@@ -74,8 +84,8 @@ pub(super) mod stream {
         Ok(state.exchanges)
     }
 
-    struct Top<'a>(&'a mut State);
-    impl<'de> Visitor<'de> for Top<'_> {
+    struct Top<'a, 'r>(&'a mut State<'r>);
+    impl<'de> Visitor<'de> for Top<'_, '_> {
         type Value = ();
         fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
             f.write_str("a HAR object")
@@ -93,14 +103,14 @@ pub(super) mod stream {
         }
     }
 
-    struct Log<'a>(&'a mut State);
-    impl<'de> DeserializeSeed<'de> for Log<'_> {
+    struct Log<'a, 'r>(&'a mut State<'r>);
+    impl<'de> DeserializeSeed<'de> for Log<'_, '_> {
         type Value = ();
         fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
             d.deserialize_map(self)
         }
     }
-    impl<'de> Visitor<'de> for Log<'_> {
+    impl<'de> Visitor<'de> for Log<'_, '_> {
         type Value = ();
         fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
             f.write_str("a HAR log object")
@@ -132,21 +142,25 @@ pub(super) mod stream {
         }
     }
 
-    struct Entries<'a>(&'a mut State);
-    impl<'de> DeserializeSeed<'de> for Entries<'_> {
+    struct Entries<'a, 'r>(&'a mut State<'r>);
+    impl<'de> DeserializeSeed<'de> for Entries<'_, '_> {
         type Value = ();
         fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
             d.deserialize_seq(self)
         }
     }
-    impl<'de> Visitor<'de> for Entries<'_> {
+    impl<'de> Visitor<'de> for Entries<'_, '_> {
         type Value = ();
         fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
             f.write_str("an array of HAR entries")
         }
         fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
             let none: HashMap<&str, &str> = HashMap::new();
-            while let Some(entry) = seq.next_element::<Entry>()? {
+            // Each entry is first taken as its raw text, which says where it lies in the input,
+            // then parsed; the text before it can then be handed back.
+            while let Some(raw) = seq.next_element::<&'de RawValue>()? {
+                (self.0.passed)(raw.get().as_ptr());
+                let entry: Entry = serde_json::from_str(raw.get()).map_err(de::Error::custom)?;
                 let index = self.0.exchanges.len();
                 if super::bad_url(&entry).is_some() {
                     // `diagnose` says which entry and why.

@@ -687,6 +687,42 @@ mod tests {
         }
     }
 
+    /// A file large enough to be mapped, and to have its pages handed back as it is parsed
+    /// (a real public HAR's entries repeated past 12 MB), reads as the string does; cut short, it
+    /// is explained as the string is.
+    #[test]
+    fn a_mapped_har_reads_as_its_text_and_fails_as_its_text() {
+        let real = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/har/real/lansstyrelsen.se-squid.har");
+        let mut har: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(real).unwrap()).unwrap();
+        let entries = har["log"]["entries"].as_array().unwrap().clone();
+        let mut text = String::new();
+        while text.len() < 12 << 20 {
+            har["log"]["entries"]
+                .as_array_mut()
+                .unwrap()
+                .extend(entries.iter().cloned());
+            text = serde_json::to_string(&har).unwrap();
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("big.har");
+        std::fs::write(&p, format!("\u{feff}{text}")).unwrap();
+        let from_file = import_file(&p).unwrap().unwrap();
+        assert_eq!(
+            from_file.len(),
+            har["log"]["entries"].as_array().unwrap().len()
+        );
+        assert_eq!(from_file, import(&text).unwrap());
+
+        let cut = &text[..text.len() - 3];
+        std::fs::write(&p, cut).unwrap();
+        assert_eq!(
+            import_file(&p).unwrap().unwrap_err().to_string(),
+            import(cut).unwrap_err().to_string()
+        );
+    }
+
     #[test]
     fn import_file_reports_what_is_wrong_like_import() {
         let dir = tempfile::tempdir().unwrap();
