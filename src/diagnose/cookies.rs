@@ -16,6 +16,20 @@ use crate::classify::Serving;
 use crate::cloudfront::cache_key;
 
 /// Distinct values in first-seen order.
+/// Each name's distinct values, in the order first seen.
+fn values_by_name<'a>(
+    pairs: impl IntoIterator<Item = (&'a String, &'a String)>,
+) -> std::collections::HashMap<&'a String, Vec<String>> {
+    let mut seen = std::collections::HashSet::new();
+    let mut out: std::collections::HashMap<&String, Vec<String>> = Default::default();
+    for (n, v) in pairs {
+        if seen.insert((n, v)) {
+            out.entry(n).or_default().push(v.clone());
+        }
+    }
+    out
+}
+
 fn distinct(values: impl IntoIterator<Item = String>) -> Vec<String> {
     // Order-preserving; a HashSet keeps it linear (a HAR can carry ~10^4 distinct AWSALB values).
     let mut seen = std::collections::HashSet::new();
@@ -107,36 +121,34 @@ pub fn rotating_cookie_in_key(ctx: &Ctx) -> Vec<Finding> {
     for r in ctx.records.iter().filter(|r| fresh(r)) {
         by_host.entry(ctx.host(r)).or_default().push(r);
     }
+    // A host's Set-Cookies, parsed once however many of its behaviors are grouped.
+    let mut set_by_host: std::collections::HashMap<String, Vec<Vec<super::evidence::SetCookie>>> =
+        std::collections::HashMap::new();
     for ((host, _idx), rs) in groups {
         let Serving {
             behavior, pattern, ..
         } = ctx.behavior(rs[0]).expect("grouped by behavior");
         let same_host: &[&Record] = by_host.get(&host).map(Vec::as_slice).unwrap_or(&[]);
         let sent: Vec<Vec<(String, String)>> = rs.iter().map(|r| request_cookies(r)).collect();
-        let set: Vec<Vec<super::evidence::SetCookie>> =
-            same_host.iter().map(|r| set_cookies(r)).collect();
+        let set: &Vec<Vec<super::evidence::SetCookie>> = set_by_host
+            .entry(host.clone())
+            .or_insert_with(|| same_host.iter().map(|r| set_cookies(r)).collect());
         let names = distinct(
             sent.iter()
                 .flat_map(|cs| cs.iter().map(|(n, _)| n.clone()))
                 .chain(set.iter().flat_map(|cs| cs.iter().map(|c| c.name.clone()))),
         );
+        // Per name its distinct values, in one pass each (not one pass per name: a HAR can
+        // carry thousands of cookie names).
+        let req_by_name = values_by_name(sent.iter().flatten().map(|(n, v)| (n, v)));
+        let set_by_name = values_by_name(set.iter().flatten().map(|c| (&c.name, &c.value)));
         let mut rotating: Vec<(String, Vec<String>, Vec<String>)> = Vec::new();
         for name in names {
             if !behavior.key.cookies.contains(&name) {
                 continue;
             }
-            let req_vals = distinct(
-                sent.iter()
-                    .flatten()
-                    .filter(|(n, _)| *n == name)
-                    .map(|(_, v)| v.clone()),
-            );
-            let set_vals = distinct(
-                set.iter()
-                    .flatten()
-                    .filter(|c| c.name == name)
-                    .map(|c| c.value.clone()),
-            );
+            let req_vals = req_by_name.get(&name).cloned().unwrap_or_default();
+            let set_vals = set_by_name.get(&name).cloned().unwrap_or_default();
             let is_rotating = if is_stickiness_cookie(&name) {
                 req_vals.len() >= 2 || set_vals.len() >= 2
             } else {
@@ -158,7 +170,7 @@ pub fn rotating_cookie_in_key(ctx: &Ctx) -> Vec<Finding> {
             let setters: Vec<(&Record, &super::evidence::SetCookie)> = rs
                 .iter()
                 .zip(&rs_set)
-                .chain(same_host.iter().zip(&set))
+                .chain(same_host.iter().zip(set))
                 .flat_map(|(r, cs)| cs.iter().filter(|c| c.name == *name).map(move |c| (*r, c)))
                 .collect();
             if let Some((r1, c1)) = setters.first()

@@ -476,10 +476,22 @@ pub fn cache_key_too_narrow(ctx: &Ctx) -> Vec<Finding> {
                 .ok()
                 .map(|u| cache_key(b, &r.method, &u, &r.request_headers))
         };
+        // Each record's key computed once, and only records of one key paired (the pairs of a
+        // large group were quadratic in cache-key computations).
+        let keys: Vec<Option<String>> = rs.iter().map(|r| key(r)).collect();
+        let mut same_key: std::collections::HashMap<&Option<String>, Vec<usize>> =
+            std::collections::HashMap::new();
+        for (j, k) in keys.iter().enumerate() {
+            same_key.entry(k).or_default().push(j);
+        }
         let mut shown = false;
         'pairs: for (i, a) in rs.iter().enumerate() {
-            for c in &rs[i + 1..] {
-                if a.url == c.url || key(a) != key(c) {
+            for c in same_key[&keys[i]]
+                .iter()
+                .filter(|&&j| j > i)
+                .map(|&j| rs[j])
+            {
+                if a.url == c.url {
                     continue;
                 }
                 let same_object = c.class.cache.status.is_hit()
