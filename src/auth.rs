@@ -12,7 +12,7 @@ use crate::error::UserError;
 
 /// One cookie from a cookies.txt, in the shape CDP's `Storage.setCookies` takes.
 #[derive(Debug, Clone, PartialEq)]
-pub struct FileCookie {
+pub(crate) struct FileCookie {
     pub domain: String,
     pub include_subdomains: bool,
     pub path: String,
@@ -25,7 +25,7 @@ pub struct FileCookie {
 }
 
 impl FileCookie {
-    pub fn to_cdp(&self) -> Value {
+    pub(crate) fn to_cdp(&self) -> Value {
         let mut v = json!({
             "name": self.name, "value": self.value,
             "path": self.path, "secure": self.secure, "httpOnly": self.http_only,
@@ -50,7 +50,7 @@ impl FileCookie {
 }
 
 /// Parse Netscape cookies.txt text (what browser extensions and `curl -c` write).
-pub fn parse_cookies_txt(text: &str, file: &Path) -> Result<Vec<FileCookie>, UserError> {
+pub(crate) fn parse_cookies_txt(text: &str, file: &Path) -> Result<Vec<FileCookie>, UserError> {
     let mut out = Vec::new();
     for (i, raw) in text.lines().enumerate() {
         let (line, http_only) = match raw.strip_prefix("#HttpOnly_") {
@@ -95,13 +95,13 @@ pub fn parse_cookies_txt(text: &str, file: &Path) -> Result<Vec<FileCookie>, Use
     Ok(out)
 }
 
-pub fn read_cookie_file(path: &Path) -> Result<Vec<FileCookie>, UserError> {
+pub(crate) fn read_cookie_file(path: &Path) -> Result<Vec<FileCookie>, UserError> {
     let text = crate::input::read_to_string(path, crate::input::Kind::CookieFile)?;
     parse_cookies_txt(&text, path)
 }
 
 /// Parse `--header "Name: value"` arguments, resolving `${ENV}` in values.
-pub fn parse_headers(args: &[String]) -> Result<Vec<(String, String)>, UserError> {
+pub(crate) fn parse_headers(args: &[String]) -> Result<Vec<(String, String)>, UserError> {
     args.iter()
         .map(|a| {
             let (name, value) = a.split_once(':').ok_or_else(|| {

@@ -122,7 +122,7 @@ pub struct RecordArgs {
 }
 
 impl RecordArgs {
-    pub fn history_path(&self) -> PathBuf {
+    pub(crate) fn history_path(&self) -> PathBuf {
         self.history
             .clone()
             .unwrap_or_else(|| PathBuf::from(crate::history::DEFAULT_PATH))
@@ -484,7 +484,7 @@ pub struct RunArgs {
 
 impl RunArgs {
     /// The verification options these flags ask for.
-    pub fn verify_options(&self) -> crate::verify::Options {
+    pub(crate) fn verify_options(&self) -> crate::verify::Options {
         crate::verify::Options {
             mode: self.mode,
             repeat: self.repeat as usize,

@@ -52,14 +52,7 @@ pub mod exit {
     /// Every expectation met, no error finding.
     pub const OK: i32 = 0;
     /// A check failed: a verdict contradicts its expectation or an error finding was raised.
-    pub const CHECK_FAILED: i32 = 1;
+    pub(crate) const CHECK_FAILED: i32 = 1;
     /// The tool could not do its job: bad input, Chromium missing, target unreachable.
     pub const CANNOT_RUN: i32 = 2;
-}
-
-/// Exit code for an error that escaped `run`: user errors are 2, anything else too (the tool could
-/// not do its job), but the message differs.
-pub fn exit_code_for(err: &anyhow::Error) -> i32 {
-    let _ = err.downcast_ref::<UserError>();
-    exit::CANNOT_RUN
 }

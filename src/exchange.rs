@@ -26,7 +26,7 @@ impl Headers {
     }
 
     /// The pairs, to change in place (copied first if shared).
-    pub fn pairs_mut(&mut self) -> &mut Vec<(String, String)> {
+    pub(crate) fn pairs_mut(&mut self) -> &mut Vec<(String, String)> {
         Arc::make_mut(&mut self.0)
     }
 
@@ -76,7 +76,7 @@ impl Headers {
     }
 
     /// Build from a CDP/JSON headers object (`{"Name": "value", ...}`).
-    pub fn from_json_object(value: &serde_json::Value) -> Self {
+    pub(crate) fn from_json_object(value: &serde_json::Value) -> Self {
         let Some(map) = value.as_object() else {
             return Headers::new();
         };
@@ -203,8 +203,8 @@ pub enum WebSocketDirection {
 }
 
 impl WebSocketLog {
-    pub const KEEP_MESSAGES: usize = 50;
-    pub const KEEP_BYTES: usize = 512;
+    pub(crate) const KEEP_MESSAGES: usize = 50;
+    pub(crate) const KEEP_BYTES: usize = 512;
 
     /// Count a frame, and keep it while fewer than `KEEP_MESSAGES` are kept.
     pub fn record(&mut self, direction: WebSocketDirection, time_ms: f64, opcode: u8, data: &str) {
@@ -317,7 +317,7 @@ impl Exchange {
     }
 
     /// One of verification's repeat loads (phase `repeat N`), not a journey's own request.
-    pub fn is_repeat_load(&self) -> bool {
+    pub(crate) fn is_repeat_load(&self) -> bool {
         self.phase
             .strip_prefix("repeat ")
             .is_some_and(|n| n.parse::<u32>().is_ok())
@@ -351,7 +351,7 @@ pub fn host_port(url: &url::Url) -> Option<String> {
 /// The `(name, value)` pairs of one `Cookie` request header value, in order, each as written
 /// (quotes kept). A pair without `=` is a value with an empty name, as RFC 6265bis and Chromium
 /// read it; the `cookie` crate parses the others.
-pub fn cookie_pairs(header: &str) -> impl Iterator<Item = (String, String)> + '_ {
+pub(crate) fn cookie_pairs(header: &str) -> impl Iterator<Item = (String, String)> + '_ {
     header.split(';').filter_map(|pair| {
         let pair = pair.trim();
         if pair.is_empty() {
@@ -369,7 +369,7 @@ pub fn cookie_pairs(header: &str) -> impl Iterator<Item = (String, String)> + '_
 
 /// One `Set-Cookie` line parsed by the `cookie` crate (name, value, `Path`, `Domain`, `Expires`,
 /// `Max-Age`, `Secure`, `HttpOnly`, `SameSite`); `None` when it has no `name=value`.
-pub fn parse_set_cookie(line: &str) -> Option<cookie::Cookie<'static>> {
+pub(crate) fn parse_set_cookie(line: &str) -> Option<cookie::Cookie<'static>> {
     cookie::Cookie::parse(line.trim().to_string()).ok()
 }
 

@@ -23,12 +23,12 @@ use std::sync::OnceLock;
 
 use crate::error::UserError;
 
-pub const DEFAULT_MAX_CONFIG_SIZE: u64 = 8 << 20;
-pub const DEFAULT_MAX_CAPTURE_SIZE: u64 = 2 << 30;
+pub(crate) const DEFAULT_MAX_CONFIG_SIZE: u64 = 8 << 20;
+pub(crate) const DEFAULT_MAX_CAPTURE_SIZE: u64 = 2 << 30;
 
 /// The caps in force.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Limits {
+pub(crate) struct Limits {
     pub config: u64,
     pub capture: u64,
 }
@@ -45,7 +45,7 @@ impl Default for Limits {
 static LIMITS: OnceLock<Limits> = OnceLock::new();
 
 /// Set the caps for this process (once; later calls are ignored).
-pub fn set_limits(limits: Limits) {
+pub(crate) fn set_limits(limits: Limits) {
     let _ = LIMITS.set(limits);
 }
 
@@ -55,10 +55,9 @@ pub fn limits() -> Limits {
 
 /// What a file is, for its cap and for the messages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
+pub(crate) enum Kind {
     Scenario,
     Behaviors,
-    DistributionConfig,
     CookieFile,
     Har,
     Report,
@@ -69,7 +68,6 @@ impl Kind {
         match self {
             Kind::Scenario => "scenario",
             Kind::Behaviors => "behaviors file",
-            Kind::DistributionConfig => "distribution config",
             Kind::CookieFile => "cookie file",
             Kind::Har => "HAR file",
             Kind::Report => "report",
@@ -100,12 +98,12 @@ impl Kind {
     /// A JSON document of this kind must start with `{`: when it does not, reading the rest
     /// cannot make it parse, and the parser's message about the first bytes is the true one.
     fn must_start_with_brace(self) -> bool {
-        matches!(self, Kind::Har | Kind::Report | Kind::DistributionConfig)
+        matches!(self, Kind::Har | Kind::Report)
     }
 }
 
 /// `8 MiB`, `2 GiB`, `512 bytes`.
-pub fn human_size(n: u64) -> String {
+pub(crate) fn human_size(n: u64) -> String {
     const UNITS: [(&str, u64); 3] = [("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)];
     for (unit, size) in UNITS {
         if n >= size && n.is_multiple_of(size) {
@@ -120,7 +118,7 @@ pub fn human_size(n: u64) -> String {
 
 /// Parse a size: bytes, or a number with `k`/`m`/`g` (`KiB`, `MB`, ... all taken as powers of
 /// 1024). Used by the `--max-*-size` flags.
-pub fn parse_size(s: &str) -> Result<u64, String> {
+pub(crate) fn parse_size(s: &str) -> Result<u64, String> {
     let t = s.trim();
     let split = t
         .find(|c: char| !(c.is_ascii_digit() || c == '.'))
@@ -195,9 +193,6 @@ fn cannot_read(path: &Path, kind: Kind, e: std::io::Error) -> UserError {
             Kind::Behaviors => {
                 "check the path; it should be a TOML behaviors file or the JSON of `aws cloudfront get-distribution-config`"
             }
-            Kind::DistributionConfig => {
-                "save it with `aws cloudfront get-distribution-config --id <ID> > dist.json`"
-            }
             Kind::CookieFile => "export the session from your browser as a Netscape cookies.txt",
             Kind::Har => {
                 "pass a HAR file exported from Chrome/Firefox DevTools, Playwright or WebPageTest"
@@ -254,7 +249,7 @@ fn read_capped(path: &Path, kind: Kind, cap: u64) -> Result<Vec<u8>, UserError> 
 /// instead, and the parser hands back the pages it has passed ([`OnePass::release_before`]), so the
 /// text stops counting towards the process' memory as the exchanges grow. A pipe or a small file
 /// is read as before.
-pub struct OnePass {
+pub(crate) struct OnePass {
     bytes: Bytes,
     /// Offset up to which pages have been handed back.
     released: std::cell::Cell<usize>,
@@ -284,7 +279,7 @@ impl OnePass {
     /// Hand back the pages wholly before `at`, a position inside these bytes the parser has
     /// passed for good. Their content is unchanged: a mapped file's pages are read again from the
     /// page cache if anything looks back (the error path re-reads the text to explain it).
-    pub fn release_before(&self, at: *const u8) {
+    pub(crate) fn release_before(&self, at: *const u8) {
         let Bytes::Mapped(map) = &self.bytes else {
             return;
         };
@@ -317,7 +312,7 @@ fn page_size() -> usize {
 
 /// Open a capture for one pass: mapped if it is a regular file of some size, else [`read`] (with
 /// the same cap and messages either way).
-pub fn one_pass(path: &Path, kind: Kind) -> Result<OnePass, UserError> {
+pub(crate) fn one_pass(path: &Path, kind: Kind) -> Result<OnePass, UserError> {
     let read = |bytes| OnePass {
         bytes: Bytes::Read(bytes),
         released: std::cell::Cell::new(0),
@@ -355,13 +350,6 @@ fn could_be_json_object(prefix: &[u8]) -> bool {
         Some(b) => *b == b'{',
         None => true,
     }
-}
-
-/// The first bytes of a file (at most `n`), for sniffing its format.
-pub fn head(path: &Path, n: u64) -> std::io::Result<Vec<u8>> {
-    let mut out = Vec::new();
-    std::fs::File::open(path)?.take(n).read_to_end(&mut out)?;
-    Ok(out)
 }
 
 /// `s`, or its first `max` bytes (on a character boundary) followed by a marker saying how much

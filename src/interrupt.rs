@@ -114,17 +114,17 @@ pub async fn requested() -> &'static str {
 }
 
 /// The signal that asked for a stop, if one has.
-pub fn stop_requested() -> Option<&'static str> {
+pub(crate) fn stop_requested() -> Option<&'static str> {
     *sender().borrow()
 }
 
 /// A browser known to [`install`]'s second-signal path; unregistered on drop.
 #[derive(Debug)]
-pub struct Registration(u64);
+pub(crate) struct Registration(u64);
 
 /// Register a browser's main process and profile directory, to be killed and removed if the
 /// process exits on a second signal.
-pub fn register_browser(pid: Option<u32>, profile: &Path) -> Registration {
+pub(crate) fn register_browser(pid: Option<u32>, profile: &Path) -> Registration {
     let id = NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     BROWSERS
         .lock()
@@ -135,7 +135,7 @@ pub fn register_browser(pid: Option<u32>, profile: &Path) -> Registration {
 
 impl Registration {
     /// The browser's main process, once it is known.
-    pub fn set_pid(&self, pid: u32) {
+    pub(crate) fn set_pid(&self, pid: u32) {
         for b in BROWSERS
             .lock()
             .unwrap_or_else(|e| e.into_inner())

@@ -14,19 +14,19 @@
 //! `history`; `metrics`; `cli`; `commands`. Network I/O lives in `browser`, `verify`, `lab` and
 //! `commands` only.
 
-pub mod auth;
+pub(crate) mod auth;
 pub mod browser;
 pub mod classify;
 pub mod cli;
 pub mod cloudfront;
-pub mod commands;
+pub(crate) mod commands;
 pub mod diagnose;
 pub mod error;
 pub mod exchange;
 pub mod har;
 pub mod history;
-pub mod input;
-pub mod interrupt;
+pub(crate) mod input;
+pub(crate) mod interrupt;
 pub mod journey;
 pub mod lab;
 pub mod logging;
@@ -34,7 +34,7 @@ pub mod metrics;
 pub mod progress;
 pub mod redact;
 pub mod report;
-pub mod scenario;
+pub(crate) mod scenario;
 pub mod verify;
 
 pub use error::UserError;

@@ -33,13 +33,13 @@ static LOG_REDACTOR: LazyLock<RwLock<Arc<Redactor>>> =
 
 /// Redact log lines with the run's redactor from now on (it knows the run's passwords and the
 /// session cookies given with --cookie-file / --header).
-pub fn set_redactor(redactor: Arc<Redactor>) {
+pub(crate) fn set_redactor(redactor: Arc<Redactor>) {
     *LOG_REDACTOR.write().unwrap_or_else(|e| e.into_inner()) = redactor;
 }
 
 /// One log event's text, redacted and written to stderr in one piece when dropped.
 #[derive(Default)]
-pub struct RedactingStderr {
+pub(crate) struct RedactingStderr {
     buf: Vec<u8>,
 }
 
@@ -80,7 +80,7 @@ impl<S: tracing::Subscriber> Layer<S> for ParseErrorCounter {
 /// "Failed to parse raw WS message" prints the whole message; tungstenite prints frame payloads
 /// in hex; cookie_store prints every cookie it stores). The rest of the stack (hyper, h2,
 /// reqwest, rustls) keeps its trace lines, redacted like ours.
-pub const PROTOCOL_DUMP_CAPS: &[&str] = &[
+pub(crate) const PROTOCOL_DUMP_CAPS: &[&str] = &[
     "chromiumoxide=info",
     "chromiumoxide_cdp=info",
     "chromiumoxide_types=info",

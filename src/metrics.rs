@@ -35,7 +35,7 @@ const VERDICTS: [Verdict; 8] = [
 ];
 
 /// The Pushgateway job (`/metrics/job/cdnprobe/...`).
-pub const JOB: &str = "cdnprobe";
+pub(crate) const JOB: &str = "cdnprobe";
 
 /// `"` `\` and newlines escaped, as both formats want in label values.
 fn escape_label(v: &str) -> String {
@@ -291,7 +291,7 @@ pub fn render(run: &RunSummary, labels: &BTreeMap<String, String>) -> String {
 
 /// `<base>/metrics/job/cdnprobe/<k>/<v>...`: a value that is not plain (a `/`, anything outside
 /// `[A-Za-z0-9_.-]`, or empty) is base64url-encoded as the Pushgateway's `<k>@base64/<v>`.
-pub fn push_url(base: &url::Url, labels: &BTreeMap<String, String>) -> String {
+pub(crate) fn push_url(base: &url::Url, labels: &BTreeMap<String, String>) -> String {
     let mut url = base.as_str().trim_end_matches('/').to_string();
     url.push_str("/metrics/job/");
     url.push_str(JOB);

@@ -64,7 +64,7 @@ impl Redactor {
         }
     }
 
-    pub fn keeps_secrets(&self) -> bool {
+    pub(crate) fn keeps_secrets(&self) -> bool {
         self.keep_secrets
     }
 
@@ -92,7 +92,7 @@ impl Redactor {
     }
 
     /// 8 hex digits of HMAC-SHA256(key, value).
-    pub fn hash(&self, value: &str) -> String {
+    pub(crate) fn hash(&self, value: &str) -> String {
         let mut mac = self.mac.clone();
         mac.update(value.as_bytes());
         hex::encode(&mac.finalize().into_bytes()[..4])
@@ -109,7 +109,7 @@ impl Redactor {
 
     // -----------------------------------------------------------------------------------------
 
-    pub fn redact_headers(&self, h: &Headers) -> Headers {
+    pub(crate) fn redact_headers(&self, h: &Headers) -> Headers {
         if self.keep_secrets {
             return h.clone();
         }
@@ -146,7 +146,7 @@ impl Redactor {
     }
 
     /// Redact one header value (a single line) given its header name.
-    pub fn redact_header_value(&self, name: &str, value: &str) -> String {
+    pub(crate) fn redact_header_value(&self, name: &str, value: &str) -> String {
         if self.keep_secrets {
             return value.to_string();
         }
@@ -232,7 +232,7 @@ impl Redactor {
     /// Redact URL userinfo password and secret-looking query/fragment/path parameters
     /// (`atl_token`, `os_password`, `password`, `token`, `jwt`, `;jsessionid=`, ...). The URL is
     /// edited as text, so everything else stays byte-for-byte as captured.
-    pub fn redact_url(&self, url: &str) -> String {
+    pub(crate) fn redact_url(&self, url: &str) -> String {
         if self.keep_secrets {
             return url.to_string();
         }
@@ -278,7 +278,7 @@ impl Redactor {
     /// Redact free text: `JSESSIONID=..`, `seraph.*=..`, `atl_token=..`, `password=..`, JSON
     /// `"password": ".."`, `Authorization: Basic ..`, `Cookie: ..` / `Set-Cookie: ..` lines (every
     /// value), the userinfo of URLs inside the text, and every registered secret.
-    pub fn redact_text(&self, s: &str) -> String {
+    pub(crate) fn redact_text(&self, s: &str) -> String {
         if self.keep_secrets {
             return s.to_string();
         }
@@ -295,7 +295,7 @@ impl Redactor {
 
     /// A log line: [`Redactor::redact_text`], plus `Name: value` lines whose name is secret
     /// (`X-Custom-Token-Echo: abc` as an HTTP library prints a header).
-    pub fn redact_log(&self, s: &str) -> String {
+    pub(crate) fn redact_log(&self, s: &str) -> String {
         if self.keep_secrets {
             return s.to_string();
         }
@@ -339,33 +339,6 @@ impl Redactor {
         }
         out.push_str(&s[copied..]);
         out
-    }
-
-    /// An `application/x-www-form-urlencoded` body: values of secret fields (`os_password`,
-    /// `password`, `atl_token`, ...) hashed, and registered secrets (also when form-encoded)
-    /// replaced anywhere.
-    pub fn redact_form_body(&self, body: &str) -> String {
-        if self.keep_secrets {
-            return body.to_string();
-        }
-        let body = self.replace_secrets(body);
-        body.split('&')
-            .map(|pair| match pair.split_once('=') {
-                Some((k, v)) => {
-                    let name: String = url::form_urlencoded::parse(format!("{k}=").as_bytes())
-                        .next()
-                        .map(|(n, _)| n.into_owned())
-                        .unwrap_or_else(|| k.to_string());
-                    if is_secret_name(&name) {
-                        format!("{k}={}", self.marker(v))
-                    } else {
-                        pair.to_string()
-                    }
-                }
-                None => pair.to_string(),
-            })
-            .collect::<Vec<_>>()
-            .join("&")
     }
 
     /// A copy of the exchange with every secret-bearing field redacted.
@@ -686,7 +659,7 @@ fn is_name_byte(b: u8) -> bool {
 /// `X-Amz-Credential`, `X-Amz-Security-Token`) fall under these. Matching is ASCII
 /// case-insensitive and allocation-free: it runs for every name token of every header value of
 /// a 100 MB HAR (`analyze`), so it is a handful of substring scans over a short name, no regex.
-pub fn is_secret_name(name: &str) -> bool {
+pub(crate) fn is_secret_name(name: &str) -> bool {
     const CONTAINS: &[&[u8]] = &[
         b"token",
         b"secret",
@@ -1066,24 +1039,6 @@ mod tests {
     }
 
     #[test]
-    fn form_body() {
-        let r = r();
-        let body = "os_username=admin&os_password=S3cr3t+p%40ss%2Cword%21&os_destination=%2Fsecure%2FDashboard.jspa&atl_token=XYZ789&login=Log+In";
-        let out = r.redact_form_body(body);
-        assert!(!out.contains("S3cr3t") && !out.contains("XYZ789"), "{out}");
-        assert!(
-            out.starts_with("os_username=admin&os_password=<redacted:"),
-            "{out}"
-        );
-        assert!(out.contains("&os_destination=%2Fsecure%2FDashboard.jspa&atl_token=<redacted:"));
-        assert!(out.ends_with("&login=Log+In"));
-        assert_eq!(
-            r.redact_form_body("password=a&x=1"),
-            format!("password={}&x=1", r.marker("a"))
-        );
-    }
-
-    #[test]
     fn short_secrets_are_ignored_and_keep_passes_through() {
         let mut r = Redactor::with_key([0; 32]);
         r.register_secret("ab");
@@ -1100,7 +1055,6 @@ mod tests {
             "https://x/?atl_token=1"
         );
         assert_eq!(k.redact_text("JSESSIONID=AAA"), "JSESSIONID=AAA");
-        assert_eq!(k.redact_form_body("os_password=x"), "os_password=x");
     }
 
     #[test]
@@ -1277,7 +1231,6 @@ mod tests {
             without.push_str(rest);
             proptest::prop_assert!(!without.contains(&secret), "{:?} -> {:?}", text, out);
             let _ = r.redact_url(&text);
-            let _ = r.redact_form_body(&text);
             let _ = r.redact_header_value("set-cookie", &text);
             let _ = r.redact_header_value("cookie", &text);
             let _ = r.redact_header_value("authorization", &text);

@@ -148,7 +148,7 @@ impl Provider {
     /// A cache this tool knows that is not CloudFront. Its responses are judged by its own rules:
     /// the CloudFront model (TTL table, cache key from the behaviors) says nothing about what
     /// Varnish or nginx stores, so no CloudFront finding or TTL prediction is made for them.
-    pub fn is_other_cache(self) -> bool {
+    pub(crate) fn is_other_cache(self) -> bool {
         !matches!(
             self,
             Provider::CloudFront | Provider::XCacheGeneric | Provider::AgeOnly | Provider::None
@@ -159,7 +159,7 @@ impl Provider {
     /// their own instructions (`Surrogate-Control`, `CDN-Cache-Control`, `Edge-Control`, tier VCL
     /// such as Wikimedia's, which caches while telling browsers `private`) and strip them. A
     /// `private` on one of their hits proves nothing about what the origin told the cache.
-    pub fn may_rewrite_cache_control(self) -> bool {
+    pub(crate) fn may_rewrite_cache_control(self) -> bool {
         matches!(
             self,
             Provider::Fastly
@@ -174,7 +174,7 @@ impl Provider {
     }
 
     /// The name a person knows the cache by, for sentences.
-    pub fn display_name(self) -> &'static str {
+    pub(crate) fn display_name(self) -> &'static str {
         match self {
             Provider::CloudFront => "CloudFront",
             Provider::CacheStatus => "the cache (RFC 9211 Cache-Status)",
@@ -219,7 +219,7 @@ pub struct CacheStatus {
 
 impl CacheStatus {
     /// Some shared cache (a CDN, or at least something that set `Age`) is on the path.
-    pub fn went_through_cdn(&self) -> bool {
+    pub(crate) fn went_through_cdn(&self) -> bool {
         self.provider != Provider::None
     }
 }

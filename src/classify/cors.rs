@@ -51,7 +51,8 @@ impl std::fmt::Display for CorsOutcome {
 
 impl CorsOutcome {
     /// A CORS problem, confirmed by the browser or visible in the headers.
-    pub fn is_problem(&self) -> bool {
+    #[cfg(test)]
+    pub(crate) fn is_problem(&self) -> bool {
         matches!(
             self,
             CorsOutcome::Missing { .. } | CorsOutcome::Blocked { .. }
@@ -76,7 +77,7 @@ fn is_websocket(ex: &Exchange) -> bool {
 }
 
 /// The header a CDP `CorsError` complains about, when the name says so.
-pub fn header_for(error: &str) -> Option<&'static str> {
+pub(crate) fn header_for(error: &str) -> Option<&'static str> {
     match error {
         "MissingAllowOriginHeader"
         | "MultipleAllowOriginValues"

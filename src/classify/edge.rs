@@ -68,7 +68,7 @@ impl Distribution {
     /// Which behavior a `--behavior-header` value names: its label (`#1 /s/*`), its pattern
     /// (with or without the context path), its number (`1`, `#1`, `rule = 1`), or the value a
     /// behaviors file's `add_headers` gives it for that header. `None`: no behavior answers to it.
-    pub fn behavior_named(&self, value: &str) -> Option<usize> {
+    pub(crate) fn behavior_named(&self, value: &str) -> Option<usize> {
         let v = value.trim();
         let bs = &self.behaviors.behaviors;
         if let Some(h) = &self.behavior_header {
@@ -143,7 +143,7 @@ impl Distribution {
     }
 
     /// The behavior serving `url`: its index, the behavior, and its effective pattern.
-    pub fn behavior_for(&self, url: &str) -> Option<Serving<'_>> {
+    pub(crate) fn behavior_for(&self, url: &str) -> Option<Serving<'_>> {
         let u = url::Url::parse(url).ok()?;
         if !matches!(u.scheme(), "http" | "https" | "ws" | "wss") || !self.serves(&u) {
             return None;
@@ -167,7 +167,7 @@ impl Distribution {
 
     /// [`Self::edge_treatment`] under a behavior already looked up (classification looks it up
     /// once per record).
-    pub fn treatment_under(
+    pub(crate) fn treatment_under(
         &self,
         behavior: &Behavior,
         ex: &Exchange,

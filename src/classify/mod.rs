@@ -5,7 +5,7 @@
 //! or a repeat load, and is unit tested on header fixtures.
 
 pub mod asset;
-pub mod cache_status;
+pub(crate) mod cache_status;
 pub mod cors;
 pub mod edge;
 pub mod record;

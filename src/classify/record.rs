@@ -110,7 +110,7 @@ impl Record {
 
     /// The behavior serving this record among `dists` (the list it was classified against):
     /// index, behavior, effective pattern.
-    pub fn served_by<'a>(&self, dists: &'a [Distribution]) -> Option<Serving<'a>> {
+    pub(crate) fn served_by<'a>(&self, dists: &'a [Distribution]) -> Option<Serving<'a>> {
         let s = self.class.served?;
         let dist = dists.get(s.distribution)?;
         let behavior = dist.behaviors.behaviors.get(s.behavior)?;

@@ -33,7 +33,7 @@ impl TtlSettings {
         Self { min, default, max }
     }
     /// CloudFront console defaults: 0 / 1 day / 1 year.
-    pub const CONSOLE_DEFAULT: TtlSettings = TtlSettings::new(0, 86_400, 31_536_000);
+    pub(crate) const CONSOLE_DEFAULT: TtlSettings = TtlSettings::new(0, 86_400, 31_536_000);
 }
 
 /// A set of cookie, query-string or header names: none, all, or a whitelist.
@@ -200,7 +200,7 @@ pub enum UriMatch {
 
 impl UriMatch {
     /// Whether a request for `path` is let through by this match.
-    pub fn allows(&self, path: &str) -> bool {
+    pub(crate) fn allows(&self, path: &str) -> bool {
         let word = |c: char| c.is_ascii_alphanumeric() || c == '_';
         match self {
             UriMatch::StartsWith(s) => path.starts_with(s.as_str()),
@@ -313,7 +313,8 @@ impl From<&KeyPolicy> for ForwardPolicy {
 
 impl ForwardPolicy {
     /// Origin request policy `AllViewer`: every cookie, query string and header.
-    pub fn all_viewer() -> Self {
+    #[cfg(test)]
+    pub(crate) fn all_viewer() -> Self {
         ForwardPolicy {
             cookies: NameSet::All,
             query: NameSet::All,
@@ -322,7 +323,7 @@ impl ForwardPolicy {
     }
 
     /// Widen to include everything the key holds (the key is always forwarded).
-    pub fn union_key(mut self, key: &KeyPolicy) -> Self {
+    pub(crate) fn union_key(mut self, key: &KeyPolicy) -> Self {
         self.cookies = union(self.cookies, &key.cookies);
         self.query = union(self.query, &key.query);
         self.headers = union(self.headers, &key.headers);
@@ -356,14 +357,14 @@ fn union(a: NameSet, b: &NameSet) -> NameSet {
 /// `Sec-WebSocket-Key`/`-Version` explicitly; the model follows that page, and the websocket lint
 /// finding says AWS disagrees. With a cache policy, only what the cache and origin request
 /// policies list is forwarded.
-pub const LEGACY_FORWARDED_BY_DEFAULT: [&str; 3] = [
+pub(crate) const LEGACY_FORWARDED_BY_DEFAULT: [&str; 3] = [
     "Origin",
     "Access-Control-Request-Headers",
     "Access-Control-Request-Method",
 ];
 
 /// The request headers a behavior must forward for CloudFront to pass a WebSocket upgrade.
-pub const WEBSOCKET_HEADERS: [&str; 2] = ["Sec-WebSocket-Key", "Sec-WebSocket-Version"];
+pub(crate) const WEBSOCKET_HEADERS: [&str; 2] = ["Sec-WebSocket-Key", "Sec-WebSocket-Version"];
 
 /// Every method CloudFront can allow.
 pub const ALL_METHODS: [&str; 7] = ["GET", "HEAD", "OPTIONS", "PUT", "POST", "PATCH", "DELETE"];
@@ -455,13 +456,13 @@ impl Behavior {
     }
 
     /// Legacy cache settings (`ForwardedValues`): no cache policy, no origin request policy.
-    pub fn is_legacy(&self) -> bool {
+    pub(crate) fn is_legacy(&self) -> bool {
         self.cache_policy.is_none() && self.origin_request_policy.is_none()
     }
 
     /// Does the origin get request header `name` through this behavior (whitelisted, in an origin
     /// request policy, or forwarded by default on a legacy behavior)?
-    pub fn forwards_header(&self, name: &str) -> bool {
+    pub(crate) fn forwards_header(&self, name: &str) -> bool {
         self.origin_forward.headers.contains_header(name)
             || (self.is_legacy()
                 && LEGACY_FORWARDED_BY_DEFAULT
@@ -475,12 +476,12 @@ impl Behavior {
     }
 
     /// Is `method` allowed (case-insensitive)?
-    pub fn allows(&self, method: &str) -> bool {
+    pub(crate) fn allows(&self, method: &str) -> bool {
         self.methods.iter().any(|m| m.eq_ignore_ascii_case(method))
     }
 
     /// May the response to `method` be cached? Only GET, HEAD and (if configured) OPTIONS.
-    pub fn caches_method(&self, method: &str) -> bool {
+    pub(crate) fn caches_method(&self, method: &str) -> bool {
         ["GET", "HEAD", "OPTIONS"]
             .iter()
             .any(|m| m.eq_ignore_ascii_case(method))
@@ -491,7 +492,7 @@ impl Behavior {
     }
 
     /// Forwarding all headers (`*`) puts them all in the key: CloudFront then caches nothing.
-    pub fn caching_off(&self) -> bool {
+    pub(crate) fn caching_off(&self) -> bool {
         matches!(self.key.headers, NameSet::All)
     }
 
@@ -500,7 +501,7 @@ impl Behavior {
     /// handshake's `Sec-WebSocket-Key` and `Sec-WebSocket-Version` (all headers forwarded, or
     /// those two in the origin request policy); otherwise the origin sees a plain GET without
     /// them and refuses it (AWS: "Use WebSockets with CloudFront distributions").
-    pub fn forwards_websockets(&self) -> bool {
+    pub(crate) fn forwards_websockets(&self) -> bool {
         WEBSOCKET_HEADERS
             .iter()
             .all(|h| self.origin_forward.headers.contains_header(h))
@@ -548,7 +549,7 @@ static FALLBACK_DEFAULT: std::sync::LazyLock<Behavior> = std::sync::LazyLock::ne
 impl BehaviorSet {
     /// The set as read from `input`: its `CustomErrorResponses` minimum TTLs become the error
     /// caching the model applies (codes without one keep CloudFront's default).
-    pub fn with_input(mut self, input: ConfigInput) -> Self {
+    pub(crate) fn with_input(mut self, input: ConfigInput) -> Self {
         for e in &input.error_responses {
             if let Some(ttl) = e.min_ttl {
                 self.error_caching_min_ttl.insert(e.code, ttl);
@@ -571,7 +572,7 @@ impl BehaviorSet {
     /// First matching behavior wins; the context path prefixes every non-default pattern.
     /// A set without a matching behavior answers with index `behaviors.len()` and a
     /// forward-everything, cache-nothing behavior.
-    pub fn matching(&self, path: &str) -> (usize, &Behavior) {
+    pub(crate) fn matching(&self, path: &str) -> (usize, &Behavior) {
         for (i, b) in self.behaviors.iter().enumerate() {
             if b.is_default || pattern::matches(&self.effective_pattern(i), path) {
                 return (i, b);
@@ -581,7 +582,7 @@ impl BehaviorSet {
     }
 
     /// The pattern as CloudFront would see it: context path + pattern (default stays `*`).
-    pub fn effective_pattern(&self, idx: usize) -> String {
+    pub(crate) fn effective_pattern(&self, idx: usize) -> String {
         let Some(b) = self.behaviors.get(idx) else {
             return "*".into();
         };
@@ -599,7 +600,7 @@ impl BehaviorSet {
     }
 
     /// Explicit `expect` wins; else Hit when the behavior can store something, else Bypass.
-    pub fn expectation(&self, idx: usize) -> Expect {
+    pub(crate) fn expectation(&self, idx: usize) -> Expect {
         match self.behaviors.get(idx) {
             Some(b) => b.expect.unwrap_or(if b.can_store() {
                 Expect::Hit
@@ -611,7 +612,7 @@ impl BehaviorSet {
     }
 
     /// Give unnamed behaviors their `#N pattern` label (N from 1, default shows `*`).
-    pub fn relabel(mut self) -> Self {
+    pub(crate) fn relabel(mut self) -> Self {
         let patterns: Vec<String> = (0..self.behaviors.len())
             .map(|i| self.effective_pattern(i))
             .collect();
@@ -706,7 +707,7 @@ fn is_auto_label(name: &str) -> bool {
 }
 
 /// `jira/` -> `/jira`; `/` and `` -> ``.
-pub fn normalize_context_path(p: &str) -> String {
+pub(crate) fn normalize_context_path(p: &str) -> String {
     let t = p.trim().trim_matches('/');
     if t.is_empty() {
         String::new()

@@ -22,11 +22,11 @@ use crate::cloudfront::behavior::AcceptEncodings;
 use crate::exchange::Headers;
 
 /// Smallest and largest body CloudFront compresses, in bytes.
-pub const MIN_BYTES: usize = 1_000;
-pub const MAX_BYTES: usize = 10_000_000;
+pub(crate) const MIN_BYTES: usize = 1_000;
+pub(crate) const MAX_BYTES: usize = 10_000_000;
 
 /// `Content-Type` values CloudFront compresses ("File types that CloudFront compresses").
-pub const COMPRESSIBLE_TYPES: [&str; 45] = [
+pub(crate) const COMPRESSIBLE_TYPES: [&str; 45] = [
     "application/dash+xml",
     "application/eot",
     "application/font",
@@ -77,7 +77,7 @@ pub const COMPRESSIBLE_TYPES: [&str; 45] = [
 /// The viewer's `Accept-Encoding` as CloudFront forwards it and keys on it: `br,gzip`, `gzip`,
 /// `br`, or empty (no `gzip`/`br`: the header is not forwarded, content is served plain).
 /// Codings refused with `q=0` do not count.
-pub fn normalize_accept_encoding(request: &Headers) -> String {
+pub(crate) fn normalize_accept_encoding(request: &Headers) -> String {
     let (mut gzip, mut br) = (false, false);
     for line in request.get_all("accept-encoding") {
         for part in line.split(',') {
@@ -122,7 +122,7 @@ pub fn variant(policy: Option<AcceptEncodings>, request: &Headers) -> String {
 
 /// The `Accept-Encoding` the origin gets by this rule: `None` when it is not sent (then only a
 /// policy forwarding the header sends the viewer's own).
-pub fn origin_accept_encoding(
+pub(crate) fn origin_accept_encoding(
     policy: Option<AcceptEncodings>,
     request: &Headers,
 ) -> Option<String> {
@@ -138,7 +138,7 @@ pub fn origin_accept_encoding(
 /// (see `variant`) is `accepted`: `br` when the cache policy caches Brotli and the viewer takes
 /// it, else `gzip` when the viewer takes gzip, else none. `had_length`: the origin sent
 /// `Content-Length`.
-pub fn edge_coding(
+pub(crate) fn edge_coding(
     compress: bool,
     policy: Option<AcceptEncodings>,
     accepted: &str,
@@ -181,7 +181,7 @@ fn compressible(
 
 /// The `ETag` of a response CloudFront compressed: a strong one becomes weak, a weak one stays,
 /// an invalid one (neither `"` nor `W/` first) is removed.
-pub fn compressed_etag(etag: &str) -> Option<String> {
+pub(crate) fn compressed_etag(etag: &str) -> Option<String> {
     let t = etag.trim();
     if t.starts_with("W/") {
         Some(t.to_string())

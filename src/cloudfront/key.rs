@@ -45,7 +45,7 @@ pub fn cache_key(behavior: &Behavior, method: &str, url: &url::Url, request: &He
 }
 
 /// The raw `name=value` query pairs of `url` that `set` selects, in the viewer's order.
-pub fn select_query(set: &NameSet, url: &url::Url) -> Vec<String> {
+pub(crate) fn select_query(set: &NameSet, url: &url::Url) -> Vec<String> {
     let Some(q) = url.query() else {
         return Vec::new();
     };
@@ -64,7 +64,7 @@ pub fn select_query(set: &NameSet, url: &url::Url) -> Vec<String> {
 }
 
 /// The viewer's cookies (every `Cookie` header) that `set` selects, sorted by name.
-pub fn select_cookies(set: &NameSet, request: &Headers) -> Vec<(String, String)> {
+pub(crate) fn select_cookies(set: &NameSet, request: &Headers) -> Vec<(String, String)> {
     if set.is_none() {
         return Vec::new();
     }
@@ -79,7 +79,7 @@ pub fn select_cookies(set: &NameSet, request: &Headers) -> Vec<(String, String)>
 
 /// The request headers the origin gets through `behavior` (`select_headers` of what it forwards,
 /// plus, on a legacy behavior, the headers CloudFront forwards without keying on them).
-pub fn forwarded_headers(behavior: &Behavior, request: &Headers) -> Vec<(String, String)> {
+pub(crate) fn forwarded_headers(behavior: &Behavior, request: &Headers) -> Vec<(String, String)> {
     let mut out = select_headers(&behavior.origin_forward.headers, request);
     if behavior.is_legacy() {
         let defaults = NameSet::Whitelist(
@@ -98,7 +98,7 @@ pub fn forwarded_headers(behavior: &Behavior, request: &Headers) -> Vec<(String,
 }
 
 /// `a=1; b=2`, the form of a `Cookie` request header.
-pub fn cookie_header(cookies: &[(String, String)]) -> String {
+pub(crate) fn cookie_header(cookies: &[(String, String)]) -> String {
     cookies
         .iter()
         .map(|(n, v)| format!("{n}={v}"))
@@ -108,7 +108,7 @@ pub fn cookie_header(cookies: &[(String, String)]) -> String {
 
 /// The request headers `set` selects, as (lower-case name, value); repeated headers joined by `,`.
 /// `Cookie` is never selected here: cookies go through `select_cookies`.
-pub fn select_headers(set: &NameSet, request: &Headers) -> Vec<(String, String)> {
+pub(crate) fn select_headers(set: &NameSet, request: &Headers) -> Vec<(String, String)> {
     let mut out: Vec<(String, String)> = Vec::new();
     for (name, value) in request.iter() {
         if name.eq_ignore_ascii_case("cookie") || !set.contains_header(name) {

@@ -24,12 +24,12 @@ pub struct ManagedCachePolicy {
     pub accept_encoding: AcceptEncodings,
 }
 
-pub const CACHING_OPTIMIZED: &str = "658327ea-f89d-4fab-a63d-7e88639e58f6";
-pub const CACHING_DISABLED: &str = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad";
-pub const USE_ORIGIN_CACHE_CONTROL_HEADERS: &str = "83da9c7e-98b4-4e11-a168-04f0df8e2c65";
-pub const ALL_VIEWER: &str = "216adef6-5c7f-47e4-b989-5492eafa07d3";
-pub const ALL_VIEWER_EXCEPT_HOST_HEADER: &str = "b689b0a8-53d0-40ab-baf2-68738e2966ac";
-pub const CORS_CUSTOM_ORIGIN: &str = "59781a5b-3903-41f3-afcb-af62929ccde1";
+pub(crate) const CACHING_OPTIMIZED: &str = "658327ea-f89d-4fab-a63d-7e88639e58f6";
+pub(crate) const CACHING_DISABLED: &str = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad";
+pub(crate) const USE_ORIGIN_CACHE_CONTROL_HEADERS: &str = "83da9c7e-98b4-4e11-a168-04f0df8e2c65";
+pub(crate) const ALL_VIEWER: &str = "216adef6-5c7f-47e4-b989-5492eafa07d3";
+pub(crate) const ALL_VIEWER_EXCEPT_HOST_HEADER: &str = "b689b0a8-53d0-40ab-baf2-68738e2966ac";
+pub(crate) const CORS_CUSTOM_ORIGIN: &str = "59781a5b-3903-41f3-afcb-af62929ccde1";
 
 fn names(items: &[&str]) -> NameSet {
     if items.is_empty() {
@@ -306,11 +306,6 @@ pub fn response_headers_policy(id_or_name: &str) -> Option<(&'static str, Option
     ))
 }
 
-/// Every managed policy name (for hints).
-pub fn cache_policy_names() -> Vec<&'static str> {
-    CACHE_POLICIES.iter().map(|r| r.1).collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -361,7 +356,6 @@ mod tests {
                 .1
                 .is_none()
         );
-        assert_eq!(cache_policy_names().len(), 7);
         assert_eq!(ORIGIN_REQUEST_POLICIES.len(), 8);
     }
 }

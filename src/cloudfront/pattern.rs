@@ -5,7 +5,7 @@
 //! string is never part of the match; the lone `*` (default behavior) matches every path.
 
 /// CloudFront rejects longer path patterns.
-pub const MAX_PATTERN_LEN: usize = 255;
+pub(crate) const MAX_PATTERN_LEN: usize = 255;
 
 /// Does `path` (a URL path, optionally with `?query`) match the CloudFront `pattern`?
 pub fn matches(pattern: &str, path: &str) -> bool {
@@ -42,7 +42,7 @@ fn with_leading_slash(s: &str) -> String {
 
 /// Does `name` match a whitelist entry that may hold `*`/`?` wildcards (legacy cookie
 /// whitelists accept them: `AWSALB*`)? Case-sensitive, like cookie names.
-pub fn wildcard_matches(entry: &str, name: &str) -> bool {
+pub(crate) fn wildcard_matches(entry: &str, name: &str) -> bool {
     let p: Vec<char> = entry.chars().collect();
     let t: Vec<char> = name.chars().collect();
     glob(&p, &t)

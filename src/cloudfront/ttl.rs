@@ -27,11 +27,11 @@ use crate::exchange::Headers;
 
 /// Error caching minimum TTL, CloudFront's default for every cached error code (HTTPStatusCodes.html:
 /// "10 seconds by default"; `CustomErrorResponses[].ErrorCachingMinTTL` changes it per code).
-pub const DEFAULT_ERROR_CACHING_MIN_TTL: u64 = 10;
+pub(crate) const DEFAULT_ERROR_CACHING_MIN_TTL: u64 = 10;
 
 /// Error caching minimum TTL per status code, from the distribution's `CustomErrorResponses`
 /// (codes not listed: `DEFAULT_ERROR_CACHING_MIN_TTL`).
-pub type ErrorCachingMinTtl = BTreeMap<u16, u64>;
+pub(crate) type ErrorCachingMinTtl = BTreeMap<u16, u64>;
 
 /// The error caching minimum TTL of `status` under `custom`.
 pub fn error_caching_min_ttl(custom: &ErrorCachingMinTtl, status: u16) -> u64 {
@@ -44,11 +44,11 @@ pub fn error_caching_min_ttl(custom: &ErrorCachingMinTtl, status: u16) -> u64 {
 /// 4xx/5xx codes CloudFront caches whatever the origin's `max-age` says (HTTPStatusCodes.html,
 /// "HTTP 4xx and 5xx status codes that CloudFront caches"). An older edition of the page listed 405
 /// here too; the current one lists it with the codes below.
-pub const ALWAYS_CACHED_ERRORS: [u16; 7] = [404, 414, 500, 501, 502, 503, 504];
+pub(crate) const ALWAYS_CACHED_ERRORS: [u16; 7] = [404, 414, 500, 501, 502, 503, 504];
 
 /// 4xx codes CloudFront caches only when the origin sends `Cache-Control max-age` or `s-maxage`
 /// (same page, "HTTP 4xx status codes that CloudFront caches based on Cache-Control headers").
-pub const CACHED_ERRORS_WITH_MAX_AGE: [u16; 5] = [400, 403, 405, 412, 415];
+pub(crate) const CACHED_ERRORS_WITH_MAX_AGE: [u16; 5] = [400, 403, 405, 412, 415];
 
 /// Which rule decided whether (and how long) a response is stored.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -113,7 +113,7 @@ const MIN_TTL_NO_CACHE_CAVEAT: &str = "AWS's pages disagree here: the TTL table 
 
 impl TtlRule {
     /// One sentence naming the rule and the numbers that fed it.
-    pub fn explain(&self) -> String {
+    pub(crate) fn explain(&self) -> String {
         self.explain_as(true)
     }
 
@@ -258,7 +258,7 @@ fn header_decision(ttl_secs: u64, max: u64, rule: TtlRule) -> StoreDecision {
 
 /// Parsed `Cache-Control` directives of a response (all header lines, comma-separated).
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct CacheControl {
+pub(crate) struct CacheControl {
     pub max_age: Option<u64>,
     pub s_maxage: Option<u64>,
     /// The first of bare `no-store`, `no-cache`, `private` present, in that order of strength.

@@ -20,7 +20,7 @@ use crate::report::build::build_report_redacted;
 /// The hosts of the pages the user opened: the first document of each HAR page (later documents
 /// of a page are its iframes: ads, widgets, other sites, which are not the product). The first
 /// request's host when the HAR names no document.
-pub fn page_hosts(exchanges: &[Exchange]) -> Vec<String> {
+pub(crate) fn page_hosts(exchanges: &[Exchange]) -> Vec<String> {
     let host = |ex: &Exchange| {
         url::Url::parse(&ex.url)
             .ok()

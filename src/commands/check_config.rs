@@ -10,7 +10,7 @@ use crate::diagnose::{Finding, Severity, lint};
 use crate::error::exit;
 use crate::report::table;
 
-pub fn check_config(args: CheckConfigArgs) -> anyhow::Result<i32> {
+pub(crate) fn check_config(args: CheckConfigArgs) -> anyhow::Result<i32> {
     let set = load::from_file_with(&args.file, &load_options(&args.input))?;
     let findings = lint::lint(&set, args.context_path.as_deref());
     let failing = findings
@@ -81,7 +81,7 @@ pub fn check_config(args: CheckConfigArgs) -> anyhow::Result<i32> {
 }
 
 /// How to read a configuration file, from the flags.
-pub fn load_options(args: &ConfigInputArgs) -> LoadOptions {
+pub(crate) fn load_options(args: &ConfigInputArgs) -> LoadOptions {
     LoadOptions {
         format: args.input_format,
         parameters: args.parameters.clone(),
@@ -103,7 +103,7 @@ fn gh_escape(s: &str, property: bool) -> String {
 
 /// GitHub Actions workflow commands: one annotation per finding, on the line the configuration
 /// writes the setting (the file itself when the format has no lines).
-pub fn github_annotations(findings: &[Finding], file: &str) -> String {
+pub(crate) fn github_annotations(findings: &[Finding], file: &str) -> String {
     let mut out = String::new();
     for f in findings {
         let level = match f.severity {

@@ -56,7 +56,7 @@ pub fn trend(args: &TrendArgs) -> anyhow::Result<i32> {
 }
 
 /// `diff` with `last-good` on one side replaced by that run's report.json.
-pub fn resolve_last_good(mut args: DiffArgs) -> anyhow::Result<DiffArgs> {
+pub(crate) fn resolve_last_good(mut args: DiffArgs) -> anyhow::Result<DiffArgs> {
     let is_kw = |p: &Path| p.as_os_str() == LAST_GOOD;
     match (is_kw(&args.a), is_kw(&args.b)) {
         (true, true) => Err(UserError::input(

@@ -4,7 +4,7 @@
 //! stages below it, which never reach back up.
 
 pub mod analyze;
-pub mod check_config;
+pub(crate) mod check_config;
 pub mod diff;
 pub mod history;
 pub mod lab;

@@ -24,7 +24,7 @@ use crate::report::{self};
 use crate::scenario::Scenario;
 
 /// Resolve the CLI's URL and --scenario files into journeys (no lab here).
-pub fn journeys_from_args(args: &RunArgs) -> Result<Vec<Journey>, UserError> {
+pub(crate) fn journeys_from_args(args: &RunArgs) -> Result<Vec<Journey>, UserError> {
     let mut out = Vec::new();
     if args.scenarios.is_empty() {
         if let Some(url) = &args.url {
@@ -64,7 +64,7 @@ fn check_url(url: &str) -> Result<(), UserError> {
 }
 
 /// `output/<UTC timestamp>-<host>/`.
-pub fn default_out_dir(started: chrono::DateTime<chrono::Utc>, host: &str) -> PathBuf {
+pub(crate) fn default_out_dir(started: chrono::DateTime<chrono::Utc>, host: &str) -> PathBuf {
     let host: String = host
         .chars()
         .map(|c| {
@@ -80,7 +80,7 @@ pub fn default_out_dir(started: chrono::DateTime<chrono::Utc>, host: &str) -> Pa
 
 /// What a run probes: its journeys, the variables they read, the distributions serving them,
 /// and the lab when the run started one.
-pub struct Target {
+pub(crate) struct Target {
     pub label: String,
     pub host: String,
     pub journeys: Vec<Journey>,
@@ -91,7 +91,7 @@ pub struct Target {
 }
 
 /// Parse `--lab-fault` names, naming the known ones when one is wrong.
-pub fn parse_faults(names: &[String]) -> Result<Vec<crate::lab::Fault>, UserError> {
+pub(crate) fn parse_faults(names: &[String]) -> Result<Vec<crate::lab::Fault>, UserError> {
     names
         .iter()
         .map(|n| {
@@ -106,7 +106,7 @@ pub fn parse_faults(names: &[String]) -> Result<Vec<crate::lab::Fault>, UserErro
 }
 
 /// Start the embedded lab and point the bundled journeys at it.
-pub async fn lab_target(args: &RunArgs) -> anyhow::Result<Target> {
+pub(crate) async fn lab_target(args: &RunArgs) -> anyhow::Result<Target> {
     use crate::lab::{LabOptions, Product, Topology};
     let faults = parse_faults(&args.lab_faults)?;
     // --behaviors / --distribution-config configure the lab's own edge (so a configuration can
@@ -193,7 +193,7 @@ pub async fn lab_target(args: &RunArgs) -> anyhow::Result<Target> {
 }
 
 /// A real site: the URL and/or --scenario files, with the seed's behaviors.
-pub fn site_target(args: &RunArgs) -> Result<Target, UserError> {
+pub(crate) fn site_target(args: &RunArgs) -> Result<Target, UserError> {
     if !args.lab_faults.is_empty() {
         return Err(UserError::input(
             "--lab-fault only applies to the embedded lab",

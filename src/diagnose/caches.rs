@@ -48,7 +48,7 @@ fn storable_response(r: &Record) -> bool {
 }
 
 /// The ids of this module's findings: `run` replaces them once the repeat loads are in.
-pub const IDS: &[&str] = &[
+pub(crate) const IDS: &[&str] = &[
     ids::CACHE_PASSES_COOKIES.id,
     ids::CACHE_REFUSES_SET_COOKIE.id,
     ids::REQUEST_NO_CACHE_OBEYED.id,
@@ -88,7 +88,7 @@ fn by_host<'a>(
 /// `cache-passes-cookies`: Varnish answered static resources with a miss (one `X-Varnish` id) on
 /// requests that carried cookies, while nothing in the responses forbids storing them, and no
 /// such request on that host was ever a hit: the builtin VCL's `vcl_recv` passes them.
-pub fn cache_passes_cookies(ctx: &Ctx) -> Vec<Finding> {
+pub(crate) fn cache_passes_cookies(ctx: &Ctx) -> Vec<Finding> {
     let varnish_static = |r: &&Record| {
         r.class.cache.provider == Provider::Varnish
             && is_static(r.class.asset_kind)
@@ -143,7 +143,7 @@ pub fn cache_passes_cookies(ctx: &Ctx) -> Vec<Finding> {
 
 /// `cache-refuses-set-cookie`: Varnish or nginx missed static responses that set cookies; both
 /// refuse to store such a response by default (Varnish marks it hit-for-miss).
-pub fn cache_refuses_set_cookie(ctx: &Ctx) -> Vec<Finding> {
+pub(crate) fn cache_refuses_set_cookie(ctx: &Ctx) -> Vec<Finding> {
     let hits = missed_again(ctx.records.iter().filter(|r| {
         matches!(r.class.cache.provider, Provider::Varnish | Provider::Nginx)
             && is_static(r.class.asset_kind)
@@ -208,7 +208,7 @@ pub fn cache_refuses_set_cookie(ctx: &Ctx) -> Vec<Finding> {
 /// `request-no-cache-obeyed`: Apache mod_cache or Squid missed requests that asked for a fresh
 /// copy. The capture itself caused the misses (a HAR recorded with "Disable cache", or a forced
 /// reload); real visitors do not send it.
-pub fn request_no_cache_obeyed(ctx: &Ctx) -> Vec<Finding> {
+pub(crate) fn request_no_cache_obeyed(ctx: &Ctx) -> Vec<Finding> {
     let asks_fresh = |r: &Record| {
         r.request_headers
             .get_all("cache-control")

@@ -49,7 +49,7 @@ fn set_cookie_kept_out(r: &Record) -> bool {
 }
 
 /// `set-cookie-on-cacheable`: a response the edge would store carries `Set-Cookie`.
-pub fn set_cookie_on_cacheable(ctx: &Ctx) -> Vec<Finding> {
+pub(crate) fn set_cookie_on_cacheable(ctx: &Ctx) -> Vec<Finding> {
     let hits = ctx.records.iter().filter(|r| {
         ctx.cacheable(r)
             && !set_cookies(r).is_empty()
@@ -101,7 +101,7 @@ pub fn set_cookie_on_cacheable(ctx: &Ctx) -> Vec<Finding> {
 /// `rotating-cookie-in-key`: a cookie in the behavior's cache key takes a new value again and
 /// again, so each request has a new key. Load-balancer stickiness cookies count from two values;
 /// other cookies from three request values (a login legitimately replaces JSESSIONID once).
-pub fn rotating_cookie_in_key(ctx: &Ctx) -> Vec<Finding> {
+pub(crate) fn rotating_cookie_in_key(ctx: &Ctx) -> Vec<Finding> {
     if !ctx.has_dist() {
         return Vec::new();
     }
@@ -246,7 +246,7 @@ pub fn rotating_cookie_in_key(ctx: &Ctx) -> Vec<Finding> {
 
 /// `session-cookie-cached`: a session cookie's `Set-Cookie` came out of the edge cache (a Hit),
 /// or is on a response the edge would store under a behavior that forwards cookies.
-pub fn session_cookie_cached(ctx: &Ctx) -> Vec<Finding> {
+pub(crate) fn session_cookie_cached(ctx: &Ctx) -> Vec<Finding> {
     let hits = ctx.records.iter().filter(|r| {
         fresh(r)
             && set_cookies(r).iter().any(|c| is_session_cookie(&c.name))

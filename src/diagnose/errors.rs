@@ -34,7 +34,7 @@ fn error_lines(r: &Record) -> Vec<String> {
 }
 
 /// `font-502`: a font answered 502 (typically `Error from cloudfront`).
-pub fn font_502(ctx: &Ctx) -> Vec<Finding> {
+pub(crate) fn font_502(ctx: &Ctx) -> Vec<Finding> {
     let hits = ctx.records.iter().filter(|r| {
         !r.from_browser_cache() && r.class.asset_kind == AssetKind::Font && r.status == Some(502)
     });
@@ -63,7 +63,7 @@ pub fn font_502(ctx: &Ctx) -> Vec<Finding> {
 }
 
 /// `edge-error`: 5xx answers and `LimitExceeded` (other than fonts' 502, reported on their own).
-pub fn edge_error(ctx: &Ctx) -> Vec<Finding> {
+pub(crate) fn edge_error(ctx: &Ctx) -> Vec<Finding> {
     let hits = ctx.records.iter().filter(|r| {
         let font_502 = r.class.asset_kind == AssetKind::Font && r.status == Some(502);
         // A failed websocket is `websocket-failed`, with its own fix.
@@ -124,7 +124,7 @@ fn is_tls_error(text: &str) -> bool {
 }
 
 /// `tls-error`: requests the browser failed on a certificate or handshake error, per host.
-pub fn tls_error(ctx: &Ctx) -> Vec<Finding> {
+pub(crate) fn tls_error(ctx: &Ctx) -> Vec<Finding> {
     let hits = ctx.records.iter().filter(|r| {
         r.failure
             .as_ref()
@@ -157,7 +157,7 @@ pub fn tls_error(ctx: &Ctx) -> Vec<Finding> {
 
 /// `tls-certificate-ignored`: https responses Chromium marked `insecure` — only possible when
 /// certificate errors were let through with `--insecure`. One finding per host.
-pub fn tls_certificate_ignored(ctx: &Ctx) -> Vec<Finding> {
+pub(crate) fn tls_certificate_ignored(ctx: &Ctx) -> Vec<Finding> {
     let hits = ctx.records.iter().filter(|r| {
         r.url.starts_with("https://") && r.security_state.as_deref() == Some("insecure")
     });
@@ -196,7 +196,7 @@ fn har_cors_block(r: &Record) -> bool {
 
 /// `cors-blocked`: the browser blocked a cross-origin response (`corsErrorStatus`), or a
 /// cross-origin request was answered without a matching `Access-Control-Allow-Origin`.
-pub fn cors_blocked(ctx: &Ctx) -> Vec<Finding> {
+pub(crate) fn cors_blocked(ctx: &Ctx) -> Vec<Finding> {
     let blocked = |r: &Record| {
         r.failure.as_ref().is_some_and(|f| f.cors_error.is_some())
             || r.class.cors == "missing ACAO"
@@ -297,7 +297,7 @@ fn foreign_acao(r: &Record) -> Option<(String, String)> {
 /// object per cache key whatever `Vary: Origin` says, and a legacy behavior forwards `Origin`
 /// without keying on it (RequestAndResponseBehaviorCustomOrigin.html): the first requester's
 /// answer is served to every other origin.
-pub fn cors_origin_not_in_key(ctx: &Ctx) -> Vec<Finding> {
+pub(crate) fn cors_origin_not_in_key(ctx: &Ctx) -> Vec<Finding> {
     let hits = ctx.records.iter().filter(|r| {
         !r.from_browser_cache() && r.class.cache.status.is_hit() && foreign_acao(r).is_some()
     });

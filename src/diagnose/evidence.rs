@@ -10,10 +10,10 @@ use super::Evidence;
 use crate::classify::Record;
 
 /// At most this many evidence entries per finding; the explanation gives the total.
-pub const MAX_EVIDENCE: usize = 5;
+pub(crate) const MAX_EVIDENCE: usize = 5;
 
 /// `Name: value` for every value of `name` (original name case), split like `Headers::get_all`.
-pub fn header_lines(h: &crate::exchange::Headers, name: &str) -> Vec<String> {
+pub(crate) fn header_lines(h: &crate::exchange::Headers, name: &str) -> Vec<String> {
     h.iter()
         .filter(|(n, _)| n.eq_ignore_ascii_case(name))
         .flat_map(|(n, v)| {
@@ -25,7 +25,7 @@ pub fn header_lines(h: &crate::exchange::Headers, name: &str) -> Vec<String> {
 }
 
 /// Response header lines for each name, in the order given (absent ones skipped).
-pub fn response_lines(r: &Record, names: &[&str]) -> Vec<String> {
+pub(crate) fn response_lines(r: &Record, names: &[&str]) -> Vec<String> {
     names
         .iter()
         .flat_map(|n| header_lines(&r.response_headers, n))
@@ -33,7 +33,7 @@ pub fn response_lines(r: &Record, names: &[&str]) -> Vec<String> {
 }
 
 /// The cache verdict's own header lines (`X-Cache: Miss from cloudfront`, ...).
-pub fn cache_lines(r: &Record) -> Vec<String> {
+pub(crate) fn cache_lines(r: &Record) -> Vec<String> {
     r.class
         .cache
         .raw
@@ -43,7 +43,7 @@ pub fn cache_lines(r: &Record) -> Vec<String> {
 }
 
 /// `HTTP 502` (or the failure text when there was no response).
-pub fn status_line(r: &Record) -> String {
+pub(crate) fn status_line(r: &Record) -> String {
     match (r.status, &r.failure) {
         (Some(s), _) => format!("HTTP {s} ({} {})", r.method, r.resource_type),
         (None, Some(f)) => format!("no response: {}", f.error_text),
@@ -66,7 +66,7 @@ pub fn cap(mut evidence: Vec<Evidence>) -> Vec<Evidence> {
 }
 
 /// `name=value` pairs of every `Cookie` request header.
-pub fn request_cookies(r: &Record) -> Vec<(String, String)> {
+pub(crate) fn request_cookies(r: &Record) -> Vec<(String, String)> {
     r.request_headers
         .cookies()
         .into_iter()
@@ -76,13 +76,13 @@ pub fn request_cookies(r: &Record) -> Vec<(String, String)> {
 
 /// One `Set-Cookie` of a response: the cookie's name, value and the exact header line.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SetCookie {
+pub(crate) struct SetCookie {
     pub name: String,
     pub value: String,
     pub line: String,
 }
 
-pub fn set_cookies(r: &Record) -> Vec<SetCookie> {
+pub(crate) fn set_cookies(r: &Record) -> Vec<SetCookie> {
     header_lines(&r.response_headers, "set-cookie")
         .into_iter()
         .filter_map(|line| {
@@ -97,7 +97,7 @@ pub fn set_cookies(r: &Record) -> Vec<SetCookie> {
 }
 
 /// Load-balancer stickiness cookies: their value changes whenever the balancer wants.
-pub fn is_stickiness_cookie(name: &str) -> bool {
+pub(crate) fn is_stickiness_cookie(name: &str) -> bool {
     let n = name.to_ascii_uppercase();
     n.starts_with("AWSALB")
         || n.starts_with("AWSELB")
@@ -109,7 +109,7 @@ pub fn is_stickiness_cookie(name: &str) -> bool {
 }
 
 /// Cookies that carry a user's session (or a per-user token): never to be shared from a cache.
-pub fn is_session_cookie(name: &str) -> bool {
+pub(crate) fn is_session_cookie(name: &str) -> bool {
     let n = name.to_ascii_lowercase();
     !is_stickiness_cookie(name)
         && (matches!(
@@ -123,7 +123,7 @@ pub fn is_session_cookie(name: &str) -> bool {
 }
 
 /// The request carries credentials: a session cookie or an `Authorization` header.
-pub fn is_authenticated(r: &Record) -> bool {
+pub(crate) fn is_authenticated(r: &Record) -> bool {
     r.request_headers.contains("authorization")
         || request_cookies(r).iter().any(|(n, _)| is_session_cookie(n))
 }
@@ -137,7 +137,7 @@ pub fn host_of(r: &Record) -> String {
 }
 
 /// Group items by a key, keeping first-seen order of keys and items.
-pub fn group_by<'a, K: Ord + Clone>(
+pub(crate) fn group_by<'a, K: Ord + Clone>(
     items: impl IntoIterator<Item = &'a Record>,
     key: impl Fn(&Record) -> Option<K>,
 ) -> Vec<(K, Vec<&'a Record>)> {
@@ -161,7 +161,7 @@ pub fn group_by<'a, K: Ord + Clone>(
 }
 
 /// "1 response" / "3 responses".
-pub fn plural(n: usize, one: &str, many: &str) -> String {
+pub(crate) fn plural(n: usize, one: &str, many: &str) -> String {
     if n == 1 {
         format!("{n} {one}")
     } else {

@@ -16,7 +16,7 @@ use crate::cloudfront::ttl::CacheControl;
 
 const DAY: u64 = 86_400;
 
-pub fn treatment_line(r: &Record) -> Option<String> {
+pub(crate) fn treatment_line(r: &Record) -> Option<String> {
     r.class.edge_treatment.as_ref().map(|t| {
         if t.store {
             format!("edge (predicted): stored for {} s: {}", t.ttl_secs, t.rule)
@@ -26,7 +26,7 @@ pub fn treatment_line(r: &Record) -> Option<String> {
     })
 }
 
-pub fn with_treatment(mut lines: Vec<String>, r: &Record) -> Vec<String> {
+pub(crate) fn with_treatment(mut lines: Vec<String>, r: &Record) -> Vec<String> {
     lines.extend(cache_lines(r));
     lines.extend(treatment_line(r));
     lines.dedup();
@@ -34,7 +34,7 @@ pub fn with_treatment(mut lines: Vec<String>, r: &Record) -> Vec<String> {
 }
 
 /// Evidence from distinct URLs first.
-pub fn distinct_urls<'a>(rs: &[&'a Record]) -> Vec<&'a Record> {
+pub(crate) fn distinct_urls<'a>(rs: &[&'a Record]) -> Vec<&'a Record> {
     let mut seen = std::collections::HashSet::new();
     rs.iter()
         .copied()
@@ -54,7 +54,7 @@ pub fn misses(rs: &[&Record]) -> usize {
 }
 
 /// `Expires` at or before `Date` (or unparseable) and no `max-age`/`s-maxage`.
-pub fn expires_already_stale(r: &Record) -> bool {
+pub(crate) fn expires_already_stale(r: &Record) -> bool {
     let h = &r.response_headers;
     let Some(expires) = h.get("expires") else {
         return false;
@@ -79,7 +79,7 @@ pub fn expires_already_stale(r: &Record) -> bool {
 }
 
 /// `expires-before-date`: static responses the edge takes as already stale.
-pub fn expires_before_date(ctx: &Ctx) -> Vec<Finding> {
+pub(crate) fn expires_before_date(ctx: &Ctx) -> Vec<Finding> {
     let hits = ctx.records.iter().filter(|r| {
         ctx.cacheable(r)
             && expires_already_stale(r)
@@ -114,7 +114,7 @@ pub fn expires_before_date(ctx: &Ctx) -> Vec<Finding> {
 
 /// `no-cache-on-static`: `no-cache` / `no-store` / `private` on static resources the edge then
 /// does not store.
-pub fn no_cache_on_static(ctx: &Ctx) -> Vec<Finding> {
+pub(crate) fn no_cache_on_static(ctx: &Ctx) -> Vec<Finding> {
     let hits = ctx.records.iter().filter(|r| {
         ctx.cacheable(r)
             && is_static(r.class.asset_kind)
@@ -164,7 +164,7 @@ fn vary_names(r: &Record) -> Vec<String> {
 /// object per cache key whatever `Vary` says (only `Accept-Encoding` splits it), so a header that
 /// reaches the origin without being in the key (a legacy behavior sends `Origin` anyway) gets the
 /// first viewer's answer served to all.
-pub fn vary_unforwarded(ctx: &Ctx) -> Vec<Finding> {
+pub(crate) fn vary_unforwarded(ctx: &Ctx) -> Vec<Finding> {
     let mut hits: Vec<(String, &Record)> = Vec::new();
     for r in ctx.records {
         if !ctx.cacheable(r) || !r.class.edge_treatment.as_ref().is_some_and(|t| t.store) {
@@ -231,7 +231,7 @@ pub fn vary_unforwarded(ctx: &Ctx) -> Vec<Finding> {
 }
 
 /// `vary-star`: `Vary: *` on a cacheable response.
-pub fn vary_star(ctx: &Ctx) -> Vec<Finding> {
+pub(crate) fn vary_star(ctx: &Ctx) -> Vec<Finding> {
     let hits = ctx
         .records
         .iter()
@@ -258,7 +258,7 @@ pub fn vary_star(ctx: &Ctx) -> Vec<Finding> {
 }
 
 /// A versioned Atlassian static URL: `/s/<...>/_/...`.
-pub fn is_versioned_s(url: &str) -> bool {
+pub(crate) fn is_versioned_s(url: &str) -> bool {
     let path = url::Url::parse(url)
         .map(|u| u.path().to_string())
         .unwrap_or_default();
@@ -266,7 +266,7 @@ pub fn is_versioned_s(url: &str) -> bool {
 }
 
 /// `short-ttl-versioned`: the edge stores a versioned /s/ resource for less than a day.
-pub fn short_ttl_versioned(ctx: &Ctx) -> Vec<Finding> {
+pub(crate) fn short_ttl_versioned(ctx: &Ctx) -> Vec<Finding> {
     let hits = ctx.records.iter().filter(|r| {
         ctx.cacheable(r)
             && is_versioned_s(&r.url)

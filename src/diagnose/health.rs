@@ -19,7 +19,7 @@ use crate::exchange::Exchange;
 
 pub const PATH: &str = "rest/static-asset-caching/health-checks";
 /// Longer answers are cut (the report keeps the head, and says so).
-pub const MAX_BODY: usize = 64 * 1024;
+pub(crate) const MAX_BODY: usize = 64 * 1024;
 
 /// One call of the health check, as answered.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -39,7 +39,7 @@ pub struct HealthCheck {
 
 /// `<base>/rest/static-asset-caching/health-checks`: the base URL's origin plus the context path
 /// (given, or the base URL's path without a trailing file name such as `Dashboard.jspa`).
-pub fn health_url(base: &str, context_path: Option<&str>) -> Option<url::Url> {
+pub(crate) fn health_url(base: &str, context_path: Option<&str>) -> Option<url::Url> {
     let mut u = url::Url::parse(base).ok()?;
     let ctx = match context_path {
         Some(cp) => crate::cloudfront::behavior::normalize_context_path(cp),
@@ -59,7 +59,7 @@ pub fn health_url(base: &str, context_path: Option<&str>) -> Option<url::Url> {
 }
 
 /// The last `Cookie` header the browser sent to `url`'s host and port (the journey's session).
-pub fn journey_cookie(exchanges: &[Exchange], url: &url::Url) -> Option<String> {
+pub(crate) fn journey_cookie(exchanges: &[Exchange], url: &url::Url) -> Option<String> {
     let want = crate::exchange::host_port(url)?;
     exchanges
         .iter()
@@ -74,7 +74,7 @@ pub fn journey_cookie(exchanges: &[Exchange], url: &url::Url) -> Option<String> 
 }
 
 /// A check about Jira/Confluence's own CDN prefix (`jira.fixed.cdn.enabled` / `.prefix`).
-pub fn is_cdn_prefix_check(text: &str) -> bool {
+pub(crate) fn is_cdn_prefix_check(text: &str) -> bool {
     let t = text.to_ascii_lowercase();
     t.contains("cdn-enabled")
         || t.contains("cdn prefix")

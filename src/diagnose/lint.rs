@@ -17,7 +17,7 @@ use crate::cloudfront::{Behavior, BehaviorSet, NameSet};
 
 /// What a probe path stands for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ProbeKind {
+pub(crate) enum ProbeKind {
     VersionedStatic,
     Font,
     DownloadResource,
@@ -69,7 +69,7 @@ impl ProbeKind {
 }
 
 /// Representative paths (without context path) and what they are.
-pub const PROBES: &[(ProbeKind, &str)] = &[
+pub(crate) const PROBES: &[(ProbeKind, &str)] = &[
     (
         ProbeKind::VersionedStatic,
         "/s/d41d8cd98f00b204e9800998ecf8427e-CDN/en_US/9120000/1/2c1a7d3b/_/download/superbatch/js/batch.js",
@@ -108,7 +108,7 @@ pub const PROBES: &[(ProbeKind, &str)] = &[
 
 /// Request headers whose value differs per browser family or per user: in a cache key, they
 /// split the cache (Accept differs between Chrome, Firefox and Safari for the same image).
-pub const PER_BROWSER_HEADERS: &[&str] = &[
+pub(crate) const PER_BROWSER_HEADERS: &[&str] = &[
     "Accept",
     "Accept-Language",
     "User-Agent",
@@ -947,7 +947,7 @@ impl Nfa {
 /// Does every path matching `inner` also match `outer` (both CloudFront path patterns)?
 /// Exact, by exploring both automata together over the patterns' own characters plus one
 /// character neither uses; a search that grows too large answers `false`.
-pub fn pattern_covers(outer: &str, inner: &str) -> bool {
+pub(crate) fn pattern_covers(outer: &str, inner: &str) -> bool {
     if outer == "*" {
         return true;
     }

@@ -23,7 +23,7 @@ pub mod evidence;
 pub mod headers;
 pub mod health;
 pub mod lint;
-pub mod lint_fix;
+pub(crate) mod lint_fix;
 pub mod observed;
 pub mod paths;
 #[cfg(test)]

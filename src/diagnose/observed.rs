@@ -8,7 +8,7 @@ use super::{Ctx, Finding, ids};
 use crate::classify::Serving;
 
 /// `behavior-mismatch`: the behavior header names a different behavior than the prediction.
-pub fn behavior_mismatch(ctx: &Ctx) -> Vec<Finding> {
+pub(crate) fn behavior_mismatch(ctx: &Ctx) -> Vec<Finding> {
     let hits = ctx.records.iter().filter_map(|r| {
         let observed = r.class.observed_behavior.as_deref()?;
         let dist = ctx.dist_for(&r.url)?;

@@ -67,7 +67,7 @@ fn private_evidence(ctx: &Ctx, r: &Record) -> Option<&'static str> {
 /// `dynamic-cached`: a page or REST answer came out of a shared cache, or the edge would store an
 /// authenticated one, with evidence that the answer was private. A security error: one user's
 /// content reaches another.
-pub fn dynamic_cached(ctx: &Ctx) -> Vec<Finding> {
+pub(crate) fn dynamic_cached(ctx: &Ctx) -> Vec<Finding> {
     let hits = ctx.records.iter().filter(|r| {
         fresh(r)
             && r.status.is_some_and(|s| (200..300).contains(&s))
@@ -134,7 +134,7 @@ fn keyed_query(ctx: &Ctx, r: &Record) -> Option<Vec<(String, String)>> {
 
 /// `query-string-changes`: the same static path loaded with a different value of a keyed query
 /// parameter (a cache-buster such as `_=<timestamp>`), on a behavior that caches.
-pub fn query_string_changes(ctx: &Ctx) -> Vec<Finding> {
+pub(crate) fn query_string_changes(ctx: &Ctx) -> Vec<Finding> {
     if !ctx.has_dist() {
         return Vec::new();
     }
@@ -251,7 +251,7 @@ fn atlassian_static_path(url: &str) -> bool {
 
 /// `static-bypasses-cdn`: a static resource answered with no sign of any cache, from a host the
 /// distribution serves or on an Atlassian static path while the rest of the site uses a CDN.
-pub fn static_bypasses_cdn(ctx: &Ctx) -> Vec<Finding> {
+pub(crate) fn static_bypasses_cdn(ctx: &Ctx) -> Vec<Finding> {
     let site_uses_cdn = ctx
         .records
         .iter()
@@ -304,7 +304,7 @@ pub fn static_bypasses_cdn(ctx: &Ctx) -> Vec<Finding> {
 }
 
 /// `pop-change-miss` (info): a Miss for a URL already fetched through another edge location.
-pub fn pop_change_miss(ctx: &Ctx) -> Vec<Finding> {
+pub(crate) fn pop_change_miss(ctx: &Ctx) -> Vec<Finding> {
     let mut hits: Vec<(&Record, &Record)> = Vec::new();
     let with_pop: Vec<&Record> = ctx
         .records
@@ -356,7 +356,7 @@ pub fn pop_change_miss(ctx: &Ctx) -> Vec<Finding> {
 }
 
 /// `browser-cache-replay` (info): responses the browser served from its own cache.
-pub fn browser_cache_replay(ctx: &Ctx) -> Vec<Finding> {
+pub(crate) fn browser_cache_replay(ctx: &Ctx) -> Vec<Finding> {
     let rs: Vec<&Record> = ctx
         .records
         .iter()
@@ -416,7 +416,7 @@ fn object_id(r: &Record) -> Option<String> {
 /// for the first (the seed's avatar behaviors key on `pid`/`avatarId` while Jira's URLs also
 /// carry `size`). Shown from the configuration and the URLs alone; when two loads that differ
 /// only in such a parameter got the same object from the edge cache, that is shown too.
-pub fn cache_key_too_narrow(ctx: &Ctx) -> Vec<Finding> {
+pub(crate) fn cache_key_too_narrow(ctx: &Ctx) -> Vec<Finding> {
     if !ctx.has_dist() {
         return Vec::new();
     }

@@ -6,12 +6,12 @@ use crate::cloudfront::BehaviorSet;
 use crate::diagnose::Finding;
 use crate::exchange::{Exchange, Failure};
 
-pub const HOST: &str = "jira.example.com";
+pub(crate) const HOST: &str = "jira.example.com";
 pub const DATE: &str = "Tue, 24 Nov 2026 10:00:00 GMT";
-pub const S_JS: &str = "https://jira.example.com/s/d41d8cd98f00b204e9800998ecf8427e-CDN/en_US/9120000/1/2c1a/_/download/superbatch/js/batch.js?locale=en-US";
-pub const S_CSS: &str = "https://jira.example.com/s/d41d8cd98f00b204e9800998ecf8427e-CDN/en_US/9120000/1/2c1a/_/download/superbatch/css/batch.css?locale=en-US";
+pub(crate) const S_JS: &str = "https://jira.example.com/s/d41d8cd98f00b204e9800998ecf8427e-CDN/en_US/9120000/1/2c1a/_/download/superbatch/js/batch.js?locale=en-US";
+pub(crate) const S_CSS: &str = "https://jira.example.com/s/d41d8cd98f00b204e9800998ecf8427e-CDN/en_US/9120000/1/2c1a/_/download/superbatch/css/batch.css?locale=en-US";
 pub const FONT: &str = "https://jira.example.com/s/d41d8cd98f00b204e9800998ecf8427e-CDN/en_US/9120000/1/2c1a/_/download/resources/com.atlassian.auiplugin:aui-ng-icons/assets/fonts/adgs-icons.woff";
-pub const DASHBOARD: &str = "https://jira.example.com/secure/Dashboard.jspa";
+pub(crate) const DASHBOARD: &str = "https://jira.example.com/secure/Dashboard.jspa";
 pub const REST: &str = "https://jira.example.com/rest/api/2/myself";
 
 /// The seed's distribution serving `jira.example.com`.
@@ -21,7 +21,7 @@ pub fn seed() -> Distribution {
 
 /// A builder for one exchange.
 #[derive(Clone)]
-pub struct Rec(pub Exchange);
+pub(crate) struct Rec(pub Exchange);
 
 impl Rec {
     pub fn get(url: &str) -> Rec {
@@ -53,7 +53,7 @@ impl Rec {
         self
     }
 
-    pub fn no_response(mut self, failure: Failure) -> Rec {
+    pub(crate) fn no_response(mut self, failure: Failure) -> Rec {
         self.0.status = None;
         self.0.failure = Some(failure);
         self
@@ -84,12 +84,12 @@ impl Rec {
         self
     }
 
-    pub fn security(mut self, state: &str) -> Rec {
+    pub(crate) fn security(mut self, state: &str) -> Rec {
         self.0.security_state = Some(state.into());
         self
     }
 
-    pub fn browser_cache(mut self) -> Rec {
+    pub(crate) fn browser_cache(mut self) -> Rec {
         self.0.from_disk_cache = true;
         self
     }
@@ -103,7 +103,7 @@ impl Rec {
     }
 
     /// A healthy versioned /s/ answer from the edge.
-    pub fn static_ok(url: &str, x_cache: &str) -> Rec {
+    pub(crate) fn static_ok(url: &str, x_cache: &str) -> Rec {
         Rec::get(url)
             .resp("Cache-Control", "public, max-age=31536000")
             .resp("Expires", "Wed, 24 Nov 2027 10:00:00 GMT")
@@ -111,7 +111,7 @@ impl Rec {
     }
 
     /// A healthy Jira page through the default behavior.
-    pub fn page_ok(url: &str) -> Rec {
+    pub(crate) fn page_ok(url: &str) -> Rec {
         Rec::get(url)
             .mime("text/html")
             .req("Cookie", "JSESSIONID=<redacted:00000001>")

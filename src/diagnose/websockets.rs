@@ -87,7 +87,7 @@ fn lines(r: &Record, why: String) -> Vec<String> {
 }
 
 /// `websocket-failed`: a websocket whose upgrade was refused or whose session the server refused.
-pub fn websocket_failed(ctx: &Ctx) -> Vec<Finding> {
+pub(crate) fn websocket_failed(ctx: &Ctx) -> Vec<Finding> {
     let failed: Vec<(&Record, String)> = ctx
         .records
         .iter()

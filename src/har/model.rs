@@ -8,8 +8,11 @@ use serde_json::Value;
 
 pub(super) type Extra = BTreeMap<String, Value>;
 
+/// The whole document, for the tests' round trips (import streams it, export writes it piece by
+/// piece).
+#[cfg(test)]
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct Har {
+pub(crate) struct Har {
     pub log: Log,
 }
 
@@ -425,31 +428,31 @@ pub(super) mod lenient {
         Ok(None)
     }
 
-    pub fn opt_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    pub(crate) fn opt_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
         Ok(to_string(Value::deserialize(d)?))
     }
 
-    pub fn f64_neg1<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+    pub(crate) fn f64_neg1<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
         Ok(to_f64(&Value::deserialize(d)?).unwrap_or(-1.0))
     }
 
-    pub fn i64_neg1<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
+    pub(crate) fn i64_neg1<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
         Ok(to_f64(&Value::deserialize(d)?)
             .map(|f| f as i64)
             .unwrap_or(-1))
     }
 
-    pub fn i64_zero<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
+    pub(crate) fn i64_zero<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
         Ok(to_f64(&Value::deserialize(d)?)
             .map(|f| f as i64)
             .unwrap_or(0))
     }
 
-    pub fn opt_i64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+    pub(crate) fn opt_i64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
         Ok(to_f64(&Value::deserialize(d)?).map(|f| f as i64))
     }
 
-    pub fn opt_bool<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
+    pub(crate) fn opt_bool<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
         Ok(match Value::deserialize(d)? {
             Value::Bool(b) => Some(b),
             Value::String(s) if s.eq_ignore_ascii_case("true") => Some(true),
@@ -489,7 +492,7 @@ pub(super) mod lenient {
         d.deserialize_any(OrDefault(std::marker::PhantomData))
     }
 
-    pub fn opt<'de, D: Deserializer<'de>, T: DeserializeOwned>(
+    pub(crate) fn opt<'de, D: Deserializer<'de>, T: DeserializeOwned>(
         d: D,
     ) -> Result<Option<T>, D::Error> {
         Ok(serde_json::from_value(Value::deserialize(d)?).ok())
@@ -508,7 +511,7 @@ pub(super) mod lenient {
     /// `[{name, value}, ...]` (HAR) or `{name: value}` (some hand-made files).
     /// `[{"name", "value"}, ...]` (items without a name skipped), or a `{"name": "value"}`
     /// object (names sorted). Read item by item: headers are most of a HAR's non-body bytes.
-    pub fn name_values<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<NameValue>, D::Error> {
+    pub(crate) fn name_values<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<NameValue>, D::Error> {
         use serde::de::{Error, IgnoredAny, MapAccess, SeqAccess, Visitor};
         use std::fmt;
 

@@ -21,13 +21,13 @@ use store::{Query, Store};
 use summary::RunSummary;
 
 /// Where the history lives unless `--history` says otherwise (next to the runs' directories).
-pub const DEFAULT_PATH: &str = "output/history.sqlite";
+pub(crate) const DEFAULT_PATH: &str = "output/history.sqlite";
 
 /// How many earlier runs report.html's trend shows per behavior.
 const REPORT_TREND_RUNS: usize = 20;
 
 /// Label names cdnprobe's own metrics use (or Prometheus reserves): a `--label` cannot take them.
-pub const RESERVED_LABELS: &[&str] = &[
+pub(crate) const RESERVED_LABELS: &[&str] = &[
     "behavior",
     "verdict",
     "severity",
@@ -82,7 +82,7 @@ impl FromStr for Label {
 }
 
 /// The labels as a map; a key given twice is a mistake (exit 2).
-pub fn labels_map(labels: &[Label]) -> Result<BTreeMap<String, String>, UserError> {
+pub(crate) fn labels_map(labels: &[Label]) -> Result<BTreeMap<String, String>, UserError> {
     let mut map = BTreeMap::new();
     for l in labels {
         if map.insert(l.key.clone(), l.value.clone()).is_some() {
@@ -97,7 +97,7 @@ pub fn labels_map(labels: &[Label]) -> Result<BTreeMap<String, String>, UserErro
 
 /// Records one `run` or `analyze` into the history: opened at the start (so a label mistake
 /// stops the run before it starts), read for report.html's trends, appended to at the end.
-pub struct Recorder {
+pub(crate) struct Recorder {
     store: Option<Store>,
     labels: BTreeMap<String, String>,
     command: &'static str,
@@ -129,13 +129,9 @@ impl Recorder {
         })
     }
 
-    pub fn labels(&self) -> &BTreeMap<String, String> {
-        &self.labels
-    }
-
     /// Per behavior, its points in the last runs of the same target and labels, then this run's:
     /// what report.html draws. Empty without a history (or with no earlier run).
-    pub fn trends(&self, report: &Report) -> Trends {
+    pub(crate) fn trends(&self, report: &Report) -> Trends {
         let Some(store) = &self.store else {
             return Trends::new();
         };
@@ -210,7 +206,7 @@ impl Recorder {
 }
 
 /// `30d`, `12h`, `90m`, `2w`, `45s` before `now`, or a date (`2026-11-01`) or RFC 3339 time.
-pub fn parse_since(
+pub(crate) fn parse_since(
     s: &str,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<chrono::DateTime<chrono::Utc>, String> {
@@ -249,10 +245,10 @@ pub(crate) fn rfc3339(t: chrono::DateTime<chrono::Utc>) -> String {
 }
 
 /// The keyword `diff` takes for the newest good run.
-pub const LAST_GOOD: &str = "last-good";
+pub(crate) const LAST_GOOD: &str = "last-good";
 
 /// `diff last-good X`: the report.json of the newest good run for X's target in the history.
-pub fn last_good_report(history: &Path, other: &Path) -> anyhow::Result<PathBuf> {
+pub(crate) fn last_good_report(history: &Path, other: &Path) -> anyhow::Result<PathBuf> {
     #[derive(serde::Deserialize)]
     struct TargetOnly {
         target: String,

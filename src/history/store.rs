@@ -81,14 +81,14 @@ CREATE TABLE IF NOT EXISTS findings (
 ";
 
 /// An open history.
-pub struct Store {
+pub(crate) struct Store {
     conn: Connection,
     path: PathBuf,
 }
 
 /// Which runs to read.
 #[derive(Debug, Clone, Default)]
-pub struct Query {
+pub(crate) struct Query {
     pub target: Option<String>,
     /// Every one of these labels must be on the run.
     pub labels: BTreeMap<String, String>,
@@ -101,7 +101,7 @@ pub struct Query {
 }
 
 /// The message and hint for a file that cannot be used as a history.
-pub fn unusable(path: &Path, why: impl std::fmt::Display) -> UserError {
+pub(crate) fn unusable(path: &Path, why: impl std::fmt::Display) -> UserError {
     UserError::input(
         format!(
             "{}: not a usable cdnprobe history ({why}); it was left as it is",
@@ -168,7 +168,7 @@ impl Store {
     }
 
     /// Open an existing history for reading (`history`, `trend`, `diff last-good`).
-    pub fn open_existing(path: &Path) -> Result<Store, UserError> {
+    pub(crate) fn open_existing(path: &Path) -> Result<Store, UserError> {
         if !path.exists() {
             return Err(UserError::input(
                 format!("{}: no history there yet", path.display()),
@@ -434,7 +434,7 @@ impl Store {
 
     /// The newest good run (every behavior met, no error finding, not partial) for `target`
     /// whose report.json is still on disk and is not `exclude`.
-    pub fn last_good(
+    pub(crate) fn last_good(
         &self,
         target: &str,
         exclude: Option<&Path>,

@@ -82,14 +82,8 @@ pub struct FindingCount {
 }
 
 impl RunSummary {
-    /// Did this run meet every behavior's expectation with no error finding (a `last-good`
-    /// candidate)? A partial run is never good.
-    pub fn is_good(&self) -> bool {
-        !self.partial && self.behaviors_failed == 0 && self.findings_error == 0
-    }
-
     /// `PASS 7/7 met` / `FAIL 5/7 met, 2 error` / `PARTIAL`: one cell for `history`.
-    pub fn verdict_summary(&self) -> String {
+    pub(crate) fn verdict_summary(&self) -> String {
         let word = if self.partial {
             "PARTIAL"
         } else if self.pass {
@@ -116,13 +110,13 @@ impl RunSummary {
     }
 
     /// `region=fra,env=prod` (empty without labels).
-    pub fn labels_text(&self) -> String {
+    pub(crate) fn labels_text(&self) -> String {
         labels_text(&self.labels)
     }
 }
 
 /// `k=v,k2=v2` in key order.
-pub fn labels_text(labels: &BTreeMap<String, String>) -> String {
+pub(crate) fn labels_text(labels: &BTreeMap<String, String>) -> String {
     labels
         .iter()
         .map(|(k, v)| format!("{k}={v}"))
@@ -318,7 +312,6 @@ mod tests {
         assert_eq!(b.ttfb_p99_ms, Some(50.0));
         assert_eq!(b.verdict, None);
         assert_eq!(s.behaviors[0].hit_ratio, Some(0.0));
-        assert!(s.is_good());
         assert_eq!(s.verdict_summary(), "PASS");
     }
 }

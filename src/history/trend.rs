@@ -13,7 +13,7 @@ use crate::report::TrendPoint;
 use crate::report::chart::verdict_strip;
 
 /// `cdnprobe history`: one row per run, oldest first.
-pub fn runs_table(runs: &[RunSummary]) -> String {
+pub(crate) fn runs_table(runs: &[RunSummary]) -> String {
     if runs.is_empty() {
         return "no runs recorded (with these filters)\n".into();
     }
@@ -39,7 +39,7 @@ pub fn runs_table(runs: &[RunSummary]) -> String {
 
 /// One behavior of one target and label set over the runs: what `trend` prints and draws.
 #[derive(Debug, Clone, Serialize)]
-pub struct Series {
+pub(crate) struct Series {
     pub pattern: String,
     pub target: String,
     pub labels: BTreeMap<String, String>,
@@ -49,7 +49,7 @@ pub struct Series {
 
 impl Series {
     /// `failing since T` / `met since T`: the start of the current streak of judged runs.
-    pub fn streak(&self) -> Option<String> {
+    pub(crate) fn streak(&self) -> Option<String> {
         let judged: Vec<(&TrendPoint, bool)> = self
             .points
             .iter()
@@ -85,7 +85,7 @@ pub fn point(r: &RunSummary, b: &BehaviorSummary) -> TrendPoint {
 
 /// Does the `--behavior` filter name `pattern`? As written, or without the context path
 /// (`/s/*` names `/jira/s/*`).
-pub fn names_behavior(filter: &str, pattern: &str) -> bool {
+pub(crate) fn names_behavior(filter: &str, pattern: &str) -> bool {
     pattern == filter
         || (filter.starts_with('/')
             && pattern.ends_with(filter)
@@ -93,7 +93,7 @@ pub fn names_behavior(filter: &str, pattern: &str) -> bool {
 }
 
 /// The series of `runs` (oldest first), one per behavior, target and label set, sorted.
-pub fn series(runs: &[RunSummary], behavior: Option<&str>) -> Vec<Series> {
+pub(crate) fn series(runs: &[RunSummary], behavior: Option<&str>) -> Vec<Series> {
     let mut by_key: BTreeMap<(String, String, String), Series> = BTreeMap::new();
     for r in runs {
         for b in &r.behaviors {
@@ -116,7 +116,7 @@ pub fn series(runs: &[RunSummary], behavior: Option<&str>) -> Vec<Series> {
 }
 
 /// `▁▂▃▄▅▆▇█` for 0 to 100 %, `·` for a run without a ratio.
-pub fn sparkline(points: &[TrendPoint]) -> String {
+pub(crate) fn sparkline(points: &[TrendPoint]) -> String {
     const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
     points
         .iter()
@@ -136,7 +136,7 @@ fn pct(r: Option<f64>) -> String {
 }
 
 /// `cdnprobe trend` in the terminal: one row per series.
-pub fn render_text(series: &[Series]) -> String {
+pub(crate) fn render_text(series: &[Series]) -> String {
     if series.is_empty() {
         return "no runs of that behavior recorded (with these filters)\n".into();
     }
@@ -202,7 +202,7 @@ struct SeriesView {
 
 /// `cdnprobe trend --html`: one self-contained page (no script, nothing fetched), a chart and a
 /// table per series.
-pub fn render_html(series: &[Series], since: &str) -> anyhow::Result<String> {
+pub(crate) fn render_html(series: &[Series], since: &str) -> anyhow::Result<String> {
     let mut env = minijinja::Environment::new();
     env.add_template("trend.html", TREND_PAGE)?;
     env.add_template("chart.html", crate::report::html::CHART)?;

@@ -38,7 +38,7 @@ pub fn build_report(
 /// [`build_report`] for exchanges already redacted (`redacted` stands for `capture.exchanges`,
 /// whose own copies are not read), so a large capture is redacted once, not once per use. Each
 /// is moved into its report record.
-pub fn build_report_redacted(
+pub(crate) fn build_report_redacted(
     target: &str,
     started: chrono::DateTime<chrono::Utc>,
     capture: &Capture,

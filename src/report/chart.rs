@@ -118,7 +118,7 @@ pub fn chart(points: &[TrendPoint], width: u32, height: u32) -> Chart {
 }
 
 /// One character per run, oldest first: `✓` met, `✗` failed, `·` not judged.
-pub fn verdict_strip(points: &[TrendPoint]) -> String {
+pub(crate) fn verdict_strip(points: &[TrendPoint]) -> String {
     points
         .iter()
         .map(|p| match p.pass {

@@ -23,7 +23,7 @@ use crate::diagnose::{Finding, Severity};
 use crate::verify::BehaviorReport;
 
 /// Response headers whose values differ between any two requests and say nothing about config.
-pub const VOLATILE_HEADERS: &[&str] = &[
+pub(crate) const VOLATILE_HEADERS: &[&str] = &[
     "date",
     "age",
     "content-length",
@@ -125,7 +125,7 @@ impl Diff {
 }
 
 /// `/jira/s/<hash>-CDN/en_US/9/1/_/download/batch.js` -> `/jira/s/*/_/download/batch.js`.
-pub fn path_key(url: &str) -> Option<String> {
+pub(crate) fn path_key(url: &str) -> Option<String> {
     let u = url::Url::parse(url).ok()?;
     if !matches!(u.scheme(), "http" | "https" | "ws" | "wss") {
         return None;
@@ -220,7 +220,7 @@ fn looks_like_timestamp(v: &str) -> bool {
 /// The comparable response headers of one record: name (lower case) -> normalized value. The
 /// site's own origin becomes `<origin>` (UAT and prod differ only in host; an
 /// `Access-Control-Allow-Origin` that echoes the page is the same answer on both).
-pub fn comparable_headers(r: &Record) -> BTreeMap<String, String> {
+pub(crate) fn comparable_headers(r: &Record) -> BTreeMap<String, String> {
     let date = r.response_headers.get("date");
     let origins: Vec<String> = origin_of(&r.url)
         .into_iter()
@@ -464,7 +464,7 @@ pub fn diff(a: &Report, b: &Report) -> Diff {
 }
 
 /// How many changed paths the text view lists (the JSON has them all).
-pub const MAX_PATHS_SHOWN: usize = 40;
+pub(crate) const MAX_PATHS_SHOWN: usize = 40;
 
 fn opt(v: &Option<String>) -> String {
     match v {

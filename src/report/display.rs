@@ -18,7 +18,7 @@ use std::borrow::Cow;
 use super::Report;
 
 /// Longest string shown whole in the terminal, HTML, Markdown and JUnit outputs (bytes).
-pub const DISPLAY_MAX: usize = 2048;
+pub(crate) const DISPLAY_MAX: usize = 2048;
 
 pub use crate::input::clip;
 
@@ -66,7 +66,7 @@ fn clip_value(v: &mut serde_json::Value, max: usize) {
 
 /// Length in bytes of the longest JSON string (value or key) `value` serializes to, escapes
 /// included (so never less than the string's own length).
-pub fn longest_string(value: &impl serde::Serialize) -> usize {
+pub(crate) fn longest_string(value: &impl serde::Serialize) -> usize {
     let mut probe = Probe::default();
     if serde_json::to_writer(&mut probe, value).is_err() {
         return usize::MAX;

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use super::{ExportContext, Exporter, Report};
 use crate::classify::Record;
 
-pub struct HarExporter;
+pub(crate) struct HarExporter;
 
 impl Exporter for HarExporter {
     fn file_name(&self) -> &'static str {

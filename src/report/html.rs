@@ -24,9 +24,9 @@ pub const CSS: &str = include_str!("templates/report.css");
 const JS: &str = include_str!("templates/report.js");
 const WATERFALL: &str = include_str!("templates/waterfall.html");
 /// The trend chart (also used by `cdnprobe trend --html`).
-pub const CHART: &str = include_str!("templates/chart.html");
+pub(crate) const CHART: &str = include_str!("templates/chart.html");
 
-pub struct HtmlExporter;
+pub(crate) struct HtmlExporter;
 
 impl Exporter for HtmlExporter {
     fn file_name(&self) -> &'static str {

@@ -6,7 +6,7 @@ use std::path::Path;
 use super::{ExportContext, Exporter, Report, SCHEMA_VERSION};
 use crate::UserError;
 
-pub struct JsonExporter;
+pub(crate) struct JsonExporter;
 
 impl Exporter for JsonExporter {
     fn file_name(&self) -> &'static str {

@@ -10,7 +10,7 @@ use super::{ExportContext, Exporter, Report};
 use crate::diagnose::{Finding, Severity};
 use crate::verify::BehaviorReport;
 
-pub struct JunitExporter;
+pub(crate) struct JunitExporter;
 
 impl Exporter for JunitExporter {
     fn file_name(&self) -> &'static str {
@@ -27,7 +27,7 @@ impl Exporter for JunitExporter {
     }
 }
 
-pub fn to_junit(report: &Report) -> quick_junit::Report {
+pub(crate) fn to_junit(report: &Report) -> quick_junit::Report {
     let mut out = quick_junit::Report::new("cdnprobe");
     let started = chrono::DateTime::parse_from_rfc3339(&report.started_at).ok();
     if let Some(t) = started {
@@ -125,7 +125,7 @@ fn behavior_case(b: &BehaviorReport) -> TestCase {
 }
 
 /// The finding's evidence as text: `url` then its lines, indented.
-pub fn evidence_text(f: &Finding) -> String {
+pub(crate) fn evidence_text(f: &Finding) -> String {
     let mut t = String::new();
     for e in &f.evidence {
         t.push_str(&e.url);

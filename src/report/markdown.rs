@@ -8,10 +8,10 @@ use super::terminal::{grouped_sequences, outcome_word, sorted_findings};
 use super::{ExportContext, Exporter, Report};
 use crate::diagnose::Severity;
 
-pub struct MarkdownExporter;
+pub(crate) struct MarkdownExporter;
 
 /// Findings listed before "… and N more" (a PR comment should stay short).
-pub const MAX_FINDINGS: usize = 8;
+pub(crate) const MAX_FINDINGS: usize = 8;
 
 impl Exporter for MarkdownExporter {
     fn file_name(&self) -> &'static str {

@@ -163,7 +163,7 @@ impl Report {
     /// descriptions and errors (a `goto` with `?jwt=`), notes, and the health checks' URLs,
     /// bodies (`SESSION=...`) and errors. Idempotent (markers are left alone), so every path
     /// that writes a report calls it just before writing, whatever was redacted earlier.
-    pub fn redact_strings(&mut self, r: &crate::redact::Redactor) {
+    pub(crate) fn redact_strings(&mut self, r: &crate::redact::Redactor) {
         if r.keeps_secrets() {
             return;
         }
@@ -277,7 +277,7 @@ pub fn write_all(report: &Report, out_dir: &Path) -> anyhow::Result<Vec<PathBuf>
 }
 
 /// [`write_all`], with each behavior's trend from the history for report.html.
-pub fn write_all_with(
+pub(crate) fn write_all_with(
     report: &Report,
     out_dir: &Path,
     trends: &Trends,
@@ -333,13 +333,13 @@ pub fn write_all_with(
 }
 
 /// Write to `path.tmp` then rename, so a reader never sees half a file.
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     write_atomically_with(path, |out| Ok(out.write_all(bytes)?))
 }
 
 /// [`write_atomically`] for content produced by `fill` into a buffered writer; the temporary
 /// file is removed if `fill` fails.
-pub fn write_atomically_with(
+pub(crate) fn write_atomically_with(
     path: &Path,
     fill: impl FnOnce(&mut dyn Write) -> anyhow::Result<()>,
 ) -> anyhow::Result<()> {

@@ -13,7 +13,7 @@ use crate::verify::BehaviorReport;
 
 /// Shorten a URL for a table cell: drop scheme and host when `base_host` matches, keep the
 /// path's head and tail, and at most `max` characters.
-pub fn short_url(url: &str, max: usize) -> String {
+pub(crate) fn short_url(url: &str, max: usize) -> String {
     let s = match url::Url::parse(url) {
         Ok(u) => {
             let mut s = u.path().to_string();
@@ -53,7 +53,7 @@ fn cell(v: Option<&str>, max: usize) -> String {
 }
 
 /// The per-request table: URL, status, type, behavior, cache status, Cache-Control, Expires, CORS.
-pub fn requests_table(records: &[Record]) -> String {
+pub(crate) fn requests_table(records: &[Record]) -> String {
     let mut b = Builder::default();
     b.push_record([
         "url",
@@ -117,7 +117,7 @@ fn behavior_cell(r: &Record) -> String {
 }
 
 /// One line per finding: severity, id, behavior, title.
-pub fn findings_table(findings: &[Finding]) -> String {
+pub(crate) fn findings_table(findings: &[Finding]) -> String {
     let mut b = Builder::default();
     b.push_record(["severity", "id", "behavior", "title"]);
     for f in findings {
@@ -134,7 +134,7 @@ pub fn findings_table(findings: &[Finding]) -> String {
 }
 
 /// Every finding in full: title, why, the evidence lines, the fix.
-pub fn findings_details(findings: &[Finding]) -> String {
+pub(crate) fn findings_details(findings: &[Finding]) -> String {
     let mut out = String::new();
     for f in findings {
         out.push_str(&format!("[{}] {}: {}\n", f.severity, f.id, f.title));

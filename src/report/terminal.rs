@@ -15,7 +15,7 @@ use super::Report;
 use crate::diagnose::{Finding, Severity};
 
 /// How many findings the concise view lists.
-pub const TOP_FINDINGS: usize = 5;
+pub(crate) const TOP_FINDINGS: usize = 5;
 
 pub struct TerminalOptions<'a> {
     pub color: bool,
@@ -25,7 +25,7 @@ pub struct TerminalOptions<'a> {
 }
 
 /// Colour on stdout only when it is a terminal and `NO_COLOR` is unset or empty.
-pub fn use_color() -> bool {
+pub(crate) fn use_color() -> bool {
     color_wanted(
         std::io::stdout().is_terminal(),
         std::env::var_os("NO_COLOR").as_deref(),
@@ -33,13 +33,13 @@ pub fn use_color() -> bool {
 }
 
 /// The rule behind [`use_color`] (<https://no-color.org>: any non-empty `NO_COLOR` disables it).
-pub fn color_wanted(is_terminal: bool, no_color: Option<&std::ffi::OsStr>) -> bool {
+pub(crate) fn color_wanted(is_terminal: bool, no_color: Option<&std::ffi::OsStr>) -> bool {
     is_terminal && no_color.is_none_or(|v| v.is_empty())
 }
 
 /// Verdict names in an already rendered table get their colour (a table is laid out plain,
 /// so that colour codes never count in its column widths).
-pub fn paint_verdicts(text: &str, color: bool) -> String {
+pub(crate) fn paint_verdicts(text: &str, color: bool) -> String {
     if !color {
         return text.to_string();
     }
@@ -72,7 +72,7 @@ pub fn paint_verdicts(text: &str, color: bool) -> String {
 }
 
 /// One letter per attempt: `M H H`. Unknown statuses show as `?`.
-pub fn sequence_letters(statuses: &[String]) -> String {
+pub(crate) fn sequence_letters(statuses: &[String]) -> String {
     statuses
         .iter()
         .map(|s| status_letter(s))
@@ -82,7 +82,7 @@ pub fn sequence_letters(statuses: &[String]) -> String {
 
 /// Sequences grouped by their letters, in first-seen order: `M H H H ×33 | M M H H ×2`. At most
 /// `max` groups are shown, then `+N` for the sequences left out.
-pub fn grouped_sequences<'a>(
+pub(crate) fn grouped_sequences<'a>(
     sequences: impl IntoIterator<Item = &'a [String]>,
     max: usize,
 ) -> String {
@@ -116,12 +116,12 @@ pub fn grouped_sequences<'a>(
 }
 
 /// The letter of one normalized status word (the same alphabet as verify's tables).
-pub fn status_letter(status: &str) -> &'static str {
+pub(crate) fn status_letter(status: &str) -> &'static str {
     crate::verify::verdict::letter_for_word(status)
 }
 
 /// The overall outcome word: PASS, FAIL, or INCOMPLETE (the run could not do its whole job).
-pub fn outcome_word(report: &Report) -> &'static str {
+pub(crate) fn outcome_word(report: &Report) -> &'static str {
     match report.summary.exit_code {
         0 => "PASS",
         1 => "FAIL",
@@ -188,7 +188,7 @@ fn plural(n: usize, one: &str, many: &str) -> String {
 }
 
 /// The first line: outcome and the numbers behind it.
-pub fn verdict_line(report: &Report, color: bool) -> String {
+pub(crate) fn verdict_line(report: &Report, color: bool) -> String {
     let s = &report.summary;
     let word = outcome_word(report);
     let tone = match word {
@@ -275,7 +275,7 @@ fn severity_tone(s: Severity) -> Tone {
 }
 
 /// Findings, most severe first (stable within a severity).
-pub fn sorted_findings(report: &Report) -> Vec<&Finding> {
+pub(crate) fn sorted_findings(report: &Report) -> Vec<&Finding> {
     let mut f: Vec<&Finding> = report.findings.iter().collect();
     f.sort_by_key(|f| std::cmp::Reverse(f.severity));
     f

@@ -20,7 +20,7 @@ use serde::Deserialize;
 use crate::error::UserError;
 
 /// Default per-step timeout when a step does not say.
-pub const DEFAULT_STEP_TIMEOUT: Duration = Duration::from_secs(30);
+pub(crate) const DEFAULT_STEP_TIMEOUT: Duration = Duration::from_secs(30);
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Scenario {
@@ -79,7 +79,7 @@ pub struct Step {
 
 /// A step's selector: one or more alternatives, the first that appears wins (Jira 10 and 9 may
 /// serve different markup on the same URL).
-pub type Selectors = Vec<String>;
+pub(crate) type Selectors = Vec<String>;
 
 /// Which product's login forms a `login` step knows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -136,17 +136,12 @@ impl Value {
     pub fn resolve(&self, vars: &HashMap<String, String>) -> Result<String, String> {
         substitute(&self.template, vars)
     }
-
-    /// Names of the variables this value refers to.
-    pub fn var_names(&self) -> Vec<String> {
-        var_refs(&self.template)
-    }
 }
 
 impl Step {
     /// The step's values that may hold `${NAME}`, with their keys: every string but `name`
     /// (a label, taken as written).
-    pub fn templates(&self) -> Vec<(&'static str, &str)> {
+    pub(crate) fn templates(&self) -> Vec<(&'static str, &str)> {
         match &self.action {
             Action::Goto(u) => vec![("goto", u)],
             Action::Click(s) => s.iter().map(|x| ("click", x.as_str())).collect(),
@@ -240,7 +235,7 @@ fn is_password_field(selector: &str) -> bool {
 }
 
 impl Scenario {
-    pub fn from_file(path: &Path) -> Result<Scenario, UserError> {
+    pub(crate) fn from_file(path: &Path) -> Result<Scenario, UserError> {
         let text = crate::input::read_to_string(path, crate::input::Kind::Scenario)?;
         let mut s = Self::parse(&text, path)?;
         s.file = Some(path.to_path_buf());
@@ -625,7 +620,7 @@ impl Scenario {
     }
 
     /// The one-step journey for a bare URL: open it and wait for the network to go idle.
-    pub fn for_url(url: &str) -> Scenario {
+    pub(crate) fn for_url(url: &str) -> Scenario {
         Scenario {
             name: "open-url".into(),
             product: None,
@@ -655,7 +650,7 @@ impl Scenario {
     }
 
     /// Give every step without its own `timeout` this one (`--timeout`).
-    pub fn set_default_timeout(&mut self, timeout: Duration) {
+    pub(crate) fn set_default_timeout(&mut self, timeout: Duration) {
         for step in &mut self.steps {
             step.timeout.get_or_insert(timeout);
         }
@@ -666,7 +661,7 @@ impl Scenario {
     /// A variable given a default in the file is a parameter the file is willing to publish (the
     /// bundled journeys' issue, project, space): redacting it would rewrite every URL and header
     /// that happens to contain, say, the project key.
-    pub fn secret_vars(&self) -> Vec<String> {
+    pub(crate) fn secret_vars(&self) -> Vec<String> {
         let mut out: Vec<String> = Vec::new();
         let uses = self
             .steps
@@ -691,7 +686,7 @@ impl Scenario {
     /// default, so a run fails early (exit 2) before a browser starts; the error names the first
     /// missing one with its file, line and column. `base_url` is checked when it is used (see
     /// [`Scenario::resolved_base_url`]): a URL on the command line replaces it whole.
-    pub fn check_vars(&self, vars: &HashMap<String, String>) -> Result<(), UserError> {
+    pub(crate) fn check_vars(&self, vars: &HashMap<String, String>) -> Result<(), UserError> {
         for step in &self.steps {
             for (key, template) in step.templates() {
                 let loc = step.locs.get(key).copied().unwrap_or(Loc {
@@ -751,7 +746,7 @@ impl Scenario {
     }
 
     /// `base_url` with its variables resolved (from `vars`, then the environment).
-    pub fn resolved_base_url(
+    pub(crate) fn resolved_base_url(
         &self,
         vars: &HashMap<String, String>,
     ) -> Result<Option<String>, UserError> {
@@ -763,7 +758,11 @@ impl Scenario {
     }
 
     /// Resolve a `goto` target against the base URL.
-    pub fn resolve_url(&self, target: &str, base: Option<&str>) -> Result<String, UserError> {
+    pub(crate) fn resolve_url(
+        &self,
+        target: &str,
+        base: Option<&str>,
+    ) -> Result<String, UserError> {
         if target.starts_with("http://") || target.starts_with("https://") {
             return Ok(target.to_string());
         }
@@ -778,7 +777,7 @@ impl Scenario {
 }
 
 /// Join a base URL (which may carry a context path such as `/jira`) and a journey path.
-pub fn join_url(base: &str, target: &str) -> Result<String, UserError> {
+pub(crate) fn join_url(base: &str, target: &str) -> Result<String, UserError> {
     let base_url = url::Url::parse(base).map_err(|e| {
         UserError::input(
             format!("`{base}` is not a valid URL: {e}"),
@@ -901,21 +900,10 @@ fn lookup(name: &str, vars: &HashMap<String, String>) -> Option<String> {
     vars.get(name).cloned().or_else(|| std::env::var(name).ok())
 }
 
-fn var_refs(template: &str) -> Vec<String> {
-    pieces(template)
-        .unwrap_or_default()
-        .into_iter()
-        .filter_map(|p| match p {
-            Piece::Var { name, .. } => Some(name.to_string()),
-            Piece::Text(_) => None,
-        })
-        .collect()
-}
-
 /// Replace `${NAME}` (from `vars`, then the environment) and `${NAME:-default}` (the default
 /// when NAME is unset or empty, as in the shell); `$${` is a literal `${`. `Err(name)` for the
 /// first unset variable without a default. A malformed template is returned as it is.
-pub fn substitute(template: &str, vars: &HashMap<String, String>) -> Result<String, String> {
+pub(crate) fn substitute(template: &str, vars: &HashMap<String, String>) -> Result<String, String> {
     let Ok(pieces) = pieces(template) else {
         return Ok(template.to_string());
     };
@@ -1170,7 +1158,6 @@ screenshot = "d.png"
         assert!(pieces("${1A}").is_err());
         assert!(pieces("${A B}").is_err());
         assert!(pieces("${}").is_err());
-        assert_eq!(var_refs("${A}/${B:-x}/$${C}"), vec!["A", "B"]);
     }
 
     #[test]

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 /// A client builder with the process's TLS provider installed, a timeout, and certificate
 /// checks off only when `insecure` (`--insecure`).
-pub fn client_builder(timeout: Duration, insecure: bool) -> reqwest::ClientBuilder {
+pub(crate) fn client_builder(timeout: Duration, insecure: bool) -> reqwest::ClientBuilder {
     // Installing twice is harmless (the second call reports the first provider); rustls needs
     // one before any client is built, since the crate is compiled without a default.
     let _ = rustls::crypto::ring::default_provider().install_default();

@@ -97,7 +97,7 @@ impl Jar {
 
     /// What the browser sent on a request to `url`: learn the values (and that cross-site requests
     /// carry them, if this one was cross-site).
-    pub fn observe_request(
+    pub(crate) fn observe_request(
         &mut self,
         url: &url::Url,
         cookie_header: Option<&str>,
@@ -144,7 +144,7 @@ impl Jar {
     }
 
     /// A response to `url` set these cookies (`Set-Cookie` lines): store, update or delete.
-    pub fn observe_response<'a>(
+    pub(crate) fn observe_response<'a>(
         &mut self,
         url: &url::Url,
         set_cookies: impl IntoIterator<Item = &'a str>,
@@ -219,7 +219,7 @@ impl Jar {
     /// The `Cookie` header a browser would send to `url` now. `template` is the header the browser
     /// sent for this URL in the capture: its cookies keep their order and take their current
     /// values; cookies set since (that apply) are appended; deleted ones are dropped.
-    pub fn header_for(
+    pub(crate) fn header_for(
         &self,
         url: &url::Url,
         template: Option<&str>,
@@ -284,7 +284,7 @@ impl Jar {
 
     /// Every live cookie as `Storage.setCookies` parameters, to give a fresh browser context the
     /// journey's cookies (browser mode). `scheme` and `port` of a host come from `origins`.
-    pub fn cdp_cookies(&self, origins: &[url::Url]) -> Vec<serde_json::Value> {
+    pub(crate) fn cdp_cookies(&self, origins: &[url::Url]) -> Vec<serde_json::Value> {
         let now = now_secs();
         let mut out = Vec::new();
         for c in &self.cookies {

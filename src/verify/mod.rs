@@ -210,7 +210,7 @@ fn rule_matches(dist: &Distribution, idx: usize, rule: &str) -> bool {
 /// Expectations per distribution, per behavior index (`behaviors.len() + 1` entries; the last is
 /// the no-match fallback): `(expect, explicit)`. A rule that names no behavior of any
 /// distribution is an input error.
-pub fn expectations(
+pub(crate) fn expectations(
     dists: &[Distribution],
     rules: &[ExpectRule],
 ) -> Result<Vec<Vec<(Expect, bool)>>, UserError> {
@@ -266,7 +266,11 @@ fn fingerprint(v: &str) -> u64 {
 }
 
 /// What one exchange shows, as a verdict input.
-pub fn attempt_of(ex: &Exchange, label: &str, dist: Option<&Distribution>) -> verdict::Attempt {
+pub(crate) fn attempt_of(
+    ex: &Exchange,
+    label: &str,
+    dist: Option<&Distribution>,
+) -> verdict::Attempt {
     let cache = classify::parse_cache_status(&ex.response_headers);
     verdict::Attempt {
         label: label.into(),
@@ -315,7 +319,7 @@ fn absent(label: &str) -> verdict::Attempt {
 }
 
 /// Each journey's cookie jar, rebuilt from the capture in time order.
-pub fn jars(exchanges: &[Exchange]) -> HashMap<String, Arc<Mutex<jar::Jar>>> {
+pub(crate) fn jars(exchanges: &[Exchange]) -> HashMap<String, Arc<Mutex<jar::Jar>>> {
     let mut out: HashMap<String, jar::Jar> = HashMap::new();
     for i in sample::time_order(exchanges) {
         let ex = &exchanges[i];

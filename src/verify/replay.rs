@@ -59,10 +59,10 @@ pub struct ReplayOptions {
 /// large") — blamed on the site. hyper's own buffer (about 400 KiB) is above Chromium's size
 /// limit, so with this count nothing the browser can read is refused by the replay.
 /// `CDNPROBE_REPLAY_MAX_HEADERS` lowers it (tests of the tool-limit path).
-pub const MAX_RESPONSE_HEADERS: usize = 16_384;
+pub(crate) const MAX_RESPONSE_HEADERS: usize = 16_384;
 /// HTTP/2 header list size the replay client announces: Chromium's (256 KiB), not hyper's 16 KiB.
 /// `CDNPROBE_REPLAY_MAX_HEADER_LIST` lowers it (tests of the tool-limit path).
-pub const MAX_HEADER_LIST_SIZE: u32 = 256 * 1024;
+pub(crate) const MAX_HEADER_LIST_SIZE: u32 = 256 * 1024;
 
 /// The HTTP client for replays.
 pub fn client(opts: &ReplayOptions) -> anyhow::Result<reqwest::Client> {
@@ -93,7 +93,7 @@ fn max_header_list_size() -> u32 {
 
 /// When a replay failed on the replay client's own limit rather than on the site: what the
 /// limit was. The browser loaded the same URL, so such a failure says nothing about the site.
-pub fn tool_limit_of(e: &reqwest::Error) -> Option<String> {
+pub(crate) fn tool_limit_of(e: &reqwest::Error) -> Option<String> {
     if e.is_builder() {
         return Some(format!(
             "cdnprobe's replay client could not build the request ({})",
@@ -121,7 +121,7 @@ pub fn tool_limit_of(e: &reqwest::Error) -> Option<String> {
 
 /// A value for a cache-buster parameter that the edge has not seen: numbers move forward (they
 /// are timestamps or counters), anything else becomes random text of the same length.
-pub fn fresh_buster(current: &str, attempt: usize) -> String {
+pub(crate) fn fresh_buster(current: &str, attempt: usize) -> String {
     if !current.is_empty()
         && current.bytes().all(|b| b.is_ascii_digit())
         && let Ok(v) = current.parse::<u128>()
@@ -136,7 +136,7 @@ pub fn fresh_buster(current: &str, attempt: usize) -> String {
 }
 
 /// The sample's URL with fresh values for its busters.
-pub fn busted_url(url: &str, busters: &[String], attempt: usize) -> String {
+pub(crate) fn busted_url(url: &str, busters: &[String], attempt: usize) -> String {
     if busters.is_empty() {
         return url.to_string();
     }
@@ -160,7 +160,7 @@ pub fn busted_url(url: &str, busters: &[String], attempt: usize) -> String {
 
 /// The captured request's headers to send again (everything but [`NOT_COPIED`] and HTTP/2
 /// pseudo-headers).
-pub fn copied_headers(captured: &Headers) -> Vec<(String, String)> {
+pub(crate) fn copied_headers(captured: &Headers) -> Vec<(String, String)> {
     captured
         .iter()
         .filter(|(n, _)| {

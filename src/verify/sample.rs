@@ -85,7 +85,7 @@ pub struct Sample {
 
 /// A behavior's traffic in the capture.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Traffic {
+pub(crate) struct Traffic {
     pub dist: usize,
     pub behavior: usize,
     pub pattern: String,
@@ -96,7 +96,7 @@ pub struct Traffic {
 }
 
 #[derive(Debug, Clone, Default)]
-pub struct Selection {
+pub(crate) struct Selection {
     pub samples: Vec<Sample>,
     /// Every (distribution, behavior) that had traffic, in that order.
     pub traffic: Vec<Traffic>,
@@ -104,7 +104,7 @@ pub struct Selection {
 }
 
 #[derive(Debug, Clone)]
-pub struct SampleOptions {
+pub(crate) struct SampleOptions {
     /// Static URLs per behavior.
     pub per_behavior: usize,
     /// Dynamic URLs per behavior expected to bypass.
@@ -114,7 +114,7 @@ pub struct SampleOptions {
 }
 
 /// The journey an exchange belongs to: its phase up to `#` (`jira-smoke#3 goto ...`).
-pub fn session_of(phase: &str) -> String {
+pub(crate) fn session_of(phase: &str) -> String {
     phase.split('#').next().unwrap_or_default().to_string()
 }
 
@@ -128,7 +128,7 @@ fn is_buster_name(n: &str) -> bool {
 }
 
 /// Never load again: actions that change state or end the session.
-pub fn is_unsafe(url: &url::Url) -> bool {
+pub(crate) fn is_unsafe(url: &url::Url) -> bool {
     let p = url.path().to_ascii_lowercase();
     ["logout", "logoff", "signout", "sign-out", "log-out"]
         .iter()
@@ -232,7 +232,7 @@ fn related(url: &url::Url, dist: &Distribution) -> bool {
 
 /// Where an exchange belongs: `(distribution, behavior, pattern, off-distribution host)`. The
 /// first distribution serving the URL wins; else the first one it is related to.
-pub fn behavior_of(
+pub(crate) fn behavior_of(
     ex_url: &str,
     dists: &[Distribution],
 ) -> Option<(usize, usize, String, Option<String>)> {
@@ -271,7 +271,7 @@ fn is_main_document(ex: &Exchange) -> bool {
 }
 
 /// Capture indices in time order (stable for equal start times).
-pub fn time_order(exchanges: &[Exchange]) -> Vec<usize> {
+pub(crate) fn time_order(exchanges: &[Exchange]) -> Vec<usize> {
     let mut order: Vec<usize> = (0..exchanges.len()).collect();
     order.sort_by(|a, b| {
         exchanges[*a]
@@ -301,7 +301,7 @@ pub fn pages(exchanges: &[Exchange]) -> Vec<Option<String>> {
 /// Pick the samples. `expect_of(dist, behavior)` is the behavior's (resolved) expectation and
 /// whether it was given explicitly. Dynamic URLs are sampled unless the behavior is explicitly
 /// expected to hit: a behavior whose TTLs let it store pages is exactly where a leak hides.
-pub fn select(
+pub(crate) fn select(
     exchanges: &[Exchange],
     dists: &[Distribution],
     expect_of: impl Fn(usize, usize) -> (Expect, bool),

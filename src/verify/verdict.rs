@@ -26,7 +26,7 @@ use super::Verdict;
 
 /// What one load of a sampled URL showed.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct Attempt {
+pub(crate) struct Attempt {
     /// `journey` for the capture's own first load, `repeat N` for the verification loads.
     pub label: String,
     pub cache: CacheStatus,
@@ -80,7 +80,7 @@ impl Attempt {
     }
 
     /// One letter for tables: `M H H`.
-    pub fn letter(&self) -> &'static str {
+    pub(crate) fn letter(&self) -> &'static str {
         if self.absent {
             "."
         } else if self.tool_limit.is_some() {
@@ -93,7 +93,7 @@ impl Attempt {
     }
 
     /// The status word stored in `Sequence.statuses`.
-    pub fn status_word(&self) -> String {
+    pub(crate) fn status_word(&self) -> String {
         if self.absent {
             "absent".into()
         } else if self.tool_limit.is_some() {
@@ -107,7 +107,7 @@ impl Attempt {
 }
 
 /// One letter per cache outcome (tables and reasons).
-pub fn letter(s: CacheOutcome) -> &'static str {
+pub(crate) fn letter(s: CacheOutcome) -> &'static str {
     match s {
         CacheOutcome::Hit => "H",
         CacheOutcome::RefreshHit => "R",
@@ -126,7 +126,7 @@ pub fn letter(s: CacheOutcome) -> &'static str {
 }
 
 /// The letter for a `Sequence.statuses` word (inverse of [`Attempt::status_word`]).
-pub fn letter_for_word(word: &str) -> &'static str {
+pub(crate) fn letter_for_word(word: &str) -> &'static str {
     match word {
         "absent" => ".",
         "failed" => "!",
@@ -136,7 +136,7 @@ pub fn letter_for_word(word: &str) -> &'static str {
 
 /// What the verdict needs to know about the sampled URL and its behavior.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Subject {
+pub(crate) struct Subject {
     pub expect: Expect,
     /// The expectation was given explicitly (`--expect`, or `expect` in the behaviors file).
     pub explicit: bool,
@@ -165,7 +165,7 @@ impl Default for Subject {
 
 /// A verdict and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Judgement {
+pub(crate) struct Judgement {
     pub verdict: Verdict,
     pub reason: String,
 }
@@ -178,7 +178,7 @@ fn judged(verdict: Verdict, reason: impl Into<String>) -> Judgement {
 }
 
 /// Does a verdict meet an expectation? `INCONCLUSIVE` does (see the module docs).
-pub fn meets(expect: Expect, verdict: Verdict) -> bool {
+pub(crate) fn meets(expect: Expect, verdict: Verdict) -> bool {
     match verdict {
         Verdict::Hits | Verdict::Warm => expect == Expect::Hit,
         Verdict::Bypass => expect == Expect::Bypass,
@@ -193,7 +193,7 @@ pub fn meets(expect: Expect, verdict: Verdict) -> bool {
 /// Narrower on purpose than [`crate::redact::is_secret_name`] (which hides anything that might be
 /// a secret, `*key*` and `*sig*` included): a `LEAK` verdict fails a pipeline, so it is only
 /// called on names that are sessions or tokens by convention.
-pub fn is_session_cookie(name: &str) -> bool {
+pub(crate) fn is_session_cookie(name: &str) -> bool {
     const EXACT: &[&str] = &[
         "jsessionid",
         "jwt",
@@ -227,7 +227,7 @@ pub fn is_session_cookie(name: &str) -> bool {
 }
 
 /// `M H H` for a list of attempts.
-pub fn letters(attempts: &[Attempt]) -> String {
+pub(crate) fn letters(attempts: &[Attempt]) -> String {
     attempts
         .iter()
         .map(Attempt::letter)
@@ -256,7 +256,7 @@ fn names(list: &[String]) -> String {
 /// A load that failed on cdnprobe's own limit (`tool_limit`) is no evidence about the site: it is
 /// left out like an absent load, and the reason names the limit. When no repeat load is left,
 /// the verdict is `INCONCLUSIVE` (never `ERROR`: the browser loaded the URL).
-pub fn judge(subject: &Subject, attempts: &[Attempt]) -> Judgement {
+pub(crate) fn judge(subject: &Subject, attempts: &[Attempt]) -> Judgement {
     let limited: Vec<&Attempt> = attempts.iter().filter(|a| a.tool_limit.is_some()).collect();
     let Some(first) = limited.first() else {
         return judge_loads(subject, attempts);
@@ -863,7 +863,7 @@ fn severity(v: Verdict) -> u8 {
 
 /// A behavior's verdict from its URLs' verdicts: the worst one, with its first URL's reason and
 /// how many URLs share it.
-pub fn aggregate(per_url: &[Judgement]) -> Judgement {
+pub(crate) fn aggregate(per_url: &[Judgement]) -> Judgement {
     let Some(worst) = per_url.iter().max_by_key(|j| severity(j.verdict)) else {
         return judged(
             Verdict::Inconclusive,

@@ -34,7 +34,7 @@ impl Ctx<'_> {
 
     /// The cache policy `id` names sets `b`'s TTLs and key; one that cannot be read here leaves
     /// the console defaults and says so. Every format's loader applies policies this way.
-    pub fn use_cache_policy(&self, b: &mut Behavior, id: &Node, at: &str) {
+    pub(crate) fn use_cache_policy(&self, b: &mut Behavior, id: &Node, at: &str) {
         if let Some(s) = self.at(id) {
             b.source.insert("cache_policy".into(), s);
         }
@@ -60,7 +60,7 @@ impl Ctx<'_> {
 
     /// The origin request policy `id` names replaces `forward`; one that cannot be read here
     /// leaves it (the cache key only) and says so.
-    pub fn use_origin_request_policy(
+    pub(crate) fn use_origin_request_policy(
         &self,
         b: &mut Behavior,
         forward: &mut ForwardPolicy,
@@ -86,7 +86,7 @@ impl Ctx<'_> {
     }
 
     /// The response headers policy `id` names: its CORS and custom headers.
-    pub fn use_response_headers_policy(&self, b: &mut Behavior, id: &Node, at: &str) {
+    pub(crate) fn use_response_headers_policy(&self, b: &mut Behavior, id: &Node, at: &str) {
         if let Some(s) = self.at(id) {
             b.source.insert("response_headers_policy".into(), s);
         }

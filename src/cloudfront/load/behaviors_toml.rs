@@ -342,7 +342,8 @@ fn method_list(src: &Src, v: &Spanned<toml::Value>) -> Result<Vec<String>, UserE
 impl BehaviorSet {
     /// This set in the TOML behaviors format (`from_toml_str` reads it back to an equal set,
     /// warnings aside).
-    pub fn to_toml(&self) -> String {
+    #[cfg(test)]
+    pub(crate) fn to_toml(&self) -> String {
         fn set(s: &NameSet) -> String {
             match s {
                 NameSet::None => "\"none\"".into(),
@@ -442,6 +443,7 @@ impl BehaviorSet {
     }
 }
 
+#[cfg(test)]
 fn is_auto_name(name: &str) -> bool {
     name.is_empty()
         || name

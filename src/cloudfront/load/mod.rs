@@ -75,7 +75,7 @@ pub fn seed_default() -> BehaviorSet {
 /// How to read an input: its format when the name and content do not say, and the template
 /// parameters (`--parameter Name=Value`, CloudFormation parameters and Terraform variables).
 #[derive(Debug, Clone, Default)]
-pub struct LoadOptions {
+pub(crate) struct LoadOptions {
     pub format: Option<ConfigFormat>,
     pub parameters: Vec<(String, String)>,
     /// Which distribution of a file that declares several (`--distribution NAME`): a
@@ -84,12 +84,13 @@ pub struct LoadOptions {
 }
 
 /// Load a behaviors file in whichever format it is (see the module docs).
-pub fn from_file(path: &Path) -> Result<BehaviorSet, UserError> {
+#[cfg(test)]
+pub(crate) fn from_file(path: &Path) -> Result<BehaviorSet, UserError> {
     from_file_with(path, &LoadOptions::default())
 }
 
 /// Load a behaviors file (or a directory of `.tf` files) with options.
-pub fn from_file_with(path: &Path, opts: &LoadOptions) -> Result<BehaviorSet, UserError> {
+pub(crate) fn from_file_with(path: &Path, opts: &LoadOptions) -> Result<BehaviorSet, UserError> {
     if path.is_dir() {
         return terraform::from_dir(path, opts);
     }
@@ -110,7 +111,7 @@ pub fn from_file_with(path: &Path, opts: &LoadOptions) -> Result<BehaviorSet, Us
 }
 
 /// The format of `text`, from the file's extension and then its content.
-pub fn detect(path: &Path, text: &str) -> Result<ConfigFormat, UserError> {
+pub(crate) fn detect(path: &Path, text: &str) -> Result<ConfigFormat, UserError> {
     let ext = path
         .extension()
         .and_then(|e| e.to_str())

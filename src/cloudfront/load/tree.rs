@@ -11,7 +11,7 @@ use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser, Tag};
 use yaml_rust2::scanner::{Marker, TScalarStyle};
 
 #[derive(Debug, Clone, PartialEq)]
-pub enum V {
+pub(crate) enum V {
     Null,
     Bool(bool),
     Num(f64),
@@ -28,7 +28,7 @@ pub enum V {
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub struct Node {
+pub(crate) struct Node {
     pub v: V,
     /// 1-based; 0 when unknown.
     pub line: u32,
@@ -103,7 +103,7 @@ impl Node {
 
     /// The first `Unresolved` (or resource reference where a plain value is needed) in this
     /// value, to name it in an error.
-    pub fn unresolved(&self) -> Option<String> {
+    pub(crate) fn unresolved(&self) -> Option<String> {
         match &self.v {
             V::Unresolved(why) => Some(why.clone()),
             V::Seq(s) => s.iter().find_map(Node::unresolved),
@@ -114,7 +114,7 @@ impl Node {
 
     /// Unresolved itself, or a list with an unresolved element: what a reader of this value
     /// would stumble on (an object's fields are checked when they are read).
-    pub fn unresolved_here(&self) -> Option<String> {
+    pub(crate) fn unresolved_here(&self) -> Option<String> {
         match &self.v {
             V::Unresolved(why) => Some(why.clone()),
             V::Seq(s) => s.iter().find_map(|n| match &n.v {
@@ -275,7 +275,7 @@ impl MarkedEventReceiver for Builder {
 
 /// Parse YAML (or JSON, which YAML reads too) into a tree with lines. Errors: (line, column,
 /// message), 1-based.
-pub fn from_yaml(text: &str) -> Result<Node, (usize, usize, String)> {
+pub(crate) fn from_yaml(text: &str) -> Result<Node, (usize, usize, String)> {
     let mut b = Builder::default();
     let mut parser = Parser::new_from_str(text);
     parser.load(&mut b, false).map_err(|e| {
@@ -286,7 +286,7 @@ pub fn from_yaml(text: &str) -> Result<Node, (usize, usize, String)> {
 }
 
 /// A serde_json value as a tree without lines (the fallback when a JSON text is not YAML).
-pub fn from_json_value(v: &serde_json::Value) -> Node {
+pub(crate) fn from_json_value(v: &serde_json::Value) -> Node {
     let v = match v {
         serde_json::Value::Null => V::Null,
         serde_json::Value::Bool(b) => V::Bool(*b),
@@ -304,7 +304,7 @@ pub fn from_json_value(v: &serde_json::Value) -> Node {
 
 /// Parse JSON into a tree: serde_json decides validity (its messages are the clearest), the
 /// YAML reader adds lines when it reads the same text.
-pub fn from_json(text: &str) -> Result<Node, serde_json::Error> {
+pub(crate) fn from_json(text: &str) -> Result<Node, serde_json::Error> {
     let value: serde_json::Value = serde_json::from_str(text)?;
     match from_yaml(text) {
         Ok(n) if !n.is_null() => Ok(n),
