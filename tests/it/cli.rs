@@ -2,8 +2,8 @@
 //! their messages. Chromium-launching tests hold `SERIAL` so only one browser runs at a time.
 
 use crate::common;
+use crate::common::cdnprobe;
 
-use assert_cmd::Command;
 use axum::Router;
 use axum::http::header;
 use axum::routing::get;
@@ -11,13 +11,6 @@ use common::{Log, block_on, serve_logged};
 use predicates::prelude::*;
 
 use common::SERIAL;
-
-fn cdnprobe() -> Command {
-    let mut c = Command::cargo_bin("cdnprobe").unwrap();
-    c.env_remove("RUST_LOG")
-        .timeout(std::time::Duration::from_secs(120));
-    c
-}
 
 fn site() -> Router {
     Router::new()
@@ -341,7 +334,7 @@ fn a_refused_login_exits_2_saying_so_with_a_screenshot() {
             &url,
             "--quiet",
             "--scenario",
-            "scenarios/jira-smoke.toml",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/jira-smoke.toml"),
             "--out",
         ])
         .arg(out.path())
@@ -390,7 +383,7 @@ fn trace_logs_carry_neither_the_password_nor_session_cookies() {
             "--quiet",
             "--no-verify",
             "--scenario",
-            "scenarios/jira-smoke.toml",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/jira-smoke.toml"),
             "--out",
         ])
         .arg(out.path())

@@ -21,6 +21,22 @@ pub static RT: LazyLock<tokio::runtime::Runtime> = LazyLock::new(|| {
 
 static BROWSER: OnceCell<Browser> = OnceCell::const_new();
 
+/// The binary, as every test runs it: without the caller's logging or `CDNPROBE_*` settings,
+/// with a bound so a hang fails instead of stalling the suite, and from a scratch directory under
+/// `target/`, so a run without `--out` or `--history` never writes into the repository's `output/`.
+/// Paths given to it must be absolute (`concat!(env!("CARGO_MANIFEST_DIR"), ...)`).
+pub fn cdnprobe() -> assert_cmd::Command {
+    let mut c = assert_cmd::Command::cargo_bin("cdnprobe").unwrap();
+    c.env_remove("RUST_LOG")
+        .env_remove("CDNPROBE_HISTORY")
+        .env_remove("CDNPROBE_PUSHGATEWAY")
+        .env_remove("CDNPROBE_MAX_CONFIG_SIZE")
+        .env_remove("CDNPROBE_MAX_CAPTURE_SIZE")
+        .current_dir(env!("CARGO_TARGET_TMPDIR"))
+        .timeout(std::time::Duration::from_secs(300));
+    c
+}
+
 /// Held by the tests whose own Chromiums must run one at a time (cli, lab_versions, real_caches,
 /// tls: each used to lock within its own binary; in one binary they share this lock). Every test
 /// runs at most one `cdnprobe run` at a time, so with the harness's 2 test threads at most three

@@ -1,16 +1,9 @@
 //! `check-config` and `analyze`, end to end through the binary (no browser needed).
 
+use crate::common::cdnprobe;
 use std::path::PathBuf;
 
-use assert_cmd::Command;
 use predicates::prelude::*;
-
-fn cdnprobe() -> Command {
-    let mut c = Command::cargo_bin("cdnprobe").unwrap();
-    c.env_remove("RUST_LOG")
-        .timeout(std::time::Duration::from_secs(60));
-    c
-}
 
 fn fixture(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))

@@ -4,7 +4,6 @@
 
 use crate::common;
 
-use assert_cmd::Command;
 use common::{block_on, browser};
 
 fn findings(path: &std::path::Path) -> Vec<(String, Option<String>)> {
@@ -30,8 +29,7 @@ fn capture_har_through_analyze_gives_the_same_findings() {
     let dir = tempfile::tempdir().unwrap();
     let run = dir.path().join("run");
     let analyzed = dir.path().join("analyzed");
-    Command::cargo_bin("cdnprobe")
-        .unwrap()
+    crate::common::cdnprobe()
         .args([
             "run",
             "--lab-fault",
@@ -45,8 +43,7 @@ fn capture_har_through_analyze_gives_the_same_findings() {
         .timeout(std::time::Duration::from_secs(300))
         .assert()
         .code(0); // without verification a warn finding does not fail the run
-    Command::cargo_bin("cdnprobe")
-        .unwrap()
+    crate::common::cdnprobe()
         .arg("analyze")
         .arg(run.join("capture.har"))
         .args(["--quiet", "--out"])

@@ -2,21 +2,16 @@
 //! killed in the middle of its transaction, damaged and foreign files (reported with a hint,
 //! never reset), and a real run against the embedded lab read back by `cdnprobe history`.
 
+use crate::common::cdnprobe;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
-use assert_cmd::Command;
 use predicates::prelude::*;
 
-const HAR: &str = "tests/fixtures/har/playwright-confluence-login.har";
-
-fn cdnprobe() -> Command {
-    let mut c = Command::cargo_bin("cdnprobe").unwrap();
-    c.env_remove("RUST_LOG")
-        .env_remove("CDNPROBE_HISTORY")
-        .timeout(std::time::Duration::from_secs(300));
-    c
-}
+const HAR: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/fixtures/har/playwright-confluence-login.har"
+);
 
 /// `cdnprobe history --json` of `store`.
 fn runs(store: &Path) -> Vec<serde_json::Value> {

@@ -561,21 +561,26 @@ async fn private_cached_off_serves_each_user_their_own() {
     assert!(!html_b.contains("Alice Example"));
 }
 
+/// The AUI icon font's URL, as the browser finds it: through the superbatch CSS the page links.
+async fn icon_font(c: &reqwest::Client, page: &str, html: &str) -> String {
+    let css_ref = references(html)
+        .into_iter()
+        .find(|r| r.contains("superbatch/css/batch.css"))
+        .unwrap();
+    let css_url = resolve(page, &css_ref);
+    let (_, _, css) = get_text(c, &css_url).await;
+    css_urls(&css)
+        .iter()
+        .map(|f| resolve(&css_url, f))
+        .find(|f| f.ends_with("adgs-icons.woff"))
+        .unwrap()
+}
+
 #[tokio::test]
 async fn font_502_is_an_edge_error_not_an_app_host_error() {
     let lab = start_with(&[Fault::Font502]).await;
     let (c, page, html) = jira_dashboard(&lab, 0).await;
-    let css_ref = references(&html)
-        .into_iter()
-        .find(|r| r.contains("superbatch/css/batch.css"))
-        .unwrap();
-    let css_url = resolve(&page, &css_ref);
-    let (_, _, css) = get_text(&c, &css_url).await;
-    let woff = css_urls(&css)
-        .iter()
-        .map(|f| resolve(&css_url, f))
-        .find(|f| f.ends_with("adgs-icons.woff"))
-        .unwrap();
+    let woff = icon_font(&c, &page, &html).await;
     let (s, h, body) = get_text(&c, &woff).await;
     assert_eq!(s, 502, "{woff}");
     assert_eq!(x_cache(&h), "Error from cloudfront");
@@ -599,17 +604,7 @@ async fn a_fault_switched_on_after_caching_is_hidden_until_an_invalidation() {
     // it is invalidated (or expires); then the 502 shows.
     let lab = start_with(&[]).await;
     let (c, page, html) = jira_dashboard(&lab, 0).await;
-    let css_ref = references(&html)
-        .into_iter()
-        .find(|r| r.contains("superbatch/css/batch.css"))
-        .unwrap();
-    let css_url = resolve(&page, &css_ref);
-    let (_, _, css) = get_text(&c, &css_url).await;
-    let woff = css_urls(&css)
-        .iter()
-        .map(|f| resolve(&css_url, f))
-        .find(|f| f.ends_with("adgs-icons.woff"))
-        .unwrap();
+    let woff = icon_font(&c, &page, &html).await;
     let (s, h, _) = get(&c, &woff).await;
     assert_eq!(
         (s.as_u16(), x_cache(&h)),

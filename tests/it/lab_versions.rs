@@ -5,8 +5,8 @@
 //! Each test runs the binary (its own Chromium) and holds `SERIAL`.
 
 use crate::common;
+use crate::common::cdnprobe;
 
-use assert_cmd::Command;
 use axum::Router;
 use axum::response::Html;
 use axum::routing::get;
@@ -14,10 +14,6 @@ use common::{Log, block_on, serve_logged};
 use serde_json::Value;
 
 use common::SERIAL;
-
-fn cdnprobe() -> Command {
-    Command::cargo_bin("cdnprobe").unwrap()
-}
 
 fn report(dir: &std::path::Path) -> Value {
     serde_json::from_str(&std::fs::read_to_string(dir.join("report.json")).unwrap()).unwrap()

@@ -2,17 +2,8 @@
 //! refused with exit 2 after reading at most cap + 1 bytes, and one enormous string in a capture
 //! does not make enormous human-facing outputs.
 
-use assert_cmd::Command;
+use crate::common::cdnprobe;
 use predicates::prelude::*;
-
-fn cdnprobe() -> Command {
-    let mut c = Command::cargo_bin("cdnprobe").unwrap();
-    c.env_remove("RUST_LOG")
-        .env_remove("CDNPROBE_MAX_CONFIG_SIZE")
-        .env_remove("CDNPROBE_MAX_CAPTURE_SIZE")
-        .timeout(std::time::Duration::from_secs(120));
-    c
-}
 
 /// Nothing listens there; every case below fails before anything would connect to it.
 const NOWHERE: &str = "http://127.0.0.1:9/";

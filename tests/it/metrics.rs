@@ -4,22 +4,15 @@
 //! check is skipped, saying so, when promtool is absent); the push goes to a real HTTP server on
 //! loopback that records what it received.
 
+use crate::common::cdnprobe;
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
-use assert_cmd::Command;
-
-const HAR: &str = "tests/fixtures/har/chrome-jira-dashboard.har";
-
-fn cdnprobe() -> Command {
-    let mut c = Command::cargo_bin("cdnprobe").unwrap();
-    c.env_remove("RUST_LOG")
-        .env_remove("CDNPROBE_HISTORY")
-        .env_remove("CDNPROBE_PUSHGATEWAY")
-        .timeout(std::time::Duration::from_secs(120));
-    c
-}
+const HAR: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/fixtures/har/chrome-jira-dashboard.har"
+);
 
 /// Samples as `name{k="v",...}` (labels sorted) -> value, via prometheus-parse.
 fn prometheus_samples(text: &str) -> BTreeMap<String, f64> {

@@ -15,7 +15,6 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command as Process, Stdio};
 use std::time::{Duration, Instant};
 
-use assert_cmd::Command;
 use cdnprobe::lab::{self, Fault, LabOptions, Product};
 use common::block_on;
 use serde_json::Value;
@@ -281,7 +280,7 @@ fn start_lab(faults: Vec<Fault>) -> (lab::Lab, u16) {
 /// `cdnprobe run URL --scenario jira-smoke.toml` through a cache: (exit code, report.json).
 fn probe(lab: &lab::Lab, url: &str, extra: &[&str]) -> (i32, Value) {
     let out = tempfile::tempdir().unwrap();
-    let mut cmd = Command::cargo_bin("cdnprobe").unwrap();
+    let mut cmd = crate::common::cdnprobe();
     cmd.arg("run")
         .arg(url)
         .arg("--scenario")

@@ -11,7 +11,6 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use assert_cmd::Command;
 use cdnprobe::classify::{CacheOutcome, parse_cache_status};
 use cdnprobe::exchange::Headers;
 
@@ -187,8 +186,7 @@ fn analyze_raises_no_error_on_anonymous_public_pages() {
     for file in corpus() {
         let name = file.file_stem().unwrap().to_string_lossy().to_string();
         let dir = out.path().join(&name);
-        let output = Command::cargo_bin("cdnprobe")
-            .unwrap()
+        let output = crate::common::cdnprobe()
             .arg("analyze")
             .arg(&file)
             .arg("--out")

@@ -6,7 +6,6 @@ use crate::report_fixture;
 
 use std::path::{Path, PathBuf};
 
-use assert_cmd::Command;
 use axum::Router;
 use axum::http::header;
 use axum::routing::get;
@@ -14,11 +13,9 @@ use common::{Log, block_on, serve_logged};
 use predicates::prelude::*;
 use report_fixture as fx;
 
-fn cdnprobe() -> Command {
-    let mut c = Command::cargo_bin("cdnprobe").unwrap();
-    c.env_remove("RUST_LOG")
-        .env("NO_COLOR", "1")
-        .timeout(std::time::Duration::from_secs(120));
+fn cdnprobe() -> assert_cmd::Command {
+    let mut c = crate::common::cdnprobe();
+    c.env("NO_COLOR", "1");
     c
 }
 

@@ -4,8 +4,8 @@
 //! through and reports `tls-certificate-ignored` instead. One Chromium at a time (`SERIAL`).
 
 use crate::common;
+use crate::common::cdnprobe;
 
-use assert_cmd::Command;
 use axum::Router;
 use axum::http::header;
 use axum::routing::get;
@@ -13,13 +13,6 @@ use common::{Log, block_on, serve_logged};
 use predicates::prelude::*;
 
 use common::SERIAL;
-
-fn cdnprobe() -> Command {
-    let mut c = Command::cargo_bin("cdnprobe").unwrap();
-    c.env_remove("RUST_LOG")
-        .timeout(std::time::Duration::from_secs(120));
-    c
-}
 
 fn https_site() -> Router {
     Router::new()

@@ -7,7 +7,6 @@ use crate::common;
 
 use std::collections::{BTreeMap, HashMap};
 
-use assert_cmd::Command;
 use cdnprobe::classify::Distribution;
 use cdnprobe::classify::Record;
 use cdnprobe::exchange::Exchange;
@@ -392,11 +391,9 @@ fn several_pops_with_a_healthy_origin_do_not_fail() {
 
 // ---- the binary -----------------------------------------------------------------------------
 
-fn cdnprobe() -> Command {
-    let mut c = Command::cargo_bin("cdnprobe").unwrap();
-    c.env_remove("RUST_LOG")
-        .env("NO_COLOR", "1")
-        .timeout(std::time::Duration::from_secs(180));
+fn cdnprobe() -> assert_cmd::Command {
+    let mut c = crate::common::cdnprobe();
+    c.env("NO_COLOR", "1");
     c
 }
 
