@@ -26,14 +26,20 @@ static BROWSER: OnceCell<Browser> = OnceCell::const_new();
 /// `target/`, so a run without `--out` or `--history` never writes into the repository's `output/`.
 /// Paths given to it must be absolute (`concat!(env!("CARGO_MANIFEST_DIR"), ...)`).
 pub fn cdnprobe() -> assert_cmd::Command {
-    let mut c = assert_cmd::Command::cargo_bin("cdnprobe").unwrap();
+    let mut c = assert_cmd::Command::from_std(cdnprobe_process());
+    c.timeout(std::time::Duration::from_secs(300));
+    c
+}
+
+/// [`cdnprobe`] as a plain process, for the tests that spawn it (pipes, signals).
+pub fn cdnprobe_process() -> std::process::Command {
+    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_cdnprobe"));
     c.env_remove("RUST_LOG")
         .env_remove("CDNPROBE_HISTORY")
         .env_remove("CDNPROBE_PUSHGATEWAY")
         .env_remove("CDNPROBE_MAX_CONFIG_SIZE")
         .env_remove("CDNPROBE_MAX_CAPTURE_SIZE")
-        .current_dir(env!("CARGO_TARGET_TMPDIR"))
-        .timeout(std::time::Duration::from_secs(300));
+        .current_dir(env!("CARGO_TARGET_TMPDIR"));
     c
 }
 

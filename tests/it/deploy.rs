@@ -233,7 +233,7 @@ fn the_grafana_dashboard_queries_cdnprobe_metrics_in_valid_promql() {
 
 /// `cdnprobe run --help`, for checking the flags the manifests pass.
 fn run_flags() -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_cdnprobe"))
+    let out = crate::common::cdnprobe_process()
         .args(["run", "--help"])
         .output()
         .unwrap();

@@ -369,7 +369,7 @@ fn a_closed_stdout_ends_the_process_quietly() {
     use std::io::Read;
     use std::os::unix::process::ExitStatusExt;
     let out = tempfile::tempdir().unwrap();
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_cdnprobe"))
+    let mut child = crate::common::cdnprobe_process()
         .arg("analyze")
         .arg(format!(
             "{}/tests/fixtures/har/real/cnet.com-multi-google.har",

@@ -5,7 +5,6 @@
 
 use crate::common;
 
-use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -62,7 +61,7 @@ fn thousand_cookies() -> Router {
 fn run_json(url: &str, env: &[(&str, &str)]) -> (Option<i32>, serde_json::Value, String) {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("out");
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_cdnprobe"));
+    let mut cmd = crate::common::cdnprobe_process();
     cmd.args(["run", url, "--quiet", "--no-health-check", "--out"])
         .arg(&out)
         .env("TMPDIR", tmp.path());
@@ -144,7 +143,7 @@ fn an_http2_header_list_over_the_replay_clients_limit_is_a_tool_limit() {
     let insecure = |env: &[(&str, &str)]| {
         let tmp = tempfile::tempdir().unwrap();
         let out = tmp.path().join("out");
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_cdnprobe"));
+        let mut cmd = crate::common::cdnprobe_process();
         cmd.args([
             "run",
             &url,
@@ -218,7 +217,7 @@ fn run_text(
 ) -> (Option<i32>, serde_json::Value, String, tempfile::TempDir) {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("out");
-    let o = Command::new(env!("CARGO_BIN_EXE_cdnprobe"))
+    let o = crate::common::cdnprobe_process()
         .args([
             "run",
             url,

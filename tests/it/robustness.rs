@@ -76,7 +76,7 @@ fn start_mid_journey(extra: &[&str]) -> MidRun {
     let addr = block_on(serve_logged("a", slow_site(), log.clone()));
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("out");
-    let child = Command::new(env!("CARGO_BIN_EXE_cdnprobe"))
+    let child = crate::common::cdnprobe_process()
         .args([
             "run",
             &format!("http://127.0.0.1:{}/", addr.port()),
@@ -162,7 +162,7 @@ fn a_normal_run_leaves_no_chromium_behind() {
     );
     let addr = block_on(serve_logged("a", router, log));
     let tmp = tempfile::tempdir().unwrap();
-    let status = Command::new(env!("CARGO_BIN_EXE_cdnprobe"))
+    let status = crate::common::cdnprobe_process()
         .args([
             "run",
             &format!("http://127.0.0.1:{}/", addr.port()),
@@ -323,7 +323,7 @@ fn a_second_signal_exits_at_once_and_still_kills_the_browser() {
 #[test]
 fn the_lab_stops_gracefully_on_sigterm() {
     use std::io::BufRead;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_cdnprobe"))
+    let mut child = crate::common::cdnprobe_process()
         .arg("lab")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())

@@ -13,7 +13,6 @@ use crate::common;
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::Command;
 use std::sync::Arc;
 
 use axum::Router;
@@ -278,7 +277,7 @@ wait_idle = true
         s(&secrets, "userinfo-password"),
         addr.port()
     );
-    let output = Command::new(env!("CARGO_BIN_EXE_cdnprobe"))
+    let output = crate::common::cdnprobe_process()
         .args(["run", &url, "--scenario"])
         .arg(&scenario)
         .arg("--cookie-file")
@@ -452,7 +451,7 @@ proptest! {
         let file = tmp.path().join("in.har");
         std::fs::write(&file, har.to_string()).unwrap();
         let out = tmp.path().join("out");
-        let output = Command::new(env!("CARGO_BIN_EXE_cdnprobe"))
+        let output = crate::common::cdnprobe_process()
             .arg("analyze")
             .arg(&file)
             .arg("--out")
