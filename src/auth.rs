@@ -102,6 +102,15 @@ pub(crate) fn read_cookie_file(path: &Path) -> Result<Vec<FileCookie>, UserError
 
 /// Parse `--header "Name: value"` arguments, resolving `${ENV}` in values.
 pub(crate) fn parse_headers(args: &[String]) -> Result<Vec<(String, String)>, UserError> {
+    parse_headers_with(args, &HashMap::new())
+}
+
+/// [`parse_headers`], with `vars` looked up before the environment (the tests set no process-wide
+/// variable: `set_var` races other threads).
+fn parse_headers_with(
+    args: &[String],
+    vars: &HashMap<String, String>,
+) -> Result<Vec<(String, String)>, UserError> {
     args.iter()
         .map(|a| {
             let (name, value) = a.split_once(':').ok_or_else(|| {
@@ -117,7 +126,7 @@ pub(crate) fn parse_headers(args: &[String]) -> Result<Vec<(String, String)>, Us
                     "header names are letters, digits and dashes",
                 ));
             }
-            let value = crate::scenario::substitute(value.trim(), &HashMap::new()).map_err(|var| {
+            let value = crate::scenario::substitute(value.trim(), vars).map_err(|var| {
                 UserError::input(
                     format!("--header {name}: environment variable `{var}` is not set"),
                     format!("export {var}=... before running"),
@@ -162,9 +171,12 @@ mod tests {
 
     #[test]
     fn headers_resolve_env_and_reject_bad_names() {
-        // SAFETY: test-only, single-threaded use of a unique variable name.
-        unsafe { std::env::set_var("CDNPROBE_TEST_TOKEN_X", "t0k") };
-        let h = parse_headers(&["Authorization: Bearer ${CDNPROBE_TEST_TOKEN_X}".into()]).unwrap();
+        let vars = HashMap::from([("CDNPROBE_TEST_TOKEN_X".to_string(), "t0k".to_string())]);
+        let h = parse_headers_with(
+            &["Authorization: Bearer ${CDNPROBE_TEST_TOKEN_X}".into()],
+            &vars,
+        )
+        .unwrap();
         assert_eq!(
             h,
             vec![("Authorization".to_string(), "Bearer t0k".to_string())]
