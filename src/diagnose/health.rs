@@ -193,16 +193,7 @@ pub fn findings(hc: &HealthCheck) -> Vec<Finding> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn hc(status: u16, body: &str) -> HealthCheck {
-        HealthCheck {
-            url: "https://jira.example.com/rest/static-asset-caching/health-checks".into(),
-            status: Some(status),
-            content_type: Some("application/json".into()),
-            body: body.into(),
-            error: None,
-        }
-    }
+    use crate::diagnose::testkit::health_check;
 
     #[test]
     fn health_url_keeps_the_context_path() {
@@ -235,7 +226,7 @@ mod tests {
             {"completeKey":"k:fonts","name":"Fonts are public","isHealthy":false,"failureReason":"plugin x: adgs-icons.woff not allow-public-use","severity":"critical"},
             {"completeKey":"k:ok","name":"Fine","isHealthy":true,"failureReason":"","severity":"undefined"},
             {"name":"Prefix","isHealthy":false,"failureReason":"no CDN prefix","severity":"warning"}]}"#;
-        let f = findings(&hc(200, body));
+        let f = findings(&health_check(200, body));
         assert_eq!(f.len(), 2);
         assert_eq!(f[0].id, "health-check-failed");
         assert_eq!(f[0].severity, Severity::Error);
@@ -251,27 +242,30 @@ mod tests {
     #[test]
     fn healthy_answer_has_no_finding() {
         let body = r#"{"statuses":[{"name":"Fine","isHealthy":true}]}"#;
-        assert!(findings(&hc(200, body)).is_empty());
-        assert!(findings(&hc(200, "[]")).is_empty());
+        assert!(findings(&health_check(200, body)).is_empty());
+        assert!(findings(&health_check(200, "[]")).is_empty());
     }
 
     #[test]
     fn not_found_or_forbidden_is_info() {
         for s in [404, 401, 403] {
-            let f = findings(&hc(s, "<html>nope</html>"));
+            let f = findings(&health_check(s, "<html>nope</html>"));
             assert_eq!(f.len(), 1);
             assert_eq!(f[0].id, "health-check-unavailable");
             assert_eq!(f[0].severity, Severity::Info);
         }
         assert!(
-            findings(&hc(404, ""))[0]
+            findings(&health_check(404, ""))[0]
                 .explanation
                 .contains("no static asset caching health check")
         );
-        let f = findings(&hc(200, "<html>login</html>"));
+        let f = findings(&health_check(200, "<html>login</html>"));
         assert_eq!(f[0].id, "health-check-unavailable");
-        assert_eq!(findings(&hc(500, "boom"))[0].id, "health-check-failed");
-        let mut e = hc(0, "");
+        assert_eq!(
+            findings(&health_check(500, "boom"))[0].id,
+            "health-check-failed"
+        );
+        let mut e = health_check(0, "");
         e.status = None;
         e.error = Some("connection refused".into());
         assert_eq!(findings(&e)[0].severity, Severity::Info);

@@ -169,3 +169,14 @@ pub fn run(recs: &[Rec]) -> Vec<Finding> {
 pub fn only<'a>(f: &'a [Finding], id: &str) -> Vec<&'a Finding> {
     f.iter().filter(|x| x.id == id).collect()
 }
+
+/// A health check's answer from Jira's static-asset-caching endpoint.
+pub(crate) fn health_check(status: u16, body: &str) -> crate::diagnose::health::HealthCheck {
+    crate::diagnose::health::HealthCheck {
+        url: "https://jira.example.com/rest/static-asset-caching/health-checks".into(),
+        status: Some(status),
+        content_type: Some("application/json".into()),
+        body: body.into(),
+        error: None,
+    }
+}

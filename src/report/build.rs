@@ -134,16 +134,6 @@ pub fn apply_verification(
 mod tests {
     use super::*;
 
-    fn hc(status: u16, body: &str) -> HealthCheck {
-        HealthCheck {
-            url: "https://jira.example.com/rest/static-asset-caching/health-checks".into(),
-            status: Some(status),
-            content_type: Some("application/json".into()),
-            body: body.into(),
-            error: None,
-        }
-    }
-
     #[test]
     fn a_missing_cdn_prefix_is_context_when_the_site_is_behind_the_cdn() {
         use crate::diagnose::testkit::*;
@@ -153,7 +143,7 @@ mod tests {
             requests: records(&[Rec::static_ok(S_JS, "Hit")], Some(&d)),
             ..Default::default()
         };
-        attach_health_checks(&mut report, vec![hc(200, body)]);
+        attach_health_checks(&mut report, vec![health_check(200, body)]);
         assert_eq!(report.findings.len(), 1);
         assert_eq!(report.findings[0].severity, crate::diagnose::Severity::Info);
         assert_eq!(report.health_checks.len(), 1);
@@ -163,7 +153,7 @@ mod tests {
             requests: records(&[Rec::get(S_JS)], Some(&d)),
             ..Default::default()
         };
-        attach_health_checks(&mut report, vec![hc(200, body)]);
+        attach_health_checks(&mut report, vec![health_check(200, body)]);
         assert_eq!(report.findings[0].severity, crate::diagnose::Severity::Warn);
     }
 }
