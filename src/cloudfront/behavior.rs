@@ -32,7 +32,7 @@ impl TtlSettings {
     pub const fn new(min: u64, default: u64, max: u64) -> Self {
         Self { min, default, max }
     }
-    /// CloudFront console defaults: 0 / 1 day / 1 year.
+    /// CloudFront's defaults: 0 / 1 day / 1 year (the console's, and the API's when a TTL is left out).
     pub(crate) const CONSOLE_DEFAULT: TtlSettings = TtlSettings::new(0, 86_400, 31_536_000);
 }
 

@@ -196,9 +196,9 @@ pub(super) fn cache_policy_config(
     // A name built from the stack's name stays unresolved: it is only a label.
     let name = c.get("Name").and_then(Node::text).unwrap_or_default();
     let ttl = TtlSettings::new(
-        u64_field(c, "MinTTL", at, 0)?,
-        u64_field(c, "DefaultTTL", at, 86_400)?,
-        u64_field(c, "MaxTTL", at, 31_536_000)?,
+        u64_field(c, "MinTTL", at, TtlSettings::CONSOLE_DEFAULT.min)?,
+        u64_field(c, "DefaultTTL", at, TtlSettings::CONSOLE_DEFAULT.default)?,
+        u64_field(c, "MaxTTL", at, TtlSettings::CONSOLE_DEFAULT.max)?,
     );
     let p = field(c, "ParametersInCacheKeyAndForwardedToOrigin", at)?;
     let get =
@@ -451,9 +451,9 @@ fn behavior(
     let mut forward;
     if let Some(fv) = field(item, "ForwardedValues", at)? {
         b.ttl = TtlSettings::new(
-            u64_field(item, "MinTTL", at, 0)?,
-            u64_field(item, "DefaultTTL", at, 86_400)?,
-            u64_field(item, "MaxTTL", at, 31_536_000)?,
+            u64_field(item, "MinTTL", at, TtlSettings::CONSOLE_DEFAULT.min)?,
+            u64_field(item, "DefaultTTL", at, TtlSettings::CONSOLE_DEFAULT.default)?,
+            u64_field(item, "MaxTTL", at, TtlSettings::CONSOLE_DEFAULT.max)?,
         );
         if let Some(s) = item.get("MinTTL").or(item.get("MaxTTL")).and_then(src) {
             b.source.insert("ttl".into(), s);

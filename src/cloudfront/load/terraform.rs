@@ -1433,9 +1433,14 @@ fn tf_behavior(
         forward = ForwardPolicy::from(&b.key);
     } else if let Some(fv) = fv {
         b.ttl = TtlSettings::new(
-            u64_of(item, "min_ttl", at, 0)?,
-            u64_of(item, "default_ttl", at, 86_400)?,
-            u64_of(item, "max_ttl", at, 31_536_000)?,
+            u64_of(item, "min_ttl", at, TtlSettings::CONSOLE_DEFAULT.min)?,
+            u64_of(
+                item,
+                "default_ttl",
+                at,
+                TtlSettings::CONSOLE_DEFAULT.default,
+            )?,
+            u64_of(item, "max_ttl", at, TtlSettings::CONSOLE_DEFAULT.max)?,
         );
         if let Some(s) = item.get("min_ttl").or(item.get("max_ttl")).and_then(src) {
             b.source.insert("ttl".into(), s);
@@ -1575,8 +1580,8 @@ impl Policies for TfPolicies {
         let u = |k: &str, d: u64| n.get(k).and_then(Node::as_u64).unwrap_or(d);
         let ttl = TtlSettings::new(
             u("min_ttl", 1),
-            u("default_ttl", 86_400),
-            u("max_ttl", 31_536_000),
+            u("default_ttl", TtlSettings::CONSOLE_DEFAULT.default),
+            u("max_ttl", TtlSettings::CONSOLE_DEFAULT.max),
         );
         let p = one(n.get("parameters_in_cache_key_and_forwarded_to_origin"));
         let mut w = Vec::new();
