@@ -4,8 +4,20 @@
 //! Pure functions of (product, user, URLs): the origin decides headers and access, this module
 //! only renders. `StaticUrls` is the one place where static resource URLs are built, so the
 //! topology (relative, CDN host, app host) and the faults that bend URLs (`bypass-static`,
-//! `query-buster`) all come through it.
+//! `query-buster`) all come through it; templates call it as `urls`.
+//!
+//! The markup lives in `templates/` (minijinja, compiled in): `layout.html` is every page's
+//! head, header and footer, and each page extends it. This module chooses the page and hands it
+//! its data; the templates only print it, every value auto-escaped as [`esc`] does, and the URLs
+//! inside inline scripts go through `tojson`.
 
+use std::sync::{Arc, LazyLock};
+
+use minijinja::value::{Object, Serde, from_args};
+use minijinja::{
+    AutoEscape, Environment, State, UndefinedBehavior, Value as TemplateValue, context,
+};
+use serde::Serialize;
 use serde_json::{Value, json};
 
 use super::origin::{LabUser, Product};
@@ -89,7 +101,93 @@ impl StaticUrls {
     }
 }
 
-pub fn esc(s: &str) -> String {
+/// `(name, source)` of each template, compiled in from `templates/<name>` so the binary works
+/// from any directory.
+macro_rules! templates {
+    ($($name:literal),* $(,)?) => {
+        [$(($name, include_str!(concat!("templates/", $name)))),*]
+    };
+}
+
+/// The page templates, by the name they are rendered, extended and included by.
+const TEMPLATES: [(&str, &str); 20] = templates![
+    "layout.html",
+    "icons.html",
+    "login_2sv.html",
+    "not_found.html",
+    "websudo.html",
+    "admin.html",
+    "onboarding.html",
+    "jira/header.html",
+    "jira/login.html",
+    "jira/dashboard.html",
+    "jira/issue.html",
+    "jira/search.html",
+    "jira/project.html",
+    "jira/quick_create_field.html",
+    "confluence/header.html",
+    "confluence/login.html",
+    "confluence/dashboard.html",
+    "confluence/view.html",
+    "confluence/editor.html",
+    "confluence/search.html",
+];
+
+/// Built once: every lab response renders from it.
+static ENV: LazyLock<Environment<'static>> = LazyLock::new(|| {
+    let mut env = Environment::new();
+    // A misspelt variable is an error in the tests, not an empty attribute on a page.
+    env.set_undefined_behavior(UndefinedBehavior::Strict);
+    // The pages' own escaping (`esc`), not minijinja's, which also writes `/` as `&#x2f;`: URLs
+    // in the markup stay as the products write them, and every escaped value reads as before.
+    env.set_formatter(|out, state, value| {
+        if matches!(state.auto_escape(), AutoEscape::Html)
+            && !value.is_safe()
+            && !value.is_undefined()
+            && !value.is_none()
+        {
+            out.write_str(&esc(&value.to_string()))?;
+            Ok(())
+        } else {
+            minijinja::escape_formatter(out, state, value)
+        }
+    });
+    for (name, source) in TEMPLATES {
+        env.add_template(name, source)
+            .unwrap_or_else(|e| panic!("lab template {name}: {e:#}"));
+    }
+    env
+});
+
+/// Templates call the URL builders: `{{ urls.app("/login.jsp") }}`, `{{ urls.module(key, "js") }}`.
+impl Object for StaticUrls {
+    fn call_method(
+        self: &Arc<Self>,
+        _state: &mut State<'_, '_>,
+        method: &str,
+        args: &[TemplateValue],
+    ) -> Result<TemplateValue, minijinja::Error> {
+        let url = match method {
+            "app" => self.app(from_args::<(&str,)>(args)?.0),
+            "s" => self.s(from_args::<(&str,)>(args)?.0),
+            "download" => self.download(from_args::<(&str,)>(args)?.0),
+            "superbatch" => self.superbatch(from_args::<(&str,)>(args)?.0),
+            "contextbatch" => {
+                let (kind, contexts) = from_args::<(&str, &str)>(args)?;
+                self.contextbatch(kind, contexts)
+            }
+            "module" => {
+                let (key, kind) = from_args::<(&str, &str)>(args)?;
+                self.module(key, kind)
+            }
+            _ => return Err(minijinja::ErrorKind::UnknownMethod.into()),
+        };
+        Ok(url.into())
+    }
+}
+
+/// What the pages escape in text and attributes (the formatter of [`ENV`] applies it).
+fn esc(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
@@ -104,213 +202,81 @@ pub fn esc(s: &str) -> String {
     out
 }
 
-/// One rendered page's frame: head resources, header chrome, content.
-pub struct Frame<'a> {
-    pub title: &'a str,
-    pub body_class: &'a str,
+/// What every page's frame (`layout.html`) needs besides its content: head resources and
+/// header chrome.
+struct Frame<'a> {
+    title: &'a str,
+    body_class: &'a str,
     /// Web-resource contexts for the context batch (comma-joined in the URL).
-    pub contexts: &'a [&'a str],
+    contexts: &'a [&'a str],
     /// Single-module batches (`plugin:module`).
-    pub modules: &'a [&'a str],
-    pub metas: Vec<(&'a str, String)>,
+    modules: &'a [&'a str],
+    metas: Vec<(&'a str, String)>,
     /// Extra `<script>` URLs after the batches (Synchrony).
-    pub scripts: Vec<String>,
-    pub content: String,
-    pub user: Option<&'a LabUser>,
-    pub atl_token: &'a str,
+    scripts: Vec<String>,
+    user: Option<&'a LabUser>,
+    atl_token: &'a str,
 }
 
-pub fn render(u: &StaticUrls, f: &Frame) -> String {
-    let product = u.product;
-    let contexts = f.contexts.join(",");
-    let mut head = String::new();
+/// The user as the pages show them (never the password).
+#[derive(Serialize)]
+struct UserView<'a> {
+    username: &'a str,
+    display_name: &'a str,
+    avatar_id: u32,
+}
+
+impl<'a> From<&'a LabUser> for UserView<'a> {
+    fn from(x: &'a LabUser) -> Self {
+        UserView {
+            username: &x.username,
+            display_name: &x.display_name,
+            avatar_id: x.avatar_id,
+        }
+    }
+}
+
+/// Renders `template` (which extends `layout.html`) in frame `f`; `page` holds what the
+/// template's content needs.
+fn render(u: &StaticUrls, template: &str, f: &Frame, page: TemplateValue) -> String {
     let (jira_version, confluence_version) = u.version.versions();
-    let (app_name, version) = match product {
-        Product::Jira => ("JIRA", jira_version),
-        Product::Confluence => ("Confluence", confluence_version),
+    let version = match u.product {
+        Product::Jira => jira_version,
+        Product::Confluence => confluence_version,
     };
-    head.push_str(&format!(
-        "<meta name=\"application-name\" content=\"{app_name}\" data-name=\"{}\" data-version=\"{version}\">\n",
-        product.name()
-    ));
-    let mut metas = vec![
-        ("product", product.name().to_string()),
-        ("context-path", u.ctx.clone()),
-        (
-            "remote-user",
-            f.user.map(|x| x.username.clone()).unwrap_or_default(),
-        ),
-        (
-            "remote-user-fullname",
-            f.user.map(|x| x.display_name.clone()).unwrap_or_default(),
-        ),
-        ("atl-token", f.atl_token.to_string()),
-    ];
-    metas.extend(f.metas.iter().cloned());
-    for (n, v) in &metas {
-        head.push_str(&format!("<meta name=\"ajs-{n}\" content=\"{}\">\n", esc(v)));
-    }
-    head.push_str(&format!(
-        "<link rel=\"shortcut icon\" href=\"{}\">\n",
-        u.app("/favicon.ico")
-    ));
-    head.push_str(&format!(
-        "<link type=\"text/css\" rel=\"stylesheet\" href=\"{}\" data-wrm-key=\"_super\" data-wrm-batch-type=\"context\" media=\"all\">\n",
-        esc(&u.superbatch("css"))
-    ));
-    head.push_str(&format!(
-        "<link type=\"text/css\" rel=\"stylesheet\" href=\"{}\" data-wrm-key=\"{contexts}\" data-wrm-batch-type=\"context\" media=\"all\">\n",
-        esc(&u.contextbatch("css", &contexts))
-    ));
-    head.push_str(&format!(
-        "<script type=\"text/javascript\" src=\"{}\" data-wrm-key=\"_super\" data-wrm-batch-type=\"context\" data-initially-rendered></script>\n",
-        esc(&u.superbatch("js"))
-    ));
-    head.push_str(&format!(
-        "<script type=\"text/javascript\" src=\"{}\" data-wrm-key=\"{contexts}\" data-wrm-batch-type=\"context\" data-initially-rendered></script>\n",
-        esc(&u.contextbatch("js", &contexts))
-    ));
-    for m in f.modules {
-        head.push_str(&format!(
-            "<script type=\"text/javascript\" src=\"{}\" data-wrm-key=\"{m}\" data-wrm-batch-type=\"resource\" data-initially-rendered></script>\n",
-            esc(&u.module(m, "js"))
-        ));
-    }
-    for s in &f.scripts {
-        head.push_str(&format!(
-            "<script type=\"text/javascript\" src=\"{}\"></script>\n",
-            esc(s)
-        ));
-    }
-    // After the page loads, as the real products do: the web resource manager asks for the
-    // batches of the contexts needed next and loads the `/s/` URLs it is given, and the
-    // browser-metrics plugin sends its beacon.
-    let lazy = match product {
-        Product::Jira => "jira.webresources:lazy-panels",
-        Product::Confluence => "confluence.web.resources:lazy-panels",
+    let ctx = context! {
+        urls => TemplateValue::from_object(u.clone()),
+        product => u.product.name(),
+        version,
+        // Jira's footer shows the build number: the version without its dots.
+        build => version.replace('.', ""),
+        context_path => &u.ctx,
+        title => f.title,
+        body_class => f.body_class,
+        contexts => f.contexts.join(","),
+        modules => TemplateValue::from(Serde(f.modules)),
+        metas => TemplateValue::from(Serde(&f.metas)),
+        scripts => TemplateValue::from(Serde(&f.scripts)),
+        user => TemplateValue::from(Serde(f.user.map(UserView::from))),
+        atl_token => f.atl_token,
+        ..page
     };
-    head.push_str(&format!(
-        "<script>window.addEventListener('load', function () {{\n\
-  fetch({wrm}, {{method: 'POST', credentials: 'same-origin', headers: {{'Content-Type': 'application/json', 'X-Atlassian-Token': 'no-check'}},\n\
-    body: JSON.stringify({{r: [], c: [{lazy}], xc: ['_super', {ctxs}], xr: []}})}})\n\
-  .then(function (r) {{ return r.json(); }}).then(function (j) {{ (j.resources || []).forEach(function (x) {{\n\
-    if (x.resourceType === 'JAVASCRIPT') {{ var s = document.createElement('script'); s.src = x.url; document.head.appendChild(s); }}\n\
-    else {{ var l = document.createElement('link'); l.rel = 'stylesheet'; l.href = x.url; document.head.appendChild(l); }} }}); }})\n\
-  .catch(function () {{}});\n\
-  if (navigator.sendBeacon) {{ navigator.sendBeacon({beacon}, JSON.stringify([{{name: 'browser.metrics.navigation', properties: {{key: document.title}}}}])); }}\n\
-}});</script>\n",
-        wrm = serde_json::to_string(&u.app("/rest/webResources/1.0/resources")).unwrap(),
-        beacon = serde_json::to_string(&u.app("/rest/analytics/1.0/publish/bulk")).unwrap(),
-        lazy = serde_json::to_string(lazy).unwrap(),
-        ctxs = serde_json::to_string(&contexts).unwrap(),
-    ));
-    let header = match product {
-        Product::Jira => jira_header(u, f.user),
-        Product::Confluence => confluence_header(u, f.user),
-    };
-    let (body_id, suffix, footer) = match product {
-        Product::Jira => (
-            "jira",
-            "Lab Jira",
-            format!(
-                "Atlassian Jira Project Management Software (v{jira_version}#{}) — cdnprobe lab",
-                jira_version.replace('.', "")
-            ),
-        ),
-        Product::Confluence => (
-            "com-atlassian-confluence",
-            "Lab Confluence",
-            format!("Powered by Atlassian Confluence {confluence_version} — cdnprobe lab"),
-        ),
-    };
-    format!(
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>{title} - {suffix}</title>\n{head}</head>\n\
-<body id=\"{body_id}\" class=\"aui-layout aui-theme-default {body_class}\">\n<div id=\"page\">\n{header}\n\
-<section id=\"content\" role=\"main\">\n{content}\n</section>\n\
-<footer id=\"footer\" role=\"contentinfo\"><section class=\"footer-body\"><p id=\"footer-build-information\">{footer}</p></section></footer>\n\
-</div>\n</body>\n</html>\n",
-        title = esc(f.title),
-        body_class = f.body_class,
-        content = f.content,
-    )
+    render_fragment(template, ctx)
 }
 
-fn icons() -> &'static str {
-    // One element per icon font face, so each face is used and fetched.
-    "<span class=\"aui-icon aui-iconfont-search\" aria-hidden=\"true\">\u{e601}</span>\
-<span class=\"aui-icon aui-icon-small aui-iconfont-help\" aria-hidden=\"true\">\u{e602}</span>\
-<span class=\"aui-icon aui-icon-large aui-iconfont-notification\" aria-hidden=\"true\">\u{e603}</span>"
-}
-
-fn jira_header(u: &StaticUrls, user: Option<&LabUser>) -> String {
-    let logo = u.download("com.atlassian.jira.lookandfeel:jira-logo/jira-logo.png");
-    let right = match user {
-        Some(x) => format!(
-            "<a id=\"create_link\" class=\"aui-button aui-button-primary aui-style create-issue\" href=\"{create}\" accesskey=\"c\">Create</a>\n\
-<a id=\"header-details-user-fullname\" class=\"aui-dropdown2-trigger\" data-username=\"{user}\" title=\"User profile for {name}\" href=\"{profile}\">\
-<span class=\"aui-avatar aui-avatar-small\"><img src=\"{avatar}\" alt=\"User profile for {name}\"></span> {name}</a>",
-            create = u.app("/secure/CreateIssue!default.jspa"),
-            user = esc(&x.username),
-            name = esc(&x.display_name),
-            profile = u.app(&format!("/secure/ViewProfile.jspa?name={}", x.username)),
-            avatar = esc(&u.app(&format!(
-                "/secure/viewavatar?size=xsmall&avatarId={}&avatarType=user",
-                x.avatar_id
-            ))),
-        ),
-        None => format!(
-            "<a class=\"login-link\" href=\"{}\">Log In</a>",
-            u.app("/login.jsp")
-        ),
-    };
-    format!(
-        "<header id=\"header\" role=\"banner\"><nav class=\"aui-header\" role=\"navigation\">\n\
-<span id=\"logo\" class=\"aui-header-logo\"><a href=\"{home}\"><img src=\"{logo}\" alt=\"Lab Jira\" width=\"75\" height=\"24\"></a></span>\n\
-<a class=\"aui-nav-link\" id=\"home_link\" href=\"{dash}\">Dashboards</a>\n\
-<a class=\"aui-nav-link\" id=\"find_link\" href=\"{issues}\">Issues</a>\n{icons}\n{right}\n</nav></header>",
-        home = u.app("/secure/MyJiraHome.jspa"),
-        logo = esc(&logo),
-        dash = u.app("/secure/Dashboard.jspa"),
-        issues = u.app("/issues/?jql=project%20%3D%20LAB"),
-        icons = icons(),
-    )
-}
-
-fn confluence_header(u: &StaticUrls, user: Option<&LabUser>) -> String {
-    let logo = u.download("com.atlassian.confluence.themes.default:images/confluence-logo.png");
-    let right = match user {
-        Some(x) => format!(
-            "<a id=\"quick-create-page-button\" class=\"aui-button aui-button-primary\" href=\"{create}\">Create</a>\n\
-<a id=\"user-menu-link\" class=\"aui-dropdown2-trigger\" data-username=\"{user}\" title=\"{name}\" href=\"{profile}\">\
-<span class=\"aui-avatar aui-avatar-small\"><img src=\"{pic}\" alt=\"User icon: {user}\"></span> {name}</a>",
-            create = u.app("/pages/createpage.action?spaceKey=LAB"),
-            user = esc(&x.username),
-            name = esc(&x.display_name),
-            profile = u.app(&format!("/display/~{}", x.username)),
-            pic = u.app("/images/icons/profilepics/default.svg"),
-        ),
-        None => format!(
-            "<a id=\"login-link\" class=\"login-link\" href=\"{}\">Log in</a>",
-            u.app("/login.action")
-        ),
-    };
-    format!(
-        "<header id=\"header\" role=\"banner\"><nav class=\"aui-header\" role=\"navigation\">\n\
-<a id=\"logo\" class=\"aui-header-logo\" href=\"{home}\"><img src=\"{logo}\" alt=\"Lab Confluence\" width=\"80\" height=\"24\"></a>\n\
-<a class=\"aui-nav-link\" id=\"space-directory-link\" href=\"{spaces}\">Spaces</a>\n\
-<form id=\"quick-search\" action=\"{search}\" method=\"get\"><input id=\"quick-search-query\" name=\"queryString\" type=\"search\" placeholder=\"Search\"></form>\n\
-{icons}\n{right}\n</nav></header>",
-        home = u.app("/dashboard.action"),
-        logo = esc(&logo),
-        spaces = u.app("/spacedirectory/view.action"),
-        search = u.app("/dosearchsite.action"),
-        icons = icons(),
-    )
+/// Renders a template as it is (a whole page through [`render`], or a fragment).
+fn render_fragment(template: &str, ctx: TemplateValue) -> String {
+    // The templates are compiled in and every one is rendered by the tests, so a failure here is
+    // a bug in this module, not something a request can cause.
+    ENV.get_template(template)
+        .and_then(|t| t.render(ctx))
+        .unwrap_or_else(|e| panic!("lab template {template}: {e:#}"))
 }
 
 // ---------------------------------------------------------------------------------------------
 // Jira
 
+#[derive(Serialize)]
 pub struct Issue {
     pub key: &'static str,
     pub id: u32,
@@ -395,35 +361,9 @@ fn text_clause(jql: &str) -> Option<String> {
 }
 
 pub fn jira_login(u: &StaticUrls, destination: &str, error: bool, token: &str) -> String {
-    let message = if error {
-        "<div class=\"aui-message aui-message-error\" id=\"login-form-error\"><p>Sorry, your username and password are incorrect - please try again.</p></div>\n"
-    } else {
-        ""
-    };
-    let content = if u.version == super::LabVersion::Current {
-        two_step_form(
-            "Welcome to Lab Jira",
-            &u.app("/login.jsp"),
-            destination,
-            token,
-            error,
-        )
-    } else {
-        format!(
-            "<div class=\"aui-page-panel\"><h1>Welcome to Lab Jira</h1>\n{message}\
-<form action=\"{action}\" class=\"aui\" id=\"login-form\" method=\"post\">\n\
-<div class=\"field-group\"><label for=\"login-form-username\">Username</label><input class=\"text medium-field\" id=\"login-form-username\" name=\"os_username\" type=\"text\" autocomplete=\"username\"></div>\n\
-<div class=\"field-group\"><label for=\"login-form-password\">Password</label><input class=\"text medium-field\" id=\"login-form-password\" name=\"os_password\" type=\"password\" autocomplete=\"current-password\"></div>\n\
-<div class=\"field-group\"><input class=\"checkbox\" id=\"login-form-remember-me\" name=\"os_cookie\" type=\"checkbox\" value=\"true\"><label for=\"login-form-remember-me\">Remember my login on this computer</label></div>\n\
-<input type=\"hidden\" name=\"os_destination\" value=\"{dest}\">\n<input type=\"hidden\" name=\"user_role\" value=\"\">\n<input type=\"hidden\" name=\"atl_token\" value=\"{token}\">\n\
-<div class=\"buttons\"><input class=\"aui-button aui-button-primary\" id=\"login-form-submit\" name=\"login\" type=\"submit\" value=\"Log In\"></div>\n</form></div>",
-            action = u.app("/login.jsp"),
-            dest = esc(destination),
-            token = esc(token),
-        )
-    };
     render(
         u,
+        "jira/login.html",
         &Frame {
             title: "Log in",
             body_class: "page-type-login",
@@ -431,15 +371,19 @@ pub fn jira_login(u: &StaticUrls, destination: &str, error: bool, token: &str) -
             modules: &[],
             metas: vec![],
             scripts: vec![],
-            content,
             user: None,
             atl_token: token,
+        },
+        context! {
+            two_step => u.version == super::LabVersion::Current,
+            destination,
+            error,
         },
     )
 }
 
 /// A logged-in Jira page with the create-issue module; callers override what differs.
-fn jira_frame<'a>(content: String, user: &'a LabUser, token: &'a str) -> Frame<'a> {
+fn jira_frame<'a>(user: &'a LabUser, token: &'a str) -> Frame<'a> {
     Frame {
         title: "",
         body_class: "",
@@ -447,7 +391,6 @@ fn jira_frame<'a>(content: String, user: &'a LabUser, token: &'a str) -> Frame<'
         modules: &[QUICK_CREATE],
         metas: vec![],
         scripts: vec![],
-        content,
         user: Some(user),
         atl_token: token,
     }
@@ -457,18 +400,9 @@ const QUICK_CREATE: &str = "com.atlassian.jira.jira-quick-edit-plugin:quick-crea
 const ISSUEVIEWER: &str = "com.atlassian.jira.jira-issue-nav-components:issueviewer";
 
 pub fn jira_dashboard(u: &StaticUrls, user: &LabUser, token: &str) -> String {
-    let content = format!(
-        "<div id=\"dashboard\" class=\"dashboard v-tabs\">\n\
-<div class=\"aui-page-header\"><h1 class=\"aui-page-header-main\">System Dashboard</h1></div>\n\
-<div class=\"dashboard-intro\" id=\"gadget-10001\"><h3 class=\"dashboard-item-title\">Introduction</h3>\
-<p>Welcome, <strong id=\"dashboard-user\" data-username=\"{username}\">{name}</strong>. You are logged in to Lab Jira as {username}.</p></div>\n\
-<div id=\"gadget-10002\" class=\"dashboard-item gadget\"><h3 class=\"dashboard-item-title\">Assigned to Me</h3><div class=\"gadget-content\">Loading...</div></div>\n\
-</div>",
-        username = esc(&user.username),
-        name = esc(&user.display_name),
-    );
     render(
         u,
+        "jira/dashboard.html",
         &Frame {
             title: "System Dashboard",
             body_class: "page-type-dashboard",
@@ -478,40 +412,17 @@ pub fn jira_dashboard(u: &StaticUrls, user: &LabUser, token: &str) -> String {
                 "atl.general",
                 "jira.dashboard",
             ],
-            ..jira_frame(content, user, token)
+            ..jira_frame(user, token)
         },
+        context! {},
     )
 }
 
 pub fn jira_issue(u: &StaticUrls, user: &LabUser, token: &str, issue: &Issue) -> String {
-    let content = format!(
-        "<div id=\"issue-content\" class=\"issue-edit-form\">\n\
-<header id=\"stalker\" class=\"issue-header\"><div class=\"aui-page-header-image\"><span class=\"aui-avatar aui-avatar-large aui-avatar-project\">\
-<img id=\"project-avatar\" alt=\"Lab\" src=\"{pavatar}\"></span></div>\n\
-<ol class=\"aui-nav aui-nav-breadcrumbs\"><li><a id=\"project-name-val\" href=\"{project}\">Lab</a></li>\
-<li><a id=\"key-val\" class=\"issue-link\" data-issue-key=\"{key}\" href=\"{browse}\">{key}</a></li></ol>\n\
-<h1 id=\"summary-val\">{summary}</h1></header>\n\
-<ul id=\"issuedetails\" class=\"property-list\"><li>Type: <span id=\"type-val\">Task</span></li>\
-<li>Status: <span id=\"status-val\"><span class=\"aui-lozenge\">{status}</span></span></li></ul>\n\
-<div id=\"descriptionmodule\"><div id=\"description-val\" class=\"user-content-block\"><p>{description}</p></div></div>\n\
-<div id=\"peoplemodule\">Assignee: <span id=\"assignee-val\"><span class=\"aui-avatar aui-avatar-xsmall\"><img src=\"{uavatar}\" alt=\"\"></span> {assignee}</span></div>\n\
-<div id=\"activitymodule\"><h4>Activity</h4><div id=\"issue_actions_container\">Loading...</div></div>\n</div>",
-        pavatar = esc(&u.app("/secure/projectavatar?pid=10000&avatarId=10011&size=large")),
-        project = u.app("/projects/LAB/summary"),
-        key = issue.key,
-        browse = u.app(&format!("/browse/{}", issue.key)),
-        summary = esc(issue.summary),
-        status = esc(issue.status),
-        description = esc(issue.description),
-        uavatar = esc(&u.app(&format!(
-            "/secure/viewavatar?size=xsmall&avatarId={}&avatarType=user",
-            avatar_for(issue.assignee)
-        ))),
-        assignee = esc(issue.assignee),
-    );
     let title = format!("[{}] {}", issue.key, issue.summary);
     render(
         u,
+        "jira/issue.html",
         &Frame {
             title: &title,
             body_class: "page-type-navigator",
@@ -519,65 +430,50 @@ pub fn jira_issue(u: &StaticUrls, user: &LabUser, token: &str, issue: &Issue) ->
             modules: &[QUICK_CREATE, ISSUEVIEWER],
             metas: vec![("issue-key", issue.key.to_string())],
             scripts: vec![],
-            content,
             user: Some(user),
             atl_token: token,
+        },
+        context! {
+            issue => TemplateValue::from(Serde(issue)),
+            assignee_avatar => avatar_for(issue.assignee),
         },
     )
 }
 
 pub fn jira_search(u: &StaticUrls, user: &LabUser, token: &str, jql: &str) -> String {
-    let content = format!(
-        "<div class=\"navigator-container\"><div class=\"navigator-search\"><form class=\"aui\" action=\"{action}\" method=\"get\">\
-<textarea id=\"advanced-search\" name=\"jql\">{jql}</textarea><button class=\"aui-button search-button\" type=\"submit\">Search</button></form></div>\n\
-<div class=\"navigator-content\">Searching...</div></div>",
-        action = u.app("/issues/"),
-        jql = esc(jql),
-    );
     render(
         u,
+        "jira/search.html",
         &Frame {
             title: "Issue Navigator",
             body_class: "page-type-navigator",
             contexts: &["jira.navigator.simple", "atl.general", "jira.global"],
             metas: vec![("jql", jql.to_string())],
-            ..jira_frame(content, user, token)
+            ..jira_frame(user, token)
         },
+        context! { jql },
     )
 }
 
 pub fn jira_project(u: &StaticUrls, user: &LabUser, token: &str) -> String {
-    let content = format!(
-        "<div class=\"aui-sidebar projects-sidebar\"><div class=\"aui-sidebar-header\"><span class=\"aui-avatar aui-avatar-project aui-avatar-large\">\
-<img src=\"{avatar}\" alt=\"Lab\"></span><h1 class=\"aui-sidebar-header-title\">Lab</h1></div></div>\n\
-<div class=\"aui-page-panel\"><h2>Summary</h2><div id=\"project-summary\">Loading...</div>\n\
-<div class=\"activity-stream\"><h3>Activity</h3><ul>{activity}</ul></div></div>",
-        avatar = esc(&u.app("/secure/projectavatar?pid=10000&avatarId=10011&size=small")),
-        activity = ISSUES
-            .iter()
-            .map(|i| format!(
-                "<li><a href=\"{}\">{}</a> {}</li>",
-                u.app(&format!("/browse/{}", i.key)),
-                i.key,
-                esc(i.summary)
-            ))
-            .collect::<String>(),
-    );
     render(
         u,
+        "jira/project.html",
         &Frame {
             title: "Summary - Lab",
             body_class: "page-type-project",
             contexts: &["jira.project.sidebar", "atl.general", "jira.global"],
             metas: vec![("project-key", "LAB".into())],
-            ..jira_frame(content, user, token)
+            ..jira_frame(user, token)
         },
+        context! { issues => TemplateValue::from(Serde(&ISSUES)) },
     )
 }
 
 pub fn not_found(u: &StaticUrls, user: Option<&LabUser>, what: &str) -> String {
     render(
         u,
+        "not_found.html",
         &Frame {
             title: "Page not found",
             body_class: "page-type-error",
@@ -585,13 +481,10 @@ pub fn not_found(u: &StaticUrls, user: Option<&LabUser>, what: &str) -> String {
             modules: &[],
             metas: vec![],
             scripts: vec![],
-            content: format!(
-                "<div class=\"aui-page-panel\"><h1>Oops, you've found a dead link.</h1><p>{}</p></div>",
-                esc(what)
-            ),
             user,
             atl_token: "",
         },
+        context! { what },
     )
 }
 
@@ -687,17 +580,17 @@ pub fn jira_projects_json(u: &StaticUrls) -> Value {
 }
 
 pub fn jira_quick_create_json(token: &str) -> Value {
-    let field = |id: &str, label: &str, required: bool, html: &str| {
+    let field = |id: &str, label: &str, required: bool| {
         json!({"id": id, "label": label, "required": required,
-               "editHtml": format!("<div class=\"field-group\"><label for=\"{id}\">{label}</label>{html}</div>")})
+               "editHtml": render_fragment("jira/quick_create_field.html", context! { id, label })})
     };
     json!({
         "sortedTabs": [{"label": "Field Tab", "fields": ["project", "issuetype", "summary", "description"]}],
         "fields": [
-            field("project-field", "Project", true, "<input class=\"text\" id=\"project-field\" value=\"Lab (LAB)\" readonly>"),
-            field("issuetype-field", "Issue Type", true, "<input class=\"text\" id=\"issuetype-field\" value=\"Task\" readonly>"),
-            field("summary", "Summary", true, "<input class=\"text long-field\" id=\"summary\" name=\"summary\" type=\"text\">"),
-            field("description", "Description", false, "<textarea class=\"textarea long-field\" id=\"description\" name=\"description\"></textarea>"),
+            field("project-field", "Project", true),
+            field("issuetype-field", "Issue Type", true),
+            field("summary", "Summary", true),
+            field("description", "Description", false),
         ],
         "atl_token": token,
         "formToken": format!("{:x}", token.len() * 7919),
@@ -707,6 +600,7 @@ pub fn jira_quick_create_json(token: &str) -> Value {
 // ---------------------------------------------------------------------------------------------
 // Confluence
 
+#[derive(Serialize)]
 pub struct Content {
     pub id: u64,
     pub kind: &'static str,
@@ -748,85 +642,41 @@ pub fn content_by_id(id: u64) -> Option<&'static Content> {
     CONTENT.iter().find(|c| c.id == id)
 }
 
-/// The newer login form Jira 10.x and Confluence 9.x may serve (the toolkit's "2SV" form:
-/// `#username-field`, `#password-field`, `#login-button`). Its button starts disabled and a submit
-/// before the page is ready is dropped, as Jira 10.0 drops a login clicked too early. The page gets
-/// ready 3 s after its load event, with no request on the way: longer than a `goto`'s wait for
-/// the network to go quiet, so a journey that fills and clicks at once is dropped, and only a
-/// login that waits for the form to be ready gets in.
-fn two_step_form(
-    heading: &str,
-    action: &str,
-    destination: &str,
-    token: &str,
-    error: bool,
-) -> String {
-    let message = if error {
-        "<div class=\"aui-message aui-message-error\" id=\"login-form-error\"><p>Sorry, your username and password are incorrect - please try again.</p></div>\n"
-    } else {
-        ""
-    };
-    format!(
-        "<div class=\"aui-page-panel login-2sv\"><h1>{heading}</h1>\n{message}\
-<form action=\"{action}\" id=\"login-form-2sv\" method=\"post\">\n\
-<div class=\"field-group\"><label for=\"username-field\">Username</label><input id=\"username-field\" name=\"os_username\" type=\"text\" autocomplete=\"username\"></div>\n\
-<div class=\"field-group\"><label for=\"password-field\">Password</label><input id=\"password-field\" name=\"os_password\" type=\"password\" autocomplete=\"current-password\"></div>\n\
-<input type=\"hidden\" name=\"os_destination\" value=\"{dest}\">\n<input type=\"hidden\" name=\"atl_token\" value=\"{token}\">\n\
-<button id=\"login-button\" class=\"aui-button aui-button-primary\" type=\"submit\" disabled>Log in</button>\n</form></div>\n\
-<script>(function () {{ var ready = false, f = document.getElementById('login-form-2sv');\n\
-  f.addEventListener('submit', function (e) {{ if (!ready) {{ e.preventDefault(); }} }});\n\
-  window.addEventListener('load', function () {{ setTimeout(function () {{ ready = true; document.getElementById('login-button').disabled = false; }}, 3000); }});\n\
-}})();</script>",
-        dest = esc(destination),
-        token = esc(token),
-    )
-}
-
 /// An administrator page's password prompt (WebSudo), each product's own markup.
 pub fn websudo(u: &StaticUrls, user: &LabUser, admin: &str, error: bool, token: &str) -> String {
-    let message = if error {
-        "<div class=\"aui-message aui-message-error\"><p>The password you entered is incorrect.</p></div>\n"
-    } else {
-        ""
-    };
-    let content = match u.product {
-        Product::Jira => format!(
-            "<div class=\"aui-page-panel\"><h1>Administrator Access</h1>\n{message}\
-<form action=\"{action}\" class=\"aui\" id=\"login-form\" method=\"post\">\n\
-<div class=\"field-group\"><label for=\"login-form-authenticatePassword\">Password</label><input id=\"login-form-authenticatePassword\" name=\"webSudoPassword\" type=\"password\"></div>\n\
-<input type=\"hidden\" name=\"webSudoDestination\" value=\"{admin}\">\n\
-<div class=\"buttons\"><input class=\"aui-button aui-button-primary\" id=\"login-form-submit\" type=\"submit\" value=\"Confirm\"></div>\n</form></div>",
-            action = u.app("/secure/admin/WebSudoAuthenticate.jspa"),
-            admin = esc(admin),
-        ),
-        Product::Confluence => format!(
-            "<div class=\"aui-page-panel\" id=\"login-container\"><h1>Administrator Access</h1>\n{message}\
-<form action=\"{action}\" class=\"aui\" method=\"post\">\n\
-<div class=\"field-group\"><label for=\"password\">Password</label><input id=\"password\" name=\"password\" type=\"password\"></div>\n\
-<input type=\"hidden\" name=\"destination\" value=\"{admin}\">\n\
-<div class=\"buttons\"><input class=\"aui-button aui-button-primary\" id=\"authenticateButton\" type=\"submit\" value=\"Confirm\"></div>\n</form></div>",
-            action = u.app("/doauthenticate.action"),
-            admin = esc(admin),
-        ),
-    };
-    admin_frame(u, user, "Administrator Access", content, token)
+    admin_frame(
+        u,
+        user,
+        "Administrator Access",
+        "websudo.html",
+        context! { admin, error },
+        token,
+    )
 }
 
 /// The administrator page behind WebSudo.
 pub fn admin_page(u: &StaticUrls, user: &LabUser, token: &str) -> String {
-    let content = "<div class=\"aui-page-panel\" id=\"admin-page-content\"><h1>General configuration</h1><p id=\"admin-search-link\">Base URL, title and other settings of the lab.</p></div>".to_string();
-    admin_frame(u, user, "General configuration", content, token)
+    admin_frame(
+        u,
+        user,
+        "General configuration",
+        "admin.html",
+        context! {},
+        token,
+    )
 }
 
 fn admin_frame(
     u: &StaticUrls,
     user: &LabUser,
     title: &str,
-    content: String,
+    template: &str,
+    page: TemplateValue,
     token: &str,
 ) -> String {
     render(
         u,
+        template,
         &Frame {
             title,
             body_class: "page-type-admin",
@@ -834,33 +684,19 @@ fn admin_frame(
             modules: &[],
             metas: vec![],
             scripts: vec![],
-            content,
             user: Some(user),
             atl_token: token,
         },
+        page,
     )
 }
 
 /// A first login's onboarding page: Jira's welcome (`#next`) or Confluence's
 /// (`#grow-intro-video-skip-button`); the button finishes it.
 pub fn onboarding(u: &StaticUrls, user: &LabUser, next: &str, token: &str) -> String {
-    let content = match u.product {
-        Product::Jira => format!(
-            "<div class=\"aui-page-panel onboarding\"><h1>Welcome to Jira, {name}!</h1>\
-<p>Choose your language and avatar to get started.</p>\
-<a id=\"next\" class=\"aui-button aui-button-primary\" href=\"{next}\">Continue</a></div>",
-            name = esc(&user.display_name),
-            next = esc(next),
-        ),
-        Product::Confluence => format!(
-            "<div id=\"grow-ic-nav-container\" class=\"aui-page-panel onboarding\"><h1>Welcome to Confluence</h1>\
-<p>Watch a short video, or skip it.</p>\
-<a id=\"grow-intro-video-skip-button\" class=\"aui-button aui-button-link skip-onboarding\" href=\"{next}\">Skip</a></div>",
-            next = esc(next),
-        ),
-    };
     render(
         u,
+        "onboarding.html",
         &Frame {
             title: "Welcome",
             body_class: "page-type-onboarding",
@@ -868,12 +704,12 @@ pub fn onboarding(u: &StaticUrls, user: &LabUser, next: &str, token: &str) -> St
             modules: &[],
             metas: vec![],
             scripts: vec![],
-            content,
             // The products' onboarding pages have no application header: nothing on them says
             // the user is in yet.
             user: None,
             atl_token: token,
         },
+        context! { welcome_name => &user.display_name, next },
     )
 }
 
@@ -882,34 +718,9 @@ pub fn content_by_url(path: &str) -> Option<&'static Content> {
 }
 
 pub fn confluence_login(u: &StaticUrls, destination: &str, error: bool, token: &str) -> String {
-    let message = if error {
-        "<div class=\"aui-message aui-message-error closeable\" id=\"action-messages\"><p>Sorry, your username and password are incorrect - please try again.</p></div>\n"
-    } else {
-        ""
-    };
-    let content = if u.version == super::LabVersion::Current {
-        two_step_form(
-            "Log in to Lab Confluence",
-            &u.app("/dologin.action"),
-            destination,
-            token,
-            error,
-        )
-    } else {
-        format!(
-            "<div class=\"aui-page-panel\"><h1>Log in to Lab Confluence</h1>\n{message}\
-<form name=\"loginform\" method=\"POST\" action=\"{action}\" class=\"aui login-form-container\" id=\"login-container\">\n\
-<div class=\"field-group\"><label for=\"os_username\">Username</label><input type=\"text\" name=\"os_username\" id=\"os_username\" class=\"text\" autocomplete=\"username\"></div>\n\
-<div class=\"field-group\"><label for=\"os_password\">Password</label><input type=\"password\" name=\"os_password\" id=\"os_password\" class=\"password\" autocomplete=\"current-password\"></div>\n\
-<div class=\"field-group\"><input id=\"os_cookie\" type=\"checkbox\" name=\"os_cookie\" value=\"true\" class=\"checkbox\"><label for=\"os_cookie\">Remember me</label></div>\n\
-<input type=\"hidden\" name=\"login\" value=\"Log in\">\n<input type=\"hidden\" name=\"os_destination\" value=\"{dest}\">\n\
-<div class=\"buttons-container\"><div class=\"buttons\"><input id=\"loginButton\" class=\"aui-button aui-button-primary\" name=\"login\" type=\"submit\" value=\"Log in\"></div></div>\n</form></div>",
-            action = u.app("/dologin.action"),
-            dest = esc(destination),
-        )
-    };
     render(
         u,
+        "confluence/login.html",
         &Frame {
             title: "Log In",
             body_class: "login",
@@ -917,23 +728,21 @@ pub fn confluence_login(u: &StaticUrls, destination: &str, error: bool, token: &
             modules: &[],
             metas: vec![],
             scripts: vec![],
-            content,
             user: None,
             atl_token: token,
+        },
+        context! {
+            two_step => u.version == super::LabVersion::Current,
+            destination,
+            error,
         },
     )
 }
 
 pub fn confluence_dashboard(u: &StaticUrls, user: &LabUser, token: &str) -> String {
-    let content = format!(
-        "<div id=\"dashboard\" class=\"aui-page-panel dashboard\">\n\
-<div class=\"dashboard-welcome\"><h1>Welcome to Lab Confluence</h1><p>Logged in as <strong id=\"dashboard-user\" data-username=\"{username}\">{name}</strong> ({username}).</p></div>\n\
-<div class=\"content-header-all-updates\"><h2>All updates</h2></div>\n<div id=\"dashboard-updates\">Loading...</div>\n</div>",
-        username = esc(&user.username),
-        name = esc(&user.display_name),
-    );
     render(
         u,
+        "confluence/dashboard.html",
         &Frame {
             title: "Dashboard",
             body_class: "dashboard",
@@ -941,37 +750,14 @@ pub fn confluence_dashboard(u: &StaticUrls, user: &LabUser, token: &str) -> Stri
             modules: &[],
             metas: vec![],
             scripts: vec![],
-            content,
             user: Some(user),
             atl_token: token,
         },
+        context! {},
     )
 }
 
 pub fn confluence_view(u: &StaticUrls, user: &LabUser, token: &str, c: &Content) -> String {
-    let breadcrumb = if c.kind == "blogpost" {
-        "<li><a href=\"#\">Blog</a></li><li>2026</li><li>11</li><li>24</li>"
-    } else {
-        ""
-    };
-    let content = format!(
-        "<div id=\"main\" class=\"aui-page-panel\">\n<div id=\"main-header\"><ol id=\"breadcrumbs\"><li><a href=\"{space}\">Lab</a></li>{breadcrumb}</ol>\n\
-<h1 id=\"title-heading\" class=\"pagetitle with-breadcrumbs\"><span id=\"title-text\"><a href=\"{url}\">{title}</a></span></h1></div>\n\
-<div class=\"page-metadata\"><span class=\"author\">Created by {author}</span> <img class=\"space-logo\" src=\"{logo}\" alt=\"\" width=\"16\" height=\"16\"></div>\n\
-<div id=\"main-content\" class=\"wiki-content\">{body}</div>\n\
-<div class=\"like-button-container\"><span class=\"like-button-text\">Like</span></div>\n\
-<div id=\"comments-section\" class=\"pageSection group\">Loading comments...</div>\n\
-<a id=\"editPageLink\" class=\"aui-button edit\" href=\"{edit}\">Edit</a>\n</div>",
-        space = u.app("/display/LAB"),
-        url = u.app(c.url),
-        title = esc(c.title),
-        author = esc(c.author),
-        logo = esc(&u.download(
-            "com.atlassian.confluence.plugins.confluence-space-ia:spacesidebar/images/space-logo.png"
-        )),
-        body = c.body,
-        edit = u.app(&format!("/pages/editpage.action?pageId={}", c.id)),
-    );
     let contexts: &[&str] = if c.kind == "blogpost" {
         &[
             "main",
@@ -985,6 +771,7 @@ pub fn confluence_view(u: &StaticUrls, user: &LabUser, token: &str, c: &Content)
     };
     render(
         u,
+        "confluence/view.html",
         &Frame {
             title: c.title,
             body_class: if c.kind == "blogpost" {
@@ -1000,29 +787,17 @@ pub fn confluence_view(u: &StaticUrls, user: &LabUser, token: &str, c: &Content)
                 ("space-key", "LAB".into()),
             ],
             scripts: vec![],
-            content,
             user: Some(user),
             atl_token: token,
         },
+        context! { content => TemplateValue::from(Serde(c)) },
     )
 }
 
 pub fn confluence_editor(u: &StaticUrls, user: &LabUser, token: &str, c: &Content) -> String {
-    let content = format!(
-        "<form id=\"editpageform\" name=\"editpageform\" method=\"post\" action=\"{action}\" class=\"aui editor\">\n\
-<input type=\"hidden\" name=\"atl_token\" value=\"{token}\">\n\
-<div id=\"editor-precursor\"><input id=\"content-title\" name=\"title\" class=\"text\" value=\"{title}\"></div>\n\
-<div id=\"wysiwyg\" class=\"wiki-content\"></div>\n\
-<div id=\"rte-savebar\" class=\"aui-toolbar2\"><span class=\"status-indicator-message\">Connecting...</span>\n\
-<button id=\"rte-button-publish\" class=\"aui-button aui-button-primary\" type=\"submit\" disabled>Update</button>\n\
-<a id=\"rte-button-cancel\" class=\"aui-button\" href=\"{view}\">Close</a><span id=\"rte-spinner\" hidden></span></div>\n</form>",
-        action = u.app(&format!("/pages/doeditpage.action?pageId={}", c.id)),
-        token = esc(token),
-        title = esc(c.title),
-        view = u.app(c.url),
-    );
     render(
         u,
+        "confluence/editor.html",
         &Frame {
             title: &format!("Editing {}", c.title),
             body_class: "contenteditor edit",
@@ -1033,23 +808,17 @@ pub fn confluence_editor(u: &StaticUrls, user: &LabUser, token: &str, c: &Conten
                 ("content-type", c.kind.to_string()),
             ],
             scripts: vec![u.app("/synchrony-proxy/resources/js/synchrony.min.js")],
-            content,
             user: Some(user),
             atl_token: token,
         },
+        context! { content => TemplateValue::from(Serde(c)) },
     )
 }
 
 pub fn confluence_search(u: &StaticUrls, user: &LabUser, token: &str, query: &str) -> String {
-    let content = format!(
-        "<div class=\"aui-page-panel\"><form id=\"search-form\" class=\"aui\" action=\"{action}\" method=\"get\">\
-<input id=\"search-query\" name=\"queryString\" class=\"text\" value=\"{q}\"><button class=\"aui-button\" type=\"submit\">Search</button></form>\n\
-<div id=\"search-results-body\">Searching...</div></div>",
-        action = u.app("/dosearchsite.action"),
-        q = esc(query),
-    );
     render(
         u,
+        "confluence/search.html",
         &Frame {
             title: "Search",
             body_class: "search",
@@ -1057,10 +826,10 @@ pub fn confluence_search(u: &StaticUrls, user: &LabUser, token: &str, query: &st
             modules: &[],
             metas: vec![("search-query", query.to_string())],
             scripts: vec![],
-            content,
             user: Some(user),
             atl_token: token,
         },
+        context! { query },
     )
 }
 
@@ -1250,6 +1019,160 @@ mod tests {
         assert_eq!(
             esc("<a href=\"x\">&'"),
             "&lt;a href=&quot;x&quot;&gt;&amp;&#39;"
+        );
+    }
+
+    /// Every page the lab serves, for one product and version (the user logged in or not as
+    /// each page is).
+    fn every_page(u: &StaticUrls, user: &LabUser, input: &str) -> Vec<(String, String)> {
+        let mut pages = vec![
+            ("admin".to_string(), admin_page(u, user, input)),
+            ("onboarding".into(), onboarding(u, user, input, input)),
+            ("not found".into(), not_found(u, Some(user), input)),
+            ("not found, anonymous".into(), not_found(u, None, input)),
+        ];
+        for error in [false, true] {
+            pages.push((
+                format!("websudo {error}"),
+                websudo(u, user, input, error, input),
+            ));
+            let login = match u.product {
+                Product::Jira => jira_login(u, input, error, input),
+                Product::Confluence => confluence_login(u, input, error, input),
+            };
+            pages.push((format!("login {error}"), login));
+        }
+        match u.product {
+            Product::Jira => {
+                pages.push(("dashboard".into(), jira_dashboard(u, user, input)));
+                pages.push(("search".into(), jira_search(u, user, input, input)));
+                pages.push(("project".into(), jira_project(u, user, input)));
+                for i in &ISSUES {
+                    pages.push((i.key.into(), jira_issue(u, user, input, i)));
+                }
+            }
+            Product::Confluence => {
+                pages.push(("dashboard".into(), confluence_dashboard(u, user, input)));
+                pages.push(("search".into(), confluence_search(u, user, input, input)));
+                for c in &CONTENT {
+                    pages.push((c.title.into(), confluence_view(u, user, input, c)));
+                    pages.push((c.title.into(), confluence_editor(u, user, input, c)));
+                }
+            }
+        }
+        pages
+    }
+
+    fn all_urls() -> Vec<StaticUrls> {
+        let mut all = vec![];
+        for product in [Product::Jira, Product::Confluence] {
+            for version in [
+                crate::lab::LabVersion::Legacy,
+                crate::lab::LabVersion::Current,
+            ] {
+                all.push(StaticUrls {
+                    product,
+                    ctx: "/ctx".into(),
+                    static_origin: "http://localhost:9".into(),
+                    buster: Some(7),
+                    version,
+                });
+            }
+        }
+        all
+    }
+
+    #[test]
+    fn every_template_parses() {
+        for (name, _) in TEMPLATES {
+            assert!(ENV.get_template(name).is_ok(), "{name}");
+        }
+    }
+
+    #[test]
+    fn every_page_renders_whole_in_both_products_and_versions() {
+        let alice = LabUser::new("alice", "x", "Alice Example", 10122);
+        for u in all_urls() {
+            for (name, html) in every_page(&u, &alice, "tok") {
+                let what = format!("{:?} {:?} {name}", u.product, u.version);
+                assert!(
+                    html.starts_with("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n"),
+                    "{what}"
+                );
+                assert!(
+                    html.ends_with("</footer>\n</div>\n</body>\n</html>\n"),
+                    "{what}"
+                );
+                assert!(
+                    html.contains("<section id=\"content\" role=\"main\">\n<"),
+                    "{what}"
+                );
+                // minijinja's own escaping would write `/` as `&#x2f;`.
+                assert!(!html.contains("&#x2f;"), "{what}");
+                assert!(
+                    html.contains("<link rel=\"shortcut icon\" href=\"/ctx/favicon.ico\">"),
+                    "{what}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn hostile_values_are_escaped_wherever_they_land() {
+        let hostile = "\"'<b>&x";
+        let escaped = "&quot;&#39;&lt;b&gt;&amp;x";
+        let eve = LabUser::new(hostile, "x", hostile, 10121);
+        for u in all_urls() {
+            for (name, html) in every_page(&u, &eve, hostile) {
+                let what = format!("{:?} {:?} {name}", u.product, u.version);
+                assert!(!html.contains("<b>"), "{what}: {html}");
+                assert!(!html.contains("'<"), "{what}");
+                assert!(html.contains(escaped), "{what}");
+            }
+        }
+    }
+
+    #[test]
+    fn inline_script_strings_cannot_close_the_script() {
+        let u = StaticUrls {
+            ctx: "/a</script><b>".into(),
+            ..urls("", None)
+        };
+        let html = not_found(&u, None, "x");
+        assert!(html.contains(
+            "fetch(\"/a\\u003c/script\\u003e\\u003cb\\u003e/rest/webResources/1.0/resources\", "
+        ));
+        assert_eq!(
+            html.matches("<script").count(),
+            html.matches("</script>").count()
+        );
+        assert!(!html.contains("<b>"));
+    }
+
+    #[test]
+    fn stored_page_bodies_stay_markup() {
+        let alice = LabUser::new("alice", "x", "Alice Example", 10122);
+        let u = StaticUrls {
+            product: Product::Confluence,
+            ..urls("", None)
+        };
+        let html = confluence_view(&u, &alice, "tok", &CONTENT[0]);
+        assert!(html.contains(&format!(
+            "<div id=\"main-content\" class=\"wiki-content\">{}</div>",
+            CONTENT[0].body
+        )));
+    }
+
+    #[test]
+    fn quick_create_fields_are_the_products_markup() {
+        let json = jira_quick_create_json("tok");
+        assert_eq!(
+            json["fields"][2]["editHtml"],
+            "<div class=\"field-group\"><label for=\"summary\">Summary</label><input class=\"text long-field\" id=\"summary\" name=\"summary\" type=\"text\"></div>"
+        );
+        assert_eq!(
+            json["fields"][3]["editHtml"],
+            "<div class=\"field-group\"><label for=\"description\">Description</label><textarea class=\"textarea long-field\" id=\"description\" name=\"description\"></textarea></div>"
         );
     }
 }
