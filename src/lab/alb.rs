@@ -17,7 +17,7 @@ use axum::http::{HeaderMap, HeaderValue, header};
 use super::faults::{Fault, Faults};
 
 /// Add the ALB's stickiness cookies when `alb-stickiness` is on.
-pub fn apply(faults: &Faults, headers: &mut HeaderMap) {
+pub(crate) fn apply(faults: &Faults, headers: &mut HeaderMap) {
     if !faults.is_on(Fault::AlbStickiness) {
         return;
     }
@@ -38,7 +38,7 @@ pub enum SynchronyNode {
 }
 
 /// The node a Synchrony request lands on, given the faults.
-pub fn synchrony_node(faults: &Faults) -> SynchronyNode {
+pub(crate) fn synchrony_node(faults: &Faults) -> SynchronyNode {
     if faults.is_on(Fault::SynchronyNoStickiness) {
         SynchronyNode::Other("synchrony-node-2")
     } else {
@@ -47,7 +47,7 @@ pub fn synchrony_node(faults: &Faults) -> SynchronyNode {
 }
 
 /// `AWSALB=<rotating>; Expires=<+7 days>; Path=/` and its `SameSite=None; Secure` twin.
-pub fn stickiness_cookies(now: SystemTime) -> [String; 2] {
+pub(crate) fn stickiness_cookies(now: SystemTime) -> [String; 2] {
     let value = rotating_value();
     let expires = httpdate::fmt_http_date(now + Duration::from_secs(7 * 24 * 3600));
     [

@@ -10,11 +10,11 @@
 pub const SUPER_JS: &str = include_str!("assets/super.js");
 
 /// `synchrony.min.js`: defines `window.Synchrony`; connects to nothing outside the lab.
-pub const SYNCHRONY_JS: &str = include_str!("assets/synchrony.js");
+pub(crate) const SYNCHRONY_JS: &str = include_str!("assets/synchrony.js");
 
 /// Context-batch JavaScript for one web-resource context (`atl.general`, `jira.view.issue`, ...).
 /// Unknown contexts get an empty module, as a real batch of a context without JS would.
-pub fn context_js(context: &str) -> &'static str {
+pub(crate) fn context_js(context: &str) -> &'static str {
     match context {
         "atl.general" => include_str!("assets/ctx-atl-general.js"),
         "atl.dashboard" => include_str!("assets/ctx-jira-dashboard.js"),
@@ -30,7 +30,7 @@ pub fn context_js(context: &str) -> &'static str {
 }
 
 /// Single-module batch JavaScript (`batch/<plugin>:<module>/<plugin>:<module>.js`).
-pub fn module_js(key: &str) -> Option<&'static str> {
+pub(crate) fn module_js(key: &str) -> Option<&'static str> {
     match key {
         "com.atlassian.jira.jira-quick-edit-plugin:quick-create-issue" => {
             Some(include_str!("assets/mod-jira-quick-create.js"))
@@ -48,7 +48,7 @@ pub fn module_js(key: &str) -> Option<&'static str> {
 /// Base stylesheet (AUI-like). Font URLs: two relative to the stylesheet, one absolute-path
 /// (`abs_font_prefix` = context path + `/s/...` prefix), as real superbatches mix both. Each face
 /// is used by an icon class present on every page, so the browser fetches all three.
-pub fn super_css(abs_font_prefix: &str) -> String {
+pub(crate) fn super_css(abs_font_prefix: &str) -> String {
     let fonts = "com.atlassian.auiplugin:aui-fonts";
     format!(
         r#"/* superbatch css (cdnprobe lab) */
@@ -74,12 +74,12 @@ table.aui{{border-collapse:collapse;width:100%}}table.aui td,table.aui th{{borde
 }
 
 /// A context batch stylesheet: a comment naming the contexts plus a rule, valid CSS either way.
-pub fn context_css(contexts: &str) -> String {
+pub(crate) fn context_css(contexts: &str) -> String {
     format!("/* contextbatch css: {contexts} */\n.lab-context{{display:block}}\n")
 }
 
 /// A module batch stylesheet.
-pub fn module_css(key: &str) -> String {
+pub(crate) fn module_css(key: &str) -> String {
     format!("/* batch css: {key} */\n.lab-module{{display:block}}\n")
 }
 
@@ -107,7 +107,7 @@ pub fn font(file: &str) -> Option<(&'static str, Vec<u8>)> {
 }
 
 /// A solid-colour square PNG (8-bit RGB), colour derived from `seed` (an avatar id).
-pub fn avatar_png(size: u32, seed: u64) -> Vec<u8> {
+pub(crate) fn avatar_png(size: u32, seed: u64) -> Vec<u8> {
     let palette = [
         [0x00, 0x52, 0xcc],
         [0x36, 0xb3, 0x7e],
@@ -148,7 +148,7 @@ pub fn png(w: u32, h: u32, pixel: impl Fn(u32, u32) -> [u8; 3]) -> Vec<u8> {
 }
 
 /// A favicon: an ICO container holding one 16x16 PNG (supported by every current browser).
-pub fn favicon_ico(seed: u64) -> Vec<u8> {
+pub(crate) fn favicon_ico(seed: u64) -> Vec<u8> {
     let png = avatar_png(16, seed);
     let mut out = vec![0, 0, 1, 0, 1, 0]; // reserved, type 1 (icon), 1 image
     out.extend_from_slice(&[16, 16, 0, 0]); // width, height, palette, reserved
@@ -161,7 +161,7 @@ pub fn favicon_ico(seed: u64) -> Vec<u8> {
 }
 
 /// A Confluence-style default profile picture.
-pub fn profile_svg() -> &'static str {
+pub(crate) fn profile_svg() -> &'static str {
     r##"<svg xmlns="http://www.w3.org/2000/svg" width="48" height="48" viewBox="0 0 48 48"><rect width="48" height="48" fill="#dfe1e6"/><circle cx="24" cy="18" r="9" fill="#6b778c"/><path d="M8 44c2-10 9-15 16-15s14 5 16 15z" fill="#6b778c"/></svg>"##
 }
 

@@ -130,7 +130,7 @@ impl Fault {
     }
 
     /// Does switching this fault change the edge's behaviors (rather than the origin's answers)?
-    pub fn changes_behaviors(self) -> bool {
+    pub(crate) fn changes_behaviors(self) -> bool {
         matches!(
             self,
             Fault::CorsMissing
@@ -141,12 +141,12 @@ impl Fault {
     }
 
     /// Only visible when fonts are fetched cross-origin (`cdn-host`).
-    pub fn needs_cdn_host(self) -> bool {
+    pub(crate) fn needs_cdn_host(self) -> bool {
         matches!(self, Fault::CorsMissing | Fault::CorsFirstOrigin)
     }
 
     /// Only visible when pages (and so the editor's websocket) go through the edge (`proxy`).
-    pub fn needs_proxy(self) -> bool {
+    pub(crate) fn needs_proxy(self) -> bool {
         matches!(self, Fault::WebsocketBlocked)
     }
 }
@@ -182,7 +182,7 @@ impl Faults {
         Faults(Arc::new(RwLock::new(initial.into_iter().collect())))
     }
 
-    pub fn is_on(&self, f: Fault) -> bool {
+    pub(crate) fn is_on(&self, f: Fault) -> bool {
         self.0.read().expect("faults lock").contains(&f)
     }
 
@@ -256,7 +256,11 @@ impl fmt::Debug for FaultSwitch {
 ///
 /// `font_path` is a font URL path the lab's pages use (with context path), so that the behavior
 /// which really serves fonts is the one that loses `Origin`.
-pub fn behaviors_with_faults(base: &BehaviorSet, faults: &[Fault], font_path: &str) -> BehaviorSet {
+pub(crate) fn behaviors_with_faults(
+    base: &BehaviorSet,
+    faults: &[Fault],
+    font_path: &str,
+) -> BehaviorSet {
     let mut set = base.clone();
     if faults.contains(&Fault::CorsMissing) {
         let (idx, _) = set.matching(font_path);

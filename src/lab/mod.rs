@@ -22,7 +22,7 @@
 //! link without breaking the app host).
 
 pub mod alb;
-pub mod assets;
+pub(crate) mod assets;
 pub mod edge;
 pub mod faults;
 pub mod origin;
@@ -174,7 +174,7 @@ impl Default for LabOptions {
 
 impl LabOptions {
     /// The context path one product runs under (`""` for none).
-    pub fn context_path_for(&self, product: Product) -> String {
+    pub(crate) fn context_path_for(&self, product: Product) -> String {
         match self.context_path.as_deref().map(str::trim) {
             None => String::new(),
             Some("auto") => format!("/{}", product.name()),
@@ -747,7 +747,7 @@ impl Drop for Lab {
 
 /// `cdnprobe lab`: start, print URLs and credentials, serve until Ctrl-C (or SIGTERM/SIGHUP, as
 /// `docker stop` or a closed terminal send: the servers then stop gracefully too).
-pub async fn serve_forever(opts: LabOptions) -> anyhow::Result<()> {
+pub(crate) async fn serve_forever(opts: LabOptions) -> anyhow::Result<()> {
     crate::interrupt::install().context("listening for SIGINT/SIGTERM/SIGHUP")?;
     let lab = start(opts).await?;
     println!("{}", lab.describe());

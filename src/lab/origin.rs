@@ -50,14 +50,14 @@ impl Product {
     }
 
     /// The page a successful login lands on (without context path).
-    pub fn dashboard_path(self) -> &'static str {
+    pub(crate) fn dashboard_path(self) -> &'static str {
         match self {
             Product::Jira => "/secure/Dashboard.jspa",
             Product::Confluence => "/dashboard.action",
         }
     }
 
-    pub fn login_path(self) -> &'static str {
+    pub(crate) fn login_path(self) -> &'static str {
         match self {
             Product::Jira => "/login.jsp",
             Product::Confluence => "/login.action",
@@ -94,7 +94,7 @@ impl LabUser {
 }
 
 /// The lab's fixed accounts: two, so that a leak test can log in as A and as B.
-pub fn default_users() -> Vec<LabUser> {
+pub(crate) fn default_users() -> Vec<LabUser> {
     vec![
         LabUser::new("alice", "cdnprobe-lab-alice", "Alice Example", 10122),
         LabUser::new("bob", "cdnprobe-lab-bob", "Bob Example", 10123),
@@ -1324,7 +1324,7 @@ fn encode(s: &str) -> String {
 }
 
 /// `http://host:port` (no trailing slash, no path).
-pub fn origin_string(u: &Url) -> String {
+pub(crate) fn origin_string(u: &Url) -> String {
     u.origin().ascii_serialization()
 }
 

@@ -36,8 +36,8 @@ pub fn s_prefix(product: Product) -> &'static str {
 }
 
 /// The AUI font files every page pulls through the superbatch CSS.
-pub const FONT_MODULE: &str = "com.atlassian.auiplugin:aui-fonts";
-pub const FONT_FILES: [&str; 3] = ["adgs-icons.woff2", "adgs-icons.woff", "adgs-icons.ttf"];
+pub(crate) const FONT_MODULE: &str = "com.atlassian.auiplugin:aui-fonts";
+pub(crate) const FONT_FILES: [&str; 3] = ["adgs-icons.woff2", "adgs-icons.woff", "adgs-icons.ttf"];
 
 /// Path (with context path) of the lab's woff font: the URL whose behavior `cors-missing` edits.
 pub fn font_path(product: Product, ctx: &str) -> String {
@@ -286,7 +286,7 @@ pub struct Issue {
     pub description: &'static str,
 }
 
-pub const ISSUES: [Issue; 3] = [
+pub(crate) const ISSUES: [Issue; 3] = [
     Issue {
         key: "LAB-1",
         id: 10100,
@@ -320,7 +320,7 @@ pub fn issue(key: &str) -> Option<&'static Issue> {
 /// The lab's tiny JQL: `currentUser()` filters by assignee, `project = X` by project, `text ~ "x"`
 /// by summary, `ORDER BY created DESC` puts the newest (last created) first; anything else
 /// matches every issue.
-pub fn jql_search(jql: &str, user: &LabUser) -> Vec<&'static Issue> {
+pub(crate) fn jql_search(jql: &str, user: &LabUser) -> Vec<&'static Issue> {
     let lower = jql.to_ascii_lowercase();
     let newest_first = lower.contains("order by created desc");
     let mut found: Vec<&'static Issue> = ISSUES
@@ -360,7 +360,7 @@ fn text_clause(jql: &str) -> Option<String> {
     Some(rest.split('"').next().unwrap_or("").to_string())
 }
 
-pub fn jira_login(u: &StaticUrls, destination: &str, error: bool, token: &str) -> String {
+pub(crate) fn jira_login(u: &StaticUrls, destination: &str, error: bool, token: &str) -> String {
     render(
         u,
         "jira/login.html",
@@ -418,7 +418,7 @@ pub fn jira_dashboard(u: &StaticUrls, user: &LabUser, token: &str) -> String {
     )
 }
 
-pub fn jira_issue(u: &StaticUrls, user: &LabUser, token: &str, issue: &Issue) -> String {
+pub(crate) fn jira_issue(u: &StaticUrls, user: &LabUser, token: &str, issue: &Issue) -> String {
     let title = format!("[{}] {}", issue.key, issue.summary);
     render(
         u,
@@ -440,7 +440,7 @@ pub fn jira_issue(u: &StaticUrls, user: &LabUser, token: &str, issue: &Issue) ->
     )
 }
 
-pub fn jira_search(u: &StaticUrls, user: &LabUser, token: &str, jql: &str) -> String {
+pub(crate) fn jira_search(u: &StaticUrls, user: &LabUser, token: &str, jql: &str) -> String {
     render(
         u,
         "jira/search.html",
@@ -455,7 +455,7 @@ pub fn jira_search(u: &StaticUrls, user: &LabUser, token: &str, jql: &str) -> St
     )
 }
 
-pub fn jira_project(u: &StaticUrls, user: &LabUser, token: &str) -> String {
+pub(crate) fn jira_project(u: &StaticUrls, user: &LabUser, token: &str) -> String {
     render(
         u,
         "jira/project.html",
@@ -470,7 +470,7 @@ pub fn jira_project(u: &StaticUrls, user: &LabUser, token: &str) -> String {
     )
 }
 
-pub fn not_found(u: &StaticUrls, user: Option<&LabUser>, what: &str) -> String {
+pub(crate) fn not_found(u: &StaticUrls, user: Option<&LabUser>, what: &str) -> String {
     render(
         u,
         "not_found.html",
@@ -488,7 +488,7 @@ pub fn not_found(u: &StaticUrls, user: Option<&LabUser>, what: &str) -> String {
     )
 }
 
-pub fn avatar_for(username: &str) -> u32 {
+pub(crate) fn avatar_for(username: &str) -> u32 {
     match username {
         "alice" => 10122,
         "bob" => 10123,
@@ -513,7 +513,7 @@ fn user_json(u: &StaticUrls, user: &LabUser) -> Value {
     })
 }
 
-pub fn jira_myself(u: &StaticUrls, user: &LabUser) -> Value {
+pub(crate) fn jira_myself(u: &StaticUrls, user: &LabUser) -> Value {
     user_json(u, user)
 }
 
@@ -532,7 +532,7 @@ fn issue_json(u: &StaticUrls, i: &Issue) -> Value {
     })
 }
 
-pub fn jira_search_json(u: &StaticUrls, user: &LabUser, jql: &str) -> Value {
+pub(crate) fn jira_search_json(u: &StaticUrls, user: &LabUser, jql: &str) -> Value {
     let found = jql_search(jql, user);
     json!({
         "expand": "schema,names",
@@ -543,11 +543,11 @@ pub fn jira_search_json(u: &StaticUrls, user: &LabUser, jql: &str) -> Value {
     })
 }
 
-pub fn jira_issue_json(u: &StaticUrls, i: &Issue) -> Value {
+pub(crate) fn jira_issue_json(u: &StaticUrls, i: &Issue) -> Value {
     issue_json(u, i)
 }
 
-pub fn jira_comments_json(i: &Issue) -> Value {
+pub(crate) fn jira_comments_json(i: &Issue) -> Value {
     json!({
         "startAt": 0,
         "maxResults": 1048576,
@@ -561,7 +561,7 @@ pub fn jira_comments_json(i: &Issue) -> Value {
     })
 }
 
-pub fn jira_project_json(u: &StaticUrls) -> Value {
+pub(crate) fn jira_project_json(u: &StaticUrls) -> Value {
     json!({
         "self": u.app("/rest/api/2/project/10000"),
         "id": "10000",
@@ -575,11 +575,11 @@ pub fn jira_project_json(u: &StaticUrls) -> Value {
 }
 
 /// `GET /rest/api/2/project`: every project the user can see (the lab has one).
-pub fn jira_projects_json(u: &StaticUrls) -> Value {
+pub(crate) fn jira_projects_json(u: &StaticUrls) -> Value {
     json!([jira_project_json(u)])
 }
 
-pub fn jira_quick_create_json(token: &str) -> Value {
+pub(crate) fn jira_quick_create_json(token: &str) -> Value {
     let field = |id: &str, label: &str, required: bool| {
         json!({"id": id, "label": label, "required": required,
                "editHtml": render_fragment("jira/quick_create_field.html", context! { id, label })})
@@ -611,7 +611,7 @@ pub struct Content {
     pub author: &'static str,
 }
 
-pub const CONTENT: [Content; 3] = [
+pub(crate) const CONTENT: [Content; 3] = [
     Content {
         id: 65538,
         kind: "page",
@@ -638,7 +638,7 @@ pub const CONTENT: [Content; 3] = [
     },
 ];
 
-pub fn content_by_id(id: u64) -> Option<&'static Content> {
+pub(crate) fn content_by_id(id: u64) -> Option<&'static Content> {
     CONTENT.iter().find(|c| c.id == id)
 }
 
@@ -655,7 +655,7 @@ pub fn websudo(u: &StaticUrls, user: &LabUser, admin: &str, error: bool, token: 
 }
 
 /// The administrator page behind WebSudo.
-pub fn admin_page(u: &StaticUrls, user: &LabUser, token: &str) -> String {
+pub(crate) fn admin_page(u: &StaticUrls, user: &LabUser, token: &str) -> String {
     admin_frame(
         u,
         user,
@@ -713,11 +713,16 @@ pub fn onboarding(u: &StaticUrls, user: &LabUser, next: &str, token: &str) -> St
     )
 }
 
-pub fn content_by_url(path: &str) -> Option<&'static Content> {
+pub(crate) fn content_by_url(path: &str) -> Option<&'static Content> {
     CONTENT.iter().find(|c| c.url == path)
 }
 
-pub fn confluence_login(u: &StaticUrls, destination: &str, error: bool, token: &str) -> String {
+pub(crate) fn confluence_login(
+    u: &StaticUrls,
+    destination: &str,
+    error: bool,
+    token: &str,
+) -> String {
     render(
         u,
         "confluence/login.html",
@@ -739,7 +744,7 @@ pub fn confluence_login(u: &StaticUrls, destination: &str, error: bool, token: &
     )
 }
 
-pub fn confluence_dashboard(u: &StaticUrls, user: &LabUser, token: &str) -> String {
+pub(crate) fn confluence_dashboard(u: &StaticUrls, user: &LabUser, token: &str) -> String {
     render(
         u,
         "confluence/dashboard.html",
@@ -757,7 +762,7 @@ pub fn confluence_dashboard(u: &StaticUrls, user: &LabUser, token: &str) -> Stri
     )
 }
 
-pub fn confluence_view(u: &StaticUrls, user: &LabUser, token: &str, c: &Content) -> String {
+pub(crate) fn confluence_view(u: &StaticUrls, user: &LabUser, token: &str, c: &Content) -> String {
     let contexts: &[&str] = if c.kind == "blogpost" {
         &[
             "main",
@@ -794,7 +799,12 @@ pub fn confluence_view(u: &StaticUrls, user: &LabUser, token: &str, c: &Content)
     )
 }
 
-pub fn confluence_editor(u: &StaticUrls, user: &LabUser, token: &str, c: &Content) -> String {
+pub(crate) fn confluence_editor(
+    u: &StaticUrls,
+    user: &LabUser,
+    token: &str,
+    c: &Content,
+) -> String {
     render(
         u,
         "confluence/editor.html",
@@ -815,7 +825,12 @@ pub fn confluence_editor(u: &StaticUrls, user: &LabUser, token: &str, c: &Conten
     )
 }
 
-pub fn confluence_search(u: &StaticUrls, user: &LabUser, token: &str, query: &str) -> String {
+pub(crate) fn confluence_search(
+    u: &StaticUrls,
+    user: &LabUser,
+    token: &str,
+    query: &str,
+) -> String {
     render(
         u,
         "confluence/search.html",
@@ -833,7 +848,7 @@ pub fn confluence_search(u: &StaticUrls, user: &LabUser, token: &str, query: &st
     )
 }
 
-pub fn confluence_user_json(u: &StaticUrls, user: &LabUser) -> Value {
+pub(crate) fn confluence_user_json(u: &StaticUrls, user: &LabUser) -> Value {
     json!({
         "type": "known",
         "username": user.username,
@@ -843,7 +858,7 @@ pub fn confluence_user_json(u: &StaticUrls, user: &LabUser) -> Value {
     })
 }
 
-pub fn confluence_content_json(u: &StaticUrls, c: &Content) -> Value {
+pub(crate) fn confluence_content_json(u: &StaticUrls, c: &Content) -> Value {
     json!({
         "id": c.id.to_string(),
         "type": c.kind,
@@ -868,18 +883,18 @@ fn confluence_space_json(u: &StaticUrls) -> Value {
 }
 
 /// `GET /rest/api/space/LAB` (`expand=homepage` or not: the lab always expands it).
-pub fn confluence_space(u: &StaticUrls, key: &str) -> Option<Value> {
+pub(crate) fn confluence_space(u: &StaticUrls, key: &str) -> Option<Value> {
     key.eq_ignore_ascii_case("LAB")
         .then(|| confluence_space_json(u))
 }
 
 /// `GET /rest/api/space`: the spaces the user can see.
-pub fn confluence_spaces_json(u: &StaticUrls) -> Value {
+pub(crate) fn confluence_spaces_json(u: &StaticUrls) -> Value {
     json!({"results": [confluence_space_json(u)], "start": 0, "limit": 25, "size": 1})
 }
 
 /// `GET /rest/api/content?type=page|blogpost[&spaceKey=LAB]`.
-pub fn confluence_contents_json(u: &StaticUrls, kind: &str, space: Option<&str>) -> Value {
+pub(crate) fn confluence_contents_json(u: &StaticUrls, kind: &str, space: Option<&str>) -> Value {
     let results: Vec<Value> = CONTENT
         .iter()
         .filter(|c| c.kind == kind && space.is_none_or(|s| s.eq_ignore_ascii_case("LAB")))
@@ -888,7 +903,7 @@ pub fn confluence_contents_json(u: &StaticUrls, kind: &str, space: Option<&str>)
     json!({"size": results.len(), "results": results, "start": 0, "limit": 25})
 }
 
-pub fn confluence_comments_json(c: &Content) -> Value {
+pub(crate) fn confluence_comments_json(c: &Content) -> Value {
     json!({
         "results": [{"id": (c.id + 1000).to_string(), "type": "comment", "title": format!("Re: {}", c.title),
                      "body": {"view": {"value": "Looks fast from here.", "representation": "view"}}}],
@@ -896,7 +911,7 @@ pub fn confluence_comments_json(c: &Content) -> Value {
     })
 }
 
-pub fn confluence_search_json(cql: &str) -> Value {
+pub(crate) fn confluence_search_json(cql: &str) -> Value {
     let needle = cql
         .split('"')
         .nth(1)
@@ -918,7 +933,7 @@ pub fn confluence_search_json(cql: &str) -> Value {
     json!({"results": hits, "start": 0, "limit": 20, "size": hits.len(), "totalSize": hits.len(), "cqlQuery": cql})
 }
 
-pub fn confluence_updates_json() -> Value {
+pub(crate) fn confluence_updates_json() -> Value {
     json!({
         "changeSets": CONTENT.iter().map(|c| json!({"title": c.title, "url": c.url, "author": c.author, "type": c.kind})).collect::<Vec<_>>(),
     })

@@ -35,10 +35,10 @@ use tokio_tungstenite::tungstenite::protocol::{Role, frame::coding::CloseCode};
 use super::alb::SynchronyNode;
 
 /// Synchrony's websocket endpoint under the context path.
-pub const BAYEUX_PATH: &str = "/synchrony/v1/bayeux-sync1";
+pub(crate) const BAYEUX_PATH: &str = "/synchrony/v1/bayeux-sync1";
 
 /// Does this request ask for a WebSocket (`Connection: upgrade` + `Upgrade: websocket`)?
-pub fn is_upgrade(headers: &HeaderMap) -> bool {
+pub(crate) fn is_upgrade(headers: &HeaderMap) -> bool {
     let has = |name: header::HeaderName, token: &str| {
         headers.get_all(name).iter().any(|v| {
             v.to_str()
