@@ -157,10 +157,12 @@ pub(crate) async fn lab_target(args: &RunArgs) -> anyhow::Result<Target> {
     let mut notes = lab.notes().to_vec();
     let faults = lab.faults();
     if args.lab_version != crate::lab::LabVersion::Legacy || args.lab_onboarding {
-        let (j, c) = args.lab_version.versions();
+        let v = args.lab_version;
         notes.push(format!(
-            "lab version {} (Jira {j}, Confluence {c}){}",
-            args.lab_version.name(),
+            "lab version {} (Jira {}, Confluence {}){}",
+            v.name(),
+            v.of(crate::lab::Product::Jira),
+            v.of(crate::lab::Product::Confluence),
             if args.lab_onboarding {
                 ", with first-login onboarding"
             } else {

@@ -109,11 +109,13 @@ impl LabVersion {
         }
     }
 
-    /// The versions the pages announce (`ajs-version-number`, the footer).
-    pub fn versions(self) -> (&'static str, &'static str) {
-        match self {
-            LabVersion::Legacy => ("9.12.14", "8.5.16"),
-            LabVersion::Current => ("10.3.15", "9.2.13"),
+    /// The version a product's pages announce (`ajs-version-number`, the footer).
+    pub fn of(self, product: Product) -> &'static str {
+        match (self, product) {
+            (LabVersion::Legacy, Product::Jira) => "9.12.14",
+            (LabVersion::Legacy, Product::Confluence) => "8.5.16",
+            (LabVersion::Current, Product::Jira) => "10.3.15",
+            (LabVersion::Current, Product::Confluence) => "9.2.13",
         }
     }
 }

@@ -245,11 +245,7 @@ pub(crate) fn cloudfront_error(status: u16, message: &str, cf_id: &str) -> Strin
 /// Renders `template` (which extends `layout.html`) in frame `f`; `page` holds what the
 /// template's content needs.
 fn render(u: &StaticUrls, template: &str, f: &Frame, page: TemplateValue) -> String {
-    let (jira_version, confluence_version) = u.version.versions();
-    let version = match u.product {
-        Product::Jira => jira_version,
-        Product::Confluence => confluence_version,
-    };
+    let version = u.version.of(u.product);
     let ctx = context! {
         urls => TemplateValue::from_object(u.clone()),
         product => u.product.name(),
