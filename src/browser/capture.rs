@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use crate::exchange::{
-    EventCounts, Exchange, Failure, Headers, Timing, WebSocketDirection, WebSocketLog,
+    EventCounts, Exchange, Failure, HeaderPool, Headers, Timing, WebSocketDirection, WebSocketLog,
 };
 
 #[derive(Debug, Default)]
@@ -58,41 +58,41 @@ struct RespExtra {
 }
 
 impl Hop {
-    fn add_req_extra(&mut self, extra: Headers) {
-        self.headers = merge_headers(extra, &self.headers);
+    fn add_req_extra(&mut self, extra: Headers, pool: &mut HeaderPool) {
+        self.headers = merge_headers(extra, &self.headers, pool);
         self.req_extra_in = true;
     }
 
     /// The request headers of a WebSocket handshake, which come after the hop was created.
-    fn set_request_headers(&mut self, headers: Headers) {
+    fn set_request_headers(&mut self, headers: Headers, pool: &mut HeaderPool) {
         // The hop had none before, so what it holds is its ExtraInfo's alone, if any.
         self.headers = if self.req_extra_in {
-            merge_headers(std::mem::take(&mut self.headers), &headers)
+            merge_headers(std::mem::take(&mut self.headers), &headers, pool)
         } else {
             headers
         };
     }
 
-    fn add_resp_extra(&mut self, extra: RespExtra) {
+    fn add_resp_extra(&mut self, extra: RespExtra, pool: &mut HeaderPool) {
         self.extra_status = extra.status;
         match self.response.as_mut() {
             Some(r) => {
-                r.headers = merge_headers(extra.headers, &r.headers);
+                r.headers = merge_headers(extra.headers, &r.headers, pool);
                 self.resp_extra_in = true;
             }
             None => self.resp_extra = Some(Box::new(extra)),
         }
     }
 
-    fn set_response(&mut self, mut r: Response) {
+    fn set_response(&mut self, mut r: Response, pool: &mut HeaderPool) {
         if let Some(extra) = self.resp_extra.take() {
-            r.headers = merge_headers(extra.headers, &r.headers);
+            r.headers = merge_headers(extra.headers, &r.headers, pool);
             self.resp_extra_in = true;
         } else if self.resp_extra_in
             && let Some(old) = self.response.take()
         {
             // A second response for the hop: keep the wire headers its ExtraInfo gave.
-            r.headers = merge_headers(old.headers, &r.headers);
+            r.headers = merge_headers(old.headers, &r.headers, pool);
         }
         self.response = Some(Box::new(r));
     }
@@ -115,13 +115,15 @@ struct Response {
 }
 
 impl Response {
-    fn from_cdp(r: &Value) -> Response {
+    fn from_cdp(r: &Value, pool: &mut HeaderPool) -> Response {
         let text = |key: &str| r.get(key).and_then(Value::as_str).map(str::to_string);
         let flag = |key: &str| r.get(key).and_then(Value::as_bool).unwrap_or(false);
         Response {
             status: r.get("status").and_then(Value::as_u64).map(|c| c as u16),
             status_text: text("statusText").unwrap_or_default(),
-            headers: Headers::from_json_object(r.get("headers").unwrap_or(&Value::Null)),
+            headers: pool.share(Headers::from_json_object(
+                r.get("headers").unwrap_or(&Value::Null),
+            )),
             mime_type: text("mimeType").filter(|m| !m.is_empty()),
             protocol: text("protocol"),
             remote_address: r.get("remoteIPAddress").and_then(Value::as_str).map(|ip| {
@@ -162,32 +164,32 @@ struct Pending {
 
 impl Pending {
     /// Add a hop, with the ExtraInfo events that came for it before it did.
-    fn push_hop(&mut self, mut hop: Hop) {
+    fn push_hop(&mut self, mut hop: Hop, pool: &mut HeaderPool) {
         if !self.early_req_extra.is_empty() {
-            hop.add_req_extra(self.early_req_extra.remove(0));
+            hop.add_req_extra(self.early_req_extra.remove(0), pool);
         }
         if !self.early_resp_extra.is_empty() {
-            hop.add_resp_extra(self.early_resp_extra.remove(0));
+            hop.add_resp_extra(self.early_resp_extra.remove(0), pool);
         }
         // Most requests have one hop: no room for four.
         self.hops.reserve_exact(1);
         self.hops.push(hop);
     }
 
-    fn add_req_extra(&mut self, extra: Headers) {
+    fn add_req_extra(&mut self, extra: Headers, pool: &mut HeaderPool) {
         let i = self.req_extra_seen;
         self.req_extra_seen += 1;
         match self.hops.get_mut(i) {
-            Some(hop) => hop.add_req_extra(extra),
+            Some(hop) => hop.add_req_extra(extra, pool),
             None => self.early_req_extra.push(extra),
         }
     }
 
-    fn add_resp_extra(&mut self, extra: RespExtra) {
+    fn add_resp_extra(&mut self, extra: RespExtra, pool: &mut HeaderPool) {
         let i = self.resp_extra_seen;
         self.resp_extra_seen += 1;
         match self.hops.get_mut(i) {
-            Some(hop) => hop.add_resp_extra(extra),
+            Some(hop) => hop.add_resp_extra(extra, pool),
             None => self.early_resp_extra.push(extra),
         }
     }
@@ -203,6 +205,7 @@ struct State {
     last_activity: Option<Instant>,
     counts: EventCounts,
     console_errors: Vec<String>,
+    headers: HeaderPool,
 }
 
 /// Collects the events of one page (and the frames and workers attached to it).
@@ -304,7 +307,10 @@ impl Recorder {
 
     /// Feed one CDP event. Unknown events are ignored.
     pub fn on_event(&self, session: Option<&str>, method: &str, p: &Value) {
-        let mut st = self.state.lock().unwrap();
+        let mut guard = self.state.lock().unwrap();
+        // The requests and the header pool are borrowed apart.
+        let st = &mut *guard;
+        let pool = &mut st.headers;
         let id = s(p, "requestId");
         let ts = p.get("timestamp").and_then(Value::as_f64).unwrap_or(0.0);
         let target_type = session
@@ -327,7 +333,7 @@ impl Recorder {
                 if let Some(redirect) = p.get("redirectResponse")
                     && let Some(last) = entry.hops.last_mut()
                 {
-                    last.set_response(Response::from_cdp(redirect));
+                    last.set_response(Response::from_cdp(redirect, pool), pool);
                     last.response_ts = Some(ts);
                 }
                 let req = p.get("request").cloned().unwrap_or(Value::Null);
@@ -335,20 +341,25 @@ impl Recorder {
                 if let Some(frag) = req.get("urlFragment").and_then(Value::as_str) {
                     url.push_str(frag);
                 }
-                entry.push_hop(Hop {
-                    url,
-                    method: s(&req, "method"),
-                    headers: Headers::from_json_object(req.get("headers").unwrap_or(&Value::Null)),
-                    resource_type: p
-                        .get("type")
-                        .and_then(Value::as_str)
-                        .unwrap_or("Other")
-                        .to_string(),
-                    initiator: p.get("initiator").and_then(describe_initiator),
-                    wall_ms: p.get("wallTime").and_then(Value::as_f64).unwrap_or(0.0) * 1000.0,
-                    ts,
-                    ..Default::default()
-                });
+                entry.push_hop(
+                    Hop {
+                        url,
+                        method: s(&req, "method"),
+                        headers: pool.share(Headers::from_json_object(
+                            req.get("headers").unwrap_or(&Value::Null),
+                        )),
+                        resource_type: p
+                            .get("type")
+                            .and_then(Value::as_str)
+                            .unwrap_or("Other")
+                            .to_string(),
+                        initiator: p.get("initiator").and_then(describe_initiator),
+                        wall_ms: p.get("wallTime").and_then(Value::as_f64).unwrap_or(0.0) * 1000.0,
+                        ts,
+                        ..Default::default()
+                    },
+                    pool,
+                );
                 entry.done = false;
             }
             "Network.requestWillBeSentExtraInfo" => {
@@ -357,16 +368,17 @@ impl Recorder {
                     st.order.push(id.clone());
                 }
                 let entry = st.requests.entry(id).or_default();
-                entry.add_req_extra(Headers::from_json_object(
+                let extra = pool.share(Headers::from_json_object(
                     p.get("headers").unwrap_or(&Value::Null),
                 ));
+                entry.add_req_extra(extra, pool);
             }
             "Network.responseReceived" => {
                 st.counts.response_received += 1;
                 st.last_activity = Some(Instant::now());
                 if let Some(hop) = st.requests.get_mut(&id).and_then(|e| e.hops.last_mut()) {
                     if let Some(r) = p.get("response") {
-                        hop.set_response(Response::from_cdp(r));
+                        hop.set_response(Response::from_cdp(r, pool), pool);
                     }
                     hop.response_ts = Some(ts);
                     if let Some(t) = p.get("type").and_then(Value::as_str) {
@@ -384,10 +396,10 @@ impl Recorder {
                     .get("statusCode")
                     .and_then(Value::as_u64)
                     .map(|c| c as u16);
-                entry.add_resp_extra(RespExtra {
-                    status,
-                    headers: Headers::from_json_object(p.get("headers").unwrap_or(&Value::Null)),
-                });
+                let headers = pool.share(Headers::from_json_object(
+                    p.get("headers").unwrap_or(&Value::Null),
+                ));
+                entry.add_resp_extra(RespExtra { status, headers }, pool);
             }
             "Network.requestServedFromCache" => {
                 if let Some(entry) = st.requests.get_mut(&id) {
@@ -442,27 +454,31 @@ impl Recorder {
                 entry.target_type = target_type;
                 entry.done = true; // a websocket never "finishes" loading; do not block idleness
                 entry.websocket = Some(Box::default());
-                entry.push_hop(Hop {
-                    url: s(p, "url"),
-                    method: "GET".into(),
-                    resource_type: "WebSocket".into(),
-                    initiator: p.get("initiator").and_then(describe_initiator),
-                    ..Default::default()
-                });
+                entry.push_hop(
+                    Hop {
+                        url: s(p, "url"),
+                        method: "GET".into(),
+                        resource_type: "WebSocket".into(),
+                        initiator: p.get("initiator").and_then(describe_initiator),
+                        ..Default::default()
+                    },
+                    pool,
+                );
             }
             "Network.webSocketWillSendHandshakeRequest" => {
                 if let Some(hop) = st.requests.get_mut(&id).and_then(|e| e.hops.last_mut()) {
                     hop.wall_ms = p.get("wallTime").and_then(Value::as_f64).unwrap_or(0.0) * 1000.0;
                     hop.ts = ts;
-                    hop.set_request_headers(Headers::from_json_object(
+                    let headers = pool.share(Headers::from_json_object(
                         p.pointer("/request/headers").unwrap_or(&Value::Null),
                     ));
+                    hop.set_request_headers(headers, pool);
                 }
             }
             "Network.webSocketHandshakeResponseReceived" => {
                 if let Some(hop) = st.requests.get_mut(&id).and_then(|e| e.hops.last_mut()) {
                     if let Some(r) = p.get("response") {
-                        hop.set_response(Response::from_cdp(r));
+                        hop.set_response(Response::from_cdp(r, pool), pool);
                     }
                     hop.response_ts = Some(ts);
                 }
@@ -573,6 +589,8 @@ impl Recorder {
         let mut st = self.state.lock().unwrap();
         let order = std::mem::take(&mut st.order);
         let mut requests = std::mem::take(&mut st.requests);
+        // The exchanges hold the lists now; the next ones start a pool of their own.
+        st.headers = HeaderPool::default();
         let mut out = Vec::with_capacity(order.len());
         for id in order {
             let Some(p) = requests.remove(&id) else {
@@ -680,7 +698,7 @@ fn build_exchanges(id: String, mut p: Pending, out: &mut Vec<Exchange>) {
 }
 
 /// `primary` (ExtraInfo's, what went over the wire) plus every header only `other` has.
-fn merge_headers(mut primary: Headers, other: &Headers) -> Headers {
+fn merge_headers(mut primary: Headers, other: &Headers, pool: &mut HeaderPool) -> Headers {
     if primary.is_empty() {
         return other.clone();
     }
@@ -693,6 +711,7 @@ fn merge_headers(mut primary: Headers, other: &Headers) -> Headers {
                 .into_iter()
                 .map(|(k, v)| (k.to_string(), v.to_string())),
         );
+        return pool.share(primary);
     }
     primary
 }
@@ -947,6 +966,37 @@ mod tests {
                 ["X-Cache: Error from cloudfront"]
             );
         }
+    }
+
+    /// Requests that sent the same headers share one list, merged or not.
+    #[test]
+    fn equal_header_lists_are_shared() {
+        let r = Recorder::new();
+        for id in ["1", "2"] {
+            r.on_event(None, "Network.requestWillBeSent", &json!({"requestId": id, "timestamp": 1.0,
+                "request": {"url": format!("http://h/{id}"), "method": "GET", "headers": {"Accept": "*/*"}}}));
+            r.on_event(
+                None,
+                "Network.requestWillBeSentExtraInfo",
+                &json!({"requestId": id, "headers": {"Accept": "*/*", "Cookie": "a=1"}}),
+            );
+            r.on_event(
+                None,
+                "Network.responseReceived",
+                &json!({"requestId": id, "timestamp": 1.1,
+                "response": {"status": 200, "headers": {"X-Cache": "Hit from cloudfront"}}}),
+            );
+        }
+        let ex = r.take_exchanges();
+        assert!(Arc::ptr_eq(
+            &ex[0].request_headers.0,
+            &ex[1].request_headers.0
+        ));
+        assert!(Arc::ptr_eq(
+            &ex[0].response_headers.0,
+            &ex[1].response_headers.0
+        ));
+        assert_eq!(ex[1].request_headers.get("cookie"), Some("a=1"));
     }
 
     #[test]
