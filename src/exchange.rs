@@ -13,8 +13,34 @@ use serde::{Deserialize, Serialize};
 ///
 /// Shared on clone (copy on write): a report's request records carry the same headers as the
 /// exchanges they classify, and on a large HAR the headers are most of the memory.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct Headers(pub Arc<Vec<(String, String)>>);
+
+/// One shared copy of each distinct header list a capture holds. A browser sends the same
+/// request headers with every image, script or fetch of a page (user agent, `Accept`, client
+/// hints, `Referer`, cookies), so most lists have many equal twins; copy on write keeps
+/// sharing invisible.
+#[derive(Debug, Default)]
+pub(crate) struct HeaderPool {
+    lists: std::collections::HashSet<Headers>,
+    /// Forget the lists no one else holds any more when the pool reaches this size.
+    sweep_at: usize,
+}
+
+impl HeaderPool {
+    /// `h`, or the pool's equal list.
+    pub(crate) fn share(&mut self, h: Headers) -> Headers {
+        if let Some(same) = self.lists.get(&h) {
+            return same.clone();
+        }
+        if self.lists.len() >= self.sweep_at {
+            self.lists.retain(|l| Arc::strong_count(&l.0) > 1);
+            self.sweep_at = (self.lists.len() * 2).max(64);
+        }
+        self.lists.insert(h.clone());
+        h
+    }
+}
 
 impl Headers {
     pub fn new() -> Self {
@@ -423,6 +449,29 @@ pub struct CdpStats {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn header_pool_shares_equal_lists_and_forgets_unheld_ones() {
+        let list = |v: &str| Headers::from_pairs(vec![("Accept".into(), v.into())]);
+        let mut pool = HeaderPool::default();
+        let a = pool.share(list("*/*"));
+        let b = pool.share(list("*/*"));
+        assert!(Arc::ptr_eq(&a.0, &b.0), "equal lists are one list");
+        let c = pool.share(list("text/html"));
+        assert!(!Arc::ptr_eq(&a.0, &c.0));
+        // Copy on write: changing one holder's list leaves the other's as it was.
+        let mut changed = b.clone();
+        changed.set("Accept", "image/*");
+        assert_eq!(a.get("accept"), Some("*/*"));
+        assert_eq!(changed.get("accept"), Some("image/*"));
+        // Lists only the pool holds go at the next sweep; held ones stay shared.
+        drop(c);
+        for i in 0..64 {
+            pool.share(list(&i.to_string()));
+        }
+        assert!(!pool.lists.contains(&list("text/html")));
+        assert!(Arc::ptr_eq(&pool.share(list("*/*")).0, &a.0));
+    }
 
     #[test]
     fn headers_lookup_is_case_insensitive_and_splits_multi_values() {

@@ -3,8 +3,10 @@
 //! Events for one request arrive from several listeners and in no fixed order: the ExtraInfo
 //! events (the only ones carrying `Cookie` and `Set-Cookie`) may come before or after the main
 //! ones, and a redirect chain reuses one `requestId` for every hop. So events are collected per
-//! `requestId` and only turned into exchanges at the end: request hop *i* takes the *i*-th
-//! `requestWillBeSentExtraInfo` and response hop *i* the *i*-th `responseReceivedExtraInfo`.
+//! `requestId`: request hop *i* takes the *i*-th `requestWillBeSentExtraInfo` and response hop
+//! *i* the *i*-th `responseReceivedExtraInfo`, merged into the hop's headers as soon as both are
+//! in (an ExtraInfo that comes first waits for its hop), so a request holds one header list per
+//! side, not two, until the exchanges are taken.
 //!
 //! WebSockets come as their own events, no ExtraInfo: `webSocketCreated`,
 //! `webSocketWillSendHandshakeRequest` (the headers sent, `Cookie` included),
@@ -22,20 +24,78 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use crate::exchange::{
-    EventCounts, Exchange, Failure, Headers, Timing, WebSocketDirection, WebSocketLog,
+    EventCounts, Exchange, Failure, HeaderPool, Headers, Timing, WebSocketDirection, WebSocketLog,
 };
 
 #[derive(Debug, Default)]
 struct Hop {
     url: String,
     method: String,
+    /// The main event's request headers, with this hop's ExtraInfo ones merged in once they came
+    /// (`req_extra_in`).
     headers: Headers,
+    req_extra_in: bool,
     resource_type: String,
     initiator: Option<String>,
     wall_ms: f64,
     ts: f64,
-    response: Option<Response>,
+    /// With this hop's response ExtraInfo headers merged in once both came.
+    response: Option<Box<Response>>,
+    /// The response ExtraInfo, while it waits for its response (a blocked or failed request
+    /// never gets one).
+    resp_extra: Option<Box<RespExtra>>,
+    resp_extra_in: bool,
+    /// The ExtraInfo's status: the status when the response has none.
+    extra_status: Option<u16>,
     response_ts: Option<f64>,
+}
+
+/// A `responseReceivedExtraInfo`'s status and headers.
+#[derive(Debug, Default)]
+struct RespExtra {
+    status: Option<u16>,
+    headers: Headers,
+}
+
+impl Hop {
+    fn add_req_extra(&mut self, extra: Headers, pool: &mut HeaderPool) {
+        self.headers = merge_headers(extra, &self.headers, pool);
+        self.req_extra_in = true;
+    }
+
+    /// The request headers of a WebSocket handshake, which come after the hop was created.
+    fn set_request_headers(&mut self, headers: Headers, pool: &mut HeaderPool) {
+        // The hop had none before, so what it holds is its ExtraInfo's alone, if any.
+        self.headers = if self.req_extra_in {
+            merge_headers(std::mem::take(&mut self.headers), &headers, pool)
+        } else {
+            headers
+        };
+    }
+
+    fn add_resp_extra(&mut self, extra: RespExtra, pool: &mut HeaderPool) {
+        self.extra_status = extra.status;
+        match self.response.as_mut() {
+            Some(r) => {
+                r.headers = merge_headers(extra.headers, &r.headers, pool);
+                self.resp_extra_in = true;
+            }
+            None => self.resp_extra = Some(Box::new(extra)),
+        }
+    }
+
+    fn set_response(&mut self, mut r: Response, pool: &mut HeaderPool) {
+        if let Some(extra) = self.resp_extra.take() {
+            r.headers = merge_headers(extra.headers, &r.headers, pool);
+            self.resp_extra_in = true;
+        } else if self.resp_extra_in
+            && let Some(old) = self.response.take()
+        {
+            // A second response for the hop: keep the wire headers its ExtraInfo gave.
+            r.headers = merge_headers(old.headers, &r.headers, pool);
+        }
+        self.response = Some(Box::new(r));
+    }
 }
 
 /// The fields of a CDP `Network.Response` an exchange keeps, taken when the event arrives: the
@@ -55,13 +115,15 @@ struct Response {
 }
 
 impl Response {
-    fn from_cdp(r: &Value) -> Response {
+    fn from_cdp(r: &Value, pool: &mut HeaderPool) -> Response {
         let text = |key: &str| r.get(key).and_then(Value::as_str).map(str::to_string);
         let flag = |key: &str| r.get(key).and_then(Value::as_bool).unwrap_or(false);
         Response {
             status: r.get("status").and_then(Value::as_u64).map(|c| c as u16),
             status_text: text("statusText").unwrap_or_default(),
-            headers: Headers::from_json_object(r.get("headers").unwrap_or(&Value::Null)),
+            headers: pool.share(Headers::from_json_object(
+                r.get("headers").unwrap_or(&Value::Null),
+            )),
             mime_type: text("mimeType").filter(|m| !m.is_empty()),
             protocol: text("protocol"),
             remote_address: r.get("remoteIPAddress").and_then(Value::as_str).map(|ip| {
@@ -82,28 +144,68 @@ impl Response {
 #[derive(Debug, Default)]
 struct Pending {
     hops: Vec<Hop>,
-    req_extra: Vec<Headers>,
-    resp_extra: Vec<(Option<u16>, Headers)>,
+    /// ExtraInfo events that came before their hop, oldest first: the first belongs to the next
+    /// hop to come.
+    early_req_extra: Vec<Headers>,
+    early_resp_extra: Vec<RespExtra>,
+    /// How many ExtraInfo events of each kind came (the next one belongs to this hop).
+    req_extra_seen: usize,
+    resp_extra_seen: usize,
     phase: String,
     target_type: String,
     end_ts: Option<f64>,
     encoded_size: Option<u64>,
-    failure: Option<Failure>,
+    failure: Option<Box<Failure>>,
     served_from_cache: bool,
     started: Option<Instant>,
     done: bool,
-    websocket: Option<WebSocketLog>,
+    websocket: Option<Box<WebSocketLog>>,
+}
+
+impl Pending {
+    /// Add a hop, with the ExtraInfo events that came for it before it did.
+    fn push_hop(&mut self, mut hop: Hop, pool: &mut HeaderPool) {
+        if !self.early_req_extra.is_empty() {
+            hop.add_req_extra(self.early_req_extra.remove(0), pool);
+        }
+        if !self.early_resp_extra.is_empty() {
+            hop.add_resp_extra(self.early_resp_extra.remove(0), pool);
+        }
+        // Most requests have one hop: no room for four.
+        self.hops.reserve_exact(1);
+        self.hops.push(hop);
+    }
+
+    fn add_req_extra(&mut self, extra: Headers, pool: &mut HeaderPool) {
+        let i = self.req_extra_seen;
+        self.req_extra_seen += 1;
+        match self.hops.get_mut(i) {
+            Some(hop) => hop.add_req_extra(extra, pool),
+            None => self.early_req_extra.push(extra),
+        }
+    }
+
+    fn add_resp_extra(&mut self, extra: RespExtra, pool: &mut HeaderPool) {
+        let i = self.resp_extra_seen;
+        self.resp_extra_seen += 1;
+        match self.hops.get_mut(i) {
+            Some(hop) => hop.add_resp_extra(extra, pool),
+            None => self.early_resp_extra.push(extra),
+        }
+    }
 }
 
 #[derive(Debug, Default)]
 struct State {
-    requests: HashMap<String, Pending>,
+    /// Boxed: the map keeps room for up to twice as many entries as it holds.
+    requests: HashMap<String, Box<Pending>>,
     order: Vec<String>,
     phase: String,
     sessions: HashMap<String, String>,
     last_activity: Option<Instant>,
     counts: EventCounts,
     console_errors: Vec<String>,
+    headers: HeaderPool,
 }
 
 /// Collects the events of one page (and the frames and workers attached to it).
@@ -197,7 +299,7 @@ impl Recorder {
         st.order.iter().skip(mark).find_map(|id| {
             let p = st.requests.get(id)?;
             let hop = p.hops.last()?;
-            let f = p.failure.as_ref()?;
+            let f = p.failure.as_deref()?;
             (hop.resource_type == "Document" && p.target_type == "page" && !f.canceled)
                 .then(|| (hop.url.clone(), f.error_text.clone()))
         })
@@ -205,7 +307,10 @@ impl Recorder {
 
     /// Feed one CDP event. Unknown events are ignored.
     pub fn on_event(&self, session: Option<&str>, method: &str, p: &Value) {
-        let mut st = self.state.lock().unwrap();
+        let mut guard = self.state.lock().unwrap();
+        // The requests and the header pool are borrowed apart.
+        let st = &mut *guard;
+        let pool = &mut st.headers;
         let id = s(p, "requestId");
         let ts = p.get("timestamp").and_then(Value::as_f64).unwrap_or(0.0);
         let target_type = session
@@ -228,7 +333,7 @@ impl Recorder {
                 if let Some(redirect) = p.get("redirectResponse")
                     && let Some(last) = entry.hops.last_mut()
                 {
-                    last.response = Some(Response::from_cdp(redirect));
+                    last.set_response(Response::from_cdp(redirect, pool), pool);
                     last.response_ts = Some(ts);
                 }
                 let req = p.get("request").cloned().unwrap_or(Value::Null);
@@ -236,21 +341,25 @@ impl Recorder {
                 if let Some(frag) = req.get("urlFragment").and_then(Value::as_str) {
                     url.push_str(frag);
                 }
-                entry.hops.push(Hop {
-                    url,
-                    method: s(&req, "method"),
-                    headers: Headers::from_json_object(req.get("headers").unwrap_or(&Value::Null)),
-                    resource_type: p
-                        .get("type")
-                        .and_then(Value::as_str)
-                        .unwrap_or("Other")
-                        .to_string(),
-                    initiator: p.get("initiator").and_then(describe_initiator),
-                    wall_ms: p.get("wallTime").and_then(Value::as_f64).unwrap_or(0.0) * 1000.0,
-                    ts,
-                    response: None,
-                    response_ts: None,
-                });
+                entry.push_hop(
+                    Hop {
+                        url,
+                        method: s(&req, "method"),
+                        headers: pool.share(Headers::from_json_object(
+                            req.get("headers").unwrap_or(&Value::Null),
+                        )),
+                        resource_type: p
+                            .get("type")
+                            .and_then(Value::as_str)
+                            .unwrap_or("Other")
+                            .to_string(),
+                        initiator: p.get("initiator").and_then(describe_initiator),
+                        wall_ms: p.get("wallTime").and_then(Value::as_f64).unwrap_or(0.0) * 1000.0,
+                        ts,
+                        ..Default::default()
+                    },
+                    pool,
+                );
                 entry.done = false;
             }
             "Network.requestWillBeSentExtraInfo" => {
@@ -259,15 +368,18 @@ impl Recorder {
                     st.order.push(id.clone());
                 }
                 let entry = st.requests.entry(id).or_default();
-                entry.req_extra.push(Headers::from_json_object(
+                let extra = pool.share(Headers::from_json_object(
                     p.get("headers").unwrap_or(&Value::Null),
                 ));
+                entry.add_req_extra(extra, pool);
             }
             "Network.responseReceived" => {
                 st.counts.response_received += 1;
                 st.last_activity = Some(Instant::now());
                 if let Some(hop) = st.requests.get_mut(&id).and_then(|e| e.hops.last_mut()) {
-                    hop.response = p.get("response").map(Response::from_cdp);
+                    if let Some(r) = p.get("response") {
+                        hop.set_response(Response::from_cdp(r, pool), pool);
+                    }
                     hop.response_ts = Some(ts);
                     if let Some(t) = p.get("type").and_then(Value::as_str) {
                         hop.resource_type = t.to_string();
@@ -284,10 +396,10 @@ impl Recorder {
                     .get("statusCode")
                     .and_then(Value::as_u64)
                     .map(|c| c as u16);
-                entry.resp_extra.push((
-                    status,
-                    Headers::from_json_object(p.get("headers").unwrap_or(&Value::Null)),
+                let headers = pool.share(Headers::from_json_object(
+                    p.get("headers").unwrap_or(&Value::Null),
                 ));
+                entry.add_resp_extra(RespExtra { status, headers }, pool);
             }
             "Network.requestServedFromCache" => {
                 if let Some(entry) = st.requests.get_mut(&id) {
@@ -313,7 +425,7 @@ impl Recorder {
                     entry.end_ts = Some(ts);
                     entry.done = true;
                     let cors = p.get("corsErrorStatus");
-                    entry.failure = Some(Failure {
+                    entry.failure = Some(Box::new(Failure {
                         error_text: s(p, "errorText"),
                         canceled: p.get("canceled").and_then(Value::as_bool).unwrap_or(false),
                         blocked_reason: p
@@ -330,7 +442,7 @@ impl Recorder {
                             .filter(|s| !s.is_empty())
                             .map(str::to_string),
                         tool_limit: None,
-                    });
+                    }));
                 }
             }
             "Network.webSocketCreated" => {
@@ -341,27 +453,33 @@ impl Recorder {
                 entry.phase = phase;
                 entry.target_type = target_type;
                 entry.done = true; // a websocket never "finishes" loading; do not block idleness
-                entry.websocket = Some(WebSocketLog::default());
-                entry.hops.push(Hop {
-                    url: s(p, "url"),
-                    method: "GET".into(),
-                    resource_type: "WebSocket".into(),
-                    initiator: p.get("initiator").and_then(describe_initiator),
-                    ..Default::default()
-                });
+                entry.websocket = Some(Box::default());
+                entry.push_hop(
+                    Hop {
+                        url: s(p, "url"),
+                        method: "GET".into(),
+                        resource_type: "WebSocket".into(),
+                        initiator: p.get("initiator").and_then(describe_initiator),
+                        ..Default::default()
+                    },
+                    pool,
+                );
             }
             "Network.webSocketWillSendHandshakeRequest" => {
                 if let Some(hop) = st.requests.get_mut(&id).and_then(|e| e.hops.last_mut()) {
                     hop.wall_ms = p.get("wallTime").and_then(Value::as_f64).unwrap_or(0.0) * 1000.0;
                     hop.ts = ts;
-                    hop.headers = Headers::from_json_object(
+                    let headers = pool.share(Headers::from_json_object(
                         p.pointer("/request/headers").unwrap_or(&Value::Null),
-                    );
+                    ));
+                    hop.set_request_headers(headers, pool);
                 }
             }
             "Network.webSocketHandshakeResponseReceived" => {
                 if let Some(hop) = st.requests.get_mut(&id).and_then(|e| e.hops.last_mut()) {
-                    hop.response = p.get("response").map(Response::from_cdp);
+                    if let Some(r) = p.get("response") {
+                        hop.set_response(Response::from_cdp(r, pool), pool);
+                    }
                     hop.response_ts = Some(ts);
                 }
             }
@@ -394,10 +512,10 @@ impl Recorder {
                     let answered = entry.hops.last().is_some_and(|h| h.response.is_some());
                     if !answered && entry.failure.is_none() {
                         entry.end_ts = Some(ts);
-                        entry.failure = Some(Failure {
+                        entry.failure = Some(Box::new(Failure {
                             error_text: message.clone(),
                             ..Default::default()
-                        });
+                        }));
                     }
                     if let Some(log) = entry.websocket.as_mut() {
                         log.error.get_or_insert(message);
@@ -471,6 +589,8 @@ impl Recorder {
         let mut st = self.state.lock().unwrap();
         let order = std::mem::take(&mut st.order);
         let mut requests = std::mem::take(&mut st.requests);
+        // The exchanges hold the lists now; the next ones start a pool of their own.
+        st.headers = HeaderPool::default();
         let mut out = Vec::with_capacity(order.len());
         for id in order {
             let Some(p) = requests.remove(&id) else {
@@ -483,26 +603,29 @@ impl Recorder {
             {
                 continue;
             }
-            out.extend(build_exchanges(&id, p));
+            build_exchanges(id, *p, &mut out);
         }
         out
     }
 }
 
-fn build_exchanges(id: &str, p: Pending) -> Vec<Exchange> {
+/// The exchanges of one request, one per hop, appended to `out`. The request's own strings
+/// move into its last exchange (most requests have one hop): nothing is copied that is not
+/// needed twice.
+fn build_exchanges(id: String, mut p: Pending, out: &mut Vec<Exchange>) {
     let n = p.hops.len();
-    let mut out = Vec::with_capacity(n);
-    let mut req_extra = p.req_extra.into_iter();
-    let mut resp_extra = p.resp_extra.into_iter();
-    for (i, hop) in p.hops.into_iter().enumerate() {
+    let mut id = Some(id);
+    for (i, hop) in std::mem::take(&mut p.hops).into_iter().enumerate() {
         let last = i + 1 == n;
-        let resp = hop.response.unwrap_or_default();
-        // ExtraInfo headers are what really went over the wire (Cookie, Set-Cookie): prefer them,
-        // keeping any header only the main event knows about.
-        let request_headers = merge_headers(req_extra.next().unwrap_or_default(), &hop.headers);
-        let (extra_status, extra_headers) = resp_extra.next().unwrap_or_default();
-        let response_headers = merge_headers(extra_headers, &resp.headers);
-        let status = resp.status.or(extra_status).or_else(|| {
+        let resp = hop.response.map(|r| *r).unwrap_or_default();
+        // ExtraInfo headers are what really went over the wire (Cookie, Set-Cookie): they were
+        // merged in first, with any header only the main event knows about (`merge_headers`).
+        let response_headers = match hop.resp_extra {
+            // It never got a response: its ExtraInfo is all there is.
+            Some(extra) => extra.headers,
+            None => resp.headers,
+        };
+        let status = resp.status.or(hop.extra_status).or_else(|| {
             let failure = p.failure.as_ref().filter(|_| last)?;
             refused_handshake_status(&failure.error_text)
         });
@@ -517,12 +640,21 @@ fn build_exchanges(id: &str, p: Pending) -> Vec<Exchange> {
         } else {
             response_headers.get("location").map(str::to_string)
         };
+        let (id, target_type, phase) = if last {
+            (
+                id.take().unwrap_or_default(),
+                std::mem::take(&mut p.target_type),
+                std::mem::take(&mut p.phase),
+            )
+        } else {
+            (
+                format!("{}#hop{i}", id.as_deref().unwrap_or_default()),
+                p.target_type.clone(),
+                p.phase.clone(),
+            )
+        };
         out.push(Exchange {
-            id: if last {
-                id.to_string()
-            } else {
-                format!("{id}#hop{i}")
-            },
+            id,
             url: hop.url,
             method: hop.method,
             resource_type: hop.resource_type,
@@ -531,8 +663,8 @@ fn build_exchanges(id: &str, p: Pending) -> Vec<Exchange> {
             } else {
                 hop.initiator
             },
-            target_type: p.target_type.clone(),
-            request_headers,
+            target_type,
+            request_headers: hop.headers,
             status,
             status_text: resp.status_text,
             response_headers,
@@ -549,17 +681,24 @@ fn build_exchanges(id: &str, p: Pending) -> Vec<Exchange> {
             from_disk_cache: resp.from_disk_cache,
             from_memory_cache: last && p.served_from_cache,
             from_service_worker: resp.from_service_worker,
-            failure: if last { p.failure.clone() } else { None },
+            failure: if last {
+                p.failure.take().map(|f| *f)
+            } else {
+                None
+            },
             redirected_to,
-            phase: p.phase.clone(),
-            websocket: if last { p.websocket.clone() } else { None },
+            websocket: if last {
+                p.websocket.take().map(|w| *w)
+            } else {
+                None
+            },
+            phase,
         });
     }
-    out
 }
 
 /// `primary` (ExtraInfo's, what went over the wire) plus every header only `other` has.
-fn merge_headers(mut primary: Headers, other: &Headers) -> Headers {
+fn merge_headers(mut primary: Headers, other: &Headers, pool: &mut HeaderPool) -> Headers {
     if primary.is_empty() {
         return other.clone();
     }
@@ -572,6 +711,7 @@ fn merge_headers(mut primary: Headers, other: &Headers) -> Headers {
                 .into_iter()
                 .map(|(k, v)| (k.to_string(), v.to_string())),
         );
+        return pool.share(primary);
     }
     primary
 }
@@ -744,6 +884,119 @@ mod tests {
             refused_handshake_status("net::ERR_CONNECTION_REFUSED"),
             None
         );
+    }
+
+    /// Both hops' ExtraInfo events before any main event (they wait for their hop), and a
+    /// response ExtraInfo with no response at all: the same headers, in the same order, as when
+    /// they come after.
+    #[test]
+    fn extra_info_waits_for_its_hop_and_merges_in_order() {
+        let pairs = |h: &Headers| {
+            h.iter()
+                .map(|(k, v)| format!("{k}: {v}"))
+                .collect::<Vec<_>>()
+        };
+        let events = |early: bool| {
+            let r = Recorder::new();
+            let req_extra = |n: &str| {
+                r.on_event(
+                    None,
+                    "Network.requestWillBeSentExtraInfo",
+                    &json!({"requestId": "7", "headers": {"Cookie": n, "Accept": "*/*"}}),
+                )
+            };
+            let resp_extra = || {
+                r.on_event(
+                    None,
+                    "Network.responseReceivedExtraInfo",
+                    &json!({"requestId": "7", "statusCode": 302,
+                    "headers": {"Location": "/b", "Set-Cookie": "s=1"}}),
+                )
+            };
+            if early {
+                req_extra("a=1");
+                resp_extra();
+                req_extra("a=2");
+            }
+            r.on_event(None, "Network.requestWillBeSent", &json!({"requestId": "7", "timestamp": 1.0,
+                "request": {"url": "http://h/a", "method": "GET", "headers": {"Accept": "text/html", "X-Main": "1"}}}));
+            r.on_event(None, "Network.requestWillBeSent", &json!({"requestId": "7", "timestamp": 1.1,
+                "redirectResponse": {"status": 302, "headers": {"Location": "/b", "Via": "1.1 edge"}},
+                "request": {"url": "http://h/b", "method": "GET", "headers": {"X-Main": "2"}}}));
+            if !early {
+                req_extra("a=1");
+                resp_extra();
+                req_extra("a=2");
+            }
+            r.on_event(
+                None,
+                "Network.responseReceivedExtraInfo",
+                &json!({"requestId": "7", "statusCode": 503, "headers": {"X-Cache": "Error from cloudfront"}}),
+            );
+            r.on_event(
+                None,
+                "Network.loadingFailed",
+                &json!({"requestId": "7", "timestamp": 1.2, "errorText": "net::ERR_FAILED"}),
+            );
+            r.take_exchanges()
+        };
+        for early in [true, false] {
+            let ex = events(early);
+            assert_eq!(ex.len(), 2, "early {early}");
+            assert_eq!(
+                pairs(&ex[0].request_headers),
+                ["Accept: */*", "Cookie: a=1", "X-Main: 1"],
+                "early {early}"
+            );
+            assert_eq!(
+                pairs(&ex[0].response_headers),
+                ["Location: /b", "Set-Cookie: s=1", "Via: 1.1 edge"],
+                "early {early}"
+            );
+            assert_eq!(ex[0].redirected_to.as_deref(), Some("/b"));
+            assert_eq!(
+                pairs(&ex[1].request_headers),
+                ["Accept: */*", "Cookie: a=2", "X-Main: 2"],
+                "early {early}"
+            );
+            // No responseReceived: the ExtraInfo's status and headers are all there is.
+            assert_eq!(ex[1].status, Some(503));
+            assert_eq!(
+                pairs(&ex[1].response_headers),
+                ["X-Cache: Error from cloudfront"]
+            );
+        }
+    }
+
+    /// Requests that sent the same headers share one list, merged or not.
+    #[test]
+    fn equal_header_lists_are_shared() {
+        let r = Recorder::new();
+        for id in ["1", "2"] {
+            r.on_event(None, "Network.requestWillBeSent", &json!({"requestId": id, "timestamp": 1.0,
+                "request": {"url": format!("http://h/{id}"), "method": "GET", "headers": {"Accept": "*/*"}}}));
+            r.on_event(
+                None,
+                "Network.requestWillBeSentExtraInfo",
+                &json!({"requestId": id, "headers": {"Accept": "*/*", "Cookie": "a=1"}}),
+            );
+            r.on_event(
+                None,
+                "Network.responseReceived",
+                &json!({"requestId": id, "timestamp": 1.1,
+                "response": {"status": 200, "headers": {"X-Cache": "Hit from cloudfront"}}}),
+            );
+        }
+        let ex = r.take_exchanges();
+        assert!(Arc::ptr_eq(
+            &ex[0].request_headers.0,
+            &ex[1].request_headers.0
+        ));
+        assert!(Arc::ptr_eq(
+            &ex[0].response_headers.0,
+            &ex[1].response_headers.0
+        ));
+        assert_eq!(ex[1].request_headers.get("cookie"), Some("a=1"));
     }
 
     #[test]
