@@ -250,7 +250,7 @@ impl Recorder {
     }
 
     /// Remember what kind of target a session belongs to (`page`, `iframe`, `worker`, ...).
-    pub fn add_session(&self, session: &str, target_type: &str) {
+    pub(crate) fn add_session(&self, session: &str, target_type: &str) {
         let mut st = self.state.lock().unwrap();
         st.sessions
             .insert(session.to_string(), target_type.to_string());
@@ -259,7 +259,7 @@ impl Recorder {
         }
     }
 
-    pub fn has_session(&self, session: &str) -> bool {
+    pub(crate) fn has_session(&self, session: &str) -> bool {
         self.state.lock().unwrap().sessions.contains_key(session)
     }
 
@@ -276,7 +276,7 @@ impl Recorder {
     /// Requests started in the last `recent` that have neither finished nor failed, and how long
     /// since the network last did anything. Long-lived requests (long polls) are ignored so that a
     /// page with a heartbeat can still be "idle".
-    pub fn activity(&self, recent: Duration) -> (usize, Option<Duration>) {
+    pub(crate) fn activity(&self, recent: Duration) -> (usize, Option<Duration>) {
         let st = self.state.lock().unwrap();
         let inflight = st
             .requests
@@ -287,14 +287,14 @@ impl Recorder {
     }
 
     /// How many requests were seen so far (a mark for [`Recorder::document_failure_since`]).
-    pub fn mark(&self) -> usize {
+    pub(crate) fn mark(&self) -> usize {
         self.state.lock().unwrap().order.len()
     }
 
     /// The first top-level document request after `mark` that failed, with Chromium's error:
     /// a navigation whose connection was reset after the headers never reaches "complete", and
     /// this is what the page load really died of.
-    pub fn document_failure_since(&self, mark: usize) -> Option<(String, String)> {
+    pub(crate) fn document_failure_since(&self, mark: usize) -> Option<(String, String)> {
         let st = self.state.lock().unwrap();
         st.order.iter().skip(mark).find_map(|id| {
             let p = st.requests.get(id)?;
@@ -306,7 +306,7 @@ impl Recorder {
     }
 
     /// Feed one CDP event. Unknown events are ignored.
-    pub fn on_event(&self, session: Option<&str>, method: &str, p: &Value) {
+    pub(crate) fn on_event(&self, session: Option<&str>, method: &str, p: &Value) {
         let mut guard = self.state.lock().unwrap();
         // The requests and the header pool are borrowed apart.
         let st = &mut *guard;

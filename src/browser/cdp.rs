@@ -172,7 +172,7 @@ impl Cdp {
     }
 
     /// Every event from now on. Subscribe *before* causing the events you want.
-    pub fn subscribe(&self) -> mpsc::UnboundedReceiver<Arc<Event>> {
+    pub(crate) fn subscribe(&self) -> mpsc::UnboundedReceiver<Arc<Event>> {
         let (tx, rx) = mpsc::unbounded_channel();
         self.subscribers.lock().unwrap().push(tx);
         rx
@@ -189,7 +189,7 @@ impl Cdp {
             .await
     }
 
-    pub async fn call_with_timeout(
+    pub(crate) async fn call_with_timeout(
         &self,
         session: Option<&str>,
         method: &str,

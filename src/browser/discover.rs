@@ -34,7 +34,7 @@ pub fn variables(product: LoginProduct) -> &'static [&'static str] {
 
 /// What a discovery found: `(variable, value, the request it came from)`, and what failed.
 #[derive(Debug, Default, Deserialize, PartialEq)]
-pub struct Discovered {
+pub(crate) struct Discovered {
     #[serde(default)]
     pub found: Vec<(String, String, String)>,
     #[serde(default)]
@@ -68,7 +68,7 @@ impl Discovered {
 
 /// Ask the product's REST APIs from inside `page`. `base` is the journey's base URL (with its
 /// context path); `given` holds the variables the user set, which are not looked for.
-pub async fn discover(
+pub(crate) async fn discover(
     page: &Page,
     product: LoginProduct,
     base: &str,

@@ -9,7 +9,7 @@ use super::page::ActionError;
 
 /// What the page shows when a login went wrong.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum LoginProblem {
+pub(crate) enum LoginProblem {
     /// The form came back with an error message (wrong user or password, locked account).
     Refused(String),
     /// A CAPTCHA is shown (Jira/Confluence ask for one after several failed logins).
@@ -47,7 +47,7 @@ const PROBE_JS: &str = r#"(() => {
 })()"#;
 
 /// Look at the page for the signs of a failed login. `expected_host` is the journey's host.
-pub async fn detect(page: &Page, expected_host: &str) -> Option<LoginProblem> {
+pub(crate) async fn detect(page: &Page, expected_host: &str) -> Option<LoginProblem> {
     let v = page.eval(PROBE_JS).await.ok()?;
     let probe: Probe = serde_json::from_value(v).ok()?;
     if probe.captcha {
@@ -73,7 +73,7 @@ pub struct LoginForm {
 }
 
 /// Jira's legacy form (Jira 9 and older, and 10/11 unless the newer one is on).
-pub const JIRA_LEGACY: LoginForm = LoginForm {
+pub(crate) const JIRA_LEGACY: LoginForm = LoginForm {
     name: "Jira legacy form",
     user: "#login-form-username",
     password: "#login-form-password",
@@ -81,7 +81,7 @@ pub const JIRA_LEGACY: LoginForm = LoginForm {
 };
 
 /// Confluence's legacy form.
-pub const CONFLUENCE_LEGACY: LoginForm = LoginForm {
+pub(crate) const CONFLUENCE_LEGACY: LoginForm = LoginForm {
     name: "Confluence legacy form",
     user: "#os_username",
     password: "#os_password",
@@ -89,7 +89,7 @@ pub const CONFLUENCE_LEGACY: LoginForm = LoginForm {
 };
 
 /// The newer form Jira 10.x and Confluence 9.x may serve on the same login URLs ("2SV").
-pub const TWO_STEP: LoginForm = LoginForm {
+pub(crate) const TWO_STEP: LoginForm = LoginForm {
     name: "newer (2SV) form",
     user: "#username-field",
     password: "#password-field",
@@ -107,7 +107,7 @@ pub fn forms(product: crate::scenario::LoginProduct) -> &'static [LoginForm] {
 }
 
 /// WebSudo prompts: Jira's and Confluence's administrator password forms.
-pub const WEBSUDO: &[LoginForm] = &[
+pub(crate) const WEBSUDO: &[LoginForm] = &[
     LoginForm {
         name: "Jira WebSudo",
         user: "",
@@ -135,7 +135,7 @@ fn ready_js(form: &LoginForm) -> String {
 
 /// Log in through whichever of `forms` the page shows: wait for one, wait until the page is
 /// ready, type the user and the password, submit. Returns the form met, for the step's note.
-pub async fn log_in(
+pub(crate) async fn log_in(
     page: &Page,
     forms: &[LoginForm],
     user: &str,
@@ -161,7 +161,7 @@ pub async fn log_in(
 }
 
 /// Answer a WebSudo prompt if one shows within `wait`. `None`: there was none.
-pub async fn web_sudo(
+pub(crate) async fn web_sudo(
     page: &Page,
     password: &str,
     wait: std::time::Duration,

@@ -12,7 +12,7 @@
 
 pub mod capture;
 pub mod cdp;
-pub mod discover;
+pub(crate) mod discover;
 pub mod login;
 pub mod page;
 
@@ -53,7 +53,7 @@ impl Default for BrowserOptions {
 }
 
 /// Find the Chromium binary: `--chrome`, then `$CHROME`, then PATH.
-pub fn find_chrome(explicit: Option<&Path>) -> Result<PathBuf, UserError> {
+pub(crate) fn find_chrome(explicit: Option<&Path>) -> Result<PathBuf, UserError> {
     if let Some(p) = explicit {
         return if p.is_file() {
             Ok(p.to_path_buf())
@@ -223,7 +223,7 @@ impl Browser {
     }
 
     /// Whatever pages captured and nobody collected yet (after Ctrl-C or a crash mid-journey).
-    pub fn drain_uncollected(&self) -> Vec<crate::exchange::Exchange> {
+    pub(crate) fn drain_uncollected(&self) -> Vec<crate::exchange::Exchange> {
         self.recorders
             .lock()
             .unwrap()

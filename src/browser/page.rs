@@ -215,7 +215,7 @@ impl Page {
 
     /// Empty this page's HTTP cache (its browser context's), so the next load is a first-time
     /// visitor's again. It adds no header to the requests, unlike disabling the cache.
-    pub async fn clear_browser_cache(&self) -> Result<(), ActionError> {
+    pub(crate) async fn clear_browser_cache(&self) -> Result<(), ActionError> {
         self.call("Network.clearBrowserCache", json!({})).await?;
         Ok(())
     }
@@ -273,7 +273,7 @@ impl Page {
     }
 
     /// Wait until the JavaScript expression `js` is `true`.
-    pub async fn wait_until_true(
+    pub(crate) async fn wait_until_true(
         &self,
         js: &str,
         what: &str,
@@ -301,7 +301,7 @@ impl Page {
     /// wins when several are). Meanwhile every visible `dismiss` selector is clicked (onboarding
     /// pages, "what's new" and timezone dialogs that cover the page on real instances); the
     /// selectors clicked are returned too.
-    pub async fn first_visible(
+    pub(crate) async fn first_visible(
         &self,
         alternatives: &[String],
         dismiss: &[String],
@@ -386,7 +386,7 @@ impl Page {
     }
 
     /// Press a key (`Enter`, `Tab`, `Escape`, `ArrowDown`, or one character) on the focused element.
-    pub async fn press(&self, key: &str) -> Result<(), ActionError> {
+    pub(crate) async fn press(&self, key: &str) -> Result<(), ActionError> {
         let (code, vk, text) =
             key_info(key).ok_or_else(|| ActionError::Failed(format!("unknown key `{key}`")))?;
         let mut down = json!({"type": "keyDown", "key": key, "code": code, "windowsVirtualKeyCode": vk, "nativeVirtualKeyCode": vk});
@@ -403,7 +403,11 @@ impl Page {
         Ok(())
     }
 
-    pub async fn expect_text(&self, text: &str, timeout: Duration) -> Result<(), ActionError> {
+    pub(crate) async fn expect_text(
+        &self,
+        text: &str,
+        timeout: Duration,
+    ) -> Result<(), ActionError> {
         let t = serde_json::to_string(text).unwrap();
         let js = format!("!!(document.body && document.body.innerText.includes({t}))");
         self.wait_until(timeout, &format!("text {text:?} on the page"), || async {
@@ -412,7 +416,11 @@ impl Page {
         .await
     }
 
-    pub async fn expect_url(&self, part: &str, timeout: Duration) -> Result<(), ActionError> {
+    pub(crate) async fn expect_url(
+        &self,
+        part: &str,
+        timeout: Duration,
+    ) -> Result<(), ActionError> {
         let result = self
             .wait_until(timeout, &format!("the URL to contain {part:?}"), || async {
                 Ok(self.url().await?.contains(part))
@@ -451,7 +459,7 @@ impl Page {
     }
 
     /// Put cookies (CDP `CookieParam`s) into this page's browser context, before the first goto.
-    pub async fn set_cookies(&self, cookies: Vec<Value>) -> Result<(), ActionError> {
+    pub(crate) async fn set_cookies(&self, cookies: Vec<Value>) -> Result<(), ActionError> {
         if cookies.is_empty() {
             return Ok(());
         }
@@ -462,7 +470,10 @@ impl Page {
     }
 
     /// Send these headers with every request of the page (and of frames attached later).
-    pub async fn set_extra_headers(&self, headers: &[(String, String)]) -> Result<(), ActionError> {
+    pub(crate) async fn set_extra_headers(
+        &self,
+        headers: &[(String, String)],
+    ) -> Result<(), ActionError> {
         if headers.is_empty() {
             return Ok(());
         }
@@ -502,7 +513,10 @@ impl Page {
     /// must never repeat a POST, nor a GET that is an action (the caller's rules: a logout, a
     /// request carrying a form token). Requests of out-of-process iframes and workers are not
     /// intercepted.
-    pub async fn only_get_and_head(&self, never: fn(&str) -> bool) -> Result<(), ActionError> {
+    pub(crate) async fn only_get_and_head(
+        &self,
+        never: fn(&str) -> bool,
+    ) -> Result<(), ActionError> {
         let mut events = self.cdp.subscribe();
         let (cdp, session) = (self.cdp.clone(), self.session.clone());
         let task = tokio::spawn(async move {
