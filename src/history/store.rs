@@ -116,6 +116,25 @@ pub(crate) fn unusable(path: &Path, why: impl std::fmt::Display) -> UserError {
 }
 
 /// A SQLite error on `path` as the user's problem: busy, not writable, or not a history.
+/// Why [`Store::prepare`] could not finish: SQLite (perhaps only busy for now), or the file itself.
+enum Prepare {
+    Sqlite(rusqlite::Error),
+    Refused(UserError),
+}
+
+impl From<rusqlite::Error> for Prepare {
+    fn from(e: rusqlite::Error) -> Self {
+        Prepare::Sqlite(e)
+    }
+}
+
+fn is_busy(e: &rusqlite::Error) -> bool {
+    matches!(
+        e.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+    )
+}
+
 fn failed(path: &Path, e: rusqlite::Error) -> UserError {
     use rusqlite::ErrorCode;
     match e.sqlite_error_code() {
@@ -194,53 +213,63 @@ impl Store {
         self.conn
             .busy_timeout(BUSY_TIMEOUT)
             .map_err(|e| failed(&self.path, e))?;
-        // Reading the header is where a file that is not SQLite, or is damaged, shows.
-        let (app_id, version): (i64, i64) = self
-            .conn
-            .query_row(
-                "SELECT application_id, user_version FROM pragma_application_id, pragma_user_version",
-                [],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .map_err(|e| failed(&self.path, e))?;
-        let tables: i64 = self
-            .conn
-            .query_row(
-                "SELECT count(*) FROM sqlite_schema WHERE type = 'table'",
-                [],
-                |r| r.get(0),
-            )
-            .map_err(|e| failed(&self.path, e))?;
+        // SQLite answers SQLITE_BUSY at once, without waiting in the busy handler, where waiting
+        // could deadlock (a journal-mode change while another connection reads, a read turning
+        // into a write). Two processes creating one new history meet exactly there: try again
+        // until the timeout, as the busy handler would.
+        let deadline = std::time::Instant::now() + BUSY_TIMEOUT;
+        loop {
+            match self.try_prepare(create) {
+                Ok(()) => return Ok(()),
+                Err(Prepare::Refused(e)) => return Err(e),
+                Err(Prepare::Sqlite(e)) if is_busy(&e) && std::time::Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+                Err(Prepare::Sqlite(e)) => return Err(failed(&self.path, e)),
+            }
+        }
+    }
+
+    fn try_prepare(&mut self, create: bool) -> Result<(), Prepare> {
+        // One statement, so one snapshot: read apart, another process creating the history
+        // could commit between the header and the table count (no id yet, tables already),
+        // which reads as another program's database.
+        let (app_id, version, tables): (i64, i64, i64) = self.conn.query_row(
+            "SELECT (SELECT application_id FROM pragma_application_id),
+                    (SELECT user_version FROM pragma_user_version),
+                    (SELECT count(*) FROM sqlite_schema WHERE type = 'table')",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )?;
         if app_id != APPLICATION_ID && (app_id != 0 || tables > 0) {
-            return Err(self.unusable("another program's SQLite database"));
+            return Err(Prepare::Refused(
+                self.unusable("another program's SQLite database"),
+            ));
         }
         if version > LAYOUT_VERSION {
-            return Err(UserError::input(
+            return Err(Prepare::Refused(UserError::input(
                 format!(
                     "{}: this history was written by a newer cdnprobe (layout {version}; this one reads {LAYOUT_VERSION})",
                     self.path.display()
                 ),
                 "use the newer cdnprobe, or pass --history OTHER.sqlite",
-            ));
+            )));
         }
         let mode: String = self
             .conn
-            .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
-            .map_err(|e| failed(&self.path, e))?;
+            .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
         tracing::debug!("history {}: journal_mode {mode}", self.path.display());
         if !create && app_id == APPLICATION_ID {
             return Ok(());
         }
-        let path = self.path.clone();
         let tx = self
             .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(|e| failed(&path, e))?;
-        tx.execute_batch(LAYOUT)
-            .and_then(|()| tx.pragma_update(None, "application_id", APPLICATION_ID))
-            .and_then(|()| tx.pragma_update(None, "user_version", LAYOUT_VERSION))
-            .and_then(|()| tx.commit())
-            .map_err(|e| failed(&path, e))
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.execute_batch(LAYOUT)?;
+        tx.pragma_update(None, "application_id", APPLICATION_ID)?;
+        tx.pragma_update(None, "user_version", LAYOUT_VERSION)?;
+        tx.commit()?;
+        Ok(())
     }
 
     /// Append one run (one transaction); returns its id.
