@@ -137,15 +137,17 @@ fn is_busy(e: &rusqlite::Error) -> bool {
 
 fn failed(path: &Path, e: rusqlite::Error) -> UserError {
     use rusqlite::ErrorCode;
-    match e.sqlite_error_code() {
-        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => UserError::input(
+    if is_busy(&e) {
+        return UserError::input(
             format!(
                 "{}: another process kept the history locked for {} s ({e})",
                 path.display(),
                 BUSY_TIMEOUT.as_secs()
             ),
             "run again; if it persists, look for a process holding the file open (fuser)",
-        ),
+        );
+    }
+    match e.sqlite_error_code() {
         Some(
             ErrorCode::CannotOpen
             | ErrorCode::ReadOnly
