@@ -209,9 +209,10 @@ EOF
     echo "lighthouse: $m requests=$n" >&2
     record peers lighthouse_page "{\"measure\":$m,\"requests\":$n}"
 
-    p=$(BENCH_SESSION=$BENCH_SESSION node "$TOOLS/playwright_har.mjs" page "$DASH" "$OUT/pw-page.har" JSESSIONID BENCH_SESSION)
-    echo "playwright page: $p" >&2
-    record peers playwright_page "$p"
+    m=$(BENCH_SESSION=$BENCH_SESSION measure --stdout "$OUT/pw-page.stdout" -- node "$TOOLS/playwright_har.mjs" page "$DASH" "$OUT/pw-page.har" JSESSIONID BENCH_SESSION)
+    p=$(cat "$OUT/pw-page.stdout")
+    echo "playwright page: $m, in-script $p" >&2
+    record peers playwright_page "{\"measure\":$m,\"run\":$p}"
 
     nv=""
     has_run_flag --no-verify && nv=--no-verify
@@ -225,9 +226,13 @@ EOF
     # interleaved (Playwright, cdnprobe, Playwright, ...) so both see the same machine load.
     for i in $(seq 1 "$PEER_RUNS"); do
         load=$(cut -d' ' -f1 /proc/loadavg)
-        p=$(node "$TOOLS/playwright_har.mjs" journey "$JIRA/" "$OUT/pw-journey$i.har" alice BENCH_LAB_PASSWORD)
-        echo "playwright journey $i: $p (load $load)" >&2
-        record peers "playwright_journey$i" "{\"run\":$p,\"load\":$load}"
+        # Timed from outside like cdnprobe (measure.py: process start to exit), so both walls
+        # include their runtime's start and exit; the script's own clock starts after node has
+        # loaded playwright-core (about 0.4 s here) and is kept as `run.wall_s` beside it.
+        m=$(measure --stdout "$OUT/pw-journey$i.stdout" -- node "$TOOLS/playwright_har.mjs" journey "$JIRA/" "$OUT/pw-journey$i.har" alice BENCH_LAB_PASSWORD)
+        p=$(cat "$OUT/pw-journey$i.stdout")
+        echo "playwright journey $i: $m, in-script $p (load $load)" >&2
+        record peers "playwright_journey$i" "{\"measure\":$m,\"run\":$p,\"load\":$load}"
         m=$(CDNPROBE_JIRA_USER=alice CDNPROBE_JIRA_PASSWORD=$BENCH_LAB_PASSWORD measure --stdout "$OUT/cdnprobe-journey$i.stdout" -- \
             "$BIN" run "$JIRA/" --scenario "$ROOT/scenarios/jira-smoke.toml" --quiet $nv --out "$OUT/cdnprobe-journey$i")
         c=$(python3 "$TOOLS/compare_urls.py" "$OUT/cdnprobe-journey$i/report.json" "$OUT/pw-journey$i.har")
