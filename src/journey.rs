@@ -134,6 +134,9 @@ pub async fn run_journey(
         let index = i + 1;
         let label = format!("{name}#{index} {}", step.describe());
         progress.set(label.clone());
+        // The last step's events first, so that none of them is counted in this one.
+        page.caught_up(Instant::now() + Duration::from_secs(5))
+            .await;
         page.recorder.set_phase(label.clone());
         let started = Instant::now();
         if let Action::Login { password, .. } = &step.action {

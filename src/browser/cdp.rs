@@ -20,6 +20,9 @@ use tokio_tungstenite::tungstenite::Message;
 /// A CDP event, with the flattened session it came from (`None` = the browser itself).
 #[derive(Debug, Clone)]
 pub struct Event {
+    /// The connection's event counter (`Stats::events`) once this event was counted: 1, 2, ...
+    /// A subscriber that has handled event `n` has handled every event it was sent up to `n`.
+    pub seq: u64,
     pub session_id: Option<String>,
     pub method: String,
     pub params: Value,
@@ -130,26 +133,30 @@ impl Cdp {
                         let _ = tx.send(result);
                     }
                 } else if let Some(method) = value.get("method").and_then(Value::as_str) {
-                    st2.events.fetch_add(1, Ordering::Relaxed);
                     trace_message("<-", method, value.get("params"));
                     // Moved out, not cloned, and shared by every subscriber: a page's events
                     // queue here while its recorder catches up.
                     let method = method.to_string();
-                    let event = Arc::new(Event {
-                        session_id: value
-                            .get("sessionId")
-                            .and_then(Value::as_str)
-                            .map(str::to_string),
-                        method,
-                        params: value
-                            .as_object_mut()
-                            .and_then(|m| m.remove("params"))
-                            .unwrap_or(Value::Null),
-                    });
+                    let session_id = value
+                        .get("sessionId")
+                        .and_then(Value::as_str)
+                        .map(str::to_string);
+                    let params = value
+                        .as_object_mut()
+                        .and_then(|m| m.remove("params"))
+                        .unwrap_or(Value::Null);
                     drop(value);
-                    s2.lock()
-                        .unwrap()
-                        .retain(|tx| tx.send(event.clone()).is_ok());
+                    // Counted under the subscribers' lock, so that `subscribe` sees a count that
+                    // includes exactly the events it will not be sent.
+                    let mut subscribers = s2.lock().unwrap();
+                    let seq = st2.events.fetch_add(1, Ordering::SeqCst) + 1;
+                    let event = Arc::new(Event {
+                        seq,
+                        session_id,
+                        method,
+                        params,
+                    });
+                    subscribers.retain(|tx| tx.send(event.clone()).is_ok());
                 }
             }
             // Fail everything still waiting: the browser is gone. The flag goes first so that a
@@ -171,11 +178,20 @@ impl Cdp {
         })
     }
 
-    /// Every event from now on. Subscribe *before* causing the events you want.
-    pub(crate) fn subscribe(&self) -> mpsc::UnboundedReceiver<Arc<Event>> {
+    /// Every event from now on, and the count of events before them (the `seq` a subscriber
+    /// that has seen nothing yet is caught up to). Subscribe *before* causing the events you want.
+    pub(crate) fn subscribe(&self) -> (mpsc::UnboundedReceiver<Arc<Event>>, u64) {
         let (tx, rx) = mpsc::unbounded_channel();
-        self.subscribers.lock().unwrap().push(tx);
-        rx
+        let mut subscribers = self.subscribers.lock().unwrap();
+        let before = self.stats.events.load(Ordering::SeqCst);
+        subscribers.push(tx);
+        (rx, before)
+    }
+
+    /// How many events the browser has sent so far. An answer to a call is read after every
+    /// event sent before it, so once a call has returned, this counts those events too.
+    pub(crate) fn events_received(&self) -> u64 {
+        self.stats.events.load(Ordering::SeqCst)
     }
 
     /// Send a command to the browser (`session = None`) or to a flattened target session.
@@ -287,5 +303,66 @@ fn scrub(v: &mut Value) {
         }
         Value::Array(items) => items.iter_mut().for_each(scrub),
         _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A WebSocket peer on 127.0.0.1 that, for every call, sends three events and then the
+    /// answer, in that order on the one connection, as Chromium does for a navigation's requests
+    /// and `Page.navigate`'s answer.
+    async fn peer() -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            let (tcp, _) = listener.accept().await.unwrap();
+            let mut ws = tokio_tungstenite::accept_async(tcp).await.unwrap();
+            while let Some(Ok(Message::Text(t))) = ws.next().await {
+                let call: Value = serde_json::from_str(&t).unwrap();
+                for i in 0..3 {
+                    let event = json!({"method": "Network.requestWillBeSent", "sessionId": "S", "params": {"requestId": i.to_string()}});
+                    ws.send(Message::Text(event.to_string().into()))
+                        .await
+                        .unwrap();
+                }
+                let answer = json!({"id": call["id"], "result": {}});
+                ws.send(Message::Text(answer.to_string().into()))
+                    .await
+                    .unwrap();
+            }
+        });
+        format!("ws://{addr}")
+    }
+
+    fn seqs(rx: &mut mpsc::UnboundedReceiver<Arc<Event>>) -> Vec<u64> {
+        std::iter::from_fn(|| rx.try_recv().ok().map(|e| e.seq)).collect()
+    }
+
+    /// What `Page::caught_up` relies on: once a call has returned, `events_received` counts
+    /// every event sent before its answer, and a subscriber is sent exactly the events after the
+    /// count `subscribe` gave it, numbered on from it.
+    #[tokio::test]
+    async fn an_answer_is_read_after_the_events_before_it_are_counted_and_sent() {
+        let cdp = Cdp::connect(&peer().await, Duration::from_secs(10))
+            .await
+            .unwrap();
+        let (mut first, before) = cdp.subscribe();
+        assert_eq!(before, 0);
+        cdp.call(Some("S"), "Page.navigate", json!({}))
+            .await
+            .unwrap();
+        assert_eq!(cdp.events_received(), 3);
+        assert_eq!(seqs(&mut first), [1, 2, 3]);
+
+        let (mut second, before) = cdp.subscribe();
+        assert_eq!(before, 3);
+        cdp.call(Some("S"), "Page.navigate", json!({}))
+            .await
+            .unwrap();
+        assert_eq!(cdp.events_received(), 6);
+        assert_eq!(seqs(&mut second), [4, 5, 6]);
+        assert_eq!(seqs(&mut first), [4, 5, 6]);
     }
 }

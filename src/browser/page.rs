@@ -5,6 +5,7 @@
 //! people. Every wait polls with a deadline, so no step can hang a smoke check.
 
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -28,6 +29,8 @@ pub struct Page {
     context_id: String,
     pub recorder: Recorder,
     pump: tokio::task::JoinHandle<()>,
+    /// The `seq` of the last connection event the pump has handed to the recorder (or skipped).
+    handled: Arc<AtomicU64>,
     /// Sessions of this page and of the frames/workers attached under it.
     sessions: Arc<Mutex<Vec<String>>>,
     /// `--header`s, applied to every session (frames and workers attach later).
@@ -57,7 +60,8 @@ impl Page {
         let sessions: Arc<Mutex<Vec<String>>> = Default::default();
         let extra_headers: Arc<Mutex<Option<Value>>> = Default::default();
         // Subscribe before anything can happen, so no event is missed.
-        let mut events = cdp.subscribe();
+        let (mut events, before) = cdp.subscribe();
+        let handled = Arc::new(AtomicU64::new(before));
         let ctx = cdp
             .call(
                 None,
@@ -93,14 +97,18 @@ impl Page {
 
         // The pump feeds the recorder and attaches to child targets (cross-site iframes, workers)
         // as they appear; they start paused so their first request is not missed.
-        let (rec2, cdp2, sess2, hdr2) = (
+        let (rec2, cdp2, sess2, hdr2, handled2) = (
             recorder.clone(),
             cdp.clone(),
             sessions.clone(),
             extra_headers.clone(),
+            handled.clone(),
         );
         let pump = tokio::spawn(async move {
             while let Some(ev) = events.recv().await {
+                // Counted as handled once the recorder has it: when this guard drops, on every
+                // path through the loop (the `continue`s too).
+                let _mark = HandledOnDrop(&handled2, ev.seq);
                 let Some(sid) = ev.session_id.as_deref() else {
                     continue;
                 };
@@ -136,6 +144,7 @@ impl Page {
             context_id,
             recorder,
             pump,
+            handled,
             sessions,
             extra_headers,
             timeout,
@@ -185,6 +194,9 @@ impl Page {
     /// error, not as a timeout.
     pub async fn goto(&self, url: &str, timeout: Duration) -> Result<(), ActionError> {
         let deadline = Instant::now() + timeout;
+        // The mark must follow every earlier request, or an earlier document's failure would
+        // count as this one's.
+        self.caught_up(deadline).await;
         let mark = self.recorder.mark();
         let r = self.call("Page.navigate", json!({"url": url})).await?;
         if let Some(err) = r.get("errorText").and_then(Value::as_str)
@@ -226,6 +238,7 @@ impl Page {
     pub async fn wait_idle(&self, timeout: Duration) -> Result<(), ActionError> {
         let deadline = Instant::now() + timeout;
         loop {
+            self.caught_up(deadline).await;
             let (inflight, since_activity) = self.recorder.activity(IDLE_IGNORE_OLDER);
             if inflight == 0 && since_activity.is_none_or(|d| d >= IDLE_QUIET) {
                 return Ok(());
@@ -243,6 +256,23 @@ impl Page {
                 _ => POLL,
             };
             tokio::time::sleep(nap.min(deadline - now)).await;
+        }
+    }
+
+    /// Wait (until `deadline` at most) for the recorder to have every event the browser sent
+    /// before now. Answers to calls are read on the connection's task and go straight to the
+    /// caller, while events reach the recorder through this page's pump, which a loaded machine
+    /// can run late: a navigation whose answer has come but whose requests are still queued
+    /// looked idle, and its requests were missing from the capture (seen in CI: a redirect's
+    /// two requests, under `RUST_LOG=trace` on two busy cores). Usually this returns at once.
+    pub(crate) async fn caught_up(&self, deadline: Instant) {
+        let wanted = self.cdp.events_received();
+        while self.handled.load(Ordering::SeqCst) < wanted && !self.pump.is_finished() {
+            if Instant::now() >= deadline {
+                tracing::debug!(target: "cdnprobe::browser", "the capture is still behind the browser's events at the deadline");
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(1)).await;
         }
     }
 
@@ -517,7 +547,7 @@ impl Page {
         &self,
         never: fn(&str) -> bool,
     ) -> Result<(), ActionError> {
-        let mut events = self.cdp.subscribe();
+        let (mut events, _) = self.cdp.subscribe();
         let (cdp, session) = (self.cdp.clone(), self.session.clone());
         let task = tokio::spawn(async move {
             while let Some(ev) = events.recv().await {
@@ -592,6 +622,15 @@ impl Page {
         for g in self.guards.lock().unwrap().drain(..) {
             g.abort();
         }
+    }
+}
+
+/// Records, when dropped, that the pump is done with event `seq`.
+struct HandledOnDrop<'a>(&'a AtomicU64, u64);
+
+impl Drop for HandledOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.store(self.1, Ordering::SeqCst);
     }
 }
 
