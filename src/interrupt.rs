@@ -12,6 +12,12 @@
 //! at once, but still kill every registered Chromium and remove its profile directory first,
 //! since nobody else will. That path cannot rely on `Drop` (it calls `process::exit`), hence the
 //! registry of live browsers here.
+//!
+//! `run` also stops this way on SIGPIPE: `cdnprobe run ... 2>&1 | head` used to die of it at the
+//! first log line after `head` exited, with the same results as an unhandled SIGTERM (exit 141,
+//! no report, Chromium orphaned). A closed output is not a user in a hurry, and every later write
+//! raises it again, so SIGPIPE never counts as the second signal; writes to the closed pipe then
+//! fail with EPIPE, which every output of a run ignores (`output`).
 
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, OnceLock};
@@ -30,26 +36,37 @@ fn sender() -> &'static watch::Sender<Option<&'static str>> {
     STOP.get_or_init(|| watch::channel(None).0)
 }
 
-/// Start listening for SIGINT, SIGTERM and SIGHUP (inside a Tokio runtime). Idempotent. From
-/// then on those signals no longer kill the process by themselves: callers await [`requested`].
-pub fn install() -> std::io::Result<()> {
+/// Whether a closed output pipe (SIGPIPE) stops the work too (`run`), or keeps its default
+/// (`lab`, which writes nothing once it serves).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnClosedPipe {
+    Stop,
+    Default,
+}
+
+/// Start listening for SIGINT, SIGTERM and SIGHUP (inside a Tokio runtime), and SIGPIPE when
+/// asked. Idempotent. From then on those signals no longer kill the process by themselves:
+/// callers await [`requested`].
+pub fn install(pipe: OnClosedPipe) -> std::io::Result<()> {
     static INSTALLED: OnceLock<()> = OnceLock::new();
     if INSTALLED.get().is_some() {
         return Ok(());
     }
-    let mut streams = listen()?;
+    let mut streams = listen(pipe)?;
     INSTALLED.get_or_init(|| ());
     let tx = sender();
     tokio::spawn(async move {
-        let mut count = 0;
+        let mut stopping = false;
         loop {
             let name = streams.next().await;
-            count += 1;
-            if count == 1 {
+            if !stopping {
+                stopping = true;
                 tracing::debug!("{name}: stopping, writing the partial report");
                 tx.send_replace(Some(name));
-            } else {
-                eprintln!("{name} again: exiting at once (killing the browser first)");
+            } else if name != "SIGPIPE" {
+                crate::output::to_stderr(&format!(
+                    "{name} again: exiting at once (killing the browser first)"
+                ));
                 kill_registered_browsers();
                 std::process::exit(crate::error::exit::CANNOT_RUN);
             }
@@ -63,25 +80,37 @@ struct Streams {
     int: tokio::signal::unix::Signal,
     term: tokio::signal::unix::Signal,
     hup: tokio::signal::unix::Signal,
+    pipe: Option<tokio::signal::unix::Signal>,
 }
 
 #[cfg(unix)]
-fn listen() -> std::io::Result<Streams> {
+fn listen(pipe: OnClosedPipe) -> std::io::Result<Streams> {
     use tokio::signal::unix::{SignalKind, signal};
     Ok(Streams {
         int: signal(SignalKind::interrupt())?,
         term: signal(SignalKind::terminate())?,
         hup: signal(SignalKind::hangup())?,
+        pipe: match pipe {
+            OnClosedPipe::Stop => Some(signal(SignalKind::pipe())?),
+            OnClosedPipe::Default => None,
+        },
     })
 }
 
 #[cfg(unix)]
 impl Streams {
     async fn next(&mut self) -> &'static str {
+        let pipe = async {
+            match &mut self.pipe {
+                Some(p) => p.recv().await,
+                None => std::future::pending().await,
+            }
+        };
         tokio::select! {
             _ = self.int.recv() => "SIGINT",
             _ = self.term.recv() => "SIGTERM",
             _ = self.hup.recv() => "SIGHUP",
+            _ = pipe => "SIGPIPE",
         }
     }
 }
@@ -90,7 +119,7 @@ impl Streams {
 struct Streams;
 
 #[cfg(not(unix))]
-fn listen() -> std::io::Result<Streams> {
+fn listen(_: OnClosedPipe) -> std::io::Result<Streams> {
     Ok(Streams)
 }
 

@@ -9,10 +9,10 @@
 //! `commands` (one module per subcommand) is the only reader of `cli`'s flag types.
 //!
 //! Layers, bottom to top (tests/it/layers.rs fails on an import from a layer above):
-//! `error`; `input`, `interrupt`, `exchange`; `redact`, `scenario`, `progress`; `logging`, `auth`,
-//! `har`, `cloudfront`; `classify`, `browser`, `lab`; `journey`, `diagnose`; `verify`; `report`;
-//! `history`; `metrics`; `cli`; `commands`. Network I/O lives in `browser`, `verify`, `lab` and
-//! `commands` only.
+//! `error`, `output`; `input`, `interrupt`, `exchange`; `redact`, `scenario`, `progress`;
+//! `logging`, `auth`, `har`, `cloudfront`; `classify`, `browser`, `lab`; `journey`, `diagnose`;
+//! `verify`; `report`; `history`; `metrics`; `cli`; `commands`. Network I/O lives in `browser`,
+//! `verify`, `lab` and `commands` only.
 
 pub(crate) mod auth;
 pub mod browser;
@@ -31,6 +31,7 @@ pub mod journey;
 pub mod lab;
 pub mod logging;
 pub mod metrics;
+pub mod output;
 pub mod progress;
 pub mod redact;
 pub mod report;

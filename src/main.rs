@@ -18,14 +18,18 @@ unsafe extern "C" {
 const MI_OPTION_PURGE_DELAY: std::ffi::c_int = 15;
 
 fn main() {
+    let cli = Cli::parse();
     // `cdnprobe analyze x.har --json | head`: a closed stdout ends the process quietly, as it
     // does any Unix filter, instead of panicking in `println!` (Rust ignores SIGPIPE by default).
+    // Not `run`: dying there would orphan its Chromium and lose the report, so it keeps SIGPIPE
+    // ignored until `interrupt::install` turns it into a graceful stop.
     // Sockets are unaffected: std and tokio send with MSG_NOSIGNAL.
-    // SAFETY: setting a signal's disposition to its default before any thread starts.
-    unsafe {
-        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    if !matches!(&cli.command, Command::Run(_)) {
+        // SAFETY: setting a signal's disposition to its default before any thread starts.
+        unsafe {
+            libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+        }
     }
-    let cli = Cli::parse();
     let verbose = matches!(&cli.command, Command::Run(a) if a.verbose);
     if matches!(&cli.command, Command::Run(_) | Command::Analyze(_)) {
         // A capture frees its CDP messages as it goes, and the report writers their buffers:
@@ -39,7 +43,7 @@ fn main() {
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
+            cdnprobe::output::to_stderr(&format!("error: cannot start the async runtime: {e}"));
             std::process::exit(exit::CANNOT_RUN);
         }
     };
@@ -48,9 +52,15 @@ fn main() {
         Ok(code) => code,
         Err(err) => {
             if let Some(user) = err.downcast_ref::<cdnprobe::UserError>() {
-                eprintln!("error: {}", cdnprobe::logging::redact(&user.to_string()));
+                cdnprobe::output::to_stderr(&format!(
+                    "error: {}",
+                    cdnprobe::logging::redact(&user.to_string())
+                ));
             } else {
-                eprintln!("error: {}", cdnprobe::logging::redact(&format!("{err:#}")));
+                cdnprobe::output::to_stderr(&format!(
+                    "error: {}",
+                    cdnprobe::logging::redact(&format!("{err:#}"))
+                ));
             }
             exit::CANNOT_RUN
         }

@@ -14,19 +14,19 @@ pub async fn publish(args: &RecordArgs, run: &RunSummary) {
         let text = render(run, &run.labels);
         // Atomic: the textfile collector must never read half a file (it ignores `*.tmp`).
         if let Err(e) = crate::report::write_atomically(path, text.as_bytes()) {
-            eprintln!(
+            crate::output::to_stderr(&format!(
                 "warning: metrics not written to {}: {e:#}\n  hint: check the directory exists and is writable",
                 path.display()
-            );
+            ));
         }
     }
     if let Some(base) = &args.pushgateway
         && let Err(e) = push(base, run).await
     {
-        eprintln!(
+        crate::output::to_stderr(&format!(
             "warning: metrics not pushed to {}: {e:#}\n  hint: check the Pushgateway's URL and that it is up (the run's result and files stand)",
             crate::logging::redact(base.as_str())
-        );
+        ));
     }
 }
 

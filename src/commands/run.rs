@@ -17,6 +17,7 @@ use crate::cli::RunArgs;
 use crate::error::UserError;
 use crate::exchange::Exchange;
 use crate::journey::{Journey, bundled_journeys, capture_journeys};
+use crate::output::{to_stderr, to_stdout};
 use crate::progress::Progress;
 use crate::redact::Redactor;
 use crate::report::build::{build_report, build_report_redacted};
@@ -245,8 +246,10 @@ pub(crate) fn site_target(args: &RunArgs) -> Result<Target, UserError> {
 
 /// `cdnprobe run`. Returns the exit code.
 pub async fn run(args: RunArgs) -> anyhow::Result<i32> {
-    // SIGINT, SIGTERM and SIGHUP alike: stop, write the partial report, close the browser.
-    crate::interrupt::install().context("listening for SIGINT/SIGTERM/SIGHUP")?;
+    // SIGINT, SIGTERM, SIGHUP and a closed output pipe alike: stop, write the partial report,
+    // close the browser.
+    crate::interrupt::install(crate::interrupt::OnClosedPipe::Stop)
+        .context("listening for SIGINT/SIGTERM/SIGHUP/SIGPIPE")?;
     let started = chrono::Utc::now();
     let use_lab = args.url.is_none() && args.scenarios.is_empty();
     let progress = if args.json {
@@ -297,10 +300,10 @@ async fn run_target(
         .with_context(|| format!("creating output directory {}", out_dir.display()))?;
 
     let mut redactor = if args.keep_secrets {
-        eprintln!(
+        to_stderr(&format!(
             "warning: --keep-secrets: cookies, tokens and passwords are written in clear to {}",
             out_dir.display()
-        );
+        ));
         Redactor::keep()
     } else {
         Redactor::new_random()
@@ -450,43 +453,40 @@ async fn run_target(
     progress.finish();
     for n in &report.notes {
         if !args.quiet && !args.json {
-            eprintln!("note: {n}");
+            to_stderr(&format!("note: {n}"));
         }
     }
 
     if args.json {
-        print!("{}", String::from_utf8(report::json::to_bytes(&report)?)?);
+        to_stdout(&String::from_utf8(report::json::to_bytes(&report)?)?);
     } else if !args.quiet {
-        print!(
-            "{}",
-            report::terminal::render(
-                &report,
-                &report::terminal::TerminalOptions {
-                    color: report::terminal::use_color(),
-                    verbose: args.verbose,
-                    files: &files,
-                }
-            )
-        );
+        to_stdout(&report::terminal::render(
+            &report,
+            &report::terminal::TerminalOptions {
+                color: report::terminal::use_color(),
+                verbose: args.verbose,
+                files: &files,
+            },
+        ));
         if args.verbose && !report.behaviors.is_empty() {
             // Every sampled URL's loads, behind the behaviors table.
-            println!(
-                "{}",
+            to_stdout(&format!(
+                "{}\n",
                 report::terminal::paint_verdicts(
                     &report::table::sequences_table(&report.behaviors),
                     report::terminal::use_color()
                 )
-            );
+            ));
         }
     }
     if let Some(e) = step_error {
-        eprintln!("error: {}", redactor.redact_text(&e.to_string()));
+        to_stderr(&format!("error: {}", redactor.redact_text(&e.to_string())));
     }
     if report.summary.partial && crate::interrupt::stop_requested().is_some() {
-        eprintln!(
+        to_stderr(&format!(
             "interrupted: partial report written to {}",
             report_path.display()
-        );
+        ));
     }
     Ok(report.summary.exit_code)
 }

@@ -117,7 +117,9 @@ impl Recorder {
             Some(path) => match Store::open(path) {
                 Ok(s) => Some(s),
                 Err(e) => {
-                    eprintln!("warning: this {command} is not recorded in the history: {e}");
+                    crate::output::to_stderr(&format!(
+                        "warning: this {command} is not recorded in the history: {e}"
+                    ));
                     None
                 }
             },
@@ -143,7 +145,7 @@ impl Recorder {
         }) {
             Ok(r) => r,
             Err(e) => {
-                eprintln!("warning: report.html shows no trend: {e}");
+                crate::output::to_stderr(&format!("warning: report.html shows no trend: {e}"));
                 return Trends::new();
             }
         };
@@ -195,10 +197,10 @@ impl Recorder {
         if let Some(store) = self.store.as_mut() {
             match store.append(&run) {
                 Ok(id) => run.id = id,
-                Err(e) => eprintln!(
+                Err(e) => crate::output::to_stderr(&format!(
                     "warning: this {} is not recorded in the history: {e}",
                     self.command
-                ),
+                )),
             }
         }
         run

@@ -750,7 +750,8 @@ impl Drop for Lab {
 /// `cdnprobe lab`: start, print URLs and credentials, serve until Ctrl-C (or SIGTERM/SIGHUP, as
 /// `docker stop` or a closed terminal send: the servers then stop gracefully too).
 pub(crate) async fn serve_forever(opts: LabOptions) -> anyhow::Result<()> {
-    crate::interrupt::install().context("listening for SIGINT/SIGTERM/SIGHUP")?;
+    crate::interrupt::install(crate::interrupt::OnClosedPipe::Default)
+        .context("listening for SIGINT/SIGTERM/SIGHUP")?;
     let lab = start(opts).await?;
     println!("{}", lab.describe());
     println!("Serving until Ctrl-C.");

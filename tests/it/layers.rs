@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 /// Bottom to top. A module may use any module with a lower rank.
 const LAYERS: &[(&str, u32)] = &[
     ("error", 0),
+    ("output", 0),
     ("input", 1),
     ("interrupt", 1),
     ("exchange", 1),

@@ -1,5 +1,5 @@
-//! Robustness: Ctrl-C, SIGTERM or SIGHUP mid-run leave a partial report, and no run leaves a
-//! Chromium (or its profile directory) behind.
+//! Robustness: Ctrl-C, SIGTERM, SIGHUP or a closed output pipe mid-run leave a partial report,
+//! and no run leaves a Chromium (or its profile directory) behind.
 //! Each run gets its own TMPDIR, so its Chromium profile directory (and with it every Chromium
 //! process of that run) can be recognised in /proc.
 
@@ -317,6 +317,76 @@ fn a_second_signal_exits_at_once_and_still_kills_the_browser() {
     assert!(
         stderr.contains("exiting at once") || stderr.contains("partial report"),
         "stderr: {stderr}"
+    );
+}
+
+/// `cdnprobe run ... 2>&1 | head`: once the reader of its output has gone, the next write raises
+/// SIGPIPE, which used to kill the run on the spot (exit 141, no report, Chromium orphaned with
+/// its profile). It is a graceful stop now, like SIGHUP; later writes fail quietly.
+#[test]
+fn a_closed_output_pipe_mid_run_is_handled_like_ctrl_c() {
+    use std::io::BufRead;
+    let log: Log = Default::default();
+    let addr = block_on(serve_logged("a", slow_site(), log));
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let mut child = crate::common::cdnprobe_process()
+        .args([
+            "run",
+            &format!("http://127.0.0.1:{}/", addr.port()),
+            "--quiet",
+            "--out",
+        ])
+        .arg(&out)
+        .env("TMPDIR", tmp.path())
+        // The protocol trace writes a line every time the page is polled, so a write follows
+        // the pipe's closing while the journey waits for the slow image.
+        .env("RUST_LOG", "cdnprobe=debug,cdnprobe::cdp=trace")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
+    let mut seen = Vec::new();
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        let navigating = line.contains("Page.navigate");
+        seen.push(line);
+        if navigating {
+            break;
+        }
+    }
+    assert!(
+        seen.last().is_some_and(|l| l.contains("Page.navigate")),
+        "the journey never navigated: {seen:?}"
+    );
+    let profile = profile_dir_of(tmp.path());
+    let marker = format!("--user-data-dir={}", profile.display());
+    drop(lines); // what `head` does when it has its lines
+    let exit = child.wait().unwrap();
+    assert_eq!(
+        exit.code(),
+        Some(2),
+        "{exit:?}: killed by SIGPIPE (141 in a shell) or a panic (101) instead of stopping"
+    );
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
+    assert_eq!(report["summary"]["partial"], true);
+    assert_eq!(
+        report["journeys"][0]["steps"][0]["error"],
+        "interrupted by SIGPIPE"
+    );
+    assert!(
+        wait_until(Duration::from_secs(10), || processes_mentioning(&marker)
+            .is_empty()),
+        "Chromium processes of this run left behind: {:?}",
+        processes_mentioning(&marker)
+    );
+    assert!(
+        !profile.exists(),
+        "the profile directory {} is left behind",
+        profile.display()
     );
 }
 
