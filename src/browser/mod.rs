@@ -100,6 +100,45 @@ pub struct Browser {
     /// Known to the second-signal path (`interrupt`), which kills the browser and removes its
     /// profile when the process exits without waiting for [`Browser::close`].
     _registration: crate::interrupt::Registration,
+    /// The write end of the reaper's stdin (see [`spawn_reaper`]): closed when this browser is
+    /// dropped, or by the kernel when this process dies however it dies.
+    reaper: Option<tokio::process::ChildStdin>,
+}
+
+/// Reads its stdin: a line means the browser was closed and its profile removed, so there is
+/// nothing to do; EOF without one means we are gone without closing it. Then it SIGKILLs every
+/// process whose command line has the argument `--user-data-dir=$1` (Chromium and all its
+/// helpers carry it) and removes the directory `$1`. Its own arguments never match: the script
+/// names the option with `$1` unexpanded.
+const REAPER: &str = r#"if read _closed; then exit 0; fi
+for d in /proc/[0-9]*; do
+  if tr '\0' '\n' < "$d/cmdline" 2>/dev/null | grep -qxF -- "--user-data-dir=$1"; then
+    kill -9 "${d#/proc/}" 2>/dev/null
+  fi
+done
+rm -rf -- "$1""#;
+
+/// A process that outlives us to remove the browser if nothing of ours can: SIGKILL, the OOM
+/// killer, an abort, a drop without [`Browser::close`]. Signals we can catch stop the run gracefully (`interrupt`); these cannot be
+/// caught, and chromiumoxide spawns Chromium itself, so it cannot be given PR_SET_PDEATHSIG.
+/// The reaper learns of our end from its stdin, a pipe only we hold (std opens it close-on-exec,
+/// so Chromium never inherits it).
+fn spawn_reaper(profile: &Path) -> Option<tokio::process::ChildStdin> {
+    let child = tokio::process::Command::new("sh")
+        .args(["-c", REAPER, "cdnprobe-reaper"])
+        .arg(profile)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn();
+    match child {
+        // Dropped unwaited: tokio reaps it once it exits.
+        Ok(mut child) => child.stdin.take(),
+        Err(e) => {
+            tracing::debug!(target: "cdnprobe::browser", "no reaper for the browser ({e}): if this process is killed, Chromium stays");
+            None
+        }
+    }
 }
 
 impl Browser {
@@ -112,6 +151,7 @@ impl Browser {
         // Registered before the launch, so that a second signal during it still finds the
         // processes (by their --user-data-dir) and removes the profile.
         let registration = crate::interrupt::register_browser(None, profile.path());
+        let reaper = spawn_reaper(profile.path());
         let mut builder = chromiumoxide::BrowserConfig::builder()
             .chrome_executable(&exe)
             .user_data_dir(profile.path())
@@ -186,6 +226,7 @@ impl Browser {
             timeout: opts.timeout,
             recorders: Default::default(),
             _registration: registration,
+            reaper,
         })
     }
 
@@ -270,6 +311,14 @@ impl Browser {
                 break;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        // Closed and gone: the reaper has nothing to do, and is told so (its scan of /proc
+        // costs about 0.4 s of CPU). Anything left, it removes once we exit.
+        if !dir.exists()
+            && let Some(mut reaper) = self.reaper.take()
+        {
+            use tokio::io::AsyncWriteExt;
+            let _ = reaper.write_all(b"closed\n").await;
         }
     }
 }

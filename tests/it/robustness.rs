@@ -1,5 +1,6 @@
 //! Robustness: Ctrl-C, SIGTERM, SIGHUP or a closed output pipe mid-run leave a partial report,
-//! and no run leaves a Chromium (or its profile directory) behind.
+//! and no run leaves a Chromium (or its profile directory) behind, not even one killed by
+//! SIGKILL.
 //! Each run gets its own TMPDIR, so its Chromium profile directory (and with it every Chromium
 //! process of that run) can be recognised in /proc.
 
@@ -317,6 +318,38 @@ fn a_second_signal_exits_at_once_and_still_kills_the_browser() {
     assert!(
         stderr.contains("exiting at once") || stderr.contains("partial report"),
         "stderr: {stderr}"
+    );
+}
+
+/// SIGKILL (or the OOM killer) cannot be caught, so nothing of the run's own can stop its
+/// browser: the reaper it started beside the browser does, once the run's end of its pipe closes.
+#[test]
+fn a_killed_run_leaves_no_chromium_behind() {
+    let MidRun {
+        mut child,
+        tmp,
+        out: _,
+        port: _,
+    } = start_mid_journey(&[]);
+    let profile = profile_dir_of(tmp.path());
+    let marker = format!("--user-data-dir={}", profile.display());
+    assert!(
+        !processes_mentioning(&marker).is_empty(),
+        "the run's Chromium is recognisable by {marker}"
+    );
+    child.kill().unwrap();
+    let exit = child.wait().unwrap();
+    assert_eq!(exit.code(), None, "killed: {exit:?}");
+    assert!(
+        wait_until(Duration::from_secs(30), || processes_mentioning(&marker)
+            .is_empty()),
+        "Chromium processes of the killed run left behind: {:?}",
+        processes_mentioning(&marker)
+    );
+    assert!(
+        wait_until(Duration::from_secs(30), || !profile.exists()),
+        "the profile directory {} is left behind",
+        profile.display()
     );
 }
 
