@@ -119,8 +119,9 @@ done
 rm -rf -- "$1""#;
 
 /// A process that outlives us to remove the browser if nothing of ours can: SIGKILL, the OOM
-/// killer, an abort, a drop without [`Browser::close`]. Signals we can catch stop the run gracefully (`interrupt`); these cannot be
-/// caught, and chromiumoxide spawns Chromium itself, so it cannot be given PR_SET_PDEATHSIG.
+/// killer, an abort, a drop without [`Browser::close`]. Signals we can catch stop the run
+/// gracefully (`interrupt`); these cannot be caught, and chromiumoxide spawns Chromium itself,
+/// so it cannot be given PR_SET_PDEATHSIG.
 /// The reaper learns of our end from its stdin, a pipe only we hold (std opens it close-on-exec,
 /// so Chromium never inherits it).
 fn spawn_reaper(profile: &Path) -> Option<tokio::process::ChildStdin> {
