@@ -237,6 +237,28 @@ fn profile_dir_of(tmp: &std::path::Path) -> std::path::PathBuf {
     found.unwrap()
 }
 
+/// Every Chromium process of the run whose profile is `profile` (recognised by its
+/// `--user-data-dir`) gone within `processes`, and then the profile directory within
+/// `profile_dir` (zero: it must be gone already). `context` ends the failure messages.
+fn assert_browser_gone(
+    profile: &std::path::Path,
+    processes: Duration,
+    profile_dir: Duration,
+    context: &str,
+) {
+    let marker = format!("--user-data-dir={}", profile.display());
+    assert!(
+        wait_until(processes, || processes_mentioning(&marker).is_empty()),
+        "Chromium processes of this run left behind: {:?}{context}",
+        processes_mentioning(&marker)
+    );
+    assert!(
+        wait_until(profile_dir, || !profile.exists()),
+        "the profile directory {} is left behind{context}",
+        profile.display()
+    );
+}
+
 /// Send `signals` to the run in this order (each with its own kill(2)), wait for it, and check
 /// what every way of stopping must leave: exit 2, a report.json, no Chromium of this run
 /// (recognised by its `--user-data-dir`) and no profile directory.
@@ -261,16 +283,11 @@ fn stop_with(signals: &[libc::c_int]) -> (String, Option<serde_json::Value>) {
     let mut stderr = String::new();
     std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut stderr).unwrap();
     assert_eq!(exit.code(), Some(2), "stderr: {stderr}");
-    assert!(
-        wait_until(Duration::from_secs(10), || processes_mentioning(&marker)
-            .is_empty()),
-        "Chromium processes of this run left behind: {:?}\nstderr: {stderr}",
-        processes_mentioning(&marker)
-    );
-    assert!(
-        !profile.exists(),
-        "the profile directory {} is left behind\nstderr: {stderr}",
-        profile.display()
+    assert_browser_gone(
+        &profile,
+        Duration::from_secs(10),
+        Duration::ZERO,
+        &format!("\nstderr: {stderr}"),
     );
     let report = std::fs::read_to_string(out.join("report.json"))
         .ok()
@@ -340,16 +357,11 @@ fn a_killed_run_leaves_no_chromium_behind() {
     child.kill().unwrap();
     let exit = child.wait().unwrap();
     assert_eq!(exit.code(), None, "killed: {exit:?}");
-    assert!(
-        wait_until(Duration::from_secs(30), || processes_mentioning(&marker)
-            .is_empty()),
-        "Chromium processes of the killed run left behind: {:?}",
-        processes_mentioning(&marker)
-    );
-    assert!(
-        wait_until(Duration::from_secs(30), || !profile.exists()),
-        "the profile directory {} is left behind",
-        profile.display()
+    assert_browser_gone(
+        &profile,
+        Duration::from_secs(30),
+        Duration::from_secs(30),
+        " (the run was killed)",
     );
 }
 
@@ -395,7 +407,6 @@ fn a_closed_output_pipe_mid_run_is_handled_like_ctrl_c() {
         "the journey never navigated: {seen:?}"
     );
     let profile = profile_dir_of(tmp.path());
-    let marker = format!("--user-data-dir={}", profile.display());
     drop(lines); // what `head` does when it has its lines
     let exit = child.wait().unwrap();
     assert_eq!(
@@ -410,17 +421,7 @@ fn a_closed_output_pipe_mid_run_is_handled_like_ctrl_c() {
         report["journeys"][0]["steps"][0]["error"],
         "interrupted by SIGPIPE"
     );
-    assert!(
-        wait_until(Duration::from_secs(10), || processes_mentioning(&marker)
-            .is_empty()),
-        "Chromium processes of this run left behind: {:?}",
-        processes_mentioning(&marker)
-    );
-    assert!(
-        !profile.exists(),
-        "the profile directory {} is left behind",
-        profile.display()
-    );
+    assert_browser_gone(&profile, Duration::from_secs(10), Duration::ZERO, "");
 }
 
 #[test]
