@@ -237,6 +237,18 @@ fn profile_dir_of(tmp: &std::path::Path) -> std::path::PathBuf {
     found.unwrap()
 }
 
+/// The profile directory of the run whose TMPDIR is `tmp`, once its Chromium is running and
+/// recognisable by its `--user-data-dir` (what [`assert_browser_gone`] looks for).
+fn running_browser_profile(tmp: &std::path::Path) -> std::path::PathBuf {
+    let profile = profile_dir_of(tmp);
+    let marker = format!("--user-data-dir={}", profile.display());
+    assert!(
+        !processes_mentioning(&marker).is_empty(),
+        "the run's Chromium is recognisable by {marker}"
+    );
+    profile
+}
+
 /// Every Chromium process of the run whose profile is `profile` (recognised by its
 /// `--user-data-dir`) gone within `processes`, and then the profile directory within
 /// `profile_dir` (zero: it must be gone already). `context` ends the failure messages.
@@ -269,12 +281,7 @@ fn stop_with(signals: &[libc::c_int]) -> (String, Option<serde_json::Value>) {
         out,
         port: _,
     } = start_mid_journey(&[]);
-    let profile = profile_dir_of(tmp.path());
-    let marker = format!("--user-data-dir={}", profile.display());
-    assert!(
-        !processes_mentioning(&marker).is_empty(),
-        "the run's Chromium is recognisable by {marker}"
-    );
+    let profile = running_browser_profile(tmp.path());
     for &s in signals {
         // SAFETY: kill(2) on our own child's pid.
         assert_eq!(unsafe { libc::kill(child.id() as libc::pid_t, s) }, 0);
@@ -348,12 +355,7 @@ fn a_killed_run_leaves_no_chromium_behind() {
         out: _,
         port: _,
     } = start_mid_journey(&[]);
-    let profile = profile_dir_of(tmp.path());
-    let marker = format!("--user-data-dir={}", profile.display());
-    assert!(
-        !processes_mentioning(&marker).is_empty(),
-        "the run's Chromium is recognisable by {marker}"
-    );
+    let profile = running_browser_profile(tmp.path());
     child.kill().unwrap();
     let exit = child.wait().unwrap();
     assert_eq!(exit.code(), None, "killed: {exit:?}");
